@@ -1,0 +1,260 @@
+//! Operator commands. Each works against the local emulator (`--endpoint`) and
+//! against real AWS with the same code.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use aws_sdk_sns::types::MessageAttributeValue as SnsAttribute;
+use aws_sdk_sqs::types::MessageAttributeValue;
+use custops::batch::{ATTR_KIND, ATTR_REASON, FAILURE_ATTRIBUTES};
+use custops::table::Table;
+use custops::text::OutboundText;
+use custops::{Phone, StoreConfig};
+use serde_json::Value;
+
+use crate::local::BoxError;
+use crate::template::{Placement, Template, TEMPLATE};
+
+/// What operator commands talk to.
+pub struct Target {
+    pub table: Table,
+    pub sqs: aws_sdk_sqs::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub template: Template,
+}
+
+impl Target {
+    /// `endpoint`: the emulator; `None`: real AWS with the normal credential chain.
+    pub async fn new(endpoint: Option<&str>, stack: &str) -> Result<Self, BoxError> {
+        let config = custops::aws::for_endpoint(endpoint).await;
+        let clients = custops::aws::Clients::new(&config);
+        let mut placement = Placement::local(endpoint.unwrap_or(""));
+        placement.stack_name = stack.to_owned();
+        if let Some(region) = config.region() {
+            placement.region = region.to_string();
+        }
+        let template = Template::parse(TEMPLATE, &placement)?;
+        let table_name = template
+            .of_type("AWS::DynamoDB::Table")
+            .next()
+            .and_then(|t| template.name_of(&t.logical_id))
+            .ok_or("the template has no table")?;
+        Ok(Self { table: Table::new(clients.dynamodb, table_name), sqs: clients.sqs, sns: clients.sns, template })
+    }
+
+    async fn queue_url(&self, logical_id: &str) -> Result<String, BoxError> {
+        let name = self.template.name_of(logical_id).ok_or("queue without a name")?;
+        Ok(self.sqs.get_queue_url().queue_name(name).send().await?.queue_url.unwrap_or_default())
+    }
+}
+
+/// `custops store put FILE`: validates and stores a store configuration.
+pub async fn store_put(target: &Target, file: &Path) -> Result<StoreConfig, BoxError> {
+    let json = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let store = StoreConfig::from_json(&json).map_err(|e| format!("{}: {e}", file.display()))?;
+    target.table.put_store(&store).await?;
+    Ok(store)
+}
+
+/// Every outbound text, oldest first, of one store or all.
+pub async fn texts(target: &Target, store: Option<&str>) -> Result<Vec<OutboundText>, BoxError> {
+    let stores = match store {
+        Some(s) => vec![s.to_owned()],
+        None => target.table.list_stores().await?.into_iter().map(|s| s.store_id).collect(),
+    };
+    let mut all = Vec::new();
+    for s in stores {
+        all.extend(target.table.store_texts(&s).await?);
+    }
+    all.sort_by_key(|t| t.created_at);
+    Ok(all)
+}
+
+pub fn print_texts(texts: &[OutboundText], json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(texts).unwrap_or_default());
+        return;
+    }
+    if texts.is_empty() {
+        println!("no texts");
+    }
+    for t in texts {
+        let state = serde_json::to_value(t.state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let class = serde_json::to_value(t.class).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        println!(
+            "{}  {:<16} {:<13} {:<13} {:<8}  {}",
+            t.created_at.format("%Y-%m-%d %H:%M:%SZ"),
+            t.store_id,
+            t.phone.e164(),
+            class,
+            state,
+            t.body
+        );
+    }
+}
+
+/// `custops timeline PHONE`: one customer's record and every touchpoint.
+pub async fn timeline(target: &Target, phone: &str, store: Option<&str>, json: bool) -> Result<(), BoxError> {
+    let phone = Phone::parse(phone)?;
+    let stores = match store {
+        Some(s) => vec![s.to_owned()],
+        None => target.table.list_stores().await?.into_iter().map(|s| s.store_id).collect(),
+    };
+    let mut out = Vec::new();
+    for store_id in stores {
+        let t = target.table.timeline(&store_id, &phone).await?;
+        if t.state.profile.is_none() && t.touchpoints.is_empty() {
+            continue;
+        }
+        if json {
+            out.push(serde_json::json!({
+                "store_id": store_id,
+                "customer": t.state.profile,
+                "consent": t.state.consent,
+                "repair_orders": t.state.repair_orders,
+                "tasks": t.state.tasks,
+                "touchpoints": t.touchpoints,
+                "texts": t.texts,
+            }));
+            continue;
+        }
+        println!("== {store_id} {}", phone.e164());
+        if let Some(c) = &t.state.profile {
+            let name = [c.first_name.as_deref(), c.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+            println!("customer: {} ({:?}{})", if name.is_empty() { "unknown caller" } else { &name }, c.origin,
+                c.dms_id.as_ref().map(|d| format!(", dms {d}")).unwrap_or_default());
+        }
+        if t.state.consent.opted_out() {
+            println!("consent: OPTED OUT");
+        }
+        for ro in &t.state.repair_orders {
+            println!("repair order {}: {} ({}), advisor {}", ro.ro_number, ro.status, ro.vehicle.describe(), ro.advisor.name);
+        }
+        for task in &t.state.tasks {
+            println!("task {} {:?} {:?}: owner {}, due {}, calls {}", task.task_id, task.kind, task.status, task.owner, task.due_at, task.calls);
+        }
+        for tp in &t.touchpoints {
+            println!("{}  {:<16} {}", tp.at.format("%Y-%m-%d %H:%M:%SZ"), tp.kind, tp.summary);
+        }
+        for tx in &t.texts {
+            println!("{}  text {:?} {:?}: {}", tx.created_at.format("%Y-%m-%d %H:%M:%SZ"), tx.class, tx.state, tx.body);
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else if out.is_empty() && !json {
+        // Nothing printed above means no record anywhere.
+    }
+    Ok(())
+}
+
+/// One message in a dead-letter queue.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DeadLetter {
+    pub queue: String,
+    pub message_id: String,
+    pub reason: String,
+    pub kind: String,
+    pub event_id: Option<String>,
+    pub body: String,
+}
+
+/// `custops dlq [--redrive]`: what failed and why; optionally send it back.
+pub async fn dlq(target: &Target, redrive: bool) -> Result<Vec<DeadLetter>, BoxError> {
+    let mut found = Vec::new();
+    let sources: Vec<String> = target.template.of_type("AWS::SQS::Queue").map(|q| q.logical_id.clone()).collect();
+    for source in sources {
+        let Some(dlq_id) = target.template.dlq_of(&source) else { continue };
+        let dlq_url = target.queue_url(&dlq_id).await?;
+        let source_url = target.queue_url(&source).await?;
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let out = target
+                .sqs
+                .receive_message()
+                .queue_url(&dlq_url)
+                .max_number_of_messages(10)
+                // Peek: messages come back at once unless redriven.
+                .visibility_timeout(if redrive { 30 } else { 0 })
+                .message_attribute_names("All")
+                .send()
+                .await?;
+            let messages = out.messages.unwrap_or_default();
+            let fresh: Vec<_> = messages.into_iter().filter(|m| seen.insert(m.message_id.clone().unwrap_or_default())).collect();
+            if fresh.is_empty() {
+                break;
+            }
+            for m in fresh {
+                let attrs = m.message_attributes.clone().unwrap_or_default();
+                let get = |k: &str| attrs.get(k).and_then(|a| a.string_value.clone());
+                let body = m.body.clone().unwrap_or_default();
+                let event_id = serde_json::from_str::<Value>(&body)
+                    .ok()
+                    .and_then(|v| v.get("event_id").and_then(Value::as_str).map(str::to_owned));
+                found.push(DeadLetter {
+                    queue: target.template.name_of(&dlq_id).unwrap_or_default(),
+                    message_id: m.message_id.clone().unwrap_or_default(),
+                    reason: get(ATTR_REASON).unwrap_or_else(|| "redriven by SQS after repeated failures (see the function log)".into()),
+                    kind: get(ATTR_KIND).unwrap_or_else(|| "transient".into()),
+                    event_id,
+                    body: body.clone(),
+                });
+                if redrive {
+                    let kept: HashMap<String, MessageAttributeValue> =
+                        attrs.into_iter().filter(|(k, _)| !FAILURE_ATTRIBUTES.contains(&k.as_str())).collect();
+                    target.sqs.send_message().queue_url(&source_url).message_body(body).set_message_attributes(Some(kept)).send().await?;
+                    target.sqs.delete_message().queue_url(&dlq_url).receipt_handle(m.receipt_handle.unwrap_or_default()).send().await?;
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The topic an event type is published to (CONTRACT §3).
+pub fn topic_for(event_type: &str) -> Option<&'static str> {
+    match event_type {
+        "call.missed" => Some("carrier-events"),
+        "ro.status_changed" | "ro.closed" | "deal.delivered" => Some("dms-events"),
+        _ => None,
+    }
+}
+
+/// Publishes one event file to its topic, with the `event_type` attribute.
+/// A file without `event_type` is an inbound SMS payload (`inbound-sms`).
+pub async fn publish_event(sns: &aws_sdk_sns::Client, topic_arn_of: impl Fn(&str) -> String, body: &str) -> Result<&'static str, BoxError> {
+    let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let event_type = v.get("event_type").and_then(Value::as_str);
+    let topic = match event_type {
+        Some(t) => topic_for(t).unwrap_or("carrier-events"),
+        None if v.get("originationNumber").is_some() => "inbound-sms",
+        None => "carrier-events",
+    };
+    let mut req = sns.publish().topic_arn(topic_arn_of(topic)).message(body);
+    if let Some(t) = event_type {
+        req = req.message_attributes("event_type", SnsAttribute::builder().data_type("String").string_value(t).build()?);
+    }
+    req.send().await?;
+    Ok(topic)
+}
+
+/// The sample files under `dir` in replay order: stores, then events by file name.
+pub fn sample_files(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), BoxError> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                walk(&path, out)?;
+            } else if path.extension().is_some_and(|e| e == "json") {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut all = Vec::new();
+    walk(dir, &mut all)?;
+    let (mut stores, mut events): (Vec<_>, Vec<_>) = all.into_iter().partition(|p| p.parent().is_some_and(|d| d.ends_with("stores")));
+    stores.sort();
+    events.sort_by_key(|p| p.file_name().map(|f| f.to_os_string()));
+    Ok((stores, events))
+}

@@ -1,0 +1,370 @@
+//! The local stack: resources created from `infra/template.yaml` in the
+//! emulator, and the real function code run in-process with Lambda's SQS
+//! event-source semantics (batches of up to 10, `ReportBatchItemFailures`
+//! honoured, failed messages back after the visibility timeout, redrive to the
+//! DLQ by the queue's policy).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage, SqsMessageAttribute};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
+};
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use custops::aws::Clients;
+use custops::{Deps, SharedClock};
+use serde_json::Value;
+use tracing::{debug, info};
+
+use crate::template::{FunctionDef, Placement, Template, TEMPLATE};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The function code the local stack can run, by binary name.
+#[derive(Debug, Clone)]
+pub enum Handler {
+    MissedCall(missed_call::MissedCall),
+}
+
+impl Handler {
+    /// Builds the handler of `def` with its template environment, like a cold start.
+    pub fn build(def: &FunctionDef, config: &aws_config::SdkConfig, clock: SharedClock) -> Result<Option<Self>, BoxError> {
+        Ok(match def.binary.as_str() {
+            "missed-call" => Some(Handler::MissedCall(missed_call::MissedCall::new(Deps::from_env(
+                missed_call::FUNCTION,
+                &def.env,
+                config,
+                clock,
+            )?))),
+            _ => None,
+        })
+    }
+
+    /// The environment variables the function's code reads.
+    pub fn env_read(binary: &str) -> Option<&'static [&'static str]> {
+        match binary {
+            "missed-call" => Some(missed_call::ENV),
+            _ => None,
+        }
+    }
+
+    pub async fn sqs(&self, event: SqsEvent) -> SqsBatchResponse {
+        match self {
+            Handler::MissedCall(h) => h.handle(event).await,
+        }
+    }
+}
+
+/// A function wired to its queue.
+#[derive(Debug, Clone)]
+pub struct LocalFunction {
+    pub def: FunctionDef,
+    pub queue_url: Option<String>,
+    pub queue_arn: Option<String>,
+    pub batch_size: i32,
+    pub handler: Handler,
+}
+
+#[derive(Debug, Clone)]
+pub struct LocalStack {
+    pub endpoint: String,
+    pub template: Template,
+    pub clients: Clients,
+    pub clock: SharedClock,
+    pub functions: Vec<LocalFunction>,
+}
+
+/// Local settings that differ from AWS.
+#[derive(Debug, Clone, Copy)]
+pub struct LocalOptions {
+    /// Seconds a failed message stays invisible before its retry (AWS: the template's value).
+    pub visibility_timeout: u32,
+}
+
+impl Default for LocalOptions {
+    fn default() -> Self {
+        Self { visibility_timeout: 2 }
+    }
+}
+
+impl LocalStack {
+    /// Creates every resource of the template in the emulator at `endpoint` and
+    /// builds the functions.
+    pub async fn provision(endpoint: &str, clock: SharedClock, options: LocalOptions) -> Result<Self, BoxError> {
+        let stack = Self::connect(endpoint, clock).await?;
+        stack.create_resources(options).await?;
+        Ok(stack)
+    }
+
+    /// Connects to resources that exist already (for `tick` and operator commands).
+    pub async fn connect(endpoint: &str, clock: SharedClock) -> Result<Self, BoxError> {
+        let template = Template::parse(TEMPLATE, &Placement::local(endpoint))?;
+        let config = custops::aws::local(endpoint).await;
+        let clients = Clients::new(&config);
+        let mut functions = Vec::new();
+        for def in template.functions() {
+            let Some(handler) = Handler::build(&def, &config, clock.clone())? else {
+                return Err(format!("the template's function {} (binary {:?}) has no local handler", def.logical_id, def.binary).into());
+            };
+            let (queue_url, queue_arn, batch_size) = match &def.queue {
+                Some((q, batch)) => {
+                    let name = template.name_of(q).ok_or("queue without a name")?;
+                    (
+                        Some(format!("{}/{}/{}", endpoint, custops::aws::LOCAL_ACCOUNT, name)),
+                        Some(format!("arn:aws:sqs:{}:{}:{}", custops::aws::LOCAL_REGION, custops::aws::LOCAL_ACCOUNT, name)),
+                        *batch,
+                    )
+                }
+                None => (None, None, 0),
+            };
+            functions.push(LocalFunction { def, queue_url, queue_arn, batch_size, handler });
+        }
+        Ok(Self { endpoint: endpoint.to_owned(), template, clients, clock, functions })
+    }
+
+    async fn create_resources(&self, options: LocalOptions) -> Result<(), BoxError> {
+        for r in self.template.of_type("AWS::DynamoDB::Table") {
+            create_table(&self.clients.dynamodb, &r.properties).await?;
+        }
+        for r in self.template.of_type("AWS::SNS::Topic") {
+            let name = self.template.name_of(&r.logical_id).ok_or("topic without a name")?;
+            self.clients.sns.create_topic().name(name).send().await?;
+        }
+        // DLQs first: redrive policies point at them.
+        let mut queues: Vec<_> = self.template.of_type("AWS::SQS::Queue").collect();
+        queues.sort_by_key(|q| q.properties.get("RedrivePolicy").is_some());
+        for q in queues {
+            let name = self.template.name_of(&q.logical_id).ok_or("queue without a name")?;
+            let mut req = self.clients.sqs.create_queue().queue_name(name);
+            if let Some(retention) = q.properties.get("MessageRetentionPeriod") {
+                req = req.attributes(QueueAttributeName::MessageRetentionPeriod, plain(retention));
+            }
+            if let Some(redrive) = q.properties.get("RedrivePolicy") {
+                req = req
+                    .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
+                    .attributes(QueueAttributeName::VisibilityTimeout, options.visibility_timeout.to_string());
+            }
+            req.send().await?;
+        }
+        for s in self.template.of_type("AWS::SNS::Subscription") {
+            let p = &s.properties;
+            if p.get("Protocol").and_then(Value::as_str) != Some("sqs") {
+                continue;
+            }
+            let mut req = self
+                .clients
+                .sns
+                .subscribe()
+                .topic_arn(p.get("TopicArn").and_then(Value::as_str).unwrap_or_default())
+                .protocol("sqs")
+                .endpoint(p.get("Endpoint").and_then(Value::as_str).unwrap_or_default())
+                .return_subscription_arn(true);
+            if p.get("RawMessageDelivery").is_some_and(|v| v == true || v == "true") {
+                req = req.attributes("RawMessageDelivery", "true");
+            }
+            if let Some(filter) = p.get("FilterPolicy") {
+                req = req.attributes("FilterPolicy", filter.to_string());
+            }
+            if let Some(scope) = p.get("FilterPolicyScope").and_then(Value::as_str) {
+                req = req.attributes("FilterPolicyScope", scope);
+            }
+            req.send().await?;
+        }
+        info!(endpoint = %self.endpoint, "local resources created from infra/template.yaml");
+        Ok(())
+    }
+
+    /// One receive-and-process round for every SQS-fed function. Returns how many
+    /// messages were handed to functions.
+    pub async fn pump(&self, wait_seconds: i32) -> Result<usize, BoxError> {
+        let rounds = self.functions.iter().filter(|f| f.queue_url.is_some()).map(|f| self.pump_function(f, wait_seconds));
+        let counts = futures::future::try_join_all(rounds).await?;
+        Ok(counts.into_iter().sum())
+    }
+
+    async fn pump_function(&self, f: &LocalFunction, wait_seconds: i32) -> Result<usize, BoxError> {
+        let Some(url) = &f.queue_url else { return Ok(0) };
+        let received = self
+            .clients
+            .sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(f.batch_size.clamp(1, 10))
+            .wait_time_seconds(wait_seconds)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .message_attribute_names("All")
+            .send()
+            .await?;
+        let messages = received.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return Ok(0);
+        }
+        let mut handles = HashMap::new();
+        let mut event = SqsEvent::default();
+        for m in messages {
+            let mut record = SqsMessage::default();
+            record.message_id = m.message_id.clone();
+            record.receipt_handle = m.receipt_handle.clone();
+            record.body = m.body.clone();
+            record.md5_of_body = m.md5_of_body.clone();
+            record.event_source = Some("aws:sqs".into());
+            record.event_source_arn = f.queue_arn.clone();
+            record.aws_region = Some(custops::aws::LOCAL_REGION.into());
+            record.attributes =
+                m.attributes.unwrap_or_default().into_iter().map(|(k, v)| (k.as_str().to_owned(), v)).collect();
+            for (name, value) in m.message_attributes.unwrap_or_default() {
+                let mut attr = SqsMessageAttribute::default();
+                attr.string_value = value.string_value;
+                attr.data_type = Some(value.data_type);
+                record.message_attributes.insert(name, attr);
+            }
+            handles.insert(m.message_id.unwrap_or_default(), m.receipt_handle.unwrap_or_default());
+            event.records.push(record);
+        }
+        let count = event.records.len();
+        let response = f.handler.sqs(event).await;
+        for failure in &response.batch_item_failures {
+            // Failed messages stay in flight and come back after the visibility timeout.
+            handles.remove(&failure.item_identifier);
+        }
+        debug!(function = %f.def.binary, count, failed = response.batch_item_failures.len(), "batch done");
+        for (id, receipt) in handles {
+            self.clients.sqs.delete_message().queue_url(url).receipt_handle(receipt).send().await.map_err(|e| {
+                format!("deleting message {id}: {}", aws_sdk_sqs::error::DisplayErrorContext(&e))
+            })?;
+        }
+        Ok(count)
+    }
+
+    /// Messages waiting or in flight on every function queue.
+    pub async fn backlog(&self) -> Result<u64, BoxError> {
+        let mut total = 0;
+        for url in self.functions.iter().filter_map(|f| f.queue_url.as_ref()) {
+            let attrs = self
+                .clients
+                .sqs
+                .get_queue_attributes()
+                .queue_url(url)
+                .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+                .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+                .send()
+                .await?;
+            for v in attrs.attributes.unwrap_or_default().values() {
+                total += v.parse::<u64>().unwrap_or(0);
+            }
+        }
+        Ok(total)
+    }
+
+    /// Pumps until every function queue is empty (retries included), or `limit`.
+    pub async fn run_until_idle(&self, limit: Duration) -> Result<(), BoxError> {
+        let started = Instant::now();
+        loop {
+            let handled = self.pump(0).await?;
+            if handled == 0 {
+                if self.backlog().await? == 0 {
+                    return Ok(());
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            if started.elapsed() > limit {
+                return Err(format!("queues not idle after {limit:?}").into());
+            }
+        }
+    }
+
+    /// Runs every function's poller until `shutdown` resolves.
+    pub async fn run_pollers(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
+        let poll = async {
+            loop {
+                if let Err(e) = self.pump(1).await {
+                    tracing::error!(error = %e, "poller round failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        };
+        tokio::select! {
+            _ = poll => {}
+            _ = shutdown => {}
+        }
+    }
+
+    /// The queue URL of a resource by logical id.
+    pub fn queue_url(&self, logical_id: &str) -> Option<String> {
+        self.template.name_of(logical_id).map(|n| format!("{}/{}/{}", self.endpoint, custops::aws::LOCAL_ACCOUNT, n))
+    }
+
+    /// The ARN of a topic by its name.
+    pub fn topic_arn(&self, name: &str) -> String {
+        format!("arn:aws:sns:{}:{}:{}", custops::aws::LOCAL_REGION, custops::aws::LOCAL_ACCOUNT, name)
+    }
+
+    /// The table the functions use.
+    pub fn table(&self) -> custops::table::Table {
+        let name = self.template.of_type("AWS::DynamoDB::Table").next().and_then(|t| self.template.name_of(&t.logical_id));
+        custops::table::Table::new(self.clients.dynamodb.clone(), name.unwrap_or_default())
+    }
+}
+
+fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+async fn create_table(ddb: &aws_sdk_dynamodb::Client, p: &Value) -> Result<(), BoxError> {
+    let name = p.get("TableName").and_then(Value::as_str).ok_or("table without TableName")?;
+    let key_schema = |v: &Value| -> Result<Vec<KeySchemaElement>, BoxError> {
+        v.as_array()
+            .ok_or("KeySchema is not a list")?
+            .iter()
+            .map(|k| {
+                Ok(KeySchemaElement::builder()
+                    .attribute_name(k.get("AttributeName").and_then(Value::as_str).unwrap_or_default())
+                    .key_type(KeyType::from(k.get("KeyType").and_then(Value::as_str).unwrap_or_default()))
+                    .build()?)
+            })
+            .collect()
+    };
+    let mut req = ddb
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_key_schema(Some(key_schema(p.get("KeySchema").ok_or("no KeySchema")?)?));
+    for a in p.get("AttributeDefinitions").and_then(Value::as_array).ok_or("no AttributeDefinitions")? {
+        req = req.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(a.get("AttributeName").and_then(Value::as_str).unwrap_or_default())
+                .attribute_type(ScalarAttributeType::from(a.get("AttributeType").and_then(Value::as_str).unwrap_or("S")))
+                .build()?,
+        );
+    }
+    for g in p.get("GlobalSecondaryIndexes").and_then(Value::as_array).cloned().unwrap_or_default() {
+        let projection = g.pointer("/Projection/ProjectionType").and_then(Value::as_str).unwrap_or("ALL");
+        req = req.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(g.get("IndexName").and_then(Value::as_str).unwrap_or_default())
+                .set_key_schema(Some(key_schema(g.get("KeySchema").ok_or("GSI without KeySchema")?)?))
+                .projection(Projection::builder().projection_type(ProjectionType::from(projection)).build())
+                .build()?,
+        );
+    }
+    req.send().await?;
+    if let Some(ttl) = p.get("TimeToLiveSpecification") {
+        ddb.update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(ttl.get("AttributeName").and_then(Value::as_str).unwrap_or_default())
+                    .enabled(ttl.get("Enabled").is_some_and(|v| v == true || v == "true"))
+                    .build()?,
+            )
+            .send()
+            .await?;
+    }
+    Ok(())
+}

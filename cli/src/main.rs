@@ -1,0 +1,264 @@
+//! `custops`: the operator CLI and the local stack.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Parser, Subcommand};
+use custops::{PinnedClock, SharedClock, SystemClock};
+use custops_cli::commands::{self, Target};
+use custops_cli::emulator::{self, Emulator};
+use custops_cli::local::{BoxError, LocalOptions, LocalStack};
+
+#[derive(Parser)]
+#[command(name = "custops", version, about = "custops: one customer record for sales, service and the BDC")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct Conn {
+    /// AWS API endpoint (the local emulator); without it, real AWS.
+    #[arg(long, env = "AWS_ENDPOINT_URL", global = true)]
+    endpoint: Option<String>,
+    /// The CloudFormation stack name the resources were deployed with.
+    #[arg(long, env = "CUSTOPS_STACK", default_value = "custops", global = true)]
+    stack: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The local stack: emulator, resources and pollers.
+    Local {
+        #[command(subcommand)]
+        command: LocalCommand,
+    },
+    /// Store configurations.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Outbound texts, newest last.
+    Texts {
+        #[arg(long)]
+        store: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// One customer's record and every touchpoint.
+    Timeline {
+        phone: String,
+        #[arg(long)]
+        store: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// The GM morning report for a day.
+    Report {
+        #[arg(long)]
+        store: String,
+        #[arg(long)]
+        date: NaiveDate,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// What failed and why; `--redrive` sends it back for another try.
+    Dlq {
+        #[arg(long)]
+        redrive: bool,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Builds nothing, starts a private emulator, replays events/ and prints what customers received.
+    Demo {
+        /// Folder of sample stores and events.
+        #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../events"))]
+        events: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum LocalCommand {
+    /// Start the emulator, create the resources of infra/template.yaml, run the pollers.
+    Up {
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Pin the clock every function sees (default: real time).
+        #[arg(long)]
+        now: Option<DateTime<Utc>>,
+    },
+    /// Fire every scheduled function once, as EventBridge would at that time.
+    Tick {
+        #[arg(long)]
+        at: Option<DateTime<Utc>>,
+        #[command(flatten)]
+        conn: Conn,
+    },
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Create or replace a store's configuration.
+    Put { file: PathBuf },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The demo's expected failures are reported in its own output.
+    custops::telemetry::init_cli(if matches!(cli.command, Command::Demo { .. }) { "off" } else { "warn" });
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("custops: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn require_endpoint(conn: &Conn) -> Result<&str, BoxError> {
+    conn.endpoint.as_deref().ok_or_else(|| "this command needs --endpoint (or AWS_ENDPOINT_URL) of a local stack".into())
+}
+
+async fn run(cli: Cli) -> Result<(), BoxError> {
+    match cli.command {
+        Command::Local { command: LocalCommand::Up { port, now } } => local_up(port, now).await,
+        Command::Local { command: LocalCommand::Tick { at, conn } } => {
+            let endpoint = require_endpoint(&conn)?;
+            let clock: SharedClock = Arc::new(PinnedClock::at(at.unwrap_or_else(Utc::now)));
+            let stack = LocalStack::connect(endpoint, clock).await?;
+            let fired: Vec<_> = stack.functions.iter().filter(|f| f.def.scheduled).map(|f| f.def.binary.clone()).collect();
+            if fired.is_empty() {
+                println!("no scheduled functions in infra/template.yaml");
+            }
+            Ok(())
+        }
+        Command::Store { command: StoreCommand::Put { file }, conn } => {
+            let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
+            let store = commands::store_put(&target, &file).await?;
+            println!("stored {} ({})", store.store_id, store.name);
+            Ok(())
+        }
+        Command::Texts { store, json, conn } => {
+            let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
+            commands::print_texts(&commands::texts(&target, store.as_deref()).await?, json);
+            Ok(())
+        }
+        Command::Timeline { phone, store, json, conn } => {
+            let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
+            commands::timeline(&target, &phone, store.as_deref(), json).await
+        }
+        Command::Report { store, date, conn } => {
+            let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
+            let stats = target.table.daily_stats(&store, date).await?;
+            let texts = commands::texts(&target, Some(&store)).await?;
+            println!("{store} on {date}");
+            for (counter, n) in &stats {
+                println!("  {counter:<28} {n}");
+            }
+            let day_texts = texts.iter().filter(|t| t.created_at.date_naive() == date).count();
+            println!("  {:<28} {day_texts}", "texts");
+            Ok(())
+        }
+        Command::Dlq { redrive, json, conn } => {
+            let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
+            let letters = commands::dlq(&target, redrive).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&letters)?);
+            } else if letters.is_empty() {
+                println!("every dead-letter queue is empty");
+            } else {
+                for l in &letters {
+                    println!("{}  {}  event {}  [{}] {}", l.queue, l.message_id, l.event_id.as_deref().unwrap_or("?"), l.kind, l.reason);
+                }
+                if redrive {
+                    println!("sent {} message(s) back to their queues", letters.len());
+                }
+            }
+            Ok(())
+        }
+        Command::Demo { events } => demo(&events).await,
+    }
+}
+
+async fn local_up(port: u16, now: Option<DateTime<Utc>>) -> Result<(), BoxError> {
+    let emulator = Emulator::start(port).await?;
+    let clock: SharedClock = match now {
+        Some(t) => Arc::new(PinnedClock::at(t)),
+        None => Arc::new(SystemClock),
+    };
+    let stack = Arc::new(LocalStack::provision(&emulator.endpoint, clock, LocalOptions::default()).await?);
+    println!("custops local stack ready at {} (export AWS_ENDPOINT_URL={})", emulator.endpoint, emulator.endpoint);
+    let shutdown = async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+        }
+    };
+    stack.run_pollers(shutdown).await;
+    emulator.stop().await;
+    eprintln!("custops local stack stopped");
+    Ok(())
+}
+
+async fn demo(dir: &std::path::Path) -> Result<(), BoxError> {
+    let emulator = Emulator::start(0).await?;
+    let (stores, events) = commands::sample_files(dir)?;
+    let first = events
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .filter_map(|b| serde_json::from_str::<serde_json::Value>(&b).ok())
+        .filter_map(|v| v.get("occurred_at").and_then(|t| t.as_str()).and_then(|t| t.parse::<DateTime<Utc>>().ok()))
+        .min()
+        .unwrap_or_else(Utc::now);
+    let clock = PinnedClock::at(first);
+    let stack = LocalStack::provision(&emulator.endpoint, Arc::new(clock.clone()), LocalOptions::default()).await?;
+    let target = Target::new(Some(&emulator.endpoint), "custops").await?;
+    println!("custops demo: local AWS emulator at {}", emulator.endpoint);
+    for s in &stores {
+        let store = commands::store_put(&target, s).await?;
+        println!("store  {:<38} {}", display(dir, s), store.name);
+    }
+    let before = emulator::sent_sms(&emulator.endpoint).await?.len();
+    for e in &events {
+        let body = std::fs::read_to_string(e)?;
+        // Time moves with the events: each is handled a few seconds after it happened.
+        if let Some(at) = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("occurred_at").and_then(|t| t.as_str()).and_then(|t| t.parse::<DateTime<Utc>>().ok()))
+        {
+            clock.set(at + chrono::Duration::seconds(5));
+        }
+        let topic = commands::publish_event(&stack.clients.sns, |t| stack.topic_arn(t), &body).await?;
+        stack.run_until_idle(Duration::from_secs(60)).await?;
+        println!("event  {:<38} -> {topic}", display(dir, e));
+    }
+    let sms = emulator::sent_sms(&emulator.endpoint).await?;
+    println!("\nWhat customers received ({} texts):", sms.len() - before);
+    for m in &sms[before..] {
+        println!("  to {}: {}", m.phone_number, m.message);
+    }
+    let letters = commands::dlq(&target, false).await?;
+    println!("\nDead-letter queues ({} messages; `custops dlq` lists them):", letters.len());
+    for l in &letters {
+        println!("  {}", l.reason);
+    }
+    emulator.stop().await;
+    Ok(())
+}
+
+fn display(dir: &std::path::Path, p: &std::path::Path) -> String {
+    p.strip_prefix(dir).unwrap_or(p).display().to_string()
+}

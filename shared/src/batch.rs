@@ -1,0 +1,163 @@
+//! The one SQS batch adapter every function uses: messages run concurrently,
+//! each in its own span; failures are reported with `ReportBatchItemFailures`.
+//!
+//! - Permanent failures (bad input) are moved to the function's DLQ at once,
+//!   with the reason as a message attribute, and reported as processed, so they
+//!   neither block their batch nor burn retries.
+//! - Transient failures are reported as batch item failures and retried by SQS.
+//!   On the last attempt the adapter itself moves the message to the DLQ with the
+//!   reason; the queue's redrive policy stays as the backstop for crashes.
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_sdk_sqs::types::MessageAttributeValue;
+use chrono::Utc;
+use futures::future::join_all;
+use tracing::{error, info, warn, Instrument};
+
+use crate::error::ProcessError;
+
+/// Attributes the adapter adds to a dead-lettered message.
+pub const ATTR_REASON: &str = "failure_reason";
+pub const ATTR_KIND: &str = "failure_kind";
+pub const ATTR_FUNCTION: &str = "failed_function";
+pub const ATTR_AT: &str = "failed_at";
+pub const ATTR_SOURCE_ID: &str = "source_message_id";
+pub const FAILURE_ATTRIBUTES: [&str; 5] = [ATTR_REASON, ATTR_KIND, ATTR_FUNCTION, ATTR_AT, ATTR_SOURCE_ID];
+
+/// One message as a handler sees it.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub message_id: String,
+    pub body: String,
+    /// How many times SQS has delivered it (1 on the first attempt).
+    pub receive_count: u32,
+    pub event_type: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BatchAdapter {
+    sqs: aws_sdk_sqs::Client,
+    dlq_url: String,
+    max_receive_count: u32,
+    function: &'static str,
+}
+
+/// What happened to one message, for the batch response and for tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Processed,
+    DeadLettered,
+    Retry,
+}
+
+impl BatchAdapter {
+    pub fn new(sqs: aws_sdk_sqs::Client, dlq_url: impl Into<String>, max_receive_count: u32, function: &'static str) -> Self {
+        Self { sqs, dlq_url: dlq_url.into(), max_receive_count: max_receive_count.max(1), function }
+    }
+
+    /// Runs `handler` on every message of the batch concurrently.
+    pub async fn run<F, Fut>(&self, event: SqsEvent, handler: F) -> SqsBatchResponse
+    where
+        F: Fn(Message) -> Fut,
+        Fut: Future<Output = Result<(), ProcessError>>,
+    {
+        let handler = &handler;
+        let outcomes = join_all(event.records.into_iter().map(|record| async move {
+            let id = record.message_id.clone().unwrap_or_default();
+            let span = tracing::info_span!("message", message_id = %id, event_id = tracing::field::Empty);
+            let outcome = self.one(record, handler).instrument(span).await;
+            (id, outcome)
+        }))
+        .await;
+        let mut response = SqsBatchResponse::default();
+        for (id, outcome) in outcomes {
+            if outcome == Outcome::Retry {
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = id;
+                response.batch_item_failures.push(failure);
+            }
+        }
+        response
+    }
+
+    async fn one<F, Fut>(&self, record: SqsMessage, handler: &F) -> Outcome
+    where
+        F: Fn(Message) -> Fut,
+        Fut: Future<Output = Result<(), ProcessError>>,
+    {
+        let receive_count = record
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(1);
+        let message = Message {
+            message_id: record.message_id.clone().unwrap_or_default(),
+            body: record.body.clone().unwrap_or_default(),
+            receive_count,
+            event_type: record.message_attributes.get("event_type").and_then(|a| a.string_value.clone()),
+        };
+        let err = match handler(message).await {
+            Ok(()) => return Outcome::Processed,
+            Err(e) => e,
+        };
+        let reason = crate::phone::redact_digits(&err.to_string());
+        if err.is_permanent() {
+            error!(reason = %reason, "bad input: moving the message to the DLQ");
+            return self.dead_letter(&record, "permanent", &reason).await;
+        }
+        if receive_count >= self.max_receive_count {
+            error!(reason = %reason, attempts = receive_count, "failed on its last attempt: moving the message to the DLQ");
+            return self.dead_letter(&record, "transient", &reason).await;
+        }
+        warn!(reason = %reason, attempts = receive_count, "transient failure: SQS will retry");
+        Outcome::Retry
+    }
+
+    async fn dead_letter(&self, record: &SqsMessage, kind: &str, reason: &str) -> Outcome {
+        let mut attributes: HashMap<String, MessageAttributeValue> = HashMap::new();
+        for (name, value) in &record.message_attributes {
+            if let (Some(v), Some(t)) = (&value.string_value, &value.data_type) {
+                if let Ok(a) = MessageAttributeValue::builder().data_type(t).string_value(v).build() {
+                    attributes.insert(name.clone(), a);
+                }
+            }
+        }
+        let mut reason = reason.to_owned();
+        reason.truncate(reason.floor_char_boundary(1000));
+        let source_id = record.message_id.clone().unwrap_or_default();
+        let at = Utc::now().to_rfc3339();
+        for (name, value) in [
+            (ATTR_REASON, reason.as_str()),
+            (ATTR_KIND, kind),
+            (ATTR_FUNCTION, self.function),
+            (ATTR_AT, at.as_str()),
+            (ATTR_SOURCE_ID, source_id.as_str()),
+        ] {
+            if let Ok(a) = MessageAttributeValue::builder().data_type("String").string_value(value).build() {
+                attributes.insert(name.to_owned(), a);
+            }
+        }
+        let sent = self
+            .sqs
+            .send_message()
+            .queue_url(&self.dlq_url)
+            .message_body(record.body.clone().unwrap_or_default())
+            .set_message_attributes(Some(attributes))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => {
+                info!("moved to the DLQ");
+                Outcome::DeadLettered
+            }
+            Err(e) => {
+                // Leave it to SQS: it is retried and, in the end, redriven.
+                error!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "could not move the message to the DLQ");
+                Outcome::Retry
+            }
+        }
+    }
+}

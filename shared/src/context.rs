@@ -1,0 +1,84 @@
+//! What every function needs, built once per cold start from one `SdkConfig`
+//! and the environment: the table, the outbound path, the store cache, the
+//! batch adapter and the clock.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_config::SdkConfig;
+
+use crate::aws::Clients;
+use crate::batch::BatchAdapter;
+use crate::clock::SharedClock;
+use crate::env::{ConfigError, EnvSource, DLQ_URL, MAX_RECEIVE_COUNT, TABLE_NAME};
+use crate::error::ProcessError;
+use crate::outbound::Outbound;
+use crate::store::StoreConfig;
+use crate::table::Table;
+
+#[derive(Debug, Clone)]
+pub struct Deps {
+    pub table: Table,
+    pub outbound: Outbound,
+    pub stores: StoreCache,
+    pub batch: BatchAdapter,
+    pub clock: SharedClock,
+}
+
+impl std::fmt::Debug for dyn crate::clock::Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Clock({})", self.now())
+    }
+}
+
+impl Deps {
+    /// Builds the dependencies of an SQS-fed function named `function`.
+    pub fn from_env(
+        function: &'static str,
+        env: &impl EnvSource,
+        config: &SdkConfig,
+        clock: SharedClock,
+    ) -> Result<Self, ConfigError> {
+        let clients = Clients::new(config);
+        let table = Table::new(clients.dynamodb, env.required(TABLE_NAME)?);
+        let batch = BatchAdapter::new(clients.sqs, env.required(DLQ_URL)?, env.parsed(MAX_RECEIVE_COUNT)?, function);
+        Ok(Self {
+            outbound: Outbound::new(table.clone(), clients.sns, clock.clone()),
+            stores: StoreCache::new(table.clone()),
+            table,
+            batch,
+            clock,
+        })
+    }
+}
+
+/// Store configurations, read once and kept for a few minutes per cold start.
+#[derive(Debug, Clone)]
+pub struct StoreCache {
+    table: Table,
+    cache: Arc<Mutex<HashMap<String, (Instant, Arc<StoreConfig>)>>>,
+    max_age: Duration,
+}
+
+impl StoreCache {
+    pub fn new(table: Table) -> Self {
+        Self { table, cache: Arc::default(), max_age: Duration::from_secs(300) }
+    }
+
+    /// The store's configuration; an unknown store is bad input.
+    pub async fn get(&self, store_id: &str, event_id: &str) -> Result<Arc<StoreConfig>, ProcessError> {
+        if let Some((at, store)) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(store_id) {
+            if at.elapsed() < self.max_age {
+                return Ok(store.clone());
+            }
+        }
+        let store = self.table.get_store(store_id).await?.ok_or_else(|| ProcessError::UnknownStore {
+            event_id: event_id.to_owned(),
+            store_id: store_id.to_owned(),
+        })?;
+        let store = Arc::new(store);
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(store_id.to_owned(), (Instant::now(), store.clone()));
+        Ok(store)
+    }
+}

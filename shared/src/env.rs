@@ -1,0 +1,58 @@
+//! Function configuration from environment variables. On Lambda they come from
+//! the process environment (set by `infra/template.yaml`); the local stack builds
+//! the same map from the same template, so the two cannot drift.
+
+use std::collections::HashMap;
+
+/// The table every function reads and writes.
+pub const TABLE_NAME: &str = "TABLE_NAME";
+/// The function's own dead-letter queue: permanently bad input goes there at once.
+pub const DLQ_URL: &str = "DLQ_URL";
+/// The redrive policy's maxReceiveCount: on the last attempt a transient failure
+/// is moved to the DLQ by the function itself, with its reason attached.
+pub const MAX_RECEIVE_COUNT: &str = "MAX_RECEIVE_COUNT";
+/// Log filter (tracing `EnvFilter` syntax).
+pub const RUST_LOG: &str = "RUST_LOG";
+
+/// The variables every SQS-fed function reads.
+pub const SQS_FUNCTION_ENV: &[&str] = &[TABLE_NAME, DLQ_URL, MAX_RECEIVE_COUNT, RUST_LOG];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// Where configuration comes from.
+pub trait EnvSource {
+    fn var(&self, name: &str) -> Option<String>;
+
+    fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        self.var(name).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(name))
+    }
+
+    fn parsed<T: std::str::FromStr>(&self, name: &'static str) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        self.required(name)?.parse().map_err(|e: T::Err| ConfigError::Invalid { name, reason: e.to_string() })
+    }
+}
+
+/// The process environment (Lambda).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ProcessEnv;
+
+impl EnvSource for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+impl EnvSource for HashMap<String, String> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.get(name).cloned()
+    }
+}

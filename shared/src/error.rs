@@ -1,0 +1,45 @@
+//! What can go wrong while processing one message, and whether a retry can help.
+
+use crate::event::EventError;
+use crate::outbound::OutboundError;
+use crate::table::{TableError, TxError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error(transparent)]
+    BadEvent(#[from] EventError),
+    #[error("event {event_id}: unknown store {store_id:?}")]
+    UnknownStore { event_id: String, store_id: String },
+    #[error("event {event_id}: {reason}")]
+    Invalid { event_id: String, reason: String },
+    #[error("event {event_id}: the customer record changed while it was processed; retrying")]
+    Conflict { event_id: String },
+    #[error(transparent)]
+    Table(#[from] TableError),
+    #[error(transparent)]
+    Outbound(#[from] OutboundError),
+}
+
+impl ProcessError {
+    /// Input that can never succeed: goes to the DLQ at once, without retries.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            ProcessError::BadEvent(_) | ProcessError::UnknownStore { .. } | ProcessError::Invalid { .. } => true,
+            ProcessError::Table(TableError::Mapping { .. }) => true,
+            _ => false,
+        }
+    }
+}
+
+impl From<TxError> for ProcessError {
+    fn from(e: TxError) -> Self {
+        match e {
+            TxError::Table(t) => ProcessError::Table(t),
+            TxError::Rejected(r) => ProcessError::Table(TableError::Aws {
+                operation: "TransactWriteItems",
+                code: Some("TransactionCanceled".into()),
+                message: format!("{r:?}"),
+            }),
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Inbound events (CONTRACT §3): the envelope every carrier and DMS event shares,
+//! and the typed `data` of each event type. Unknown fields are ignored; missing
+//! required fields are bad input.
+
+use chrono::{DateTime, Utc};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+use crate::store::Department;
+
+/// The fields every carrier and DMS event has, with `data` still untyped.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Envelope {
+    pub event_id: String,
+    pub event_type: String,
+    pub occurred_at: DateTime<Utc>,
+    pub store_id: String,
+    pub data: serde_json::Value,
+}
+
+/// Why an event can never be processed. Always permanent: retrying cannot help.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    #[error("body is not a JSON event envelope: {0}")]
+    Envelope(String),
+    #[error("event {event_id}: expected event_type {expected}, got {actual}")]
+    WrongType { event_id: String, expected: &'static str, actual: String },
+    #[error("event {event_id}: invalid {event_type} data: {reason}")]
+    Data { event_id: String, event_type: String, reason: String },
+}
+
+impl Envelope {
+    /// Parses an SQS body (raw SNS delivery: the event JSON itself).
+    pub fn parse(body: &str) -> Result<Self, EventError> {
+        let env: Envelope =
+            serde_json::from_str(body).map_err(|e| EventError::Envelope(crate::phone::redact_digits(&e.to_string())))?;
+        if env.event_id.trim().is_empty() {
+            return Err(EventError::Envelope("event_id is empty".into()));
+        }
+        if env.store_id.trim().is_empty() {
+            return Err(EventError::Envelope(format!("event {}: store_id is empty", env.event_id)));
+        }
+        Ok(env)
+    }
+
+    /// The typed `data` of an event type this consumer expects.
+    pub fn data<T: EventData>(&self) -> Result<T, EventError> {
+        if self.event_type != T::EVENT_TYPE {
+            return Err(EventError::WrongType {
+                event_id: self.event_id.clone(),
+                expected: T::EVENT_TYPE,
+                actual: self.event_type.clone(),
+            });
+        }
+        T::deserialize(&self.data).map_err(|e| EventError::Data {
+            event_id: self.event_id.clone(),
+            event_type: self.event_type.clone(),
+            reason: crate::phone::redact_digits(&e.to_string()),
+        })
+    }
+}
+
+/// The `data` of one event type.
+pub trait EventData: DeserializeOwned {
+    const EVENT_TYPE: &'static str;
+}
+
+/// `call.missed` on `carrier-events`. `from` stays raw here: an unparseable
+/// caller number is recorded, not rejected (the call still happened).
+#[derive(Debug, Clone, Deserialize)]
+pub struct CallMissed {
+    pub call_id: String,
+    pub from: String,
+    pub to: String,
+    pub department: Department,
+    #[serde(default)]
+    pub voicemail: Option<bool>,
+}
+
+impl EventData for CallMissed {
+    const EVENT_TYPE: &'static str = "call.missed";
+}
+
+/// A customer as the DMS sends it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DmsCustomer {
+    pub dms_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub marketing_consent: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Vehicle {
+    pub vin: String,
+    pub year: u16,
+    pub make: String,
+    pub model: String,
+}
+
+impl Vehicle {
+    /// "2021 Chevrolet Tahoe".
+    pub fn describe(&self) -> String {
+        format!("{} {} {}", self.year, self.make, self.model)
+    }
+}
+
+/// An advisor or a salesperson.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Person {
+    pub id: String,
+    pub name: String,
+}
+
+/// `ro.status_changed` on `dms-events`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RoStatusChanged {
+    pub ro_number: String,
+    pub status: String,
+    pub customer: DmsCustomer,
+    pub vehicle: Vehicle,
+    pub advisor: Person,
+    #[serde(default)]
+    pub amount_due_cents: Option<i64>,
+}
+
+impl EventData for RoStatusChanged {
+    const EVENT_TYPE: &'static str = "ro.status_changed";
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeclinedLine {
+    pub line_id: String,
+    pub op_code: String,
+    pub description: String,
+    pub estimate_cents: i64,
+}
+
+/// `ro.closed` on `dms-events`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RoClosed {
+    pub ro_number: String,
+    pub closed_at: DateTime<Utc>,
+    pub customer: DmsCustomer,
+    pub vehicle: Vehicle,
+    pub advisor: Person,
+    #[serde(default)]
+    pub mileage: Option<u32>,
+    pub performed: Vec<String>,
+    pub declined: Vec<DeclinedLine>,
+}
+
+impl EventData for RoClosed {
+    const EVENT_TYPE: &'static str = "ro.closed";
+}
+
+/// `deal.delivered` on `dms-events`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DealDelivered {
+    pub deal_id: String,
+    pub delivered_at: DateTime<Utc>,
+    pub customer: DmsCustomer,
+    pub vehicle: Vehicle,
+    pub salesperson: Person,
+}
+
+impl EventData for DealDelivered {
+    const EVENT_TYPE: &'static str = "deal.delivered";
+}
+
+/// A two-way SMS payload from AWS End User Messaging on `inbound-sms`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InboundSms {
+    pub origination_number: String,
+    pub destination_number: String,
+    #[serde(default)]
+    pub message_keyword: Option<String>,
+    pub message_body: String,
+    pub inbound_message_id: String,
+    #[serde(default)]
+    pub previous_published_message_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MISSED: &str = r#"{"event_id":"c-1","event_type":"call.missed","occurred_at":"2026-11-23T16:05:00Z",
+        "store_id":"northside-chevy","extra":1,
+        "data":{"call_id":"k1","from":"(512) 555-0142","to":"+15125550100","department":"service","new_field":true}}"#;
+
+    #[test]
+    fn a_call_missed_event_parses_and_ignores_unknown_fields() {
+        let env = Envelope::parse(MISSED).unwrap();
+        let data: CallMissed = env.data().unwrap();
+        assert_eq!(env.event_id, "c-1");
+        assert_eq!(data.department, Department::Service);
+        assert_eq!(data.voicemail, None);
+    }
+
+    #[test]
+    fn missing_fields_name_the_event_and_the_field_but_not_the_number() {
+        let body = MISSED.replace(r#""call_id":"k1","#, "");
+        let err = Envelope::parse(&body).unwrap().data::<CallMissed>().unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("c-1") && msg.contains("call_id"), "{msg}");
+    }
+
+    #[test]
+    fn not_json_and_wrong_type_are_errors() {
+        assert!(matches!(Envelope::parse("hello"), Err(EventError::Envelope(_))));
+        let env = Envelope::parse(MISSED).unwrap();
+        assert!(matches!(env.data::<RoStatusChanged>(), Err(EventError::WrongType { .. })));
+    }
+
+    #[test]
+    fn an_unknown_department_is_invalid() {
+        let body = MISSED.replace("\"service\"", "\"bodyshop\"");
+        assert!(Envelope::parse(&body).unwrap().data::<CallMissed>().is_err());
+    }
+}

@@ -1,0 +1,184 @@
+//! The customer record and everything on it. Plain domain types: no AWS types.
+//! One store, one customer (keyed by phone), one record, every touchpoint on it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::event::{Person, Vehicle};
+use crate::phone::Phone;
+use crate::store::Department;
+
+/// Where a customer record came from first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// Created by a call from an unknown number; the next DMS event for the phone merges into it.
+    Lead,
+    /// Known to the DMS.
+    Dms,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Customer {
+    pub store_id: String,
+    pub phone: Phone,
+    pub origin: Origin,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dms_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salesperson: Option<Person>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_visit_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Customer {
+    pub fn lead(store_id: &str, phone: Phone, now: DateTime<Utc>) -> Self {
+        Self {
+            store_id: store_id.to_owned(),
+            phone,
+            origin: Origin::Lead,
+            dms_id: None,
+            first_name: None,
+            last_name: None,
+            email: None,
+            salesperson: None,
+            last_visit_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+/// The consent ledger entry for one phone number at one store.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Consent {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opted_out_at: Option<DateTime<Utc>>,
+    /// How the opt-out arrived (e.g. `sms:STOP`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opt_out_source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marketing: Option<MarketingConsent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MarketingConsent {
+    pub granted: bool,
+    pub source: String,
+    pub at: DateTime<Utc>,
+}
+
+impl Consent {
+    pub fn opted_out(&self) -> bool {
+        self.opted_out_at.is_some()
+    }
+
+    pub fn marketing_granted(&self) -> bool {
+        self.marketing.as_ref().is_some_and(|m| m.granted)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepairOrder {
+    pub ro_number: String,
+    pub status: String,
+    pub status_at: DateTime<Utc>,
+    pub vehicle: Vehicle,
+    pub advisor: Person,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_due_cents: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+impl RepairOrder {
+    pub fn is_open(&self) -> bool {
+        self.closed_at.is_none()
+    }
+
+    /// The status in words for a customer: "ready for pickup".
+    pub fn status_words(&self) -> String {
+        self.status.replace('_', " ")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    /// Call back a customer whose call nobody answered.
+    Callback,
+    /// Call to book the install of an arrived part.
+    BookInstall,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    Open,
+    Done,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    pub task_id: String,
+    pub store_id: String,
+    pub phone: Phone,
+    pub kind: TaskKind,
+    pub status: TaskStatus,
+    pub owner: String,
+    pub department: Department,
+    pub due_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    /// Calls folded into this task (repeat calls add to it).
+    #[serde(default)]
+    pub calls: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_call_at: Option<DateTime<Utc>>,
+    /// When the caller was last texted back for this task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_text_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ro_number: Option<String>,
+    pub note: String,
+}
+
+/// One thing that happened with a customer, in order, on their timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Touchpoint {
+    pub at: DateTime<Utc>,
+    /// `call.missed`, `text.sent`, `text.suppressed`, `task.created`, `ro.status_changed`, ...
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    pub summary: String,
+}
+
+/// Everything current about one customer: one Query.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerState {
+    pub profile: Option<Customer>,
+    /// The profile's version, for the optimistic check of the next write.
+    pub version: Option<u64>,
+    pub consent: Consent,
+    pub repair_orders: Vec<RepairOrder>,
+    pub tasks: Vec<Task>,
+}
+
+impl CustomerState {
+    /// The most recently updated open repair order.
+    pub fn open_repair_order(&self) -> Option<&RepairOrder> {
+        self.repair_orders.iter().filter(|r| r.is_open()).max_by_key(|r| r.status_at)
+    }
+
+    pub fn open_task(&self, kind: TaskKind) -> Option<&Task> {
+        self.tasks.iter().filter(|t| t.kind == kind && t.status == TaskStatus::Open).max_by_key(|t| t.created_at)
+    }
+}

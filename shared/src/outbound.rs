@@ -1,0 +1,327 @@
+//! The one door every text goes through. No other code in custops holds the SNS
+//! client, so there is no other way to send a text.
+//!
+//! The path of a text:
+//! 1. [`Outbound::plan`] applies the rules (opt-out, marketing consent, mobile
+//!    number, quiet hours) to a [`TextRequest`] and the customer's consent:
+//!    send now, defer until a time, or suppress with a reason.
+//! 2. [`Outbound::stage`] adds the text to the trigger's own transaction (outbox
+//!    row written `sending` under a lease, plus a check that the number has not
+//!    opted out meanwhile), so the state change and the text commit together.
+//! 3. [`Outbound::deliver`] publishes it through SNS and marks it sent with the
+//!    SNS message id. A failed publish releases the lease, so the retry sends it.
+//!
+//! Duplicates: a dedupe key is written once, ever (conditional put). A retried
+//! event finds its text and [`Outbound::resume`]s it only if it is not sent yet.
+//! The one window left: a crash after SNS accepted the publish and before the
+//! mark-sent write lands; the retry (after the lease) publishes again. It is as
+//! small as one UpdateItem round trip.
+
+use std::time::Duration as StdDuration;
+
+use aws_sdk_sns::types::MessageAttributeValue;
+use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
+use tracing::{info, instrument, warn};
+
+use crate::clock::SharedClock;
+use crate::model::Consent;
+use crate::phone::{Phone, Textability};
+use crate::store::{StoreConfig, StoreMode};
+use crate::table::{Table, TableError, Tx};
+use crate::text::{segments, MessageClass, OutboundText, TextState, US_PRICE_PER_SEGMENT_MICRO_USD};
+
+/// How long the writer of a text may take to publish it before another attempt
+/// may take it over. Shorter than the queues' visibility timeout, longer than a
+/// function's timeout.
+pub const LEASE: StdDuration = StdDuration::from_secs(30);
+
+/// The texting window for transactional and marketing texts, local time.
+pub const WINDOW_OPENS: (u32, u32) = (8, 0);
+pub const WINDOW_CLOSES: (u32, u32) = (21, 0);
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutboundError {
+    #[error("sns publish failed: {0}")]
+    Publish(String),
+    #[error(transparent)]
+    Table(#[from] TableError),
+}
+
+/// A text a trigger wants to send.
+#[derive(Debug, Clone)]
+pub struct TextRequest<'a> {
+    pub store: &'a StoreConfig,
+    pub to: &'a Phone,
+    pub class: MessageClass,
+    pub body: String,
+    /// Unique for what the text is about, e.g. `ro-status#RO-48213#ready_for_pickup`.
+    pub dedupe_key: String,
+    pub trigger: &'static str,
+    pub event_id: &'a str,
+}
+
+/// Why a text is not sent at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Suppressed {
+    OptedOut,
+    NoMarketingConsent,
+    NotMobile,
+}
+
+impl Suppressed {
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Suppressed::OptedOut => "the number opted out at this store",
+            Suppressed::NoMarketingConsent => "marketing text without marketing consent",
+            Suppressed::NotMobile => "the number cannot receive texts",
+        }
+    }
+}
+
+/// What happens to a requested text.
+#[derive(Debug, Clone)]
+pub enum Plan {
+    Send(OutboundText),
+    Defer(OutboundText),
+    Suppress(Suppressed),
+}
+
+impl Plan {
+    pub fn text(&self) -> Option<&OutboundText> {
+        match self {
+            Plan::Send(t) | Plan::Defer(t) => Some(t),
+            Plan::Suppress(_) => None,
+        }
+    }
+}
+
+/// A text that left (or, in shadow mode, would have left).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub dedupe_key: String,
+    pub sns_message_id: Option<String>,
+    pub shadow: bool,
+}
+
+#[derive(Clone)]
+pub struct Outbound {
+    table: Table,
+    sns: aws_sdk_sns::Client,
+    clock: SharedClock,
+}
+
+impl std::fmt::Debug for Outbound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbound").field("table", &self.table.name()).finish_non_exhaustive()
+    }
+}
+
+impl Outbound {
+    pub fn new(table: Table, sns: aws_sdk_sns::Client, clock: SharedClock) -> Self {
+        Self { table, sns, clock }
+    }
+
+    /// Applies the rules to a request. Pure: no AWS call.
+    pub fn plan(&self, req: TextRequest<'_>, consent: &Consent) -> Plan {
+        plan(req, consent, self.clock.now())
+    }
+
+    /// Adds a planned text to the trigger's transaction.
+    pub fn stage(&self, tx: &mut Tx, plan: &Plan) {
+        if let Some(text) = plan.text() {
+            tx.outbox(&self.table, text).require_not_opted_out(&self.table, &text.store_id, &text.phone);
+        }
+    }
+
+    /// Publishes a text this caller holds the lease of, then marks it sent.
+    #[instrument(skip_all, fields(dedupe_key = %text.dedupe_key, class = ?text.class))]
+    pub async fn deliver(&self, text: &OutboundText, store: &StoreConfig) -> Result<Delivery, OutboundError> {
+        if store.mode == StoreMode::Shadow {
+            self.table.finish_text(text, TextState::Shadow, None, self.clock.now()).await?;
+            info!(store_id = %text.store_id, "shadow mode: text recorded, not published");
+            return Ok(Delivery { dedupe_key: text.dedupe_key.clone(), sns_message_id: None, shadow: true });
+        }
+        match self.publish(text).await {
+            Ok(message_id) => {
+                self.table.finish_text(text, TextState::Sent, Some(&message_id), self.clock.now()).await?;
+                info!(sns_message_id = %message_id, "text sent");
+                Ok(Delivery { dedupe_key: text.dedupe_key.clone(), sns_message_id: Some(message_id), shadow: false })
+            }
+            Err(e) => {
+                if let Err(release) = self.table.release_text(text).await {
+                    warn!(error = %release, "could not release the text; it will be retried after its lease");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// After a duplicate event or a due time: sends the text with this dedupe key
+    /// if it is pending, due or abandoned by a crashed sender. `None` if there is
+    /// nothing to send (already sent, or another sender holds it).
+    #[instrument(skip(self, store), fields(phone = %phone))]
+    pub async fn resume(&self, store: &StoreConfig, phone: &Phone, dedupe_key: &str) -> Result<Option<Delivery>, OutboundError> {
+        let lease = Duration::from_std(LEASE).unwrap_or(Duration::seconds(30));
+        match self.table.lease_text(&store.store_id, phone, dedupe_key, self.clock.now(), lease).await? {
+            Some(text) => self.deliver(&text, store).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn publish(&self, text: &OutboundText) -> Result<String, OutboundError> {
+        let attr = |v: &str| {
+            MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(v)
+                .build()
+                .map_err(|e| OutboundError::Publish(e.to_string()))
+        };
+        let out = self
+            .sns
+            .publish()
+            .phone_number(text.phone.e164())
+            .message(&text.body)
+            .message_attributes("AWS.SNS.SMS.SMSType", attr(text.class.sms_type())?)
+            .message_attributes("AWS.MM.SMS.OriginationNumber", attr(text.origination.e164())?)
+            .send()
+            .await
+            .map_err(|e| {
+                OutboundError::Publish(crate::phone::redact_digits(
+                    &aws_sdk_sns::error::DisplayErrorContext(&e).to_string(),
+                ))
+            })?;
+        Ok(out.message_id.unwrap_or_default())
+    }
+}
+
+/// The rules, as a pure function of the request, the consent ledger and the time.
+pub fn plan(req: TextRequest<'_>, consent: &Consent, now: DateTime<Utc>) -> Plan {
+    if consent.opted_out() {
+        return Plan::Suppress(Suppressed::OptedOut);
+    }
+    if req.to.textability() != Textability::MobileCapable {
+        return Plan::Suppress(Suppressed::NotMobile);
+    }
+    let consent_basis = match req.class {
+        MessageClass::Reply => "reply_to_customer_contact".to_owned(),
+        MessageClass::Transactional => "transactional_relationship".to_owned(),
+        MessageClass::Marketing => match &consent.marketing {
+            Some(m) if m.granted => format!("marketing_opt_in:{}", m.source),
+            _ => return Plan::Suppress(Suppressed::NoMarketingConsent),
+        },
+    };
+    let (encoding, segs) = segments(&req.body);
+    let due = next_allowed(req.class, req.store, now);
+    let deferred = due > now;
+    let lease = Duration::from_std(LEASE).unwrap_or(Duration::seconds(30));
+    let text = OutboundText {
+        store_id: req.store.store_id.clone(),
+        phone: req.to.clone(),
+        origination: req.store.sms_number.clone(),
+        dedupe_key: req.dedupe_key,
+        class: req.class,
+        body: req.body,
+        trigger: req.trigger.to_owned(),
+        event_id: req.event_id.to_owned(),
+        state: if deferred { TextState::Deferred } else { TextState::Sending },
+        consent_basis,
+        encoding,
+        segments: segs,
+        est_price_micro_usd: u64::from(segs) * US_PRICE_PER_SEGMENT_MICRO_USD,
+        created_at: now,
+        due_at: deferred.then_some(due),
+        lease_until: (!deferred).then_some(now + lease),
+        sent_at: None,
+        sns_message_id: None,
+        attempts: u32::from(!deferred),
+    };
+    if deferred {
+        Plan::Defer(text)
+    } else {
+        Plan::Send(text)
+    }
+}
+
+/// The earliest instant at or after `now` a text of `class` may go.
+pub fn next_allowed(class: MessageClass, store: &StoreConfig, now: DateTime<Utc>) -> DateTime<Utc> {
+    if class == MessageClass::Reply {
+        return now;
+    }
+    let tz = store.timezone;
+    let local = now.with_timezone(&tz);
+    let opens = NaiveTime::from_hms_opt(WINDOW_OPENS.0, WINDOW_OPENS.1, 0).expect("valid");
+    let closes = NaiveTime::from_hms_opt(WINDOW_CLOSES.0, WINDOW_CLOSES.1, 0).expect("valid");
+    if local.time() >= opens && local.time() < closes {
+        return now;
+    }
+    let date = if local.time() < opens { local.date_naive() } else { local.date_naive() + Duration::days(1) };
+    // 08:00 always exists (DST changes happen at 02:00 in every US zone); fall
+    // back to one hour later for zones that change at another hour.
+    tz.from_local_datetime(&date.and_time(opens))
+        .earliest()
+        .or_else(|| tz.from_local_datetime(&(date.and_time(opens) + Duration::hours(1))).earliest())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::MarketingConsent;
+
+    fn store() -> StoreConfig {
+        StoreConfig::from_json(r#"{"store_id":"s","name":"Northside","timezone":"America/Chicago","sms_number":"+15125550100"}"#)
+            .unwrap()
+    }
+
+    fn req<'a>(store: &'a StoreConfig, to: &'a Phone, class: MessageClass) -> TextRequest<'a> {
+        TextRequest { store, to, class, body: "Northside: hi".into(), dedupe_key: "k".into(), trigger: "test", event_id: "e" }
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn opted_out_numbers_are_never_planned_in_any_class() {
+        let (s, p) = (store(), Phone::parse("+15125550142").unwrap());
+        let consent = Consent { opted_out_at: Some(at("2026-11-01T00:00:00Z")), ..Default::default() };
+        for class in [MessageClass::Reply, MessageClass::Transactional, MessageClass::Marketing] {
+            assert!(matches!(plan(req(&s, &p, class), &consent, at("2026-11-23T16:00:00Z")), Plan::Suppress(Suppressed::OptedOut)));
+        }
+    }
+
+    #[test]
+    fn marketing_needs_consent_and_records_its_basis() {
+        let (s, p) = (store(), Phone::parse("+15125550142").unwrap());
+        let none = Consent::default();
+        assert!(matches!(
+            plan(req(&s, &p, MessageClass::Marketing), &none, at("2026-11-23T16:00:00Z")),
+            Plan::Suppress(Suppressed::NoMarketingConsent)
+        ));
+        let yes = Consent {
+            marketing: Some(MarketingConsent { granted: true, source: "dms".into(), at: at("2026-01-01T00:00:00Z") }),
+            ..Default::default()
+        };
+        let Plan::Send(t) = plan(req(&s, &p, MessageClass::Marketing), &yes, at("2026-11-23T16:00:00Z")) else { panic!() };
+        assert_eq!(t.consent_basis, "marketing_opt_in:dms");
+        assert_eq!((t.segments, t.est_price_micro_usd), (1, US_PRICE_PER_SEGMENT_MICRO_USD));
+    }
+
+    #[test]
+    fn replies_go_at_any_hour_transactional_waits_for_the_window() {
+        let (s, p) = (store(), Phone::parse("+15125550142").unwrap());
+        // 21:30 CST on Monday.
+        let late = at("2026-11-24T03:30:00Z");
+        assert!(matches!(plan(req(&s, &p, MessageClass::Reply), &Consent::default(), late), Plan::Send(_)));
+        let Plan::Defer(t) = plan(req(&s, &p, MessageClass::Transactional), &Consent::default(), late) else { panic!() };
+        assert_eq!(t.due_at, Some(at("2026-11-24T14:00:00Z")));
+        assert_eq!(t.state, TextState::Deferred);
+    }
+
+    #[test]
+    fn toll_free_numbers_are_suppressed() {
+        let (s, p) = (store(), Phone::parse("+18005550100").unwrap());
+        assert!(matches!(plan(req(&s, &p, MessageClass::Reply), &Consent::default(), at("2026-11-23T16:00:00Z")), Plan::Suppress(Suppressed::NotMobile)));
+    }
+}

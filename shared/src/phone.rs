@@ -1,0 +1,210 @@
+//! Phone numbers: parsed with libphonenumber's metadata (the `phonenumber`
+//! crate), normalised to E.164 with the US as default region, and masked in
+//! every `Debug`/`Display` so a raw number never reaches a log line.
+
+use std::fmt;
+
+use phonenumber::{country, metadata::DATABASE, Mode, Type};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Why a string is not a number custops can text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PhoneError {
+    #[error("phone number is empty")]
+    Empty,
+    #[error("phone number cannot be parsed ({0})")]
+    Unparseable(String),
+    #[error("phone number {0} is not a valid number")]
+    Invalid(String),
+}
+
+/// Whether a valid number can receive a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Textability {
+    /// Mobile, or (as everywhere in North America) indistinguishable from mobile.
+    MobileCapable,
+    /// Toll-free, premium-rate, pager, shared-cost, UAN, voicemail...: never texted.
+    NotMobile,
+}
+
+/// A valid phone number in E.164 form (`+15125550142`).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Phone(String);
+
+impl Phone {
+    /// Parses a number in E.164 or national format (US default region).
+    pub fn parse(raw: &str) -> Result<Self, PhoneError> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(PhoneError::Empty);
+        }
+        let number = phonenumber::parse(Some(country::Id::US), trimmed)
+            .map_err(|e| PhoneError::Unparseable(format!("{e}; input {}", mask(trimmed))))?;
+        if !number.is_valid() {
+            return Err(PhoneError::Invalid(mask(trimmed)));
+        }
+        Ok(Phone(number.format().mode(Mode::E164).to_string()))
+    }
+
+    /// The E.164 string, for the table key and the SNS `PhoneNumber`. Never log it.
+    pub fn e164(&self) -> &str {
+        &self.0
+    }
+
+    /// The masked form used in logs and error messages: `+1******0142`.
+    pub fn masked(&self) -> String {
+        mask(&self.0)
+    }
+
+    /// Whether this number can receive a text, from the numbering plan.
+    pub fn textability(&self) -> Textability {
+        let parsed = phonenumber::parse(None, &self.0).expect("a Phone is always valid E.164");
+        match parsed.number_type(&DATABASE) {
+            Type::Mobile | Type::FixedLineOrMobile | Type::PersonalNumber | Type::Voip => {
+                Textability::MobileCapable
+            }
+            // A pure landline may still be SMS-enabled by its carrier, but we cannot know it.
+            _ => Textability::NotMobile,
+        }
+    }
+}
+
+/// Masks every digit but the last four of anything that looks like a phone number.
+pub fn mask(raw: &str) -> String {
+    let digits = raw.chars().filter(char::is_ascii_digit).count();
+    let keep_from = digits.saturating_sub(4);
+    let mut seen = 0;
+    raw.chars()
+        .map(|c| {
+            if c.is_ascii_digit() {
+                seen += 1;
+                if seen > keep_from || (seen == 1 && raw.starts_with('+') && digits > 10) {
+                    return c;
+                }
+                return '*';
+            }
+            c
+        })
+        .collect()
+}
+
+impl fmt::Display for Phone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.masked())
+    }
+}
+
+impl fmt::Debug for Phone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Phone({})", self.masked())
+    }
+}
+
+impl Serialize for Phone {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Phone {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Phone::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Masks runs of 7 or more digits (with the usual separators) in free text, so a
+/// number that slipped into an error message or a log field is still hidden.
+pub fn redact_digits(text: &str) -> String {
+    let bytes: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_digit() || (bytes[i] == '+' && bytes.get(i + 1).is_some_and(char::is_ascii_digit)) {
+            let start = i;
+            let mut j = i;
+            let mut digits = 0;
+            while j < bytes.len()
+                && (bytes[j].is_ascii_digit() || matches!(bytes[j], '+' | '-' | ' ' | '(' | ')' | '.'))
+            {
+                if bytes[j].is_ascii_digit() {
+                    digits += 1;
+                }
+                j += 1;
+            }
+            // Do not swallow trailing separators.
+            while j > start && !bytes[j - 1].is_ascii_digit() {
+                j -= 1;
+            }
+            let run: String = bytes[start..j].iter().collect();
+            if digits >= 7 && !looks_like_timestamp(&bytes, start, j) {
+                out.push_str(&mask(&run));
+            } else {
+                out.push_str(&run);
+            }
+            i = j.max(start + 1);
+            if j == start {
+                out.push(bytes[start]);
+            }
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Dates (`2026-11-23`) and times are not phone numbers.
+fn looks_like_timestamp(chars: &[char], start: usize, end: usize) -> bool {
+    let run: String = chars[start..end].iter().collect();
+    let after = chars.get(end).copied();
+    let before = start.checked_sub(1).and_then(|i| chars.get(i)).copied();
+    (run.len() >= 10 && run.as_bytes().get(4) == Some(&b'-') && run.as_bytes().get(7) == Some(&b'-'))
+        || matches!(after, Some('T') | Some(':') | Some('Z'))
+        || matches!(before, Some(':'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn national_and_e164_forms_normalise_to_the_same_number() {
+        for raw in ["+15125550142", "(512) 555-0142", "512-555-0142", "5125550142", "1 512 555 0142"] {
+            assert_eq!(Phone::parse(raw).unwrap().e164(), "+15125550142", "{raw}");
+        }
+    }
+
+    #[test]
+    fn garbage_and_short_numbers_are_rejected() {
+        assert_eq!(Phone::parse("  "), Err(PhoneError::Empty));
+        assert!(Phone::parse("hello").is_err());
+        assert!(Phone::parse("555-0142").is_err());
+        assert!(Phone::parse("+1 000 555 0142").is_err());
+    }
+
+    #[test]
+    fn display_and_debug_never_show_the_number() {
+        let p = Phone::parse("+15125550142").unwrap();
+        assert_eq!(p.to_string(), "+1******0142");
+        assert_eq!(format!("{p:?}"), "Phone(+1******0142)");
+    }
+
+    #[test]
+    fn toll_free_numbers_are_not_textable() {
+        assert_eq!(Phone::parse("+18005550100").unwrap().textability(), Textability::NotMobile);
+        assert_eq!(Phone::parse("+15125550142").unwrap().textability(), Textability::MobileCapable);
+    }
+
+    #[test]
+    fn redaction_hides_numbers_in_free_text_but_not_dates() {
+        let s = redact_digits("caller (512) 555-0142 at 2026-11-23T15:04:05Z, ro 48213");
+        assert!(!s.contains("555-0142"), "{s}");
+        assert!(s.contains("0142"));
+        assert!(s.contains("2026-11-23T15:04:05Z"), "{s}");
+        assert!(s.contains("48213"));
+        let log = redact_digits("2026-11-24T00:46:05.123456Z ERROR x");
+        assert_eq!(log, "2026-11-24T00:46:05.123456Z ERROR x");
+    }
+}

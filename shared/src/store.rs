@@ -1,0 +1,356 @@
+//! Store configuration (CONTRACT §4): one item in the table per store, cached per
+//! cold start. Only `store_id`, `name`, `timezone` and `sms_number` are required.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::phone::Phone;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoreConfig {
+    pub store_id: String,
+    pub name: String,
+    #[serde(with = "tz_serde")]
+    pub timezone: Tz,
+    pub sms_number: Phone,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub booking_url: Option<String>,
+    #[serde(default)]
+    pub hours: WeekHours,
+    #[serde(default)]
+    pub owners: Owners,
+    #[serde(default = "defaults::lapse_months")]
+    pub lapse_months: u32,
+    #[serde(default = "defaults::declined_cadence_days")]
+    pub declined_cadence_days: Vec<u32>,
+    #[serde(default = "defaults::avg_ro_cents")]
+    pub avg_ro_cents: u64,
+    /// `live` (default) or `shadow`: everything runs but the SNS publish.
+    #[serde(default)]
+    pub mode: StoreMode,
+}
+
+mod defaults {
+    pub fn lapse_months() -> u32 {
+        13
+    }
+    pub fn declined_cadence_days() -> Vec<u32> {
+        vec![3, 10, 30]
+    }
+    pub fn avg_ro_cents() -> u64 {
+        45_000
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreMode {
+    #[default]
+    Live,
+    Shadow,
+}
+
+/// A department a call or a task belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Department {
+    Service,
+    Sales,
+    Parts,
+    Main,
+}
+
+impl Department {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Department::Service => "service",
+            Department::Sales => "sales",
+            Department::Parts => "parts",
+            Department::Main => "main",
+        }
+    }
+}
+
+/// Who owns follow-ups for each department (a queue or a person's id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owners {
+    #[serde(default = "owner_defaults::service")]
+    pub service: String,
+    #[serde(default = "owner_defaults::sales")]
+    pub sales: String,
+    #[serde(default = "owner_defaults::parts")]
+    pub parts: String,
+    #[serde(default = "owner_defaults::main")]
+    pub main: String,
+}
+
+mod owner_defaults {
+    pub fn service() -> String {
+        "bdc-service".into()
+    }
+    pub fn sales() -> String {
+        "bdc-sales".into()
+    }
+    pub fn parts() -> String {
+        "parts-desk".into()
+    }
+    pub fn main() -> String {
+        "bdc".into()
+    }
+}
+
+impl Default for Owners {
+    fn default() -> Self {
+        Self {
+            service: owner_defaults::service(),
+            sales: owner_defaults::sales(),
+            parts: owner_defaults::parts(),
+            main: owner_defaults::main(),
+        }
+    }
+}
+
+impl Owners {
+    pub fn for_department(&self, d: Department) -> &str {
+        match d {
+            Department::Service => &self.service,
+            Department::Sales => &self.sales,
+            Department::Parts => &self.parts,
+            Department::Main => &self.main,
+        }
+    }
+}
+
+/// Opening hours per weekday in store-local time; `None` is closed.
+/// Default: Monday-Friday 08:00-18:00, Saturday 08:00-13:00, Sunday closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeekHours(pub BTreeMap<u8, Option<(NaiveTime, NaiveTime)>>);
+
+const DAYS: [(&str, Weekday); 7] = [
+    ("mon", Weekday::Mon),
+    ("tue", Weekday::Tue),
+    ("wed", Weekday::Wed),
+    ("thu", Weekday::Thu),
+    ("fri", Weekday::Fri),
+    ("sat", Weekday::Sat),
+    ("sun", Weekday::Sun),
+];
+
+fn hm(h: u32, m: u32) -> NaiveTime {
+    NaiveTime::from_hms_opt(h, m, 0).expect("valid time")
+}
+
+impl Default for WeekHours {
+    fn default() -> Self {
+        let mut map = BTreeMap::new();
+        for (_, day) in DAYS {
+            let hours = match day {
+                Weekday::Sat => Some((hm(8, 0), hm(13, 0))),
+                Weekday::Sun => None,
+                _ => Some((hm(8, 0), hm(18, 0))),
+            };
+            map.insert(day.num_days_from_monday() as u8, hours);
+        }
+        WeekHours(map)
+    }
+}
+
+impl WeekHours {
+    pub fn on(&self, day: Weekday) -> Option<(NaiveTime, NaiveTime)> {
+        self.0.get(&(day.num_days_from_monday() as u8)).copied().flatten()
+    }
+}
+
+impl Serialize for WeekHours {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let map: BTreeMap<&str, Option<[String; 2]>> = DAYS
+            .iter()
+            .map(|(name, day)| {
+                let v = self.on(*day).map(|(o, c)| [o.format("%H:%M").to_string(), c.format("%H:%M").to_string()]);
+                (*name, v)
+            })
+            .collect();
+        map.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for WeekHours {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let raw: BTreeMap<String, Option<[String; 2]>> = BTreeMap::deserialize(d)?;
+        let mut hours = WeekHours::default();
+        for (name, value) in raw {
+            let day = DAYS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, d)| *d)
+                .ok_or_else(|| D::Error::custom(format!("unknown day {name:?} (use mon..sun)")))?;
+            let parsed = match value {
+                None => None,
+                Some([open, close]) => {
+                    let o = NaiveTime::parse_from_str(&open, "%H:%M")
+                        .map_err(|e| D::Error::custom(format!("{name} opening {open:?}: {e}")))?;
+                    let c = NaiveTime::parse_from_str(&close, "%H:%M")
+                        .map_err(|e| D::Error::custom(format!("{name} closing {close:?}: {e}")))?;
+                    if c <= o {
+                        return Err(D::Error::custom(format!("{name}: closing {close} is not after opening {open}")));
+                    }
+                    Some((o, c))
+                }
+            };
+            hours.0.insert(day.num_days_from_monday() as u8, parsed);
+        }
+        Ok(hours)
+    }
+}
+
+impl StoreConfig {
+    /// Parses and validates a store configuration document.
+    pub fn from_json(json: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    pub fn local(&self, t: DateTime<Utc>) -> DateTime<Tz> {
+        t.with_timezone(&self.timezone)
+    }
+
+    /// Whether the store is open at `t`.
+    pub fn is_open(&self, t: DateTime<Utc>) -> bool {
+        let local = self.local(t);
+        match self.hours.on(local.weekday()) {
+            Some((open, close)) => local.time() >= open && local.time() < close,
+            None => false,
+        }
+    }
+
+    /// The next time the store opens strictly after `t` (or `t` itself if open),
+    /// in store-local time. `None` if the store has no open day at all.
+    pub fn next_opening(&self, t: DateTime<Utc>) -> Option<DateTime<Tz>> {
+        if self.is_open(t) {
+            return Some(self.local(t));
+        }
+        let local = self.local(t);
+        for offset in 0..=7 {
+            let date = local.date_naive() + Duration::days(offset);
+            let Some((open, _)) = self.hours.on(date.weekday()) else { continue };
+            // `earliest` picks the first instant when a DST gap or overlap makes
+            // the wall time ambiguous; a gap moves opening to after the jump.
+            let opening = self
+                .timezone
+                .from_local_datetime(&date.and_time(open))
+                .earliest()
+                .or_else(|| self.timezone.from_local_datetime(&(date.and_time(open) + Duration::hours(1))).earliest())?;
+            if opening > local {
+                return Some(opening);
+            }
+        }
+        None
+    }
+
+    /// Today's hours as words for a text: "7:00 AM-7:00 PM" or "closed".
+    pub fn hours_on(&self, t: DateTime<Utc>) -> String {
+        match self.hours.on(self.local(t).weekday()) {
+            Some((o, c)) => format!("{}-{}", clock_words(o), clock_words(c)),
+            None => "closed".into(),
+        }
+    }
+}
+
+/// "7:00 AM", "12:30 PM".
+pub fn clock_words(t: NaiveTime) -> String {
+    t.format("%-I:%M %p").to_string()
+}
+
+mod tz_serde {
+    use chrono_tz::Tz;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(tz: &Tz, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(tz.name())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse::<Tz>()
+            .map_err(|_| serde::de::Error::custom(format!("unknown time zone {name:?} (use an IANA name)")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(json: &str) -> StoreConfig {
+        StoreConfig::from_json(json).unwrap()
+    }
+
+    fn chicago() -> StoreConfig {
+        store(
+            r#"{"store_id":"s","name":"S","timezone":"America/Chicago","sms_number":"+15125550100",
+                "hours":{"mon":["07:00","19:00"],"tue":["07:00","19:00"],"wed":["07:00","19:00"],
+                         "thu":["07:00","19:00"],"fri":["07:00","19:00"],"sat":["08:00","17:00"],"sun":null}}"#,
+        )
+    }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn only_four_fields_are_required_and_the_rest_default() {
+        let s = store(r#"{"store_id":"s","name":"S","timezone":"America/New_York","sms_number":"(305) 555-0100"}"#);
+        assert_eq!(s.sms_number.e164(), "+13055550100");
+        assert_eq!(s.lapse_months, 13);
+        assert_eq!(s.declined_cadence_days, vec![3, 10, 30]);
+        assert_eq!(s.owners.service, "bdc-service");
+        assert_eq!(s.mode, StoreMode::Live);
+        assert!(s.hours.on(Weekday::Sun).is_none());
+    }
+
+    #[test]
+    fn bad_time_zone_hours_or_number_are_rejected_with_a_reason() {
+        let e = StoreConfig::from_json(r#"{"store_id":"s","name":"S","timezone":"Mars/Base","sms_number":"+15125550100"}"#)
+            .unwrap_err();
+        assert!(e.to_string().contains("unknown time zone"), "{e}");
+        let e = StoreConfig::from_json(
+            r#"{"store_id":"s","name":"S","timezone":"UTC","sms_number":"+15125550100","hours":{"mon":["19:00","07:00"]}}"#,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("not after opening"), "{e}");
+        assert!(StoreConfig::from_json(r#"{"store_id":"s","name":"S","timezone":"UTC","sms_number":"12"}"#).is_err());
+        assert!(StoreConfig::from_json(r#"{"store_id":"s","timezone":"UTC","sms_number":"+15125550100"}"#).is_err());
+    }
+
+    #[test]
+    fn open_and_next_opening_follow_store_local_time() {
+        let s = chicago();
+        // Monday 2026-11-23 10:05 CST.
+        assert!(s.is_open(utc("2026-11-23T16:05:00Z")));
+        // Monday 21:30 CST: closed; opens Tuesday 07:00 CST = 13:00Z.
+        assert!(!s.is_open(utc("2026-11-24T03:30:00Z")));
+        assert_eq!(s.next_opening(utc("2026-11-24T03:30:00Z")).unwrap().with_timezone(&Utc), utc("2026-11-24T13:00:00Z"));
+        // Saturday 18:00 CST: Sunday closed, so Monday 07:00.
+        let next = s.next_opening(utc("2026-11-29T00:00:00Z")).unwrap();
+        assert_eq!(next.weekday(), Weekday::Mon);
+        assert_eq!(next.with_timezone(&Utc), utc("2026-11-30T13:00:00Z"));
+    }
+
+    #[test]
+    fn next_opening_across_the_spring_forward_change() {
+        // Sunday 2027-03-14 clocks jump 02:00 -> 03:00 in Chicago; Monday opens 07:00 CDT = 12:00Z.
+        let s = chicago();
+        assert_eq!(
+            s.next_opening(utc("2027-03-14T12:00:00Z")).unwrap().with_timezone(&Utc),
+            utc("2027-03-15T12:00:00Z")
+        );
+    }
+
+    #[test]
+    fn hours_in_words() {
+        assert_eq!(chicago().hours_on(utc("2026-11-23T16:05:00Z")), "7:00 AM-7:00 PM");
+        assert_eq!(chicago().hours_on(utc("2026-11-29T18:00:00Z")), "closed");
+    }
+}

@@ -1,0 +1,149 @@
+//! An outbound text as stored in the outbox, and what it costs: GSM-7 / UCS-2
+//! segment counting and the price estimate recorded on every text.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::phone::Phone;
+
+/// The class sets the SNS `SMSType` and the rules a text must pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageClass {
+    /// Answers a contact the customer started (a missed-call text-back). Any hour.
+    Reply,
+    /// Status of the customer's own vehicle or repair order. Inside the texting window.
+    Transactional,
+    /// Declined-work offers, win-back. Needs marketing consent; 08:00-21:00 local.
+    Marketing,
+}
+
+impl MessageClass {
+    /// CONTRACT §5: `Transactional` for replies and status, `Promotional` for marketing.
+    pub fn sms_type(self) -> &'static str {
+        match self {
+            MessageClass::Reply | MessageClass::Transactional => "Transactional",
+            MessageClass::Marketing => "Promotional",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextState {
+    /// Written by the trigger's transaction; its writer holds a lease to publish it.
+    Sending,
+    /// Released after a failed publish: the next attempt takes it over.
+    Pending,
+    /// Not allowed to go now; released by the scheduler at `due_at`.
+    Deferred,
+    /// Published; `sns_message_id` is set.
+    Sent,
+    /// The store runs in shadow mode: everything but the publish happened.
+    Shadow,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Encoding {
+    Gsm7,
+    Ucs2,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboundText {
+    pub store_id: String,
+    pub phone: Phone,
+    /// The store's `sms_number`: the `AWS.MM.SMS.OriginationNumber`.
+    pub origination: Phone,
+    /// Sent at most once, ever: the text's sort key.
+    pub dedupe_key: String,
+    pub class: MessageClass,
+    pub body: String,
+    /// Which trigger made it (`missed_call`, `ro_status`, ...).
+    pub trigger: String,
+    pub event_id: String,
+    pub state: TextState,
+    /// What allowed the text: `reply_to_inbound_call`, `transactional_relationship`, `marketing_opt_in:<source>`.
+    pub consent_basis: String,
+    pub encoding: Encoding,
+    pub segments: u32,
+    /// Estimated price in millionths of a US dollar.
+    pub est_price_micro_usd: u64,
+    pub created_at: DateTime<Utc>,
+    /// When a deferred text may go (epoch milliseconds in the table, for conditions).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "chrono::serde::ts_milliseconds_option")]
+    pub due_at: Option<DateTime<Utc>>,
+    /// Until when the current sender holds the text (epoch milliseconds).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "chrono::serde::ts_milliseconds_option")]
+    pub lease_until: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sns_message_id: Option<String>,
+    #[serde(default)]
+    pub attempts: u32,
+}
+
+/// US outbound SMS list price per segment, in millionths of a dollar (carrier fees excluded).
+pub const US_PRICE_PER_SEGMENT_MICRO_USD: u64 = 5_810;
+
+/// Characters of the GSM 03.38 basic set (one septet each).
+const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+/// Characters of the extension table (an escape plus one septet: two each).
+const GSM7_EXTENDED: &str = "^{}\\[~]|€\u{000C}";
+
+/// The encoding a body needs and how many SMS segments it takes.
+pub fn segments(body: &str) -> (Encoding, u32) {
+    let mut septets = 0u32;
+    let mut gsm = true;
+    for c in body.chars() {
+        if GSM7_BASIC.contains(c) {
+            septets += 1;
+        } else if GSM7_EXTENDED.contains(c) {
+            septets += 2;
+        } else {
+            gsm = false;
+            break;
+        }
+    }
+    if gsm {
+        let n = if septets <= 160 { 1 } else { septets.div_ceil(153) };
+        (Encoding::Gsm7, n.max(1))
+    } else {
+        // UTF-16 code units: characters outside the BMP take two.
+        let units: u32 = body.chars().map(|c| c.len_utf16() as u32).sum();
+        let n = if units <= 70 { 1 } else { units.div_ceil(67) };
+        (Encoding::Ucs2, n.max(1))
+    }
+}
+
+/// The characters that force a GSM-7 body into UCS-2.
+pub fn non_gsm_chars(body: &str) -> Vec<char> {
+    body.chars().filter(|c| !GSM7_BASIC.contains(*c) && !GSM7_EXTENDED.contains(*c)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gsm7_segments() {
+        assert_eq!(segments("Hi Maria"), (Encoding::Gsm7, 1));
+        assert_eq!(segments(&"a".repeat(160)), (Encoding::Gsm7, 1));
+        assert_eq!(segments(&"a".repeat(161)), (Encoding::Gsm7, 2));
+        assert_eq!(segments(&"a".repeat(306)), (Encoding::Gsm7, 2));
+        assert_eq!(segments(&"a".repeat(307)), (Encoding::Gsm7, 3));
+        // Extension characters count twice.
+        assert_eq!(segments(&"€".repeat(80)), (Encoding::Gsm7, 1));
+        assert_eq!(segments(&"€".repeat(81)), (Encoding::Gsm7, 2));
+    }
+
+    #[test]
+    fn one_curly_quote_switches_to_ucs2() {
+        let body = format!("{}’", "a".repeat(69));
+        assert_eq!(segments(&body), (Encoding::Ucs2, 1));
+        assert_eq!(segments(&format!("{}’", "a".repeat(70))), (Encoding::Ucs2, 2));
+        assert_eq!(non_gsm_chars("it’s"), vec!['’']);
+    }
+}
