@@ -120,18 +120,32 @@ pub async fn timeline(target: &Target, phone: &str, store: Option<&str>, json: b
         }
         println!("== {store_id} {}", phone.e164());
         if let Some(c) = &t.state.profile {
-            let name = [c.first_name.as_deref(), c.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
-            println!("customer: {} ({:?}{})", if name.is_empty() { "unknown caller" } else { &name }, c.origin,
-                c.dms_id.as_ref().map(|d| format!(", dms {d}")).unwrap_or_default());
+            let name =
+                [c.first_name.as_deref(), c.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+            println!(
+                "customer: {} ({:?}{})",
+                if name.is_empty() { "unknown caller" } else { &name },
+                c.origin,
+                c.dms_id.as_ref().map(|d| format!(", dms {d}")).unwrap_or_default()
+            );
         }
         if t.state.consent.opted_out() {
             println!("consent: OPTED OUT");
         }
         for ro in &t.state.repair_orders {
-            println!("repair order {}: {} ({}), advisor {}", ro.ro_number, ro.status, ro.vehicle.describe(), ro.advisor.name);
+            println!(
+                "repair order {}: {} ({}), advisor {}",
+                ro.ro_number,
+                ro.status,
+                ro.vehicle.describe(),
+                ro.advisor.name
+            );
         }
         for task in &t.state.tasks {
-            println!("task {} {:?} {:?}: owner {}, due {}, calls {}", task.task_id, task.kind, task.status, task.owner, task.due_at, task.calls);
+            println!(
+                "task {} {:?} {:?}: owner {}, due {}, calls {}",
+                task.task_id, task.kind, task.status, task.owner, task.due_at, task.calls
+            );
         }
         for tp in &t.touchpoints {
             println!("{}  {:<16} {}", tp.at.format("%Y-%m-%d %H:%M:%SZ"), tp.kind, tp.summary);
@@ -180,7 +194,8 @@ pub async fn dlq(target: &Target, redrive: bool) -> Result<Vec<DeadLetter>, BoxE
                 .send()
                 .await?;
             let messages = out.messages.unwrap_or_default();
-            let fresh: Vec<_> = messages.into_iter().filter(|m| seen.insert(m.message_id.clone().unwrap_or_default())).collect();
+            let fresh: Vec<_> =
+                messages.into_iter().filter(|m| seen.insert(m.message_id.clone().unwrap_or_default())).collect();
             if fresh.is_empty() {
                 break;
             }
@@ -194,7 +209,8 @@ pub async fn dlq(target: &Target, redrive: bool) -> Result<Vec<DeadLetter>, BoxE
                 found.push(DeadLetter {
                     queue: target.template.name_of(&dlq_id).unwrap_or_default(),
                     message_id: m.message_id.clone().unwrap_or_default(),
-                    reason: get(ATTR_REASON).unwrap_or_else(|| "redriven by SQS after repeated failures (see the function log)".into()),
+                    reason: get(ATTR_REASON)
+                        .unwrap_or_else(|| "redriven by SQS after repeated failures (see the function log)".into()),
                     kind: get(ATTR_KIND).unwrap_or_else(|| "transient".into()),
                     event_id,
                     body: body.clone(),
@@ -202,8 +218,21 @@ pub async fn dlq(target: &Target, redrive: bool) -> Result<Vec<DeadLetter>, BoxE
                 if redrive {
                     let kept: HashMap<String, MessageAttributeValue> =
                         attrs.into_iter().filter(|(k, _)| !FAILURE_ATTRIBUTES.contains(&k.as_str())).collect();
-                    target.sqs.send_message().queue_url(&source_url).message_body(body).set_message_attributes(Some(kept)).send().await?;
-                    target.sqs.delete_message().queue_url(&dlq_url).receipt_handle(m.receipt_handle.unwrap_or_default()).send().await?;
+                    target
+                        .sqs
+                        .send_message()
+                        .queue_url(&source_url)
+                        .message_body(body)
+                        .set_message_attributes(Some(kept))
+                        .send()
+                        .await?;
+                    target
+                        .sqs
+                        .delete_message()
+                        .queue_url(&dlq_url)
+                        .receipt_handle(m.receipt_handle.unwrap_or_default())
+                        .send()
+                        .await?;
                 }
             }
         }
@@ -222,7 +251,11 @@ pub fn topic_for(event_type: &str) -> Option<&'static str> {
 
 /// Publishes one event file to its topic, with the `event_type` attribute.
 /// A file without `event_type` is an inbound SMS payload (`inbound-sms`).
-pub async fn publish_event(sns: &aws_sdk_sns::Client, topic_arn_of: impl Fn(&str) -> String, body: &str) -> Result<&'static str, BoxError> {
+pub async fn publish_event(
+    sns: &aws_sdk_sns::Client,
+    topic_arn_of: impl Fn(&str) -> String,
+    body: &str,
+) -> Result<&'static str, BoxError> {
     let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
     let event_type = v.get("event_type").and_then(Value::as_str);
     let topic = match event_type {
@@ -230,12 +263,24 @@ pub async fn publish_event(sns: &aws_sdk_sns::Client, topic_arn_of: impl Fn(&str
         None if v.get("originationNumber").is_some() => "inbound-sms",
         None => "carrier-events",
     };
-    let mut req = sns.publish().topic_arn(topic_arn_of(topic)).message(body);
+    publish_to(sns, &topic_arn_of(topic), body, event_type).await?;
+    Ok(topic)
+}
+
+/// Publishes `body` to a topic with the `event_type` message attribute subscriptions filter on.
+pub async fn publish_to(
+    sns: &aws_sdk_sns::Client,
+    topic_arn: &str,
+    body: &str,
+    event_type: Option<&str>,
+) -> Result<(), BoxError> {
+    let mut req = sns.publish().topic_arn(topic_arn).message(body);
     if let Some(t) = event_type {
-        req = req.message_attributes("event_type", SnsAttribute::builder().data_type("String").string_value(t).build()?);
+        req =
+            req.message_attributes("event_type", SnsAttribute::builder().data_type("String").string_value(t).build()?);
     }
     req.send().await?;
-    Ok(topic)
+    Ok(())
 }
 
 /// The sample files under `dir` in replay order: stores, then events by file name.
@@ -253,7 +298,8 @@ pub fn sample_files(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), BoxError
     }
     let mut all = Vec::new();
     walk(dir, &mut all)?;
-    let (mut stores, mut events): (Vec<_>, Vec<_>) = all.into_iter().partition(|p| p.parent().is_some_and(|d| d.ends_with("stores")));
+    let (mut stores, mut events): (Vec<_>, Vec<_>) =
+        all.into_iter().partition(|p| p.parent().is_some_and(|d| d.ends_with("stores")));
     stores.sort();
     events.sort_by_key(|p| p.file_name().map(|f| f.to_os_string()));
     Ok((stores, events))

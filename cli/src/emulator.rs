@@ -54,7 +54,9 @@ pub fn ensure_installed() -> Result<PathBuf, EmulatorError> {
     run(std::process::Command::new(&python3).args(["-m", "venv"]).arg(&venv))?;
     let requirements = home.join("emulator-requirements.txt");
     fs::write(&requirements, REQUIREMENTS).map_err(io("writing requirements"))?;
-    run(std::process::Command::new(&python).args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"]).arg(&requirements))?;
+    run(std::process::Command::new(&python)
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+        .arg(&requirements))?;
     fs::write(&stamp, REQUIREMENTS).map_err(io("writing the install stamp"))?;
     Ok(python)
 }
@@ -64,7 +66,11 @@ fn run(cmd: &mut std::process::Command) -> Result<(), EmulatorError> {
     if out.status.success() {
         Ok(())
     } else {
-        Err(EmulatorError::Install(format!("{cmd:?} exited with {}: {}", out.status, String::from_utf8_lossy(&out.stderr))))
+        Err(EmulatorError::Install(format!(
+            "{cmd:?} exited with {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )))
     }
 }
 

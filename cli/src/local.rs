@@ -31,7 +31,11 @@ pub enum Handler {
 
 impl Handler {
     /// Builds the handler of `def` with its template environment, like a cold start.
-    pub fn build(def: &FunctionDef, config: &aws_config::SdkConfig, clock: SharedClock) -> Result<Option<Self>, BoxError> {
+    pub fn build(
+        def: &FunctionDef,
+        config: &aws_config::SdkConfig,
+        clock: SharedClock,
+    ) -> Result<Option<Self>, BoxError> {
         Ok(match def.binary.as_str() {
             "missed-call" => Some(Handler::MissedCall(missed_call::MissedCall::new(Deps::from_env(
                 missed_call::FUNCTION,
@@ -107,14 +111,23 @@ impl LocalStack {
         let mut functions = Vec::new();
         for def in template.functions() {
             let Some(handler) = Handler::build(&def, &config, clock.clone())? else {
-                return Err(format!("the template's function {} (binary {:?}) has no local handler", def.logical_id, def.binary).into());
+                return Err(format!(
+                    "the template's function {} (binary {:?}) has no local handler",
+                    def.logical_id, def.binary
+                )
+                .into());
             };
             let (queue_url, queue_arn, batch_size) = match &def.queue {
                 Some((q, batch)) => {
                     let name = template.name_of(q).ok_or("queue without a name")?;
                     (
                         Some(format!("{}/{}/{}", endpoint, custops::aws::LOCAL_ACCOUNT, name)),
-                        Some(format!("arn:aws:sqs:{}:{}:{}", custops::aws::LOCAL_REGION, custops::aws::LOCAL_ACCOUNT, name)),
+                        Some(format!(
+                            "arn:aws:sqs:{}:{}:{}",
+                            custops::aws::LOCAL_REGION,
+                            custops::aws::LOCAL_ACCOUNT,
+                            name
+                        )),
                         *batch,
                     )
                 }
@@ -180,7 +193,8 @@ impl LocalStack {
     /// One receive-and-process round for every SQS-fed function. Returns how many
     /// messages were handed to functions.
     pub async fn pump(&self, wait_seconds: i32) -> Result<usize, BoxError> {
-        let rounds = self.functions.iter().filter(|f| f.queue_url.is_some()).map(|f| self.pump_function(f, wait_seconds));
+        let rounds =
+            self.functions.iter().filter(|f| f.queue_url.is_some()).map(|f| self.pump_function(f, wait_seconds));
         let counts = futures::future::try_join_all(rounds).await?;
         Ok(counts.into_iter().sum())
     }
@@ -232,9 +246,14 @@ impl LocalStack {
         }
         debug!(function = %f.def.binary, count, failed = response.batch_item_failures.len(), "batch done");
         for (id, receipt) in handles {
-            self.clients.sqs.delete_message().queue_url(url).receipt_handle(receipt).send().await.map_err(|e| {
-                format!("deleting message {id}: {}", aws_sdk_sqs::error::DisplayErrorContext(&e))
-            })?;
+            self.clients
+                .sqs
+                .delete_message()
+                .queue_url(url)
+                .receipt_handle(receipt)
+                .send()
+                .await
+                .map_err(|e| format!("deleting message {id}: {}", aws_sdk_sqs::error::DisplayErrorContext(&e)))?;
         }
         Ok(count)
     }
@@ -304,7 +323,8 @@ impl LocalStack {
 
     /// The table the functions use.
     pub fn table(&self) -> custops::table::Table {
-        let name = self.template.of_type("AWS::DynamoDB::Table").next().and_then(|t| self.template.name_of(&t.logical_id));
+        let name =
+            self.template.of_type("AWS::DynamoDB::Table").next().and_then(|t| self.template.name_of(&t.logical_id));
         custops::table::Table::new(self.clients.dynamodb.clone(), name.unwrap_or_default())
     }
 }
@@ -339,7 +359,9 @@ async fn create_table(ddb: &aws_sdk_dynamodb::Client, p: &Value) -> Result<(), B
         req = req.attribute_definitions(
             AttributeDefinition::builder()
                 .attribute_name(a.get("AttributeName").and_then(Value::as_str).unwrap_or_default())
-                .attribute_type(ScalarAttributeType::from(a.get("AttributeType").and_then(Value::as_str).unwrap_or("S")))
+                .attribute_type(ScalarAttributeType::from(
+                    a.get("AttributeType").and_then(Value::as_str).unwrap_or("S"),
+                ))
                 .build()?,
         );
     }

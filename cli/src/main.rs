@@ -128,7 +128,9 @@ async fn main() -> ExitCode {
 }
 
 fn require_endpoint(conn: &Conn) -> Result<&str, BoxError> {
-    conn.endpoint.as_deref().ok_or_else(|| "this command needs --endpoint (or AWS_ENDPOINT_URL) of a local stack".into())
+    conn.endpoint
+        .as_deref()
+        .ok_or_else(|| "this command needs --endpoint (or AWS_ENDPOINT_URL) of a local stack".into())
 }
 
 async fn run(cli: Cli) -> Result<(), BoxError> {
@@ -138,7 +140,8 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             let endpoint = require_endpoint(&conn)?;
             let clock: SharedClock = Arc::new(PinnedClock::at(at.unwrap_or_else(Utc::now)));
             let stack = LocalStack::connect(endpoint, clock).await?;
-            let fired: Vec<_> = stack.functions.iter().filter(|f| f.def.scheduled).map(|f| f.def.binary.clone()).collect();
+            let fired: Vec<_> =
+                stack.functions.iter().filter(|f| f.def.scheduled).map(|f| f.def.binary.clone()).collect();
             if fired.is_empty() {
                 println!("no scheduled functions in infra/template.yaml");
             }
@@ -180,7 +183,14 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 println!("every dead-letter queue is empty");
             } else {
                 for l in &letters {
-                    println!("{}  {}  event {}  [{}] {}", l.queue, l.message_id, l.event_id.as_deref().unwrap_or("?"), l.kind, l.reason);
+                    println!(
+                        "{}  {}  event {}  [{}] {}",
+                        l.queue,
+                        l.message_id,
+                        l.event_id.as_deref().unwrap_or("?"),
+                        l.kind,
+                        l.reason
+                    );
                 }
                 if redrive {
                     println!("sent {} message(s) back to their queues", letters.len());

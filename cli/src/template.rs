@@ -103,7 +103,8 @@ impl Resolver<'_> {
 
     fn arn(&self, id: &str) -> Result<String, TemplateError> {
         let p = self.placement;
-        let (kind, name) = self.names.get(id).ok_or_else(|| TemplateError::Invalid(format!("GetAtt on unknown {id}")))?;
+        let (kind, name) =
+            self.names.get(id).ok_or_else(|| TemplateError::Invalid(format!("GetAtt on unknown {id}")))?;
         Ok(match kind.as_str() {
             "AWS::SQS::Queue" => format!("arn:aws:sqs:{}:{}:{}", p.region, p.account, name),
             "AWS::SNS::Topic" => format!("arn:aws:sns:{}:{}:{}", p.region, p.account, name),
@@ -125,7 +126,8 @@ impl Resolver<'_> {
         let mut rest = text;
         while let Some(start) = rest.find("${") {
             out.push_str(&rest[..start]);
-            let end = rest[start..].find('}').ok_or_else(|| TemplateError::Invalid(format!("unclosed ${{ in {text}")))?;
+            let end =
+                rest[start..].find('}').ok_or_else(|| TemplateError::Invalid(format!("unclosed ${{ in {text}")))?;
             let var = &rest[start + 2..start + end];
             out.push_str(&match var.strip_suffix(".Arn") {
                 Some(id) => self.arn(id)?,
@@ -172,7 +174,9 @@ impl Resolver<'_> {
     }
 
     fn intrinsic(&self, name: &str, arg: &Yaml) -> Result<Value, TemplateError> {
-        let text = |v: &Yaml| v.as_str().map(str::to_owned).ok_or_else(|| TemplateError::Invalid(format!("{name} needs a string")));
+        let text = |v: &Yaml| {
+            v.as_str().map(str::to_owned).ok_or_else(|| TemplateError::Invalid(format!("{name} needs a string")))
+        };
         Ok(match name {
             "Ref" => Value::String(self.reference(&text(arg)?)?),
             "GetAtt" => {
@@ -288,7 +292,8 @@ impl Template {
                     match event.get("Type").and_then(Value::as_str) {
                         Some("SQS") => {
                             let arn = event.pointer("/Properties/Queue").and_then(Value::as_str).unwrap_or_default();
-                            let batch = event.pointer("/Properties/BatchSize").and_then(Value::as_i64).unwrap_or(10) as i32;
+                            let batch =
+                                event.pointer("/Properties/BatchSize").and_then(Value::as_i64).unwrap_or(10) as i32;
                             let logical = self
                                 .of_type("AWS::SQS::Queue")
                                 .find(|q| self.name_of(&q.logical_id).is_some_and(|n| arn.ends_with(&format!(":{n}"))))
@@ -303,7 +308,12 @@ impl Template {
                 }
                 FunctionDef {
                     logical_id: r.logical_id.clone(),
-                    binary: r.metadata.pointer("/BuildProperties/Binary").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                    binary: r
+                        .metadata
+                        .pointer("/BuildProperties/Binary")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
                     env,
                     queue,
                     scheduled,
@@ -314,7 +324,13 @@ impl Template {
 
     /// The DLQ logical id of a queue, from its redrive policy.
     pub fn dlq_of(&self, queue_logical_id: &str) -> Option<String> {
-        let arn = self.resources.get(queue_logical_id)?.properties.pointer("/RedrivePolicy/deadLetterTargetArn")?.as_str()?.to_owned();
+        let arn = self
+            .resources
+            .get(queue_logical_id)?
+            .properties
+            .pointer("/RedrivePolicy/deadLetterTargetArn")?
+            .as_str()?
+            .to_owned();
         self.of_type("AWS::SQS::Queue")
             .find(|q| self.name_of(&q.logical_id).is_some_and(|n| arn.ends_with(&format!(":{n}"))))
             .map(|q| q.logical_id.clone())

@@ -54,7 +54,12 @@ pub enum Outcome {
 }
 
 impl BatchAdapter {
-    pub fn new(sqs: aws_sdk_sqs::Client, dlq_url: impl Into<String>, max_receive_count: u32, function: &'static str) -> Self {
+    pub fn new(
+        sqs: aws_sdk_sqs::Client,
+        dlq_url: impl Into<String>,
+        max_receive_count: u32,
+        function: &'static str,
+    ) -> Self {
         Self { sqs, dlq_url: dlq_url.into(), max_receive_count: max_receive_count.max(1), function }
     }
 
@@ -88,11 +93,7 @@ impl BatchAdapter {
         F: Fn(Message) -> Fut,
         Fut: Future<Output = Result<(), ProcessError>>,
     {
-        let receive_count = record
-            .attributes
-            .get("ApproximateReceiveCount")
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(1);
+        let receive_count = record.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
         let message = Message {
             message_id: record.message_id.clone().unwrap_or_default(),
             body: record.body.clone().unwrap_or_default(),

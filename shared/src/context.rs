@@ -53,11 +53,13 @@ impl Deps {
     }
 }
 
+type Cached = (Instant, Arc<StoreConfig>);
+
 /// Store configurations, read once and kept for a few minutes per cold start.
 #[derive(Debug, Clone)]
 pub struct StoreCache {
     table: Table,
-    cache: Arc<Mutex<HashMap<String, (Instant, Arc<StoreConfig>)>>>,
+    cache: Arc<Mutex<HashMap<String, Cached>>>,
     max_age: Duration,
 }
 
@@ -78,7 +80,10 @@ impl StoreCache {
             store_id: store_id.to_owned(),
         })?;
         let store = Arc::new(store);
-        self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(store_id.to_owned(), (Instant::now(), store.clone()));
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(store_id.to_owned(), (Instant::now(), store.clone()));
         Ok(store)
     }
 }

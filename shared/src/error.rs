@@ -23,11 +23,13 @@ pub enum ProcessError {
 impl ProcessError {
     /// Input that can never succeed: goes to the DLQ at once, without retries.
     pub fn is_permanent(&self) -> bool {
-        match self {
-            ProcessError::BadEvent(_) | ProcessError::UnknownStore { .. } | ProcessError::Invalid { .. } => true,
-            ProcessError::Table(TableError::Mapping { .. }) => true,
-            _ => false,
-        }
+        matches!(
+            self,
+            ProcessError::BadEvent(_)
+                | ProcessError::UnknownStore { .. }
+                | ProcessError::Invalid { .. }
+                | ProcessError::Table(TableError::Mapping { .. })
+        )
     }
 }
 

@@ -31,8 +31,8 @@ pub enum EventError {
 impl Envelope {
     /// Parses an SQS body (raw SNS delivery: the event JSON itself).
     pub fn parse(body: &str) -> Result<Self, EventError> {
-        let env: Envelope =
-            serde_json::from_str(body).map_err(|e| EventError::Envelope(crate::phone::redact_digits(&e.to_string())))?;
+        let env: Envelope = serde_json::from_str(body)
+            .map_err(|e| EventError::Envelope(crate::phone::redact_digits(&e.to_string())))?;
         if env.event_id.trim().is_empty() {
             return Err(EventError::Envelope("event_id is empty".into()));
         }

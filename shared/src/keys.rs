@@ -104,7 +104,13 @@ pub fn task(store_id: &str, phone: &Phone, task_id: &str, open_for: Option<(&str
     k
 }
 
-pub fn text(store_id: &str, phone: &Phone, dedupe_key: &str, created: DateTime<Utc>, due: Option<DateTime<Utc>>) -> Keys {
+pub fn text(
+    store_id: &str,
+    phone: &Phone,
+    dedupe_key: &str,
+    created: DateTime<Utc>,
+    due: Option<DateTime<Utc>>,
+) -> Keys {
     let pk = customer_pk(store_id, phone);
     let sk = format!("{TEXT_PREFIX}{dedupe_key}");
     let mut k = Keys::new(pk.clone(), sk.clone());
@@ -141,7 +147,12 @@ mod tests {
     fn state_items_sort_before_history_so_one_query_reads_current_state() {
         let p = Phone::parse("+15125550142").unwrap();
         let now: DateTime<Utc> = "2026-11-23T16:05:00Z".parse().unwrap();
-        for state in [profile("s", &p, None).sk, consent("s", &p).sk, repair_order("s", &p, "RO-1").sk, task("s", &p, "t", None).sk] {
+        for state in [
+            profile("s", &p, None).sk,
+            consent("s", &p).sk,
+            repair_order("s", &p, "RO-1").sk,
+            task("s", &p, "t", None).sk,
+        ] {
             assert!(state.starts_with(STATE_PREFIX), "{state}");
         }
         for history in [text("s", &p, "k", now, None).sk, touchpoint("s", &p, now, "e").sk] {

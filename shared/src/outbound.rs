@@ -160,7 +160,12 @@ impl Outbound {
     /// if it is pending, due or abandoned by a crashed sender. `None` if there is
     /// nothing to send (already sent, or another sender holds it).
     #[instrument(skip(self, store), fields(phone = %phone))]
-    pub async fn resume(&self, store: &StoreConfig, phone: &Phone, dedupe_key: &str) -> Result<Option<Delivery>, OutboundError> {
+    pub async fn resume(
+        &self,
+        store: &StoreConfig,
+        phone: &Phone,
+        dedupe_key: &str,
+    ) -> Result<Option<Delivery>, OutboundError> {
         let lease = Duration::from_std(LEASE).unwrap_or(Duration::seconds(30));
         match self.table.lease_text(&store.store_id, phone, dedupe_key, self.clock.now(), lease).await? {
             Some(text) => self.deliver(&text, store).await.map(Some),
@@ -270,12 +275,22 @@ mod tests {
     use crate::model::MarketingConsent;
 
     fn store() -> StoreConfig {
-        StoreConfig::from_json(r#"{"store_id":"s","name":"Northside","timezone":"America/Chicago","sms_number":"+15125550100"}"#)
-            .unwrap()
+        StoreConfig::from_json(
+            r#"{"store_id":"s","name":"Northside","timezone":"America/Chicago","sms_number":"+15125550100"}"#,
+        )
+        .unwrap()
     }
 
     fn req<'a>(store: &'a StoreConfig, to: &'a Phone, class: MessageClass) -> TextRequest<'a> {
-        TextRequest { store, to, class, body: "Northside: hi".into(), dedupe_key: "k".into(), trigger: "test", event_id: "e" }
+        TextRequest {
+            store,
+            to,
+            class,
+            body: "Northside: hi".into(),
+            dedupe_key: "k".into(),
+            trigger: "test",
+            event_id: "e",
+        }
     }
 
     fn at(s: &str) -> DateTime<Utc> {
@@ -287,7 +302,10 @@ mod tests {
         let (s, p) = (store(), Phone::parse("+15125550142").unwrap());
         let consent = Consent { opted_out_at: Some(at("2026-11-01T00:00:00Z")), ..Default::default() };
         for class in [MessageClass::Reply, MessageClass::Transactional, MessageClass::Marketing] {
-            assert!(matches!(plan(req(&s, &p, class), &consent, at("2026-11-23T16:00:00Z")), Plan::Suppress(Suppressed::OptedOut)));
+            assert!(matches!(
+                plan(req(&s, &p, class), &consent, at("2026-11-23T16:00:00Z")),
+                Plan::Suppress(Suppressed::OptedOut)
+            ));
         }
     }
 
@@ -303,7 +321,9 @@ mod tests {
             marketing: Some(MarketingConsent { granted: true, source: "dms".into(), at: at("2026-01-01T00:00:00Z") }),
             ..Default::default()
         };
-        let Plan::Send(t) = plan(req(&s, &p, MessageClass::Marketing), &yes, at("2026-11-23T16:00:00Z")) else { panic!() };
+        let Plan::Send(t) = plan(req(&s, &p, MessageClass::Marketing), &yes, at("2026-11-23T16:00:00Z")) else {
+            panic!()
+        };
         assert_eq!(t.consent_basis, "marketing_opt_in:dms");
         assert_eq!((t.segments, t.est_price_micro_usd), (1, US_PRICE_PER_SEGMENT_MICRO_USD));
     }
@@ -314,7 +334,9 @@ mod tests {
         // 21:30 CST on Monday.
         let late = at("2026-11-24T03:30:00Z");
         assert!(matches!(plan(req(&s, &p, MessageClass::Reply), &Consent::default(), late), Plan::Send(_)));
-        let Plan::Defer(t) = plan(req(&s, &p, MessageClass::Transactional), &Consent::default(), late) else { panic!() };
+        let Plan::Defer(t) = plan(req(&s, &p, MessageClass::Transactional), &Consent::default(), late) else {
+            panic!()
+        };
         assert_eq!(t.due_at, Some(at("2026-11-24T14:00:00Z")));
         assert_eq!(t.state, TextState::Deferred);
     }
@@ -322,6 +344,9 @@ mod tests {
     #[test]
     fn toll_free_numbers_are_suppressed() {
         let (s, p) = (store(), Phone::parse("+18005550100").unwrap());
-        assert!(matches!(plan(req(&s, &p, MessageClass::Reply), &Consent::default(), at("2026-11-23T16:00:00Z")), Plan::Suppress(Suppressed::NotMobile)));
+        assert!(matches!(
+            plan(req(&s, &p, MessageClass::Reply), &Consent::default(), at("2026-11-23T16:00:00Z")),
+            Plan::Suppress(Suppressed::NotMobile)
+        ));
     }
 }

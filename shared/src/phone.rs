@@ -61,9 +61,7 @@ impl Phone {
     pub fn textability(&self) -> Textability {
         let parsed = phonenumber::parse(None, &self.0).expect("a Phone is always valid E.164");
         match parsed.number_type(&DATABASE) {
-            Type::Mobile | Type::FixedLineOrMobile | Type::PersonalNumber | Type::Voip => {
-                Textability::MobileCapable
-            }
+            Type::Mobile | Type::FixedLineOrMobile | Type::PersonalNumber | Type::Voip => Textability::MobileCapable,
             // A pure landline may still be SMS-enabled by its carrier, but we cannot know it.
             _ => Textability::NotMobile,
         }

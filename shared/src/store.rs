@@ -238,11 +238,9 @@ impl StoreConfig {
             let Some((open, _)) = self.hours.on(date.weekday()) else { continue };
             // `earliest` picks the first instant when a DST gap or overlap makes
             // the wall time ambiguous; a gap moves opening to after the jump.
-            let opening = self
-                .timezone
-                .from_local_datetime(&date.and_time(open))
-                .earliest()
-                .or_else(|| self.timezone.from_local_datetime(&(date.and_time(open) + Duration::hours(1))).earliest())?;
+            let opening = self.timezone.from_local_datetime(&date.and_time(open)).earliest().or_else(|| {
+                self.timezone.from_local_datetime(&(date.and_time(open) + Duration::hours(1))).earliest()
+            })?;
             if opening > local {
                 return Some(opening);
             }
@@ -312,8 +310,9 @@ mod tests {
 
     #[test]
     fn bad_time_zone_hours_or_number_are_rejected_with_a_reason() {
-        let e = StoreConfig::from_json(r#"{"store_id":"s","name":"S","timezone":"Mars/Base","sms_number":"+15125550100"}"#)
-            .unwrap_err();
+        let e =
+            StoreConfig::from_json(r#"{"store_id":"s","name":"S","timezone":"Mars/Base","sms_number":"+15125550100"}"#)
+                .unwrap_err();
         assert!(e.to_string().contains("unknown time zone"), "{e}");
         let e = StoreConfig::from_json(
             r#"{"store_id":"s","name":"S","timezone":"UTC","sms_number":"+15125550100","hours":{"mon":["19:00","07:00"]}}"#,
@@ -331,7 +330,10 @@ mod tests {
         assert!(s.is_open(utc("2026-11-23T16:05:00Z")));
         // Monday 21:30 CST: closed; opens Tuesday 07:00 CST = 13:00Z.
         assert!(!s.is_open(utc("2026-11-24T03:30:00Z")));
-        assert_eq!(s.next_opening(utc("2026-11-24T03:30:00Z")).unwrap().with_timezone(&Utc), utc("2026-11-24T13:00:00Z"));
+        assert_eq!(
+            s.next_opening(utc("2026-11-24T03:30:00Z")).unwrap().with_timezone(&Utc),
+            utc("2026-11-24T13:00:00Z")
+        );
         // Saturday 18:00 CST: Sunday closed, so Monday 07:00.
         let next = s.next_opening(utc("2026-11-29T00:00:00Z")).unwrap();
         assert_eq!(next.weekday(), Weekday::Mon);

@@ -125,9 +125,9 @@ pub enum TxPart {
 #[derive(Debug)]
 pub enum TxRejected {
     /// The event was processed before (its claim exists): nothing was written.
-    Duplicate { text: Option<OutboundText> },
+    Duplicate { text: Option<Box<OutboundText>> },
     /// A text with the same dedupe key exists; nothing was written.
-    TextExists { text: Option<OutboundText> },
+    TextExists { text: Option<Box<OutboundText>> },
     /// The record changed since it was read (a concurrent writer) or the number
     /// opted out meanwhile: read again and retry.
     Conflict(Vec<TxPart>),
@@ -176,7 +176,12 @@ impl Tx {
             .set_expression_attribute_values(values)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
-            .map_err(|e| TableError::Mapping { pk: String::new(), sk: String::new(), entity: "put", reason: e.to_string() })?;
+            .map_err(|e| TableError::Mapping {
+                pk: String::new(),
+                sk: String::new(),
+                entity: "put",
+                reason: e.to_string(),
+            })?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
@@ -229,7 +234,12 @@ impl Tx {
             .condition_expression("attribute_not_exists(opted_out_at)")
             .build()
             .map(|c| TransactWriteItem::builder().condition_check(c).build())
-            .map_err(|e| TableError::Mapping { pk: String::new(), sk: String::new(), entity: "check", reason: e.to_string() });
+            .map_err(|e| TableError::Mapping {
+                pk: String::new(),
+                sk: String::new(),
+                entity: "check",
+                reason: e.to_string(),
+            });
         self.push(TxPart::ConsentCheck, check)
     }
 
@@ -274,7 +284,12 @@ impl Tx {
             .expression_attribute_values(":kind", s("daily_stats"))
             .build()
             .map(|u| TransactWriteItem::builder().update(u).build())
-            .map_err(|e| TableError::Mapping { pk: keys.pk.clone(), sk: keys.sk.clone(), entity: "stats", reason: e.to_string() });
+            .map_err(|e| TableError::Mapping {
+                pk: keys.pk.clone(),
+                sk: keys.sk.clone(),
+                entity: "stats",
+                reason: e.to_string(),
+            });
         self.push(TxPart::Stats, update)
     }
 
@@ -377,7 +392,12 @@ impl Table {
         Ok(items)
     }
 
-    async fn query_all(&self, pk: &str, sk_prefix: Option<&str>, index: Option<keys::Index>) -> Result<Vec<Item>, TableError> {
+    async fn query_all(
+        &self,
+        pk: &str,
+        sk_prefix: Option<&str>,
+        index: Option<keys::Index>,
+    ) -> Result<Vec<Item>, TableError> {
         self.query(index, pk, sk_prefix, None).await
     }
 
@@ -461,7 +481,7 @@ impl Table {
         };
         let mut failed = Vec::new();
         let mut claim_failed = false;
-        let mut text: Option<OutboundText> = None;
+        let mut text: Option<Box<OutboundText>> = None;
         let mut text_failed = false;
         let mut other_code = None;
         for (part, reason) in parts.iter().zip(reasons) {
@@ -472,7 +492,7 @@ impl Table {
                         TxPart::EventClaim => claim_failed = true,
                         TxPart::Text => {
                             text_failed = true;
-                            text = reason.item.clone().map(|i| from_item(i, kind::TEXT)).transpose()?;
+                            text = reason.item.clone().map(|i| from_item(i, kind::TEXT)).transpose()?.map(Box::new);
                         }
                         _ => {}
                     }
@@ -486,7 +506,9 @@ impl Table {
         }
         if let Some(code) = other_code.filter(|_| failed.is_empty()) {
             // TransactionConflict, ThrottlingError, ...: transient.
-            return Err(TableError::Aws { operation: "TransactWriteItems", code: Some(code.clone()), message: code }.into());
+            return Err(
+                TableError::Aws { operation: "TransactWriteItems", code: Some(code.clone()), message: code }.into()
+            );
         }
         if text_failed && failed.len() == 1 {
             return Err(TxError::Rejected(TxRejected::TextExists { text }));
@@ -604,7 +626,11 @@ fn state_name(state: TextState) -> String {
 impl Table {
     /// A store's counters for one day (`missed_calls`, ...).
     #[instrument(skip(self))]
-    pub async fn daily_stats(&self, store_id: &str, day: NaiveDate) -> Result<std::collections::BTreeMap<String, u64>, TableError> {
+    pub async fn daily_stats(
+        &self,
+        store_id: &str,
+        day: NaiveDate,
+    ) -> Result<std::collections::BTreeMap<String, u64>, TableError> {
         let out = self
             .client
             .get_item()

@@ -17,7 +17,7 @@ use custops::event::{CallMissed, Envelope};
 use custops::model::{Customer, CustomerState, Task, TaskKind, TaskStatus, Touchpoint};
 use custops::outbound::{Plan, TextRequest};
 use custops::store::{clock_words, Department, StoreConfig};
-use custops::table::{TxError, TxRejected, Tx};
+use custops::table::{Tx, TxError, TxRejected};
 use custops::text::MessageClass;
 use custops::{Deps, Phone, ProcessError};
 
@@ -66,24 +66,40 @@ impl MissedCall {
         tx.claim_event(table, &envelope.event_id, now);
         tx.put_profile(table, &decision.customer, state.version);
         tx.put_task(table, &decision.task);
-        tx.touch(table, &store.store_id, &caller, &format!("{}#call", envelope.event_id), &Touchpoint {
-            at: envelope.occurred_at,
-            kind: "call.missed".into(),
-            event_id: Some(envelope.event_id.clone()),
-            summary: format!("missed {} call{}", call.department.as_str(), if call.voicemail == Some(true) { " (left voicemail)" } else { "" }),
-        });
-        tx.touch(table, &store.store_id, &caller, &format!("{}#task", envelope.event_id), &Touchpoint {
-            at: envelope.occurred_at,
-            kind: if decision.task.calls > 1 { "task.updated" } else { "task.created" }.into(),
-            event_id: Some(envelope.event_id.clone()),
-            summary: format!(
-                "callback for {} due {} ({} call{})",
-                decision.task.owner,
-                decision.task.due_at.to_rfc3339(),
-                decision.task.calls,
-                if decision.task.calls == 1 { "" } else { "s" }
-            ),
-        });
+        tx.touch(
+            table,
+            &store.store_id,
+            &caller,
+            &format!("{}#call", envelope.event_id),
+            &Touchpoint {
+                at: envelope.occurred_at,
+                kind: "call.missed".into(),
+                event_id: Some(envelope.event_id.clone()),
+                summary: format!(
+                    "missed {} call{}",
+                    call.department.as_str(),
+                    if call.voicemail == Some(true) { " (left voicemail)" } else { "" }
+                ),
+            },
+        );
+        tx.touch(
+            table,
+            &store.store_id,
+            &caller,
+            &format!("{}#task", envelope.event_id),
+            &Touchpoint {
+                at: envelope.occurred_at,
+                kind: if decision.task.calls > 1 { "task.updated" } else { "task.created" }.into(),
+                event_id: Some(envelope.event_id.clone()),
+                summary: format!(
+                    "callback for {} due {} ({} call{})",
+                    decision.task.owner,
+                    decision.task.due_at.to_rfc3339(),
+                    decision.task.calls,
+                    if decision.task.calls == 1 { "" } else { "s" }
+                ),
+            },
+        );
         let plan = decision.text.map(|body| {
             self.deps.outbound.plan(
                 TextRequest {
@@ -101,14 +117,22 @@ impl MissedCall {
         let text_note = match &plan {
             Some(Plan::Send(_)) | Some(Plan::Defer(_)) => ("text.queued", "text-back queued".to_owned()),
             Some(Plan::Suppress(s)) => ("text.suppressed", format!("no text-back: {}", s.reason())),
-            None => ("text.suppressed", format!("no text-back: one was sent in the last {TEXT_BACK_WINDOW_HOURS} hours")),
+            None => {
+                ("text.suppressed", format!("no text-back: one was sent in the last {TEXT_BACK_WINDOW_HOURS} hours"))
+            }
         };
-        tx.touch(table, &store.store_id, &caller, &format!("{}#text", envelope.event_id), &Touchpoint {
-            at: envelope.occurred_at,
-            kind: text_note.0.into(),
-            event_id: Some(envelope.event_id.clone()),
-            summary: text_note.1,
-        });
+        tx.touch(
+            table,
+            &store.store_id,
+            &caller,
+            &format!("{}#text", envelope.event_id),
+            &Touchpoint {
+                at: envelope.occurred_at,
+                kind: text_note.0.into(),
+                event_id: Some(envelope.event_id.clone()),
+                summary: text_note.1,
+            },
+        );
         if let Some(plan) = &plan {
             self.deps.outbound.stage(&mut tx, plan);
         }
@@ -117,7 +141,8 @@ impl MissedCall {
 
         match table.commit(tx).await {
             Ok(()) => {}
-            Err(TxError::Rejected(TxRejected::Duplicate { text })) | Err(TxError::Rejected(TxRejected::TextExists { text })) => {
+            Err(TxError::Rejected(TxRejected::Duplicate { text }))
+            | Err(TxError::Rejected(TxRejected::TextExists { text })) => {
                 info!("duplicate event: nothing new to record");
                 if let Some(text) = text {
                     if let Some(d) = self.deps.outbound.resume(&store, &caller, &text.dedupe_key).await? {
@@ -143,7 +168,12 @@ impl MissedCall {
     async fn record_untextable(&self, envelope: &Envelope, store: &StoreConfig, why: &str) -> Result<(), ProcessError> {
         let mut tx = Tx::new();
         tx.claim_event(&self.deps.table, &envelope.event_id, self.deps.clock.now());
-        tx.count(&self.deps.table, &store.store_id, store.local(envelope.occurred_at).date_naive(), "missed_calls_untextable");
+        tx.count(
+            &self.deps.table,
+            &store.store_id,
+            store.local(envelope.occurred_at).date_naive(),
+            "missed_calls_untextable",
+        );
         match self.deps.table.commit(tx).await {
             Ok(()) | Err(TxError::Rejected(TxRejected::Duplicate { .. })) => {
                 warn!(reason = %custops::phone::redact_digits(why), "missed call not texted back");
@@ -180,15 +210,18 @@ pub fn decide(
 
     let owner = open_ro
         .map(|ro| ro.advisor.id.clone())
-        .or_else(|| (call.department == Department::Sales).then(|| customer.salesperson.as_ref().map(|s| s.id.clone())).flatten())
+        .or_else(|| {
+            (call.department == Department::Sales)
+                .then(|| customer.salesperson.as_ref().map(|s| s.id.clone()))
+                .flatten()
+        })
         .unwrap_or_else(|| store.owners.for_department(call.department).to_owned());
     let due_base = if open { at } else { next_opening.map(|t| t.with_timezone(&Utc)).unwrap_or(at) };
     let due = due_base + Duration::minutes(CALLBACK_DUE);
 
     let existing = state.open_task(TaskKind::Callback);
-    let texted_recently = existing
-        .and_then(|t| t.last_text_at)
-        .is_some_and(|t| at - t < Duration::hours(TEXT_BACK_WINDOW_HOURS));
+    let texted_recently =
+        existing.and_then(|t| t.last_text_at).is_some_and(|t| at - t < Duration::hours(TEXT_BACK_WINDOW_HOURS));
     let text = (!texted_recently).then(|| body(store, &customer, open_ro, open, next_opening, call.department));
     let task = match existing {
         Some(t) => {

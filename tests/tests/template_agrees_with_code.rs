@@ -1,0 +1,110 @@
+//! `infra/template.yaml` and the code agree: the names and environment the
+//! functions read are the ones the template defines. No emulator needed.
+
+use std::collections::BTreeSet;
+
+use custops::keys;
+use custops_cli::local::Handler;
+use custops_cli::template::{Placement, Template, TEMPLATE};
+use serde_json::Value;
+
+fn template() -> Template {
+    Template::parse(TEMPLATE, &Placement::local("http://127.0.0.1:1")).expect("template parses")
+}
+
+#[test]
+fn every_function_has_code_and_reads_exactly_the_environment_the_template_sets() {
+    let t = template();
+    let functions = t.functions();
+    assert!(!functions.is_empty());
+    for f in functions {
+        let read: BTreeSet<&str> = Handler::env_read(&f.binary)
+            .unwrap_or_else(|| panic!("{} (binary {:?}) has no code in the workspace", f.logical_id, f.binary))
+            .iter()
+            .copied()
+            .collect();
+        let set: BTreeSet<&str> = f.env.keys().map(String::as_str).collect();
+        assert_eq!(read, set, "{}: variables the code reads vs the template sets", f.logical_id);
+        assert!(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../functions")
+            .join(&f.binary)
+            .join("Cargo.toml")
+            .exists());
+    }
+}
+
+#[test]
+fn env_values_point_at_the_templates_own_table_and_each_functions_own_dlq() {
+    let t = template();
+    let table = t.of_type("AWS::DynamoDB::Table").next().expect("one table");
+    assert_eq!(t.of_type("AWS::DynamoDB::Table").count(), 1, "one customer table");
+    let table_name = t.name_of(&table.logical_id).unwrap();
+    for f in t.functions() {
+        assert_eq!(f.env[custops::env::TABLE_NAME], table_name);
+        let (queue, batch) = f.queue.clone().expect("SQS-fed");
+        assert!(batch <= 10);
+        let dlq = t.dlq_of(&queue).expect("the queue has a redrive policy");
+        assert_eq!(
+            f.env[custops::env::DLQ_URL],
+            format!("http://127.0.0.1:1/123456789012/{}", t.name_of(&dlq).unwrap())
+        );
+        let max: u32 = f.env[custops::env::MAX_RECEIVE_COUNT].parse().unwrap();
+        let redrive = &t.resources[&queue].properties["RedrivePolicy"]["maxReceiveCount"];
+        assert_eq!(
+            redrive.as_str().map(|s| s.parse::<u32>().unwrap()).or(redrive.as_u64().map(|n| n as u32)),
+            Some(max)
+        );
+    }
+}
+
+#[test]
+fn queues_give_the_function_six_times_its_timeout_and_report_batch_item_failures() {
+    let t = template();
+    let yaml: serde_norway::Value = serde_norway::from_str(TEMPLATE).unwrap();
+    let timeout = yaml["Globals"]["Function"]["Timeout"].as_u64().unwrap();
+    for f in t.functions() {
+        let (queue, _) = f.queue.unwrap();
+        let visibility = t.resources[&queue].properties["VisibilityTimeout"].as_u64().unwrap();
+        assert!(visibility >= 6 * timeout, "{queue}: {visibility}s < 6 x {timeout}s");
+        let events = &t.resources[&f.logical_id].properties["Events"];
+        let sqs = events.as_object().unwrap().values().find(|e| e["Type"] == "SQS").unwrap();
+        assert_eq!(sqs["Properties"]["FunctionResponseTypes"], serde_json::json!(["ReportBatchItemFailures"]));
+    }
+}
+
+#[test]
+fn the_contracts_topics_exist_and_subscriptions_filter_on_event_type_with_raw_delivery() {
+    let t = template();
+    let topics: BTreeSet<String> = t.of_type("AWS::SNS::Topic").filter_map(|r| t.name_of(&r.logical_id)).collect();
+    for name in ["carrier-events", "dms-events", "inbound-sms"] {
+        assert!(topics.contains(name), "topic {name}");
+    }
+    for s in t.of_type("AWS::SNS::Subscription").filter(|s| s.properties["Protocol"] == "sqs") {
+        assert_eq!(s.properties["RawMessageDelivery"], Value::Bool(true), "{}", s.logical_id);
+        assert!(s.properties["FilterPolicy"]["event_type"].is_array(), "{}", s.logical_id);
+    }
+    // The missed-call queue hears call.missed from carrier-events.
+    let sub = t.resources.get("MissedCallSubscription").unwrap();
+    assert!(sub.properties["TopicArn"].as_str().unwrap().ends_with(":carrier-events"));
+    assert_eq!(sub.properties["FilterPolicy"]["event_type"], serde_json::json!(["call.missed"]));
+}
+
+#[test]
+fn the_tables_keys_indexes_and_ttl_are_the_ones_keys_rs_writes() {
+    let t = template();
+    let table = t.of_type("AWS::DynamoDB::Table").next().unwrap();
+    let p = &table.properties;
+    let key_names: Vec<&str> =
+        p["KeySchema"].as_array().unwrap().iter().map(|k| k["AttributeName"].as_str().unwrap()).collect();
+    assert_eq!(key_names, [keys::PK, keys::SK]);
+    let gsis = p["GlobalSecondaryIndexes"].as_array().unwrap();
+    assert_eq!(gsis.len(), keys::INDEXES.len());
+    for index in keys::INDEXES {
+        let g = gsis.iter().find(|g| g["IndexName"] == index.name).unwrap_or_else(|| panic!("index {}", index.name));
+        let names: Vec<&str> =
+            g["KeySchema"].as_array().unwrap().iter().map(|k| k["AttributeName"].as_str().unwrap()).collect();
+        assert_eq!(names, [index.pk, index.sk]);
+    }
+    assert_eq!(p["TimeToLiveSpecification"]["AttributeName"], keys::TTL_ATTRIBUTE);
+    assert_eq!(p["BillingMode"], "PAY_PER_REQUEST");
+}
