@@ -27,6 +27,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Debug, Clone)]
 pub enum Handler {
     MissedCall(missed_call::MissedCall),
+    Scheduler(scheduler::Scheduler),
 }
 
 impl Handler {
@@ -43,6 +44,7 @@ impl Handler {
                 config,
                 clock,
             )?))),
+            "scheduler" => Some(Handler::Scheduler(scheduler::Scheduler::from_env(&def.env, config, clock)?)),
             _ => None,
         })
     }
@@ -51,13 +53,32 @@ impl Handler {
     pub fn env_read(binary: &str) -> Option<&'static [&'static str]> {
         match binary {
             "missed-call" => Some(missed_call::ENV),
+            "scheduler" => Some(scheduler::ENV),
             _ => None,
         }
     }
 
+    /// Delivers an SQS batch; a function without an SQS trigger fails the whole batch.
     pub async fn sqs(&self, event: SqsEvent) -> SqsBatchResponse {
         match self {
             Handler::MissedCall(h) => h.handle(event).await,
+            Handler::Scheduler(_) => {
+                let mut response = SqsBatchResponse::default();
+                for r in event.records {
+                    let mut failure = aws_lambda_events::event::sqs::BatchItemFailure::default();
+                    failure.item_identifier = r.message_id.unwrap_or_default();
+                    response.batch_item_failures.push(failure);
+                }
+                response
+            }
+        }
+    }
+
+    /// One scheduled invocation, as EventBridge makes it.
+    pub async fn tick(&self) -> Result<Option<serde_json::Value>, BoxError> {
+        match self {
+            Handler::Scheduler(h) => Ok(Some(serde_json::to_value(h.run().await?)?)),
+            Handler::MissedCall(_) => Ok(None),
         }
     }
 }
@@ -256,6 +277,17 @@ impl LocalStack {
                 .map_err(|e| format!("deleting message {id}: {}", aws_sdk_sqs::error::DisplayErrorContext(&e)))?;
         }
         Ok(count)
+    }
+
+    /// Fires every scheduled function once (at the stack clock's "now").
+    pub async fn tick(&self) -> Result<Vec<(String, serde_json::Value)>, BoxError> {
+        let mut out = Vec::new();
+        for f in self.functions.iter().filter(|f| f.def.scheduled) {
+            if let Some(result) = f.handler.tick().await? {
+                out.push((f.def.binary.clone(), result));
+            }
+        }
+        Ok(out)
     }
 
     /// Messages waiting or in flight on every function queue.

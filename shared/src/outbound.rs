@@ -27,7 +27,7 @@ use crate::clock::SharedClock;
 use crate::model::Consent;
 use crate::phone::{Phone, Textability};
 use crate::store::{StoreConfig, StoreMode};
-use crate::table::{Table, TableError, Tx};
+use crate::table::{Lease, Table, TableError, Tx};
 use crate::text::{segments, MessageClass, OutboundText, TextState, US_PRICE_PER_SEGMENT_MICRO_USD};
 
 /// How long the writer of a text may take to publish it before another attempt
@@ -156,20 +156,26 @@ impl Outbound {
         }
     }
 
-    /// After a duplicate event or a due time: sends the text with this dedupe key
-    /// if it is pending, due or abandoned by a crashed sender. `None` if there is
-    /// nothing to send (already sent, or another sender holds it).
-    #[instrument(skip(self, store), fields(phone = %phone))]
-    pub async fn resume(
-        &self,
-        store: &StoreConfig,
-        phone: &Phone,
-        dedupe_key: &str,
-    ) -> Result<Option<Delivery>, OutboundError> {
+    /// After a duplicate event or at its due time: sends `text` if it is
+    /// pending, due, or abandoned by a crashed sender, re-checking the opt-out.
+    /// `None` if there is nothing to send (sent, not due, or held by another sender).
+    #[instrument(skip_all, fields(dedupe_key = %text.dedupe_key))]
+    pub async fn resume(&self, store: &StoreConfig, text: &OutboundText) -> Result<Option<Delivery>, OutboundError> {
+        let now = self.clock.now();
         let lease = Duration::from_std(LEASE).unwrap_or(Duration::seconds(30));
-        match self.table.lease_text(&store.store_id, phone, dedupe_key, self.clock.now(), lease).await? {
-            Some(text) => self.deliver(&text, store).await.map(Some),
-            None => Ok(None),
+        match self.table.lease_text(text, now, lease).await? {
+            Lease::Acquired => {
+                let mut leased = text.clone();
+                leased.state = TextState::Sending;
+                leased.lease_until = Some(now + lease);
+                self.deliver(&leased, store).await.map(Some)
+            }
+            Lease::OptedOut => {
+                self.table.suppress_text(text, Suppressed::OptedOut.reason(), now).await?;
+                info!("the number opted out before the text was sent: suppressed");
+                Ok(None)
+            }
+            Lease::Unavailable => Ok(None),
         }
     }
 
@@ -239,6 +245,7 @@ pub fn plan(req: TextRequest<'_>, consent: &Consent, now: DateTime<Utc>) -> Plan
         sent_at: None,
         sns_message_id: None,
         attempts: u32::from(!deferred),
+        suppressed_reason: None,
     };
     if deferred {
         Plan::Defer(text)

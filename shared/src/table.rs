@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{de::DeserializeOwned, Serialize};
@@ -302,6 +302,17 @@ impl Tx {
     }
 }
 
+/// The result of trying to take over a text for sending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lease {
+    /// This caller holds the text now and must publish it.
+    Acquired,
+    /// Sent already, shadowed, not due, or another sender holds it.
+    Unavailable,
+    /// The number opted out after the text was written: it must never go.
+    OptedOut,
+}
+
 /// The table and its client. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Table {
@@ -516,21 +527,18 @@ impl Table {
         Err(TxError::Rejected(TxRejected::Conflict(failed)))
     }
 
-    /// Takes over a text that is pending, or whose sender's lease ran out, and
-    /// leases it to this caller. `None` if it is sent, shadowed or leased by another.
-    #[instrument(skip(self), fields(phone = %phone))]
+    /// Takes over a text that is pending, due, or abandoned by a crashed sender,
+    /// and leases it to this caller, in one transaction that also checks the
+    /// number has not opted out since the text was written.
+    #[instrument(skip(self, text), fields(dedupe_key = %text.dedupe_key))]
     pub async fn lease_text(
         &self,
-        store_id: &str,
-        phone: &Phone,
-        dedupe_key: &str,
+        text: &OutboundText,
         now: DateTime<Utc>,
         lease: Duration,
-    ) -> Result<Option<OutboundText>, TableError> {
-        let keys = keys::text(store_id, phone, dedupe_key, now, None);
-        let out = self
-            .client
-            .update_item()
+    ) -> Result<Lease, TableError> {
+        let keys = keys::text(&text.store_id, &text.phone, &text.dedupe_key, text.created_at, None);
+        let update = Update::builder()
             .table_name(&self.name)
             .set_key(Some(key_of(&keys)))
             .update_expression("SET #st = :sending, lease_until = :lease ADD attempts :one REMOVE gsi3pk, gsi3sk")
@@ -544,20 +552,42 @@ impl Table {
             .expression_attribute_values(":now", millis(now))
             .expression_attribute_values(":lease", millis(now + lease))
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match out {
-            Ok(o) => o.attributes.map(|a| from_item(a, kind::TEXT)).transpose(),
-            Err(e) => {
-                let e = TableError::aws("UpdateItem", e);
-                if e.is_conditional_failure() {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
+            .build()
+            .map_err(|e| TableError::Mapping { pk: keys.pk.clone(), sk: keys.sk.clone(), entity: "text", reason: e.to_string() })?;
+        let mut tx = Tx::new();
+        tx.push(TxPart::Text, Ok(TransactWriteItem::builder().update(update).build()));
+        tx.require_not_opted_out(self, &text.store_id, &text.phone);
+        match self.commit(tx).await {
+            Ok(()) => Ok(Lease::Acquired),
+            Err(TxError::Rejected(TxRejected::Conflict(parts))) if parts.contains(&TxPart::ConsentCheck) => {
+                Ok(Lease::OptedOut)
             }
+            Err(TxError::Rejected(_)) => Ok(Lease::Unavailable),
+            Err(TxError::Table(e)) => Err(e),
         }
+    }
+
+    /// Closes a text that must never go out (the number opted out before it was sent).
+    #[instrument(skip(self, text), fields(dedupe_key = %text.dedupe_key))]
+    pub async fn suppress_text(&self, text: &OutboundText, reason: &str, at: DateTime<Utc>) -> Result<(), TableError> {
+        let keys = keys::text(&text.store_id, &text.phone, &text.dedupe_key, text.created_at, None);
+        self.client
+            .update_item()
+            .table_name(&self.name)
+            .set_key(Some(key_of(&keys)))
+            .update_expression(
+                "SET #st = :suppressed, suppressed_reason = :why, sent_at = :at REMOVE lease_until, gsi3pk, gsi3sk",
+            )
+            .condition_expression("#st <> :sent")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":suppressed", s("suppressed"))
+            .expression_attribute_values(":sent", s("sent"))
+            .expression_attribute_values(":why", s(reason))
+            .expression_attribute_values(":at", s(serde_time(at)))
+            .send()
+            .await
+            .map_err(|e| TableError::aws("UpdateItem", e))?;
+        Ok(())
     }
 
     /// Records a published (or shadowed) text; only its lease holder may.

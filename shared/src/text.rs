@@ -41,6 +41,8 @@ pub enum TextState {
     Sent,
     /// The store runs in shadow mode: everything but the publish happened.
     Shadow,
+    /// Never sent: the number opted out before it was due.
+    Suppressed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +85,8 @@ pub struct OutboundText {
     pub sns_message_id: Option<String>,
     #[serde(default)]
     pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed_reason: Option<String>,
 }
 
 /// US outbound SMS list price per segment, in millionths of a dollar (carrier fees excluded).

@@ -145,7 +145,7 @@ impl MissedCall {
             | Err(TxError::Rejected(TxRejected::TextExists { text })) => {
                 info!("duplicate event: nothing new to record");
                 if let Some(text) = text {
-                    if let Some(d) = self.deps.outbound.resume(&store, &caller, &text.dedupe_key).await? {
+                    if let Some(d) = self.deps.outbound.resume(&store, &text).await? {
                         info!(dedupe_key = %d.dedupe_key, "sent the text an earlier attempt left unsent");
                     }
                 }

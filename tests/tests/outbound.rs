@@ -1,0 +1,165 @@
+//! The one outbound path against the emulator: quiet hours and the scheduler,
+//! opt-outs re-checked at release, dedupe under concurrency, and a failed
+//! publish retried exactly once.
+
+use std::sync::Arc;
+
+use custops::model::Consent;
+use custops::outbound::{Outbound, Plan, TextRequest};
+use custops::table::{Tx, TxError, TxRejected};
+use custops::text::{MessageClass, TextState};
+use custops::{Clock, Phone, StoreConfig};
+use custops_tests::{at, northside, Harness};
+
+fn store() -> StoreConfig {
+    StoreConfig::from_json(&northside().to_string()).unwrap()
+}
+
+/// Plans a text as a trigger would and commits it with the trigger's claim.
+async fn stage(
+    h: &Harness,
+    outbound: &Outbound,
+    event_id: &str,
+    class: MessageClass,
+    dedupe: &str,
+) -> Result<Plan, TxError> {
+    let store = store();
+    let phone = Phone::parse("+15125550142").unwrap();
+    let consent = h.table().customer_state(&store.store_id, &phone).await.unwrap().consent;
+    let plan = outbound.plan(
+        TextRequest {
+            store: &store,
+            to: &phone,
+            class,
+            body: format!("Northside Chevrolet: your 2021 Chevrolet Tahoe is ready ({dedupe})."),
+            dedupe_key: dedupe.into(),
+            trigger: "test",
+            event_id,
+        },
+        &consent,
+    );
+    let mut tx = Tx::new();
+    tx.claim_event(&h.table(), event_id, h.clock.now());
+    outbound.stage(&mut tx, &plan);
+    h.table().commit(tx).await?;
+    Ok(plan)
+}
+
+fn outbound(h: &Harness) -> Outbound {
+    Outbound::new(h.table(), h.stack.clients.sns.clone(), Arc::new(h.clock.clone()))
+}
+
+#[tokio::test]
+async fn transactional_at_2130_store_time_is_deferred_and_sent_by_the_first_scheduler_run_after_0800() {
+    // Monday 21:30 in Chicago.
+    let h = Harness::start("2026-11-24T03:30:00Z").await;
+    let out = outbound(&h);
+    let plan = stage(&h, &out, "e-1", MessageClass::Transactional, "ro#1#ready").await.unwrap();
+    let Plan::Defer(text) = plan else { panic!("expected a deferred text, got {plan:?}") };
+    assert_eq!(text.due_at, Some(at("2026-11-24T14:00:00Z")), "08:00 CST on Tuesday");
+
+    h.stack.tick().await.unwrap();
+    assert!(h.sms().await.is_empty(), "nothing at 21:30");
+    h.clock.set(at("2026-11-24T13:55:00Z")); // 07:55
+    let fired = h.stack.tick().await.unwrap();
+    assert_eq!(fired[0].1["due"], 0);
+    assert!(h.sms().await.is_empty(), "nothing before 08:00");
+
+    h.clock.set(at("2026-11-24T14:00:00Z")); // 08:00, the first run in the window
+    let fired = h.stack.tick().await.unwrap();
+    assert_eq!(fired[0].1["sent"], 1);
+    let sms = h.sms().await;
+    assert_eq!(sms.len(), 1);
+    assert_eq!(sms[0].phone_number, "+15125550142");
+
+    h.clock.set(at("2026-11-24T14:05:00Z"));
+    h.stack.tick().await.unwrap();
+    assert_eq!(h.sms().await.len(), 1, "released once");
+    let texts = h.table().store_texts("northside-chevy").await.unwrap();
+    assert_eq!(texts[0].state, TextState::Sent);
+    assert_eq!(texts[0].consent_basis, "transactional_relationship");
+    assert_eq!(texts[0].segments, 1);
+    assert!(texts[0].est_price_micro_usd > 0);
+}
+
+#[tokio::test]
+async fn a_number_that_opts_out_before_its_deferred_text_is_due_is_never_published_to() {
+    let h = Harness::start("2026-11-24T03:30:00Z").await;
+    let out = outbound(&h);
+    stage(&h, &out, "e-1", MessageClass::Transactional, "ro#1#ready").await.unwrap();
+
+    let phone = Phone::parse("+15125550142").unwrap();
+    let mut tx = Tx::new();
+    let consent = Consent {
+        opted_out_at: Some(at("2026-11-24T04:00:00Z")),
+        opt_out_source: Some("sms:STOP".into()),
+        marketing: None,
+    };
+    tx.put_consent(&h.table(), "northside-chevy", &phone, &consent);
+    h.table().commit(tx).await.unwrap();
+
+    h.clock.set(at("2026-11-24T14:00:00Z"));
+    h.stack.tick().await.unwrap();
+    assert!(h.sms().await.is_empty());
+    let texts = h.table().store_texts("northside-chevy").await.unwrap();
+    assert_eq!(texts[0].state, TextState::Suppressed);
+
+    // And nothing new may be planned for the number, in any class.
+    for class in [MessageClass::Reply, MessageClass::Transactional, MessageClass::Marketing] {
+        let plan = stage(&h, &out, &format!("e-{class:?}"), class, &format!("k-{class:?}")).await.unwrap();
+        assert!(matches!(plan, Plan::Suppress(_)), "{class:?}: {plan:?}");
+    }
+    assert!(h.sms().await.is_empty());
+}
+
+#[tokio::test]
+async fn the_same_dedupe_key_from_two_concurrent_invocations_is_published_once() {
+    let h = Harness::start("2026-11-23T16:05:00Z").await;
+    let out = outbound(&h);
+    let store = store();
+    let (a, b) = tokio::join!(
+        stage(&h, &out, "e-a", MessageClass::Transactional, "ro#7#ready"),
+        stage(&h, &out, "e-b", MessageClass::Transactional, "ro#7#ready"),
+    );
+    let mut sent = 0;
+    for result in [a, b] {
+        match result {
+            Ok(Plan::Send(text)) => {
+                out.deliver(&text, &store).await.unwrap();
+                sent += 1;
+            }
+            Err(TxError::Rejected(TxRejected::TextExists { text: Some(existing) })) => {
+                // The loser resumes: the winner holds the lease, so nothing goes out.
+                assert!(out.resume(&store, &existing).await.unwrap().is_none());
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(sent, 1);
+    assert_eq!(h.sms().await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_sns_failure_followed_by_a_retry_publishes_exactly_once() {
+    let h = Harness::start("2026-11-23T16:05:00Z").await;
+    let store = store();
+    // An outbound path whose SNS endpoint is down.
+    let down = aws_sdk_sns::Client::new(&custops::aws::local("http://127.0.0.1:9").await);
+    let broken = Outbound::new(h.table(), down, Arc::new(h.clock.clone()));
+    let Plan::Send(text) = stage(&h, &broken, "e-1", MessageClass::Reply, "call#1").await.unwrap() else { panic!() };
+    assert!(broken.deliver(&text, &store).await.is_err());
+    let stored = h.table().store_texts("northside-chevy").await.unwrap();
+    assert_eq!(stored[0].state, TextState::Pending, "released for the retry");
+
+    // The retry (the same event again) finds its text and sends it once.
+    let out = outbound(&h);
+    let Err(TxError::Rejected(TxRejected::Duplicate { text: Some(pending) })) =
+        stage(&h, &out, "e-1", MessageClass::Reply, "call#1").await
+    else {
+        panic!("the retry is a duplicate")
+    };
+    assert!(out.resume(&store, &pending).await.unwrap().is_some());
+    assert!(out.resume(&store, &pending).await.unwrap().is_none(), "a second retry sends nothing");
+    assert_eq!(h.sms().await.len(), 1);
+    assert_eq!(h.table().store_texts("northside-chevy").await.unwrap()[0].state, TextState::Sent);
+}
