@@ -348,6 +348,56 @@ mod tests {
         assert_eq!(t.state, TextState::Deferred);
     }
 
+    /// Property: for every instant (every 13 minutes over two years, both DST
+    /// changes included) in every US zone, a marketing or transactional text is
+    /// never due outside 08:00-21:00 local, never before it was asked for, and
+    /// not delayed when asked for inside the window.
+    #[test]
+    fn no_window_bound_text_is_ever_due_outside_0800_2100_local() {
+        let zones = [
+            "America/New_York",
+            "America/Chicago",
+            "America/Denver",
+            "America/Phoenix",
+            "America/Los_Angeles",
+            "America/Anchorage",
+            "Pacific/Honolulu",
+        ];
+        let opens = NaiveTime::from_hms_opt(8, 0, 0).unwrap();
+        let closes = NaiveTime::from_hms_opt(21, 0, 0).unwrap();
+        for zone in zones {
+            let s = StoreConfig::from_json(&format!(
+                r#"{{"store_id":"s","name":"S","timezone":"{zone}","sms_number":"+15125550100"}}"#
+            ))
+            .unwrap();
+            let mut t = at("2026-01-01T00:00:00Z");
+            let end = at("2028-01-01T00:00:00Z");
+            while t < end {
+                for class in [MessageClass::Marketing, MessageClass::Transactional] {
+                    let due = next_allowed(class, &s, t);
+                    let local = due.with_timezone(&s.timezone).time();
+                    assert!(local >= opens && local < closes, "{zone} {t}: due {due} ({local} local)");
+                    assert!(due >= t, "{zone} {t}: due {due} is in the past");
+                    assert!(due - t < Duration::hours(14), "{zone} {t}: due {due} is too late");
+                    let asked = t.with_timezone(&s.timezone).time();
+                    if asked >= opens && asked < closes {
+                        assert_eq!(due, t, "{zone} {t}: inside the window it goes at once");
+                    }
+                }
+                t += Duration::minutes(13);
+            }
+        }
+    }
+
+    #[test]
+    fn deferral_across_both_dst_changes_lands_on_0800_local() {
+        let s = store();
+        // Saturday 2027-03-13 22:00 CST -> Sunday 08:00 CDT (after spring forward) = 13:00Z.
+        assert_eq!(next_allowed(MessageClass::Marketing, &s, at("2027-03-14T04:00:00Z")), at("2027-03-14T13:00:00Z"));
+        // Saturday 2026-10-31 22:00 CDT -> Sunday 08:00 CST (after fall back) = 14:00Z.
+        assert_eq!(next_allowed(MessageClass::Marketing, &s, at("2026-11-01T03:00:00Z")), at("2026-11-01T14:00:00Z"));
+    }
+
     #[test]
     fn toll_free_numbers_are_suppressed() {
         let (s, p) = (store(), Phone::parse("+18005550100").unwrap());

@@ -163,3 +163,26 @@ async fn an_sns_failure_followed_by_a_retry_publishes_exactly_once() {
     assert_eq!(h.sms().await.len(), 1);
     assert_eq!(h.table().store_texts("northside-chevy").await.unwrap()[0].state, TextState::Sent);
 }
+
+#[tokio::test]
+async fn a_shadow_store_runs_everything_but_the_publish() {
+    let h = Harness::start("2026-11-23T16:05:00Z").await;
+    let mut shadow = northside();
+    shadow["mode"] = "shadow".into();
+    h.put_store(shadow).await;
+
+    h.publish(&custops_tests::call_missed("c-s", "call-s", "+15125550177", "2026-11-23T16:05:00Z")).await;
+    h.settle().await;
+
+    assert!(h.sms().await.is_empty(), "nothing published");
+    let texts = custops_cli::commands::texts(&h.target, Some("northside-chevy")).await.unwrap();
+    assert_eq!(texts.len(), 1);
+    assert_eq!(texts[0].state, TextState::Shadow);
+    assert!(texts[0].body.contains("Northside Chevrolet"));
+    let phone = Phone::parse("+15125550177").unwrap();
+    assert_eq!(
+        h.table().customer_state("northside-chevy", &phone).await.unwrap().tasks.len(),
+        1,
+        "the callback task exists"
+    );
+}
