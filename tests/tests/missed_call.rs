@@ -1,0 +1,148 @@
+//! Trigger 1, the missed-call text-back, against the emulator: the exact text,
+//! the callback task's owner and due time, and the timeline.
+
+use custops::event::{Person, Vehicle};
+use custops::model::{Consent, Customer, Origin, RepairOrder, TaskKind};
+use custops::table::Tx;
+use custops::{Clock, Phone};
+use custops_tests::{at, call_missed, Harness};
+
+const MONDAY_1005_CST: &str = "2026-11-23T16:05:00Z";
+
+/// Seeds a DMS customer with an open repair order, as the DMS trigger records them.
+async fn seed_known_customer(h: &Harness, phone: &str) {
+    let phone = Phone::parse(phone).unwrap();
+    let now = h.clock.now();
+    let mut customer = Customer::lead("northside-chevy", phone.clone(), now);
+    customer.origin = Origin::Dms;
+    customer.dms_id = Some("C1001".into());
+    customer.first_name = Some("Maria".into());
+    customer.last_name = Some("Gonzalez".into());
+    let ro = RepairOrder {
+        ro_number: "RO-48213".into(),
+        status: "in_progress".into(),
+        status_at: now,
+        vehicle: Vehicle {
+            vin: "1GNSKNKDXMR214387".into(),
+            year: 2021,
+            make: "Chevrolet".into(),
+            model: "Tahoe".into(),
+        },
+        advisor: Person { id: "adv-7".into(), name: "Dana Whitfield".into() },
+        amount_due_cents: None,
+        closed_at: None,
+    };
+    let mut tx = Tx::new();
+    tx.put_profile(&h.table(), &customer, None).put_repair_order(&h.table(), "northside-chevy", &phone, &ro);
+    h.table().commit(tx).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_known_customer_with_an_open_ro_gets_a_named_text_and_the_advisor_owns_the_callback() {
+    let h = Harness::start(MONDAY_1005_CST).await;
+    seed_known_customer(&h, "+15125550142").await;
+
+    h.publish(&call_missed("c-1", "call-1", "(512) 555-0142", MONDAY_1005_CST)).await;
+    h.settle().await;
+
+    let sms = h.sms().await;
+    assert_eq!(sms.len(), 1);
+    assert_eq!(
+        sms[0].message,
+        "Hi Maria, this is Northside Chevrolet. Your 2021 Chevrolet Tahoe (RO-48213) is in progress. \
+         Sorry we missed your call; we'll call you back shortly."
+    );
+    let phone = Phone::parse("+15125550142").unwrap();
+    let t = h.table().timeline("northside-chevy", &phone).await.unwrap();
+    let task = t.state.open_task(TaskKind::Callback).expect("a callback task");
+    assert_eq!(task.owner, "adv-7");
+    assert_eq!(task.due_at, at("2026-11-23T16:20:00Z"), "15 minutes after the call");
+    assert_eq!(task.ro_number.as_deref(), Some("RO-48213"));
+    let kinds: Vec<&str> = t.touchpoints.iter().map(|p| p.kind.as_str()).collect();
+    assert!(
+        kinds.contains(&"call.missed") && kinds.contains(&"task.created") && kinds.contains(&"text.queued"),
+        "{kinds:?}"
+    );
+    assert_eq!(t.state.profile.unwrap().origin, Origin::Dms, "the DMS record was used, not a new lead");
+}
+
+#[tokio::test]
+async fn an_unknown_caller_gets_a_generic_text_and_becomes_a_lead_owned_by_the_department() {
+    let h = Harness::start(MONDAY_1005_CST).await;
+    let mut event = call_missed("c-1", "call-1", "512-555-0177", MONDAY_1005_CST);
+    event["data"]["department"] = "sales".into();
+    h.publish(&event).await;
+    h.settle().await;
+
+    let sms = h.sms().await;
+    assert_eq!(
+        sms[0].message,
+        "Hi, this is Northside Chevrolet. Sorry we missed your call; we'll call you back shortly. Reply STOP to opt out."
+    );
+    let t = h.table().timeline("northside-chevy", &Phone::parse("+15125550177").unwrap()).await.unwrap();
+    assert_eq!(t.state.profile.as_ref().unwrap().origin, Origin::Lead);
+    assert_eq!(t.state.open_task(TaskKind::Callback).unwrap().owner, "bdc-sales");
+}
+
+#[tokio::test]
+async fn after_hours_the_text_says_when_the_store_opens_and_the_callback_is_due_after_opening() {
+    // Monday 21:30 CST; the store opens Tuesday 07:00 CST.
+    let h = Harness::start("2026-11-24T03:30:05Z").await;
+    h.publish(&call_missed("c-1", "call-1", "+15125550188", "2026-11-24T03:30:00Z")).await;
+    h.settle().await;
+
+    assert_eq!(
+        h.sms().await[0].message,
+        "Hi, this is Northside Chevrolet. Sorry we missed your call; we're closed now. We open Tuesday at 7:00 AM; \
+         we'll call you then. Book service anytime: https://northside.example/service Reply STOP to opt out."
+    );
+    let t = h.table().timeline("northside-chevy", &Phone::parse("+15125550188").unwrap()).await.unwrap();
+    assert_eq!(t.state.open_task(TaskKind::Callback).unwrap().due_at, at("2026-11-24T13:15:00Z"), "07:15 CST");
+}
+
+#[tokio::test]
+async fn a_repeat_call_within_24_hours_adds_to_the_open_task_and_sends_no_second_text() {
+    let h = Harness::start(MONDAY_1005_CST).await;
+    h.publish(&call_missed("c-1", "call-1", "+15125550177", MONDAY_1005_CST)).await;
+    h.settle().await;
+    h.clock.set(at("2026-11-23T16:25:05Z"));
+    h.publish(&call_missed("c-2", "call-2", "(512) 555-0177", "2026-11-23T16:25:00Z")).await;
+    h.settle().await;
+
+    assert_eq!(h.sms().await.len(), 1);
+    let t = h.table().timeline("northside-chevy", &Phone::parse("+15125550177").unwrap()).await.unwrap();
+    assert_eq!(t.state.tasks.len(), 1);
+    let task = &t.state.tasks[0];
+    assert_eq!((task.calls, task.last_call_at), (2, Some(at("2026-11-23T16:25:00Z"))));
+    assert_eq!(t.touchpoints.iter().filter(|p| p.kind == "call.missed").count(), 2);
+    assert_eq!(t.touchpoints.iter().filter(|p| p.kind == "text.suppressed").count(), 1);
+}
+
+#[tokio::test]
+async fn no_text_to_an_opted_out_caller_or_the_stores_own_line_or_an_invalid_number() {
+    let h = Harness::start(MONDAY_1005_CST).await;
+    let opted_out = Phone::parse("+15125550166").unwrap();
+    let mut tx = Tx::new();
+    let consent = Consent {
+        opted_out_at: Some(at("2026-11-01T00:00:00Z")),
+        opt_out_source: Some("sms:STOP".into()),
+        marketing: None,
+    };
+    tx.put_consent(&h.table(), "northside-chevy", &opted_out, &consent);
+    h.table().commit(tx).await.unwrap();
+
+    h.publish(&call_missed("c-1", "call-1", "+15125550166", MONDAY_1005_CST)).await;
+    h.publish(&call_missed("c-2", "call-2", "+15125550100", MONDAY_1005_CST)).await;
+    h.publish(&call_missed("c-3", "call-3", "anonymous", MONDAY_1005_CST)).await;
+    h.settle().await;
+
+    assert!(h.sms().await.is_empty());
+    assert!(h.dlq().await.is_empty(), "these are not bad input");
+    let t = h.table().timeline("northside-chevy", &opted_out).await.unwrap();
+    assert_eq!(t.state.tasks.len(), 1, "the opted-out caller still gets a callback");
+    assert!(t.touchpoints.iter().any(|p| p.kind == "text.suppressed" && p.summary.contains("opted out")));
+    let day = at(MONDAY_1005_CST).date_naive();
+    let stats = h.table().daily_stats("northside-chevy", day).await.unwrap();
+    assert_eq!(stats.get("missed_calls"), Some(&1));
+    assert_eq!(stats.get("missed_calls_untextable"), Some(&2));
+}
