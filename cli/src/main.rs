@@ -29,6 +29,17 @@ struct Conn {
     stack: String,
 }
 
+/// A listing of one store's (or every store's) records.
+#[derive(clap::Args, Clone)]
+struct View {
+    #[arg(long)]
+    store: Option<String>,
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    conn: Conn,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// The local stack: emulator, resources and pollers.
@@ -45,22 +56,14 @@ enum Command {
     },
     /// Outbound texts, newest last.
     Texts {
-        #[arg(long)]
-        store: Option<String>,
-        #[arg(long)]
-        json: bool,
         #[command(flatten)]
-        conn: Conn,
+        view: View,
     },
     /// One customer's record and every touchpoint.
     Timeline {
         phone: String,
-        #[arg(long)]
-        store: Option<String>,
-        #[arg(long)]
-        json: bool,
         #[command(flatten)]
-        conn: Conn,
+        view: View,
     },
     /// The GM morning report for a day.
     Report {
@@ -153,14 +156,14 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             println!("stored {} ({})", store.store_id, store.name);
             Ok(())
         }
-        Command::Texts { store, json, conn } => {
-            let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
-            commands::print_texts(&commands::texts(&target, store.as_deref()).await?, json);
+        Command::Texts { view } => {
+            let target = Target::new(view.conn.endpoint.as_deref(), &view.conn.stack).await?;
+            commands::print_texts(&commands::texts(&target, view.store.as_deref()).await?, view.json);
             Ok(())
         }
-        Command::Timeline { phone, store, json, conn } => {
-            let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
-            commands::timeline(&target, &phone, store.as_deref(), json).await
+        Command::Timeline { phone, view } => {
+            let target = Target::new(view.conn.endpoint.as_deref(), &view.conn.stack).await?;
+            commands::timeline(&target, &phone, view.store.as_deref(), view.json).await
         }
         Command::Report { store, date, conn } => {
             let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;

@@ -70,6 +70,18 @@ impl Harness {
         self.table().put_store(&store).await.expect("store saved");
     }
 
+    /// Records that `phone` opted out at Northside at `when` (as a STOP reply would).
+    pub async fn opt_out(&self, phone: &custops::Phone, when: &str) {
+        let consent = custops::model::Consent {
+            opted_out_at: Some(at(when)),
+            opt_out_source: Some("sms:STOP".into()),
+            marketing: None,
+        };
+        let mut tx = custops::table::Tx::new();
+        tx.put_consent(&self.table(), "northside-chevy", phone, &consent);
+        self.table().commit(tx).await.expect("opt-out recorded");
+    }
+
     pub fn table(&self) -> Table {
         self.stack.table()
     }

@@ -2,7 +2,7 @@
 //! the callback task's owner and due time, and the timeline.
 
 use custops::event::{Person, Vehicle};
-use custops::model::{Consent, Customer, Origin, RepairOrder, TaskKind};
+use custops::model::{Customer, Origin, RepairOrder, TaskKind};
 use custops::table::Tx;
 use custops::{Clock, Phone};
 use custops_tests::{at, call_missed, Harness};
@@ -122,14 +122,7 @@ async fn a_repeat_call_within_24_hours_adds_to_the_open_task_and_sends_no_second
 async fn no_text_to_an_opted_out_caller_or_the_stores_own_line_or_an_invalid_number() {
     let h = Harness::start(MONDAY_1005_CST).await;
     let opted_out = Phone::parse("+15125550166").unwrap();
-    let mut tx = Tx::new();
-    let consent = Consent {
-        opted_out_at: Some(at("2026-11-01T00:00:00Z")),
-        opt_out_source: Some("sms:STOP".into()),
-        marketing: None,
-    };
-    tx.put_consent(&h.table(), "northside-chevy", &opted_out, &consent);
-    h.table().commit(tx).await.unwrap();
+    h.opt_out(&opted_out, "2026-11-01T00:00:00Z").await;
 
     h.publish(&call_missed("c-1", "call-1", "+15125550166", MONDAY_1005_CST)).await;
     h.publish(&call_missed("c-2", "call-2", "+15125550100", MONDAY_1005_CST)).await;

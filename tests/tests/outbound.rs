@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use custops::model::Consent;
 use custops::outbound::{Outbound, Plan, TextRequest};
 use custops::table::{Tx, TxError, TxRejected};
 use custops::text::{MessageClass, TextState};
@@ -89,14 +88,7 @@ async fn a_number_that_opts_out_before_its_deferred_text_is_due_is_never_publish
     stage(&h, &out, "e-1", MessageClass::Transactional, "ro#1#ready").await.unwrap();
 
     let phone = Phone::parse("+15125550142").unwrap();
-    let mut tx = Tx::new();
-    let consent = Consent {
-        opted_out_at: Some(at("2026-11-24T04:00:00Z")),
-        opt_out_source: Some("sms:STOP".into()),
-        marketing: None,
-    };
-    tx.put_consent(&h.table(), "northside-chevy", &phone, &consent);
-    h.table().commit(tx).await.unwrap();
+    h.opt_out(&phone, "2026-11-24T04:00:00Z").await;
 
     h.clock.set(at("2026-11-24T14:00:00Z"));
     h.stack.tick().await.unwrap();
