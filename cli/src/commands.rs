@@ -156,8 +156,6 @@ pub async fn timeline(target: &Target, phone: &str, store: Option<&str>, json: b
     }
     if json {
         println!("{}", serde_json::to_string_pretty(&out)?);
-    } else if out.is_empty() && !json {
-        // Nothing printed above means no record anywhere.
     }
     Ok(())
 }

@@ -7,8 +7,6 @@
 //! transaction), publish, mark sent. A text another sender holds, or one sent
 //! already, is skipped; a failed publish is released and tried again next run.
 
-use std::sync::Arc;
-
 use custops::context::StoreCache;
 use custops::env::{ConfigError, EnvSource, RUST_LOG, TABLE_NAME};
 use custops::outbound::Outbound;
@@ -84,6 +82,3 @@ impl Scheduler {
         Ok(report)
     }
 }
-
-/// Shared by the Lambda entry point and the local stack.
-pub type Shared = Arc<Scheduler>;
