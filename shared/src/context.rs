@@ -17,13 +17,45 @@ use crate::outbound::Outbound;
 use crate::store::StoreConfig;
 use crate::table::Table;
 
+/// What every function uses: the table, the outbound path, the store cache
+/// and the clock.
 #[derive(Debug, Clone)]
-pub struct Deps {
+pub struct Core {
     pub table: Table,
     pub outbound: Outbound,
     pub stores: StoreCache,
-    pub batch: BatchAdapter,
     pub clock: SharedClock,
+}
+
+impl Core {
+    /// Reads `TABLE_NAME`; builds the clients from the one `SdkConfig`.
+    pub fn from_env(env: &impl EnvSource, config: &SdkConfig, clock: SharedClock) -> Result<Self, ConfigError> {
+        Self::with_clients(env, &Clients::new(config), clock)
+    }
+
+    fn with_clients(env: &impl EnvSource, clients: &Clients, clock: SharedClock) -> Result<Self, ConfigError> {
+        let table = Table::new(clients.dynamodb.clone(), env.required(TABLE_NAME)?);
+        Ok(Self {
+            outbound: Outbound::new(table.clone(), clients.sns.clone(), clock.clone()),
+            stores: StoreCache::new(table.clone()),
+            table,
+            clock,
+        })
+    }
+}
+
+/// What an SQS-fed function uses: the [`Core`] plus its batch adapter.
+#[derive(Debug, Clone)]
+pub struct Deps {
+    pub core: Core,
+    pub batch: BatchAdapter,
+}
+
+impl std::ops::Deref for Deps {
+    type Target = Core;
+    fn deref(&self) -> &Core {
+        &self.core
+    }
 }
 
 impl std::fmt::Debug for dyn crate::clock::Clock {
@@ -41,15 +73,9 @@ impl Deps {
         clock: SharedClock,
     ) -> Result<Self, ConfigError> {
         let clients = Clients::new(config);
-        let table = Table::new(clients.dynamodb, env.required(TABLE_NAME)?);
-        let batch = BatchAdapter::new(clients.sqs, env.required(DLQ_URL)?, env.parsed(MAX_RECEIVE_COUNT)?, function);
-        Ok(Self {
-            outbound: Outbound::new(table.clone(), clients.sns, clock.clone()),
-            stores: StoreCache::new(table.clone()),
-            table,
-            batch,
-            clock,
-        })
+        let batch =
+            BatchAdapter::new(clients.sqs.clone(), env.required(DLQ_URL)?, env.parsed(MAX_RECEIVE_COUNT)?, function);
+        Ok(Self { core: Core::with_clients(env, &clients, clock)?, batch })
     }
 }
 

@@ -161,6 +161,13 @@ pub struct Touchpoint {
     pub summary: String,
 }
 
+impl Touchpoint {
+    /// A touchpoint caused by an inbound event.
+    pub fn of_event(at: DateTime<Utc>, event_id: &str, kind: &str, summary: String) -> Self {
+        Self { at, kind: kind.to_owned(), event_id: Some(event_id.to_owned()), summary }
+    }
+}
+
 /// Everything current about one customer: one Query.
 #[derive(Debug, Clone, Default)]
 pub struct CustomerState {

@@ -256,8 +256,11 @@ impl Tx {
         self.push(TxPart::Task, item)
     }
 
-    pub fn touch(&mut self, table: &Table, store_id: &str, phone: &Phone, id: &str, touch: &Touchpoint) -> &mut Self {
-        let keys = keys::touchpoint(store_id, phone, touch.at, id);
+    /// Puts a touchpoint on the customer's timeline; its key is unique per
+    /// event and kind, so a retried event rewrites, never repeats, it.
+    pub fn touch(&mut self, table: &Table, store_id: &str, phone: &Phone, touch: &Touchpoint) -> &mut Self {
+        let id = format!("{}#{}", touch.event_id.as_deref().unwrap_or("-"), touch.kind);
+        let keys = keys::touchpoint(store_id, phone, touch.at, &id);
         let item = Self::put(&table.name, to_item(&keys, kind::TOUCHPOINT, touch), None, None);
         self.push(TxPart::Touchpoint, item)
     }
@@ -359,7 +362,7 @@ impl Table {
 
     #[instrument(skip(self))]
     pub async fn list_stores(&self) -> Result<Vec<StoreConfig>, TableError> {
-        let items = self.query_all(keys::STORES_PK, None, None).await?;
+        let items = self.query(None, keys::STORES_PK, None, None).await?;
         items.into_iter().map(|i| from_item(i, kind::STORE)).collect()
     }
 
@@ -403,19 +406,10 @@ impl Table {
         Ok(items)
     }
 
-    async fn query_all(
-        &self,
-        pk: &str,
-        sk_prefix: Option<&str>,
-        index: Option<keys::Index>,
-    ) -> Result<Vec<Item>, TableError> {
-        self.query(index, pk, sk_prefix, None).await
-    }
-
     /// A customer's current state (profile, consent, repair orders, tasks): one Query.
     #[instrument(skip(self), fields(phone = %phone))]
     pub async fn customer_state(&self, store_id: &str, phone: &Phone) -> Result<CustomerState, TableError> {
-        let items = self.query_all(&keys::customer_pk(store_id, phone), Some(keys::STATE_PREFIX), None).await?;
+        let items = self.query(None, &keys::customer_pk(store_id, phone), Some(keys::STATE_PREFIX), None).await?;
         let mut state = CustomerState::default();
         for item in items {
             Self::fold_state(&mut state, item)?;
@@ -441,7 +435,7 @@ impl Table {
     /// A customer's whole record and every touchpoint, oldest first: one Query.
     #[instrument(skip(self), fields(phone = %phone))]
     pub async fn timeline(&self, store_id: &str, phone: &Phone) -> Result<Timeline, TableError> {
-        let items = self.query_all(&keys::customer_pk(store_id, phone), None, None).await?;
+        let items = self.query(None, &keys::customer_pk(store_id, phone), None, None).await?;
         let mut timeline = Timeline::default();
         for item in items {
             match kind_of(&item) {
@@ -459,7 +453,7 @@ impl Table {
     /// Every text of a store, oldest first (gsi2).
     #[instrument(skip(self))]
     pub async fn store_texts(&self, store_id: &str) -> Result<Vec<OutboundText>, TableError> {
-        let items = self.query_all(&keys::texts_feed(store_id), None, Some(keys::GSI2)).await?;
+        let items = self.query(Some(keys::GSI2), &keys::texts_feed(store_id), None, None).await?;
         items.into_iter().map(|i| from_item(i, kind::TEXT)).collect()
     }
 

@@ -66,40 +66,26 @@ impl MissedCall {
         tx.claim_event(table, &envelope.event_id, now);
         tx.put_profile(table, &decision.customer, state.version);
         tx.put_task(table, &decision.task);
-        tx.touch(
-            table,
-            &store.store_id,
-            &caller,
-            &format!("{}#call", envelope.event_id),
-            &Touchpoint {
-                at: envelope.occurred_at,
-                kind: "call.missed".into(),
-                event_id: Some(envelope.event_id.clone()),
-                summary: format!(
-                    "missed {} call{}",
-                    call.department.as_str(),
-                    if call.voicemail == Some(true) { " (left voicemail)" } else { "" }
-                ),
-            },
-        );
-        tx.touch(
-            table,
-            &store.store_id,
-            &caller,
-            &format!("{}#task", envelope.event_id),
-            &Touchpoint {
-                at: envelope.occurred_at,
-                kind: if decision.task.calls > 1 { "task.updated" } else { "task.created" }.into(),
-                event_id: Some(envelope.event_id.clone()),
-                summary: format!(
-                    "callback for {} due {} ({} call{})",
-                    decision.task.owner,
-                    decision.task.due_at.to_rfc3339(),
-                    decision.task.calls,
-                    if decision.task.calls == 1 { "" } else { "s" }
-                ),
-            },
-        );
+        let (at, event_id) = (envelope.occurred_at, envelope.event_id.as_str());
+        let voicemail = if call.voicemail == Some(true) { " (left voicemail)" } else { "" };
+        let task = &decision.task;
+        let (task_kind, plural) = if task.calls > 1 { ("task.updated", "s") } else { ("task.created", "") };
+        for touch in [
+            Touchpoint::of_event(
+                at,
+                event_id,
+                "call.missed",
+                format!("missed {} call{voicemail}", call.department.as_str()),
+            ),
+            Touchpoint::of_event(
+                at,
+                event_id,
+                task_kind,
+                format!("callback for {} due {} ({} call{plural})", task.owner, task.due_at.to_rfc3339(), task.calls),
+            ),
+        ] {
+            tx.touch(table, &store.store_id, &caller, &touch);
+        }
         let plan = decision.text.map(|body| {
             self.deps.outbound.plan(
                 TextRequest {
@@ -121,18 +107,7 @@ impl MissedCall {
                 ("text.suppressed", format!("no text-back: one was sent in the last {TEXT_BACK_WINDOW_HOURS} hours"))
             }
         };
-        tx.touch(
-            table,
-            &store.store_id,
-            &caller,
-            &format!("{}#text", envelope.event_id),
-            &Touchpoint {
-                at: envelope.occurred_at,
-                kind: text_note.0.into(),
-                event_id: Some(envelope.event_id.clone()),
-                summary: text_note.1,
-            },
-        );
+        tx.touch(table, &store.store_id, &caller, &Touchpoint::of_event(at, event_id, text_note.0, text_note.1));
         if let Some(plan) = &plan {
             self.deps.outbound.stage(&mut tx, plan);
         }

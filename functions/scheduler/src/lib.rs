@@ -7,10 +7,8 @@
 //! transaction), publish, mark sent. A text another sender holds, or one sent
 //! already, is skipped; a failed publish is released and tried again next run.
 
-use custops::context::StoreCache;
+use custops::context::Core;
 use custops::env::{ConfigError, EnvSource, RUST_LOG, TABLE_NAME};
-use custops::outbound::Outbound;
-use custops::table::Table;
 use custops::SharedClock;
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
@@ -33,10 +31,7 @@ pub struct TickReport {
 
 #[derive(Debug, Clone)]
 pub struct Scheduler {
-    table: Table,
-    outbound: Outbound,
-    stores: StoreCache,
-    clock: SharedClock,
+    core: Core,
 }
 
 impl Scheduler {
@@ -45,25 +40,18 @@ impl Scheduler {
         config: &aws_config::SdkConfig,
         clock: SharedClock,
     ) -> Result<Self, ConfigError> {
-        let clients = custops::aws::Clients::new(config);
-        let table = Table::new(clients.dynamodb, env.required(TABLE_NAME)?);
-        Ok(Self {
-            outbound: Outbound::new(table.clone(), clients.sns, clock.clone()),
-            stores: StoreCache::new(table.clone()),
-            table,
-            clock,
-        })
+        Ok(Self { core: Core::from_env(env, config, clock)? })
     }
 
     /// Releases every text due by now.
     pub async fn run(&self) -> Result<TickReport, custops::table::TableError> {
-        let now = self.clock.now();
-        let due = self.table.due_texts(now).await?;
+        let Core { table, outbound, stores, clock } = &self.core;
+        let due = table.due_texts(clock.now()).await?;
         let mut report = TickReport { due: due.len(), ..Default::default() };
         let results: Vec<_> = stream::iter(due)
             .map(|text| async move {
-                let store = self.stores.get(&text.store_id, &text.event_id).await.map_err(|e| e.to_string())?;
-                self.outbound.resume(&store, &text).await.map_err(|e| e.to_string())
+                let store = stores.get(&text.store_id, &text.event_id).await.map_err(|e| e.to_string())?;
+                outbound.resume(&store, &text).await.map_err(|e| e.to_string())
             })
             .buffer_unordered(CONCURRENCY)
             .collect()
