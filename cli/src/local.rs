@@ -28,6 +28,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub enum Handler {
     MissedCall(missed_call::MissedCall),
     Scheduler(scheduler::Scheduler),
+    VehicleReady(vehicle_ready::VehicleReady),
 }
 
 impl Handler {
@@ -44,6 +45,12 @@ impl Handler {
                 config,
                 clock,
             )?))),
+            "vehicle-ready" => Some(Handler::VehicleReady(vehicle_ready::VehicleReady::new(Deps::from_env(
+                vehicle_ready::FUNCTION,
+                &def.env,
+                config,
+                clock,
+            )?))),
             "scheduler" => Some(Handler::Scheduler(scheduler::Scheduler::from_env(&def.env, config, clock)?)),
             _ => None,
         })
@@ -54,6 +61,7 @@ impl Handler {
         match binary {
             "missed-call" => Some(missed_call::ENV),
             "scheduler" => Some(scheduler::ENV),
+            "vehicle-ready" => Some(vehicle_ready::ENV),
             _ => None,
         }
     }
@@ -62,6 +70,7 @@ impl Handler {
     pub async fn sqs(&self, event: SqsEvent) -> SqsBatchResponse {
         match self {
             Handler::MissedCall(h) => h.handle(event).await,
+            Handler::VehicleReady(h) => h.handle(event).await,
             Handler::Scheduler(_) => {
                 let mut response = SqsBatchResponse::default();
                 for r in event.records {
@@ -78,7 +87,7 @@ impl Handler {
     pub async fn tick(&self) -> Result<Option<serde_json::Value>, BoxError> {
         match self {
             Handler::Scheduler(h) => Ok(Some(serde_json::to_value(h.run().await?)?)),
-            Handler::MissedCall(_) => Ok(None),
+            Handler::MissedCall(_) | Handler::VehicleReady(_) => Ok(None),
         }
     }
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::event::{Person, Vehicle};
+use crate::event::{DmsCustomer, Person, Vehicle};
 use crate::phone::Phone;
 use crate::store::Department;
 
@@ -57,6 +57,20 @@ impl Customer {
     }
 }
 
+impl Customer {
+    /// Merges what the DMS says into this record (a lead becomes a DMS customer).
+    pub fn merge_dms(&mut self, dms: &DmsCustomer, now: DateTime<Utc>) {
+        self.origin = Origin::Dms;
+        self.dms_id = Some(dms.dms_id.clone());
+        self.first_name = Some(dms.first_name.clone());
+        self.last_name = Some(dms.last_name.clone());
+        if dms.email.is_some() {
+            self.email = dms.email.clone();
+        }
+        self.updated_at = now;
+    }
+}
+
 /// The consent ledger entry for one phone number at one store.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Consent {
@@ -77,6 +91,17 @@ pub struct MarketingConsent {
 }
 
 impl Consent {
+    /// The ledger after the DMS reported `granted`, or `None` if nothing changes.
+    pub fn with_marketing(&self, granted: Option<bool>, source: &str, at: DateTime<Utc>) -> Option<Consent> {
+        let granted = granted?;
+        if self.marketing.as_ref().is_some_and(|m| m.granted == granted) {
+            return None;
+        }
+        let mut next = self.clone();
+        next.marketing = Some(MarketingConsent { granted, source: source.to_owned(), at });
+        Some(next)
+    }
+
     pub fn opted_out(&self) -> bool {
         self.opted_out_at.is_some()
     }
@@ -97,6 +122,9 @@ pub struct RepairOrder {
     pub amount_due_cents: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_at: Option<DateTime<Utc>>,
+    /// Statuses the customer has been texted about (one text per RO and status).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub texted: Vec<String>,
 }
 
 impl RepairOrder {

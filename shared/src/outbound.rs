@@ -24,10 +24,11 @@ use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
 use tracing::{info, instrument, warn};
 
 use crate::clock::SharedClock;
+use crate::error::ProcessError;
 use crate::model::Consent;
 use crate::phone::{Phone, Textability};
 use crate::store::{StoreConfig, StoreMode};
-use crate::table::{Lease, Table, TableError, Tx};
+use crate::table::{Lease, Table, TableError, Tx, TxError, TxRejected};
 use crate::text::{segments, MessageClass, OutboundText, TextState, US_PRICE_PER_SEGMENT_MICRO_USD};
 
 /// How long the writer of a text may take to publish it before another attempt
@@ -95,6 +96,15 @@ impl Plan {
     }
 }
 
+/// What a trigger's commit did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Committed {
+    /// The state change is recorded; `delivery` is the text sent now, if any.
+    Applied { delivery: Option<Delivery> },
+    /// The event was processed before: nothing changed.
+    Duplicate,
+}
+
 /// A text that left (or, in shadow mode, would have left).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
@@ -130,6 +140,44 @@ impl Outbound {
     pub fn stage(&self, tx: &mut Tx, plan: &Plan) {
         if let Some(text) = plan.text() {
             tx.outbox(&self.table, text).require_not_opted_out(&self.table, &text.store_id, &text.phone);
+        }
+    }
+
+    /// Commits a trigger's transaction (which staged `plan`, if any) and sends
+    /// its text. A duplicate event changes nothing, but finishes sending a text
+    /// an earlier attempt left unsent; a concurrent change (or a dedupe key
+    /// taken meanwhile) is a retryable conflict: the retry reads the new state.
+    pub async fn commit(
+        &self,
+        tx: Tx,
+        plan: Option<&Plan>,
+        store: &StoreConfig,
+        event_id: &str,
+    ) -> Result<Committed, ProcessError> {
+        match self.table.commit(tx).await {
+            Ok(()) => {
+                let delivery = match plan {
+                    Some(Plan::Send(text)) => Some(self.deliver(text, store).await?),
+                    _ => None,
+                };
+                Ok(Committed::Applied { delivery })
+            }
+            Err(TxError::Rejected(TxRejected::Duplicate { text })) => {
+                info!("duplicate event: nothing new to record");
+                let resumed = match text {
+                    Some(text) => self.resume(store, &text).await?,
+                    None => None,
+                };
+                if resumed.is_some() {
+                    info!("sent the text an earlier attempt left unsent");
+                }
+                Ok(Committed::Duplicate)
+            }
+            Err(TxError::Rejected(rejected)) => {
+                warn!(?rejected, "the customer record changed concurrently");
+                Err(ProcessError::Conflict { event_id: event_id.to_owned() })
+            }
+            Err(TxError::Table(e)) => Err(e.into()),
         }
     }
 

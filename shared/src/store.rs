@@ -248,6 +248,16 @@ impl StoreConfig {
         None
     }
 
+    /// Closing time of the first business day after the day of `t` (store-local).
+    pub fn close_of_next_business_day(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let local = self.local(t).date_naive();
+        (1..=7).find_map(|offset| {
+            let date = local + Duration::days(offset);
+            let (_, close) = self.hours.on(date.weekday())?;
+            self.timezone.from_local_datetime(&date.and_time(close)).earliest().map(|c| c.with_timezone(&Utc))
+        })
+    }
+
     /// Today's hours as words for a text: "7:00 AM-7:00 PM" or "closed".
     pub fn hours_on(&self, t: DateTime<Utc>) -> String {
         match self.hours.on(self.local(t).weekday()) {
@@ -348,6 +358,15 @@ mod tests {
             s.next_opening(utc("2027-03-14T12:00:00Z")).unwrap().with_timezone(&Utc),
             utc("2027-03-15T12:00:00Z")
         );
+    }
+
+    #[test]
+    fn the_next_business_day_skips_closed_days() {
+        let s = chicago();
+        // Friday 2026-11-27 -> Saturday closes 17:00 CST = 23:00Z.
+        assert_eq!(s.close_of_next_business_day(utc("2026-11-27T16:00:00Z")), Some(utc("2026-11-28T23:00:00Z")));
+        // Saturday -> Sunday closed -> Monday 19:00 CST = Tuesday 01:00Z.
+        assert_eq!(s.close_of_next_business_day(utc("2026-11-28T16:00:00Z")), Some(utc("2026-12-01T01:00:00Z")));
     }
 
     #[test]

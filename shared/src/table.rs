@@ -146,6 +146,8 @@ pub enum TxError {
 pub struct Tx {
     parts: Vec<(TxPart, TransactWriteItem)>,
     error: Option<TableError>,
+    /// Consent items written by this transaction (a transaction may touch an item once).
+    consent_written: Vec<String>,
 }
 
 impl Tx {
@@ -221,13 +223,23 @@ impl Tx {
         self.push(TxPart::Profile, item)
     }
 
+    /// Writes the consent ledger entry. Writing a not-opted-out entry fails the
+    /// transaction if the number opted out since it was read, so a STOP is
+    /// never overwritten (and it guards texts in the same transaction).
     pub fn put_consent(&mut self, table: &Table, store_id: &str, phone: &Phone, consent: &Consent) -> &mut Self {
-        let item = Self::put(&table.name, to_item(&keys::consent(store_id, phone), kind::CONSENT, consent), None, None);
-        self.push(TxPart::Consent, item)
+        let keys = keys::consent(store_id, phone);
+        let guard = (!consent.opted_out()).then_some("attribute_not_exists(opted_out_at)");
+        let item = Self::put(&table.name, to_item(&keys, kind::CONSENT, consent), guard, None);
+        self.consent_written.push(keys.pk);
+        self.push(if guard.is_some() { TxPart::ConsentCheck } else { TxPart::Consent }, item)
     }
 
     /// Fails the transaction if the number opted out after it was read.
     pub fn require_not_opted_out(&mut self, table: &Table, store_id: &str, phone: &Phone) -> &mut Self {
+        if self.consent_written.contains(&keys::customer_pk(store_id, phone)) {
+            // put_consent already guards this item.
+            return self;
+        }
         let check = ConditionCheck::builder()
             .table_name(&table.name)
             .set_key(Some(key_of(&keys::consent(store_id, phone))))

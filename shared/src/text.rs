@@ -92,6 +92,21 @@ pub struct OutboundText {
 /// US outbound SMS list price per segment, in millionths of a dollar (carrier fees excluded).
 pub const US_PRICE_PER_SEGMENT_MICRO_USD: u64 = 5_810;
 
+/// Cents as dollars for a text: 48735 -> "$487.35", 123456 -> "$1,234.56".
+pub fn dollars(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let cents = cents.unsigned_abs();
+    let whole = (cents / 100).to_string();
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}${grouped}.{:02}", cents % 100)
+}
+
 /// Characters of the GSM 03.38 basic set (one septet each).
 const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
 /// Characters of the extension table (an escape plus one septet: two each).
@@ -130,6 +145,14 @@ pub fn non_gsm_chars(body: &str) -> Vec<char> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dollars_are_grouped_and_rounded_to_cents() {
+        assert_eq!(dollars(48735), "$487.35");
+        assert_eq!(dollars(123456), "$1,234.56");
+        assert_eq!(dollars(5), "$0.05");
+        assert_eq!(dollars(100_000_000), "$1,000,000.00");
+    }
 
     #[test]
     fn gsm7_segments() {

@@ -117,3 +117,22 @@ impl Harness {
         commands::dlq(&self.target, false).await.expect("dlq listing")
     }
 }
+
+/// An `ro.status_changed` event for Maria Gonzalez's Tahoe.
+pub fn ro_status(event_id: &str, status: &str, at: &str) -> Value {
+    json!({
+        "event_id": event_id,
+        "event_type": "ro.status_changed",
+        "occurred_at": at,
+        "store_id": "northside-chevy",
+        "data": {
+            "ro_number": "RO-48213",
+            "status": status,
+            "customer": {"dms_id": "C1001", "first_name": "Maria", "last_name": "Gonzalez",
+                         "phone": "(512) 555-0142", "email": "maria@example.com", "marketing_consent": true},
+            "vehicle": {"vin": "1GNSKNKDXMR214387", "year": 2021, "make": "Chevrolet", "model": "Tahoe"},
+            "advisor": {"id": "adv-7", "name": "Dana Whitfield"},
+            "amount_due_cents": 48735
+        }
+    })
+}

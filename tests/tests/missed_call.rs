@@ -31,6 +31,7 @@ async fn seed_known_customer(h: &Harness, phone: &str) {
         advisor: Person { id: "adv-7".into(), name: "Dana Whitfield".into() },
         amount_due_cents: None,
         closed_at: None,
+        texted: vec![],
     };
     let mut tx = Tx::new();
     tx.put_profile(&h.table(), &customer, None).put_repair_order(&h.table(), "northside-chevy", &phone, &ro);

@@ -15,7 +15,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use custops::batch::Message;
 use custops::event::{CallMissed, Envelope};
 use custops::model::{Customer, CustomerState, Task, TaskKind, TaskStatus, Touchpoint};
-use custops::outbound::{Plan, TextRequest};
+use custops::outbound::{Committed, Plan, TextRequest};
 use custops::store::{clock_words, Department, StoreConfig};
 use custops::table::{Tx, TxError, TxRejected};
 use custops::text::MessageClass;
@@ -64,6 +64,8 @@ impl MissedCall {
         let mut tx = Tx::new();
         let table = &self.deps.table;
         tx.claim_event(table, &envelope.event_id, now);
+        // The carrier may resend a call under a new event id: the call id is the natural key.
+        tx.claim_event(table, &format!("call.missed#{}#{}", store.store_id, call.call_id), now);
         tx.put_profile(table, &decision.customer, state.version);
         tx.put_task(table, &decision.task);
         let (at, event_id) = (envelope.occurred_at, envelope.event_id.as_str());
@@ -114,26 +116,9 @@ impl MissedCall {
         let day = store.local(envelope.occurred_at).date_naive();
         tx.count(table, &store.store_id, day, "missed_calls");
 
-        match table.commit(tx).await {
-            Ok(()) => {}
-            Err(TxError::Rejected(TxRejected::Duplicate { text }))
-            | Err(TxError::Rejected(TxRejected::TextExists { text })) => {
-                info!("duplicate event: nothing new to record");
-                if let Some(text) = text {
-                    if let Some(d) = self.deps.outbound.resume(&store, &text).await? {
-                        info!(dedupe_key = %d.dedupe_key, "sent the text an earlier attempt left unsent");
-                    }
-                }
-                return Ok(());
-            }
-            Err(TxError::Rejected(TxRejected::Conflict(parts))) => {
-                warn!(?parts, "customer record changed concurrently");
-                return Err(ProcessError::Conflict { event_id: envelope.event_id.clone() });
-            }
-            Err(e) => return Err(e.into()),
-        }
-        if let Some(Plan::Send(text)) = &plan {
-            self.deps.outbound.deliver(text, &store).await?;
+        let committed = self.deps.outbound.commit(tx, plan.as_ref(), &store, &envelope.event_id).await?;
+        if committed == Committed::Duplicate {
+            return Ok(());
         }
         info!(owner = %decision.task.owner, due_at = %decision.task.due_at, texted = matches!(plan, Some(Plan::Send(_))), "missed call handled");
         Ok(())
