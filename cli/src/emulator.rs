@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use tokio::process::{Child, Command};
 
 /// The pinned requirements, compiled in so the CLI installs exactly these.
@@ -89,9 +90,12 @@ impl Emulator {
             .await
             .map_err(|e| EmulatorError::Install(e.to_string()))??;
         let port = if port == 0 { free_port()? } else { port };
+        // Each emulator records the API calls it serves (when asked to) in its own file.
+        let recording = std::env::temp_dir().join(format!("custops-moto-{}-{port}.jsonl", std::process::id()));
         let child = Command::new(python)
             .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_ALLOW_NONEXISTENT_REGION", "false")
+            .env("MOTO_RECORDER_FILEPATH", &recording)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -143,4 +147,90 @@ pub async fn sent_sms(endpoint: &str) -> Result<Vec<SentSms>, reqwest::Error> {
     let data: serde_json::Value = reqwest::get(format!("{endpoint}/moto-api/data.json")).await?.json().await?;
     let list = data.pointer("/sns/SMS").cloned().unwrap_or_default();
     Ok(serde_json::from_value(list).unwrap_or_default())
+}
+
+/// One AWS API call the emulator served.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct AwsCall {
+    pub service: String,
+    pub operation: String,
+}
+
+impl std::fmt::Display for AwsCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.service, self.operation)
+    }
+}
+
+/// Counts the AWS API calls the emulator at `endpoint` serves, from moto's own
+/// request recorder: `start`, run the code, then `calls`.
+pub struct CallRecorder {
+    endpoint: String,
+    client: reqwest::Client,
+}
+
+impl CallRecorder {
+    pub async fn start(endpoint: &str) -> Result<Self, reqwest::Error> {
+        let r = Self { endpoint: endpoint.to_owned(), client: reqwest::Client::new() };
+        r.post("reset-recording").await?;
+        r.post("start-recording").await?;
+        Ok(r)
+    }
+
+    async fn post(&self, action: &str) -> Result<(), reqwest::Error> {
+        self.client.post(format!("{}/moto-api/recorder/{action}", self.endpoint)).send().await?.error_for_status()?;
+        Ok(())
+    }
+
+    /// Stops recording and returns the calls served since `start`, in order.
+    pub async fn calls(self) -> Result<Vec<AwsCall>, reqwest::Error> {
+        self.post("stop-recording").await?;
+        let text = self
+            .client
+            .get(format!("{}/moto-api/recorder/download-recording", self.endpoint))
+            .send()
+            .await?
+            .text()
+            .await?;
+        Ok(text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|e| call_of(&e))
+            .collect())
+    }
+}
+
+/// The service and operation of one recorded request: JSON protocols name it
+/// in `X-Amz-Target`, query protocols (SNS) in the `Action` form field.
+fn call_of(entry: &serde_json::Value) -> Option<AwsCall> {
+    let headers = entry.get("headers")?.as_object()?;
+    let header = |name: &str| {
+        headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).and_then(|(_, v)| v.as_str()).map(str::to_owned)
+    };
+    if let Some(target) = header("X-Amz-Target") {
+        let (prefix, op) = target.split_once('.')?;
+        let service = if prefix.starts_with("DynamoDB") {
+            "dynamodb"
+        } else if prefix.starts_with("AmazonSQS") {
+            "sqs"
+        } else {
+            prefix
+        };
+        return Some(AwsCall { service: service.to_owned(), operation: op.to_owned() });
+    }
+    let body = entry.get("body")?.as_str()?;
+    let body = if entry.get("body_encoded").and_then(serde_json::Value::as_bool) == Some(true) {
+        String::from_utf8(base64::engine::general_purpose::STANDARD.decode(body).ok()?).ok()?
+    } else {
+        body.to_owned()
+    };
+    let action = body.split('&').find_map(|kv| kv.strip_prefix("Action="))?.to_owned();
+    let service = if entry.get("url")?.as_str()?.contains("sns")
+        || header("Authorization").is_some_and(|a| a.contains("/sns/"))
+    {
+        "sns"
+    } else {
+        "query"
+    };
+    Some(AwsCall { service: service.to_owned(), operation: action })
 }

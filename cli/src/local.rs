@@ -299,6 +299,32 @@ impl LocalStack {
         Ok(out)
     }
 
+    /// Invokes an SQS-fed function directly with one batch, as Lambda's event
+    /// source would after receiving `bodies` (first delivery each).
+    pub async fn invoke(&self, binary: &str, bodies: &[String]) -> Result<SqsBatchResponse, BoxError> {
+        let f =
+            self.functions.iter().find(|f| f.def.binary == binary).ok_or_else(|| format!("no function {binary}"))?;
+        let mut event = SqsEvent::default();
+        for (i, body) in bodies.iter().enumerate() {
+            let mut record = SqsMessage::default();
+            record.message_id = Some(format!("invoke-{i}"));
+            record.body = Some(body.clone());
+            record.event_source = Some("aws:sqs".into());
+            record.event_source_arn = f.queue_arn.clone();
+            record.attributes.insert("ApproximateReceiveCount".into(), "1".into());
+            if let Some(t) =
+                serde_json::from_str::<Value>(body).ok().and_then(|v| v["event_type"].as_str().map(str::to_owned))
+            {
+                let mut attr = SqsMessageAttribute::default();
+                attr.string_value = Some(t);
+                attr.data_type = Some("String".into());
+                record.message_attributes.insert("event_type".into(), attr);
+            }
+            event.records.push(record);
+        }
+        Ok(f.handler.sqs(event).await)
+    }
+
     /// Messages waiting or in flight on every function queue.
     pub async fn backlog(&self) -> Result<u64, BoxError> {
         let mut total = 0;

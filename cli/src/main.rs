@@ -83,6 +83,12 @@ enum Command {
         #[command(flatten)]
         conn: Conn,
     },
+    /// Measures what custops costs: AWS API calls per event (counted at a private emulator).
+    Bench {
+        /// Also write the results as JSON here.
+        #[arg(long, default_value = "target/custops-bench.json")]
+        json: PathBuf,
+    },
     /// Builds nothing, starts a private emulator, replays events/ and prints what customers received.
     Demo {
         /// Folder of sample stores and events.
@@ -120,7 +126,11 @@ enum StoreCommand {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     // The demo's expected failures are reported in its own output.
-    custops::telemetry::init_cli(if matches!(cli.command, Command::Demo { .. }) { "off" } else { "warn" });
+    custops::telemetry::init_cli(if matches!(cli.command, Command::Demo { .. } | Command::Bench { .. }) {
+        "off"
+    } else {
+        "warn"
+    });
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -202,6 +212,17 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             Ok(())
         }
         Command::Demo { events } => demo(&events).await,
+        Command::Bench { json } => {
+            let rows = custops_cli::bench::aws_calls().await?;
+            println!("AWS API calls per event (counted at the emulator, steady state):\n");
+            println!("{}", custops_cli::bench::calls_table(&rows));
+            if let Some(dir) = json.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(&json, serde_json::to_string_pretty(&serde_json::json!({ "aws_calls_per_event": rows }))?)?;
+            println!("written to {}", json.display());
+            Ok(())
+        }
     }
 }
 
