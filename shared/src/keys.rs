@@ -84,8 +84,12 @@ pub fn customer_pk(store_id: &str, phone: &Phone) -> String {
 
 pub fn profile(store_id: &str, phone: &Phone, dms_id: Option<&str>) -> Keys {
     let mut k = Keys::new(customer_pk(store_id, phone), PROFILE_SK.into());
-    k.gsi1 = dms_id.map(|id| (format!("DMS#{store_id}#{id}"), "CUST".into()));
+    k.gsi1 = dms_id.map(|id| (dms_ref(store_id, id), "CUST".into()));
     k
+}
+
+pub fn dms_ref(store_id: &str, dms_id: &str) -> String {
+    format!("DMS#{store_id}#{dms_id}")
 }
 
 pub fn consent(store_id: &str, phone: &Phone) -> Keys {

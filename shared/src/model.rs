@@ -35,6 +35,13 @@ pub struct Customer {
     pub salesperson: Option<Person>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_visit_at: Option<DateTime<Utc>>,
+    /// Every vehicle the DMS has reported for this customer, by VIN.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vehicles: Vec<Vehicle>,
+    /// Set when the DMS moved this customer to a new phone number: the record
+    /// stays for its history, the DMS id now finds the new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_to: Option<Phone>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -51,6 +58,8 @@ impl Customer {
             email: None,
             salesperson: None,
             last_visit_at: None,
+            vehicles: Vec::new(),
+            moved_to: None,
             created_at: now,
             updated_at: now,
         }
@@ -68,6 +77,19 @@ impl Customer {
             self.email = dms.email.clone();
         }
         self.updated_at = now;
+    }
+
+    /// Adds or updates a vehicle (by VIN).
+    pub fn upsert_vehicle(&mut self, vehicle: &Vehicle) {
+        match self.vehicles.iter_mut().find(|v| v.vin == vehicle.vin) {
+            Some(v) => *v = vehicle.clone(),
+            None => self.vehicles.push(vehicle.clone()),
+        }
+    }
+
+    /// The DMS id this record answers to (none once the customer moved numbers).
+    pub fn dms_key(&self) -> Option<&str> {
+        self.moved_to.is_none().then_some(self.dms_id.as_deref()).flatten()
     }
 }
 

@@ -205,7 +205,7 @@ impl Tx {
     /// Writes the profile, expecting `expected_version` (None: it must not exist yet).
     /// This serialises concurrent writers of one customer record.
     pub fn put_profile(&mut self, table: &Table, customer: &Customer, expected_version: Option<u64>) -> &mut Self {
-        let keys = keys::profile(&customer.store_id, &customer.phone, customer.dms_id.as_deref());
+        let keys = keys::profile(&customer.store_id, &customer.phone, customer.dms_key());
         let next = expected_version.unwrap_or(0) + 1;
         let item = to_item(&keys, kind::PROFILE, customer).map(|mut i| {
             i.insert("version".into(), AttributeValue::N(next.to_string()));
@@ -442,6 +442,22 @@ impl Table {
             _ => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// The record the DMS id answers to (gsi1), with its version: used when a
+    /// DMS customer arrives with a phone number the store has no record for.
+    #[instrument(skip(self))]
+    pub async fn customer_by_dms_id(
+        &self,
+        store_id: &str,
+        dms_id: &str,
+    ) -> Result<Option<(Customer, Option<u64>)>, TableError> {
+        let items = self.query(Some(keys::GSI1), &keys::dms_ref(store_id, dms_id), None, None).await?;
+        let mut state = CustomerState::default();
+        for item in items {
+            Self::fold_state(&mut state, item)?;
+        }
+        Ok(state.profile.map(|p| (p, state.version)))
     }
 
     /// A customer's whole record and every touchpoint, oldest first: one Query.

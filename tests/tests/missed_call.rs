@@ -138,5 +138,31 @@ async fn no_text_to_an_opted_out_caller_or_the_stores_own_line_or_an_invalid_num
     let day = at(MONDAY_1005_CST).date_naive();
     let stats = h.table().daily_stats("northside-chevy", day).await.unwrap();
     assert_eq!(stats.get("missed_calls"), Some(&1));
-    assert_eq!(stats.get("missed_calls_untextable"), Some(&2));
+    assert_eq!(stats.get("missed_calls_own_line"), Some(&1));
+    assert_eq!(stats.get("missed_calls_invalid_number"), Some(&1));
+}
+
+#[tokio::test]
+async fn a_sales_call_from_a_customer_without_an_open_ro_goes_to_their_salesperson() {
+    let h = Harness::start(MONDAY_1005_CST).await;
+    let phone = Phone::parse("+15125550163").unwrap();
+    let mut customer = Customer::lead("northside-chevy", phone.clone(), h.clock.now());
+    customer.origin = Origin::Dms;
+    customer.first_name = Some("James".into());
+    customer.salesperson = Some(Person { id: "sp-3".into(), name: "Rico Alvarez".into() });
+    let mut tx = Tx::new();
+    tx.put_profile(&h.table(), &customer, None);
+    h.table().commit(tx).await.unwrap();
+
+    let mut event = call_missed("c-1", "call-1", "512-555-0163", MONDAY_1005_CST);
+    event["data"]["department"] = "sales".into();
+    h.publish(&event).await;
+    h.settle().await;
+
+    let t = h.table().timeline("northside-chevy", &phone).await.unwrap();
+    assert_eq!(t.state.open_task(TaskKind::Callback).unwrap().owner, "sp-3");
+    assert_eq!(
+        h.sms().await[0].message,
+        "Hi James, this is Northside Chevrolet. Sorry we missed your call; we'll call you back shortly."
+    );
 }

@@ -135,3 +135,28 @@ async fn a_dms_customer_whose_phone_called_earlier_merges_into_the_lead() {
     assert!(t.touchpoints.iter().any(|p| p.kind == "call.missed"));
     assert!(t.touchpoints.iter().any(|p| p.kind == "customer.merged"));
 }
+
+#[tokio::test]
+async fn a_dms_customer_with_a_new_phone_number_continues_their_record_and_the_old_one_points_to_it() {
+    let h = Harness::start("2026-11-23T16:00:05Z").await;
+    h.publish(&ro_status("d-1", "checked_in", "2026-11-23T16:00:00Z")).await;
+    h.settle().await;
+    let mut moved = ro_status("d-2", "ready_for_pickup", "2026-11-23T17:00:00Z");
+    moved["data"]["customer"]["phone"] = "+15125550155".into();
+    h.clock.set(at("2026-11-23T17:00:05Z"));
+    h.publish(&moved).await;
+    h.settle().await;
+
+    let new_phone = Phone::parse("+15125550155").unwrap();
+    let new = h.table().timeline("northside-chevy", &new_phone).await.unwrap();
+    let profile = new.state.profile.expect("a record at the new number");
+    assert_eq!(profile.dms_id.as_deref(), Some("C1001"));
+    assert_eq!(profile.vehicles.len(), 1, "the vehicle carried over");
+    assert!(new.touchpoints.iter().any(|p| p.kind == "customer.moved"));
+    let old = h.table().timeline("northside-chevy", &maria()).await.unwrap().state.profile.unwrap();
+    assert_eq!(old.moved_to, Some(new_phone.clone()));
+    let (found, _) = h.table().customer_by_dms_id("northside-chevy", "C1001").await.unwrap().unwrap();
+    assert_eq!(found.phone, new_phone, "the DMS id finds one record: the new one");
+    let sms = h.sms().await;
+    assert_eq!(sms.last().unwrap().phone_number, "+15125550155");
+}

@@ -55,8 +55,13 @@ impl MissedCall {
 
         let caller = match Phone::parse(&call.from) {
             Ok(p) if p != store.sms_number => p,
-            Ok(_) => return self.record_untextable(&envelope, &store, "the call came from the store's own line").await,
-            Err(e) => return self.record_untextable(&envelope, &store, &e.to_string()).await,
+            Ok(_) => {
+                let why = "the call came from the store's own line";
+                return self.record_untextable(&envelope, &store, "missed_calls_own_line", why).await;
+            }
+            Err(e) => {
+                return self.record_untextable(&envelope, &store, "missed_calls_invalid_number", &e.to_string()).await
+            }
         };
         let state = self.deps.table.customer_state(&store.store_id, &caller).await?;
         let decision = decide(&store, &envelope, &call, &caller, &state, now);
@@ -125,15 +130,18 @@ impl MissedCall {
     }
 
     /// A call we cannot text back: claimed and counted, with the reason in the log.
-    async fn record_untextable(&self, envelope: &Envelope, store: &StoreConfig, why: &str) -> Result<(), ProcessError> {
+    ///
+    /// The reason is counted per store and day (`counter`) and logged.
+    async fn record_untextable(
+        &self,
+        envelope: &Envelope,
+        store: &StoreConfig,
+        counter: &str,
+        why: &str,
+    ) -> Result<(), ProcessError> {
         let mut tx = Tx::new();
         tx.claim_event(&self.deps.table, &envelope.event_id, self.deps.clock.now());
-        tx.count(
-            &self.deps.table,
-            &store.store_id,
-            store.local(envelope.occurred_at).date_naive(),
-            "missed_calls_untextable",
-        );
+        tx.count(&self.deps.table, &store.store_id, store.local(envelope.occurred_at).date_naive(), counter);
         match self.deps.table.commit(tx).await {
             Ok(()) | Err(TxError::Rejected(TxRejected::Duplicate { .. })) => {
                 warn!(reason = %custops::phone::redact_digits(why), "missed call not texted back");

@@ -58,7 +58,18 @@ impl VehicleReady {
         })?;
         let now = self.deps.clock.now();
         let state = self.deps.table.customer_state(&store.store_id, &phone).await?;
-        let decision = decide(&store, &envelope, &change, &phone, &state, now);
+        // A DMS customer at a number the store has no record for may have changed
+        // numbers: the DMS id finds the old record (one more Query, only then).
+        let previous = match &state.profile {
+            Some(_) => None,
+            None => self
+                .deps
+                .table
+                .customer_by_dms_id(&store.store_id, &change.customer.dms_id)
+                .await?
+                .filter(|(old, _)| old.phone != phone),
+        };
+        let decision = decide(&store, &envelope, &change, &phone, &state, previous.as_ref().map(|(c, _)| c), now);
 
         let table = &self.deps.table;
         let mut tx = Tx::new();
@@ -72,6 +83,19 @@ impl VehicleReady {
         );
         tx.claim_event(table, &natural_key, now);
         tx.put_profile(table, &decision.customer, state.version);
+        if let Some((old, version)) = &previous {
+            let mut old = old.clone();
+            old.moved_to = Some(phone.clone());
+            old.updated_at = now;
+            tx.put_profile(table, &old, *version);
+            let summary = format!("the DMS moved customer {} to {}", change.customer.dms_id, phone.masked());
+            tx.touch(
+                table,
+                &store.store_id,
+                &old.phone,
+                &Touchpoint::of_event(envelope.occurred_at, &envelope.event_id, "customer.moved", summary),
+            );
+        }
         if let Some(consent) = &decision.consent {
             tx.put_consent(table, &store.store_id, &phone, consent);
         }
@@ -150,18 +174,33 @@ pub fn decide(
     change: &RoStatusChanged,
     phone: &Phone,
     state: &CustomerState,
+    previous: Option<&Customer>,
     now: DateTime<Utc>,
 ) -> Decision {
     let at = envelope.occurred_at;
-    let mut customer = state.profile.clone().unwrap_or_else(|| Customer::lead(&store.store_id, phone.clone(), now));
+    let moved = previous.map(|old| {
+        let mut c = old.clone();
+        c.phone = phone.clone();
+        c.created_at = now;
+        c
+    });
+    let mut customer = state
+        .profile
+        .clone()
+        .or_else(|| moved.clone())
+        .unwrap_or_else(|| Customer::lead(&store.store_id, phone.clone(), now));
     let was_lead = state.profile.as_ref().is_some_and(|c| c.origin == custops::model::Origin::Lead);
     customer.merge_dms(&change.customer, now);
+    customer.upsert_vehicle(&change.vehicle);
     let consent = state.consent.with_marketing(change.customer.marketing_consent, "dms", at);
 
     let known = state.repair_orders.iter().find(|r| r.ro_number == change.ro_number);
     let mut touchpoints = Vec::new();
     if was_lead {
         touchpoints.push(("customer.merged", format!("DMS customer {} merged into the lead", change.customer.dms_id)));
+    }
+    if let Some(old) = previous {
+        touchpoints.push(("customer.moved", format!("phone number changed from {}", old.phone.masked())));
     }
     let summary = format!("{} {}: {}", change.ro_number, change.vehicle.describe(), change.status);
     if known.is_some_and(|r| r.status_at > at) {
