@@ -29,6 +29,7 @@ pub enum Handler {
     MissedCall(missed_call::MissedCall),
     Scheduler(scheduler::Scheduler),
     VehicleReady(vehicle_ready::VehicleReady),
+    InboundSms(inbound_sms::InboundSmsHandler),
 }
 
 impl Handler {
@@ -51,6 +52,12 @@ impl Handler {
                 config,
                 clock,
             )?))),
+            "inbound-sms" => Some(Handler::InboundSms(inbound_sms::InboundSmsHandler::new(Deps::from_env(
+                inbound_sms::FUNCTION,
+                &def.env,
+                config,
+                clock,
+            )?))),
             "scheduler" => Some(Handler::Scheduler(scheduler::Scheduler::from_env(&def.env, config, clock)?)),
             _ => None,
         })
@@ -62,6 +69,7 @@ impl Handler {
             "missed-call" => Some(missed_call::ENV),
             "scheduler" => Some(scheduler::ENV),
             "vehicle-ready" => Some(vehicle_ready::ENV),
+            "inbound-sms" => Some(inbound_sms::ENV),
             _ => None,
         }
     }
@@ -71,6 +79,7 @@ impl Handler {
         match self {
             Handler::MissedCall(h) => h.handle(event).await,
             Handler::VehicleReady(h) => h.handle(event).await,
+            Handler::InboundSms(h) => h.handle(event).await,
             Handler::Scheduler(_) => {
                 let mut response = SqsBatchResponse::default();
                 for r in event.records {
@@ -87,7 +96,7 @@ impl Handler {
     pub async fn tick(&self) -> Result<Option<serde_json::Value>, BoxError> {
         match self {
             Handler::Scheduler(h) => Ok(Some(serde_json::to_value(h.run().await?)?)),
-            Handler::MissedCall(_) | Handler::VehicleReady(_) => Ok(None),
+            Handler::MissedCall(_) | Handler::VehicleReady(_) | Handler::InboundSms(_) => Ok(None),
         }
     }
 }

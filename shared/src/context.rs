@@ -14,6 +14,7 @@ use crate::clock::SharedClock;
 use crate::env::{ConfigError, EnvSource, DLQ_URL, MAX_RECEIVE_COUNT, TABLE_NAME};
 use crate::error::ProcessError;
 use crate::outbound::Outbound;
+use crate::phone::Phone;
 use crate::store::StoreConfig;
 use crate::table::Table;
 
@@ -96,20 +97,31 @@ impl StoreCache {
 
     /// The store's configuration; an unknown store is bad input.
     pub async fn get(&self, store_id: &str, event_id: &str) -> Result<Arc<StoreConfig>, ProcessError> {
-        if let Some((at, store)) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(store_id) {
+        self.cached(store_id.to_owned(), event_id, self.table.get_store(store_id)).await
+    }
+
+    /// The store that texts from `sms_number`; an unknown number is bad input.
+    pub async fn by_number(&self, sms_number: &Phone, event_id: &str) -> Result<Arc<StoreConfig>, ProcessError> {
+        self.cached(format!("tel:{}", sms_number.e164()), event_id, self.table.store_by_number(sms_number)).await
+    }
+
+    async fn cached(
+        &self,
+        key: String,
+        event_id: &str,
+        load: impl std::future::Future<Output = Result<Option<StoreConfig>, crate::table::TableError>>,
+    ) -> Result<Arc<StoreConfig>, ProcessError> {
+        if let Some((at, store)) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             if at.elapsed() < self.max_age {
                 return Ok(store.clone());
             }
         }
-        let store = self.table.get_store(store_id).await?.ok_or_else(|| ProcessError::UnknownStore {
+        let store = load.await?.ok_or_else(|| ProcessError::UnknownStore {
             event_id: event_id.to_owned(),
-            store_id: store_id.to_owned(),
+            store_id: key.strip_prefix("tel:").map(crate::phone::mask).unwrap_or_else(|| key.clone()),
         })?;
         let store = Arc::new(store);
-        self.cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(store_id.to_owned(), (Instant::now(), store.clone()));
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, (Instant::now(), store.clone()));
         Ok(store)
     }
 }

@@ -14,6 +14,8 @@ pub enum ProcessError {
     Invalid { event_id: String, reason: String },
     #[error("event {event_id}: the customer record changed while it was processed; retrying")]
     Conflict { event_id: String },
+    #[error("event {event_id}: its text is being sent by another attempt; retrying after that attempt's lease")]
+    TextInFlight { event_id: String },
     #[error(transparent)]
     Table(#[from] TableError),
     #[error(transparent)]

@@ -3,7 +3,7 @@
 //!
 //! | entity | pk | sk | gsi1 (by reference) | gsi2 (per-store feeds) | gsi3 (due, sparse) |
 //! |---|---|---|---|---|---|
-//! | store config | `STORES` | `STORE#{store}` | | | |
+//! | store config | `STORES` | `STORE#{store}` | `SMSNUM#{e164}` / `STORE` | | |
 //! | customer profile | `CUST#{store}#{e164}` | `#PROFILE` | `DMS#{store}#{dms_id}` / `CUST` | `LAPSE#{store}` / `{lapse date}#{e164}` | |
 //! | consent ledger | `CUST#{store}#{e164}` | `#CONSENT` | | | |
 //! | repair order | `CUST#{store}#{e164}` | `#RO#{ro}` | `RO#{store}#{ro}` / `RO` | | |
@@ -14,7 +14,8 @@
 //! | event claim | `EVENT#{event_id}` | `EVENT` | | | |
 //! | daily counts | `STATS#{store}` | `DAY#{yyyy-mm-dd}` | | | |
 //!
-//! Access patterns: customer by phone within a store (`pk`); a customer's current
+//! Access patterns: every store (`pk`); a store by its texting number (gsi1);
+//! customer by phone within a store (`pk`); a customer's current
 //! state (`pk`, `sk` begins with `#`: one Query); a customer's timeline (`pk`);
 //! customer by DMS id (gsi1); a repair order and its declined lines by RO number
 //! (gsi1); open tasks by owner in due order (gsi2); every text of a store in order
@@ -75,6 +76,17 @@ pub const TOUCH_PREFIX: &str = "TL#";
 
 pub fn store_config(store_id: &str) -> Keys {
     Keys::new("STORES".into(), format!("STORE#{store_id}"))
+}
+
+/// A store's config with its texting number indexed (inbound SMS find the store by it).
+pub fn store_config_item(store_id: &str, sms_number: &Phone) -> Keys {
+    let mut k = store_config(store_id);
+    k.gsi1 = Some((store_number(sms_number), "STORE".into()));
+    k
+}
+
+pub fn store_number(sms_number: &Phone) -> String {
+    format!("SMSNUM#{}", sms_number.e164())
 }
 pub const STORES_PK: &str = "STORES";
 

@@ -167,6 +167,8 @@ pub enum TaskKind {
     Callback,
     /// Call to book the install of an arrived part.
     BookInstall,
+    /// Answer a text the customer sent.
+    ReplySms,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

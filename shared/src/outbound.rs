@@ -96,6 +96,21 @@ impl Plan {
     }
 }
 
+/// What [`Outbound::resume`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resumed {
+    /// Sent now (or recorded, in shadow mode).
+    Sent(Delivery),
+    /// Another sender holds it and may still be publishing it.
+    InFlight,
+    /// Deferred and not due yet.
+    NotDue,
+    /// Finished before: sent, shadowed or suppressed.
+    Done,
+    /// The number opted out meanwhile: closed, never sent.
+    Suppressed,
+}
+
 /// What a trigger's commit did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Committed {
@@ -164,12 +179,14 @@ impl Outbound {
             }
             Err(TxError::Rejected(TxRejected::Duplicate { text })) => {
                 info!("duplicate event: nothing new to record");
-                let resumed = match text {
-                    Some(text) => self.resume(store, &text).await?,
-                    None => None,
-                };
-                if resumed.is_some() {
-                    info!("sent the text an earlier attempt left unsent");
+                if let Some(text) = text {
+                    match self.resume(store, &text).await? {
+                        Resumed::Sent(_) => info!("sent the text an earlier attempt left unsent"),
+                        // Its sender may have crashed after committing: retry the
+                        // event after the lease, never ack a text that may be lost.
+                        Resumed::InFlight => return Err(ProcessError::TextInFlight { event_id: event_id.to_owned() }),
+                        Resumed::NotDue | Resumed::Done | Resumed::Suppressed => {}
+                    }
                 }
                 Ok(Committed::Duplicate)
             }
@@ -204,27 +221,29 @@ impl Outbound {
         }
     }
 
-    /// After a duplicate event or at its due time: sends `text` if it is
-    /// pending, due, or abandoned by a crashed sender, re-checking the opt-out.
-    /// `None` if there is nothing to send (sent, not due, or held by another sender).
+    /// After a duplicate event, or at its due time, or after its sender
+    /// crashed: sends `text` if it is pending, due, or its sender's lease ran
+    /// out, re-checking the opt-out in the same transaction as the lease.
     #[instrument(skip_all, fields(dedupe_key = %text.dedupe_key))]
-    pub async fn resume(&self, store: &StoreConfig, text: &OutboundText) -> Result<Option<Delivery>, OutboundError> {
+    pub async fn resume(&self, store: &StoreConfig, text: &OutboundText) -> Result<Resumed, OutboundError> {
         let now = self.clock.now();
         let lease = Duration::from_std(LEASE).unwrap_or(Duration::seconds(30));
-        match self.table.lease_text(text, now, lease).await? {
+        Ok(match self.table.lease_text(text, now, lease).await? {
             Lease::Acquired => {
                 let mut leased = text.clone();
                 leased.state = TextState::Sending;
                 leased.lease_until = Some(now + lease);
-                self.deliver(&leased, store).await.map(Some)
+                Resumed::Sent(self.deliver(&leased, store).await?)
             }
             Lease::OptedOut => {
                 self.table.suppress_text(text, Suppressed::OptedOut.reason(), now).await?;
                 info!("the number opted out before the text was sent: suppressed");
-                Ok(None)
+                Resumed::Suppressed
             }
-            Lease::Unavailable => Ok(None),
-        }
+            Lease::Held => Resumed::InFlight,
+            Lease::NotDue => Resumed::NotDue,
+            Lease::Done => Resumed::Done,
+        })
     }
 
     async fn publish(&self, text: &OutboundText) -> Result<String, OutboundError> {

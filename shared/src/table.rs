@@ -112,7 +112,6 @@ pub struct Timeline {
 pub enum TxPart {
     EventClaim,
     Profile,
-    Consent,
     ConsentCheck,
     RepairOrder,
     Task,
@@ -223,15 +222,24 @@ impl Tx {
         self.push(TxPart::Profile, item)
     }
 
-    /// Writes the consent ledger entry. Writing a not-opted-out entry fails the
-    /// transaction if the number opted out since it was read, so a STOP is
-    /// never overwritten (and it guards texts in the same transaction).
-    pub fn put_consent(&mut self, table: &Table, store_id: &str, phone: &Phone, consent: &Consent) -> &mut Self {
+    /// Writes the consent ledger entry, expecting the opt-out state that was
+    /// `read`: a STOP that arrived meanwhile fails the transaction (retried with
+    /// the new state), so it is never overwritten, and texts staged in the same
+    /// transaction are guarded by it.
+    pub fn put_consent(
+        &mut self,
+        table: &Table,
+        store_id: &str,
+        phone: &Phone,
+        consent: &Consent,
+        read: &Consent,
+    ) -> &mut Self {
         let keys = keys::consent(store_id, phone);
-        let guard = (!consent.opted_out()).then_some("attribute_not_exists(opted_out_at)");
-        let item = Self::put(&table.name, to_item(&keys, kind::CONSENT, consent), guard, None);
+        let guard =
+            if read.opted_out() { "attribute_exists(opted_out_at)" } else { "attribute_not_exists(opted_out_at)" };
+        let item = Self::put(&table.name, to_item(&keys, kind::CONSENT, consent), Some(guard), None);
         self.consent_written.push(keys.pk);
-        self.push(if guard.is_some() { TxPart::ConsentCheck } else { TxPart::Consent }, item)
+        self.push(TxPart::ConsentCheck, item)
     }
 
     /// Fails the transaction if the number opted out after it was read.
@@ -280,8 +288,10 @@ impl Tx {
     /// Writes a text to the outbox; the transaction fails as
     /// [`TxRejected::TextExists`] if its dedupe key was used before.
     pub fn outbox(&mut self, table: &Table, text: &OutboundText) -> &mut Self {
-        let due = (text.state == TextState::Deferred).then_some(text.due_at).flatten();
-        let keys = keys::text(&text.store_id, &text.phone, &text.dedupe_key, text.created_at, due);
+        // Every unfinished text is on the due index (deferred ones at their due
+        // time, the rest now), so the scheduler also finds one whose sender died.
+        let due = text.due_at.unwrap_or(text.created_at);
+        let keys = keys::text(&text.store_id, &text.phone, &text.dedupe_key, text.created_at, Some(due));
         let item = Self::put(&table.name, to_item(&keys, kind::TEXT, text), Some("attribute_not_exists(pk)"), None);
         self.push(TxPart::Text, item)
     }
@@ -322,8 +332,12 @@ impl Tx {
 pub enum Lease {
     /// This caller holds the text now and must publish it.
     Acquired,
-    /// Sent already, shadowed, not due, or another sender holds it.
-    Unavailable,
+    /// Another sender holds it and its lease has not run out: it is in flight.
+    Held,
+    /// Deferred, and not due yet.
+    NotDue,
+    /// Finished: sent, shadowed or suppressed (or gone).
+    Done,
     /// The number opted out after the text was written: it must never go.
     OptedOut,
 }
@@ -361,7 +375,7 @@ impl Table {
 
     #[instrument(skip(self, store), fields(store_id = %store.store_id))]
     pub async fn put_store(&self, store: &StoreConfig) -> Result<(), TableError> {
-        let item = to_item(&keys::store_config(&store.store_id), kind::STORE, store)?;
+        let item = to_item(&keys::store_config_item(&store.store_id, &store.sms_number), kind::STORE, store)?;
         self.client
             .put_item()
             .table_name(&self.name)
@@ -370,6 +384,13 @@ impl Table {
             .await
             .map_err(|e| TableError::aws("PutItem", e))?;
         Ok(())
+    }
+
+    /// The store that texts from `sms_number` (gsi1).
+    #[instrument(skip(self), fields(sms_number = %sms_number))]
+    pub async fn store_by_number(&self, sms_number: &Phone) -> Result<Option<StoreConfig>, TableError> {
+        let items = self.query(Some(keys::GSI1), &keys::store_number(sms_number), None, None).await?;
+        items.into_iter().next().map(|i| from_item(i, kind::STORE)).transpose()
     }
 
     #[instrument(skip(self))]
@@ -563,7 +584,10 @@ impl Table {
         let update = Update::builder()
             .table_name(&self.name)
             .set_key(Some(key_of(&keys)))
-            .update_expression("SET #st = :sending, lease_until = :lease ADD attempts :one REMOVE gsi3pk, gsi3sk")
+            // The due index stays until the text is finished, so a sender that
+            // crashes mid-way is found (and taken over) by the scheduler.
+            .update_expression("SET #st = :sending, lease_until = :lease ADD attempts :one")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .condition_expression(
                 "attribute_exists(pk) AND (#st = :pending OR (#st = :deferred AND due_at <= :now) OR (#st = :sending AND lease_until < :now))",
             )
@@ -584,7 +608,12 @@ impl Table {
             Err(TxError::Rejected(TxRejected::Conflict(parts))) if parts.contains(&TxPart::ConsentCheck) => {
                 Ok(Lease::OptedOut)
             }
-            Err(TxError::Rejected(_)) => Ok(Lease::Unavailable),
+            Err(TxError::Rejected(TxRejected::TextExists { text: Some(now_is) })) => Ok(match now_is.state {
+                TextState::Sending | TextState::Pending => Lease::Held,
+                TextState::Deferred => Lease::NotDue,
+                TextState::Sent | TextState::Shadow | TextState::Suppressed => Lease::Done,
+            }),
+            Err(TxError::Rejected(_)) => Ok(Lease::Done),
             Err(TxError::Table(e)) => Err(e),
         }
     }
@@ -593,7 +622,8 @@ impl Table {
     #[instrument(skip(self, text), fields(dedupe_key = %text.dedupe_key))]
     pub async fn suppress_text(&self, text: &OutboundText, reason: &str, at: DateTime<Utc>) -> Result<(), TableError> {
         let keys = keys::text(&text.store_id, &text.phone, &text.dedupe_key, text.created_at, None);
-        self.client
+        let result = self
+            .client
             .update_item()
             .table_name(&self.name)
             .set_key(Some(key_of(&keys)))
@@ -608,8 +638,12 @@ impl Table {
             .expression_attribute_values(":at", s(serde_time(at)))
             .send()
             .await
-            .map_err(|e| TableError::aws("UpdateItem", e))?;
-        Ok(())
+            .map_err(|e| TableError::aws("UpdateItem", e));
+        match result {
+            Err(e) if !e.is_conditional_failure() => Err(e),
+            // Already sent: nothing to suppress.
+            _ => Ok(()),
+        }
     }
 
     /// Records a published (or shadowed) text; only its lease holder may.
@@ -634,9 +668,11 @@ impl Table {
             .expression_attribute_values(":at", s(serde_time(at)));
         u = match sns_message_id {
             Some(id) => u
-                .update_expression("SET #st = :state, sent_at = :at, sns_message_id = :mid REMOVE lease_until")
+                .update_expression(
+                    "SET #st = :state, sent_at = :at, sns_message_id = :mid REMOVE lease_until, gsi3pk, gsi3sk",
+                )
                 .expression_attribute_values(":mid", s(id)),
-            None => u.update_expression("SET #st = :state, sent_at = :at REMOVE lease_until"),
+            None => u.update_expression("SET #st = :state, sent_at = :at REMOVE lease_until, gsi3pk, gsi3sk"),
         };
         u.send().await.map_err(|e| TableError::aws("UpdateItem", e))?;
         Ok(())

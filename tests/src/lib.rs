@@ -78,7 +78,7 @@ impl Harness {
             marketing: None,
         };
         let mut tx = custops::table::Tx::new();
-        tx.put_consent(&self.table(), "northside-chevy", phone, &consent);
+        tx.put_consent(&self.table(), "northside-chevy", phone, &consent, &Default::default());
         self.table().commit(tx).await.expect("opt-out recorded");
     }
 

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use custops::outbound::{Outbound, Plan, TextRequest};
+use custops::outbound::{Outbound, Plan, Resumed, TextRequest};
 use custops::table::{Tx, TxError, TxRejected};
 use custops::text::{MessageClass, TextState};
 use custops::{Clock, Phone, StoreConfig};
@@ -121,8 +121,9 @@ async fn the_same_dedupe_key_from_two_concurrent_invocations_is_published_once()
                 sent += 1;
             }
             Err(TxError::Rejected(TxRejected::TextExists { text: Some(existing) })) => {
-                // The loser resumes: the winner holds the lease, so nothing goes out.
-                assert!(out.resume(&store, &existing).await.unwrap().is_none());
+                // The loser resumes: the winner holds the lease or has sent it, so nothing goes out.
+                let resumed = out.resume(&store, &existing).await.unwrap();
+                assert!(matches!(resumed, Resumed::InFlight | Resumed::Done), "{resumed:?}");
             }
             other => panic!("unexpected {other:?}"),
         }
@@ -150,8 +151,8 @@ async fn an_sns_failure_followed_by_a_retry_publishes_exactly_once() {
     else {
         panic!("the retry is a duplicate")
     };
-    assert!(out.resume(&store, &pending).await.unwrap().is_some());
-    assert!(out.resume(&store, &pending).await.unwrap().is_none(), "a second retry sends nothing");
+    assert!(matches!(out.resume(&store, &pending).await.unwrap(), Resumed::Sent(_)));
+    assert_eq!(out.resume(&store, &pending).await.unwrap(), Resumed::Done, "a second retry sends nothing");
     assert_eq!(h.sms().await.len(), 1);
     assert_eq!(h.table().store_texts("northside-chevy").await.unwrap()[0].state, TextState::Sent);
 }
@@ -177,4 +178,21 @@ async fn a_shadow_store_runs_everything_but_the_publish() {
         1,
         "the callback task exists"
     );
+}
+
+#[tokio::test]
+async fn a_text_whose_sender_died_after_committing_is_sent_once_by_the_scheduler_after_its_lease() {
+    let h = Harness::start("2026-11-23T16:05:00Z").await;
+    let out = outbound(&h);
+    // The trigger committed its text and died before publishing it.
+    let Plan::Send(_) = stage(&h, &out, "e-1", MessageClass::Reply, "call#9").await.unwrap() else { panic!() };
+
+    h.stack.tick().await.unwrap();
+    assert!(h.sms().await.is_empty(), "its lease still runs: it may be in flight");
+    h.clock.set(at("2026-11-23T16:05:31Z"));
+    let fired = h.stack.tick().await.unwrap();
+    assert_eq!(fired[0].1["sent"], 1);
+    h.stack.tick().await.unwrap();
+    assert_eq!(h.sms().await.len(), 1);
+    assert_eq!(h.table().store_texts("northside-chevy").await.unwrap()[0].state, TextState::Sent);
 }

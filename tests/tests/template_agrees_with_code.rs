@@ -84,7 +84,11 @@ fn the_contracts_topics_exist_and_subscriptions_filter_on_event_type_with_raw_de
     }
     for s in t.of_type("AWS::SNS::Subscription").filter(|s| s.properties["Protocol"] == "sqs") {
         assert_eq!(s.properties["RawMessageDelivery"], Value::Bool(true), "{}", s.logical_id);
-        assert!(s.properties["FilterPolicy"]["event_type"].is_array(), "{}", s.logical_id);
+        // Carrier and DMS topics carry many event types: each queue takes its own.
+        // inbound-sms carries one kind of payload, without the attribute.
+        if !s.properties["TopicArn"].as_str().unwrap().ends_with(":inbound-sms") {
+            assert!(s.properties["FilterPolicy"]["event_type"].is_array(), "{}", s.logical_id);
+        }
     }
     // The missed-call queue hears call.missed from carrier-events.
     let sub = t.resources.get("MissedCallSubscription").unwrap();

@@ -4,11 +4,15 @@
 //! fires it locally). Reads: the texts due by now from the sparse `gsi3` index
 //! (its cost grows with the due texts, not the table). For each, through the
 //! one outbound path: lease it (re-checking the opt-out in the same
-//! transaction), publish, mark sent. A text another sender holds, or one sent
-//! already, is skipped; a failed publish is released and tried again next run.
+//! transaction), publish, mark sent. Every unfinished text is on that index
+//! (deferred ones at their due time, the rest from when they were written), so
+//! a text whose sender died after committing it is taken over once its lease
+//! runs out. A text another sender holds is skipped; a failed publish is
+//! released and tried again next run.
 
 use custops::context::Core;
 use custops::env::{ConfigError, EnvSource, RUST_LOG, TABLE_NAME};
+use custops::outbound::Resumed;
 use custops::SharedClock;
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
@@ -58,8 +62,8 @@ impl Scheduler {
             .await;
         for r in results {
             match r {
-                Ok(Some(_)) => report.sent += 1,
-                Ok(None) => report.skipped += 1,
+                Ok(Resumed::Sent(_)) => report.sent += 1,
+                Ok(_) => report.skipped += 1,
                 Err(e) => {
                     error!(error = %e, "could not release a due text; the next run tries again");
                     report.failed += 1;

@@ -97,7 +97,7 @@ impl VehicleReady {
             );
         }
         if let Some(consent) = &decision.consent {
-            tx.put_consent(table, &store.store_id, &phone, consent);
+            tx.put_consent(table, &store.store_id, &phone, consent, &state.consent);
         }
         if let Some(ro) = &decision.repair_order {
             tx.put_repair_order(table, &store.store_id, &phone, ro);
