@@ -6,6 +6,7 @@
 //! | store config | `STORES` | `STORE#{store}` | `SMSNUM#{e164}` / `STORE` | | |
 //! | customer profile | `CUST#{store}#{e164}` | `#PROFILE` | `DMS#{store}#{dms_id}` / `CUST` | `LAPSE#{store}` / `{lapse date}#{e164}` | |
 //! | consent ledger | `CUST#{store}#{e164}` | `#CONSENT` | | | |
+//! | send ledger (caps) | `CUST#{store}#{e164}` | `#SENDS` | | | |
 //! | repair order | `CUST#{store}#{e164}` | `#RO#{ro}` | `RO#{store}#{ro}` / `RO` | | |
 //! | declined line | `CUST#{store}#{e164}` | `#DECL#{ro}#{line}` | `RO#{store}#{ro}` / `DECL#{line}` | | |
 //! | task | `CUST#{store}#{e164}` | `#TASK#{task_id}` | | `TASKS#{store}#{owner}` / `{due}#{task_id}` (open only) | |
@@ -71,6 +72,7 @@ pub fn ts(t: DateTime<Utc>) -> String {
 pub const STATE_PREFIX: &str = "#";
 pub const PROFILE_SK: &str = "#PROFILE";
 pub const CONSENT_SK: &str = "#CONSENT";
+pub const SENDS_SK: &str = "#SENDS";
 pub const TEXT_PREFIX: &str = "TEXT#";
 pub const TOUCH_PREFIX: &str = "TL#";
 
@@ -106,6 +108,10 @@ pub fn dms_ref(store_id: &str, dms_id: &str) -> String {
 
 pub fn consent(store_id: &str, phone: &Phone) -> Keys {
     Keys::new(customer_pk(store_id, phone), CONSENT_SK.into())
+}
+
+pub fn send_ledger(store_id: &str, phone: &Phone) -> Keys {
+    Keys::new(customer_pk(store_id, phone), SENDS_SK.into())
 }
 
 pub fn repair_order(store_id: &str, phone: &Phone, ro_number: &str) -> Keys {

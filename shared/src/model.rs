@@ -220,10 +220,49 @@ impl Touchpoint {
     }
 }
 
+/// The texts planned for one number at one store (sent or due), kept for the
+/// frequency caps: entries older than the longest cap window are pruned.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SendLedger {
+    #[serde(default)]
+    pub entries: Vec<SendEntry>,
+    /// Optimistic-concurrency version (0: never written).
+    #[serde(default)]
+    pub version: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SendEntry {
+    /// When the text goes (now, or its due time).
+    pub at: DateTime<Utc>,
+    pub class: crate::text::MessageClass,
+}
+
+impl SendLedger {
+    /// Texts of `class` (any class if `None`) closer than `window` to `t`.
+    pub fn count_near(
+        &self,
+        t: DateTime<Utc>,
+        window: chrono::Duration,
+        class: Option<crate::text::MessageClass>,
+    ) -> usize {
+        self.entries.iter().filter(|e| class.is_none_or(|c| e.class == c) && (e.at - t).abs() < window).count()
+    }
+
+    /// The ledger with one more text, pruned of entries older than `keep` before `now`.
+    pub fn with(&self, entry: SendEntry, now: DateTime<Utc>, keep: chrono::Duration) -> SendLedger {
+        let mut entries: Vec<SendEntry> = self.entries.iter().filter(|e| e.at > now - keep).cloned().collect();
+        entries.push(entry);
+        SendLedger { entries, version: self.version + 1 }
+    }
+}
+
 /// Everything current about one customer: one Query.
 #[derive(Debug, Clone, Default)]
 pub struct CustomerState {
     pub profile: Option<Customer>,
+    /// Texts planned recently (frequency caps).
+    pub sends: SendLedger,
     /// The profile's version, for the optimistic check of the next write.
     pub version: Option<u64>,
     pub consent: Consent,

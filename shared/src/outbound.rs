@@ -25,7 +25,7 @@ use tracing::{info, instrument, warn};
 
 use crate::clock::SharedClock;
 use crate::error::ProcessError;
-use crate::model::Consent;
+use crate::model::{Consent, SendEntry, SendLedger};
 use crate::phone::{Phone, Textability};
 use crate::store::{StoreConfig, StoreMode};
 use crate::table::{Lease, Table, TableError, Tx, TxError, TxRejected};
@@ -67,17 +67,23 @@ pub enum Suppressed {
     OptedOut,
     NoMarketingConsent,
     NotMobile,
+    /// A marketing text over a frequency cap (named).
+    Capped(String),
 }
 
 impl Suppressed {
-    pub fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> String {
         match self {
-            Suppressed::OptedOut => "the number opted out at this store",
-            Suppressed::NoMarketingConsent => "marketing text without marketing consent",
-            Suppressed::NotMobile => "the number cannot receive texts",
+            Suppressed::OptedOut => "the number opted out at this store".into(),
+            Suppressed::NoMarketingConsent => "marketing text without marketing consent".into(),
+            Suppressed::NotMobile => "the number cannot receive texts".into(),
+            Suppressed::Capped(cap) => format!("frequency cap: {cap}"),
         }
     }
 }
+
+/// How far back the send ledger must reach: the longest cap window.
+pub const LEDGER_KEEP: Duration = Duration::days(7);
 
 /// What happens to a requested text.
 #[derive(Debug, Clone)]
@@ -146,15 +152,21 @@ impl Outbound {
         Self { table, sns, clock }
     }
 
-    /// Applies the rules to a request. Pure: no AWS call.
-    pub fn plan(&self, req: TextRequest<'_>, consent: &Consent) -> Plan {
-        plan(req, consent, self.clock.now())
+    /// Applies the rules to a request, given the customer's consent ledger and
+    /// recent texts (from the trigger's one state Query). Pure: no AWS call.
+    pub fn plan(&self, req: TextRequest<'_>, consent: &Consent, sends: &SendLedger) -> Plan {
+        plan(req, consent, sends, self.clock.now())
     }
 
-    /// Adds a planned text to the trigger's transaction.
-    pub fn stage(&self, tx: &mut Tx, plan: &Plan) {
+    /// Adds a planned text to the trigger's transaction: the outbox row, the
+    /// send ledger (caps), and the opt-out check.
+    pub fn stage(&self, tx: &mut Tx, plan: &Plan, sends: &SendLedger) {
         if let Some(text) = plan.text() {
-            tx.outbox(&self.table, text).require_not_opted_out(&self.table, &text.store_id, &text.phone);
+            let at = text.due_at.unwrap_or(text.created_at);
+            let next = sends.with(SendEntry { at, class: text.class }, text.created_at, LEDGER_KEEP);
+            tx.outbox(&self.table, text)
+                .put_send_ledger(&self.table, &text.store_id, &text.phone, &next)
+                .require_not_opted_out(&self.table, &text.store_id, &text.phone);
         }
     }
 
@@ -236,7 +248,7 @@ impl Outbound {
                 Resumed::Sent(self.deliver(&leased, store).await?)
             }
             Lease::OptedOut => {
-                self.table.suppress_text(text, Suppressed::OptedOut.reason(), now).await?;
+                self.table.suppress_text(text, &Suppressed::OptedOut.reason(), now).await?;
                 info!("the number opted out before the text was sent: suppressed");
                 Resumed::Suppressed
             }
@@ -272,8 +284,9 @@ impl Outbound {
     }
 }
 
-/// The rules, as a pure function of the request, the consent ledger and the time.
-pub fn plan(req: TextRequest<'_>, consent: &Consent, now: DateTime<Utc>) -> Plan {
+/// The rules, as a pure function of the request, the consent ledger, the
+/// recent texts and the time.
+pub fn plan(req: TextRequest<'_>, consent: &Consent, sends: &SendLedger, now: DateTime<Utc>) -> Plan {
     if consent.opted_out() {
         return Plan::Suppress(Suppressed::OptedOut);
     }
@@ -289,8 +302,13 @@ pub fn plan(req: TextRequest<'_>, consent: &Consent, now: DateTime<Utc>) -> Plan
         },
     };
     let (encoding, segs) = segments(&req.body);
-    let due = next_allowed(req.class, req.store, now);
+    let quiet = next_allowed(req.class, req.store, now);
+    let (due, capped) = match apply_caps(req.class, req.store, sends, quiet) {
+        Ok(t) => (t, t > quiet),
+        Err(cap) => return Plan::Suppress(Suppressed::Capped(cap)),
+    };
     let deferred = due > now;
+    let defer_reason = deferred.then(|| if capped { "frequency cap" } else { "quiet hours" }.to_owned());
     let lease = Duration::from_std(LEASE).unwrap_or(Duration::seconds(30));
     let text = OutboundText {
         store_id: req.store.store_id.clone(),
@@ -313,11 +331,53 @@ pub fn plan(req: TextRequest<'_>, consent: &Consent, now: DateTime<Utc>) -> Plan
         sns_message_id: None,
         attempts: u32::from(!deferred),
         suppressed_reason: None,
+        defer_reason,
     };
     if deferred {
         Plan::Defer(text)
     } else {
         Plan::Send(text)
+    }
+}
+
+/// When a text that may go at `at` (quiet hours permitting) may go under the
+/// store's caps: replies always at `at`; transactional texts wait until the
+/// 24-hour window frees (and the texting window is open); marketing texts over
+/// a cap are dropped (`Err` names the cap).
+pub fn apply_caps(
+    class: MessageClass,
+    store: &StoreConfig,
+    sends: &SendLedger,
+    at: DateTime<Utc>,
+) -> Result<DateTime<Utc>, String> {
+    let caps = store.caps;
+    let day = Duration::hours(24);
+    let any_cap = caps.texts_per_24_hours as usize;
+    match class {
+        MessageClass::Reply => Ok(at),
+        MessageClass::Marketing => {
+            if sends.count_near(at, Duration::days(7), Some(MessageClass::Marketing))
+                >= caps.marketing_per_7_days as usize
+            {
+                Err(format!("{} marketing text(s) per 7 days", caps.marketing_per_7_days))
+            } else if sends.count_near(at, day, None) >= any_cap {
+                Err(format!("{any_cap} texts per 24 hours"))
+            } else {
+                Ok(at)
+            }
+        }
+        MessageClass::Transactional => {
+            let mut t = at;
+            // Each step moves past the latest text in the window, so this ends.
+            for _ in 0..=sends.entries.len() {
+                if sends.count_near(t, day, None) < any_cap {
+                    return Ok(t);
+                }
+                let latest = sends.entries.iter().filter(|e| (e.at - t).abs() < day).map(|e| e.at).max().unwrap_or(t);
+                t = next_allowed(class, store, latest + day);
+            }
+            Ok(t)
+        }
     }
 }
 
@@ -377,7 +437,7 @@ mod tests {
         let consent = Consent { opted_out_at: Some(at("2026-11-01T00:00:00Z")), ..Default::default() };
         for class in [MessageClass::Reply, MessageClass::Transactional, MessageClass::Marketing] {
             assert!(matches!(
-                plan(req(&s, &p, class), &consent, at("2026-11-23T16:00:00Z")),
+                plan(req(&s, &p, class), &consent, &SendLedger::default(), at("2026-11-23T16:00:00Z")),
                 Plan::Suppress(Suppressed::OptedOut)
             ));
         }
@@ -388,14 +448,16 @@ mod tests {
         let (s, p) = (store(), Phone::parse("+15125550142").unwrap());
         let none = Consent::default();
         assert!(matches!(
-            plan(req(&s, &p, MessageClass::Marketing), &none, at("2026-11-23T16:00:00Z")),
+            plan(req(&s, &p, MessageClass::Marketing), &none, &SendLedger::default(), at("2026-11-23T16:00:00Z")),
             Plan::Suppress(Suppressed::NoMarketingConsent)
         ));
         let yes = Consent {
             marketing: Some(MarketingConsent { granted: true, source: "dms".into(), at: at("2026-01-01T00:00:00Z") }),
             ..Default::default()
         };
-        let Plan::Send(t) = plan(req(&s, &p, MessageClass::Marketing), &yes, at("2026-11-23T16:00:00Z")) else {
+        let Plan::Send(t) =
+            plan(req(&s, &p, MessageClass::Marketing), &yes, &SendLedger::default(), at("2026-11-23T16:00:00Z"))
+        else {
             panic!()
         };
         assert_eq!(t.consent_basis, "marketing_opt_in:dms");
@@ -407,8 +469,13 @@ mod tests {
         let (s, p) = (store(), Phone::parse("+15125550142").unwrap());
         // 21:30 CST on Monday.
         let late = at("2026-11-24T03:30:00Z");
-        assert!(matches!(plan(req(&s, &p, MessageClass::Reply), &Consent::default(), late), Plan::Send(_)));
-        let Plan::Defer(t) = plan(req(&s, &p, MessageClass::Transactional), &Consent::default(), late) else {
+        assert!(matches!(
+            plan(req(&s, &p, MessageClass::Reply), &Consent::default(), &SendLedger::default(), late),
+            Plan::Send(_)
+        ));
+        let Plan::Defer(t) =
+            plan(req(&s, &p, MessageClass::Transactional), &Consent::default(), &SendLedger::default(), late)
+        else {
             panic!()
         };
         assert_eq!(t.due_at, Some(at("2026-11-24T14:00:00Z")));
@@ -465,11 +532,57 @@ mod tests {
         assert_eq!(next_allowed(MessageClass::Marketing, &s, at("2026-11-01T03:00:00Z")), at("2026-11-01T14:00:00Z"));
     }
 
+    fn ledger(entries: &[(&str, MessageClass)]) -> SendLedger {
+        SendLedger {
+            entries: entries.iter().map(|(t, class)| SendEntry { at: at(t), class: *class }).collect(),
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn replies_are_never_capped_but_count() {
+        let s = store();
+        let busy = ledger(&[
+            ("2026-11-23T15:00:00Z", MessageClass::Transactional),
+            ("2026-11-23T15:10:00Z", MessageClass::Transactional),
+            ("2026-11-23T15:20:00Z", MessageClass::Transactional),
+        ]);
+        let now = at("2026-11-23T16:00:00Z");
+        assert_eq!(apply_caps(MessageClass::Reply, &s, &busy, now), Ok(now));
+        assert!(apply_caps(MessageClass::Marketing, &s, &busy, now).unwrap_err().contains("24 hours"));
+        // The fourth transactional waits until 24 h after the latest one, inside the window.
+        let due = apply_caps(MessageClass::Transactional, &s, &busy, now).unwrap();
+        assert_eq!(due, at("2026-11-24T15:20:00Z"));
+    }
+
+    #[test]
+    fn a_capped_transactional_text_still_respects_quiet_hours() {
+        let s = store();
+        // Three texts late on Monday evening (CST): the next may go 24 h after the
+        // latest, 20:50 Tuesday, inside the window.
+        let busy = ledger(&[
+            ("2026-11-24T02:30:00Z", MessageClass::Reply),
+            ("2026-11-24T02:40:00Z", MessageClass::Reply),
+            ("2026-11-24T02:50:00Z", MessageClass::Reply),
+        ]);
+        let due = apply_caps(MessageClass::Transactional, &s, &busy, at("2026-11-24T02:55:00Z")).unwrap();
+        let local = due.with_timezone(&s.timezone).time();
+        assert!(
+            local >= NaiveTime::from_hms_opt(8, 0, 0).unwrap() && local < NaiveTime::from_hms_opt(21, 0, 0).unwrap()
+        );
+        assert!(due >= at("2026-11-25T02:50:00Z"));
+    }
+
     #[test]
     fn toll_free_numbers_are_suppressed() {
         let (s, p) = (store(), Phone::parse("+18005550100").unwrap());
         assert!(matches!(
-            plan(req(&s, &p, MessageClass::Reply), &Consent::default(), at("2026-11-23T16:00:00Z")),
+            plan(
+                req(&s, &p, MessageClass::Reply),
+                &Consent::default(),
+                &SendLedger::default(),
+                at("2026-11-23T16:00:00Z")
+            ),
             Plan::Suppress(Suppressed::NotMobile)
         ));
     }

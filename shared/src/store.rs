@@ -31,6 +31,40 @@ pub struct StoreConfig {
     /// `live` (default) or `shadow`: everything runs but the SNS publish.
     #[serde(default)]
     pub mode: StoreMode,
+    /// Frequency caps per customer.
+    #[serde(default)]
+    pub caps: Caps,
+}
+
+/// How often one customer may be texted. Replies to the customer are never
+/// held back, but they count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caps {
+    /// Marketing texts per 7 days (default 1); more are dropped.
+    #[serde(default = "caps_defaults::marketing_per_7_days")]
+    pub marketing_per_7_days: u32,
+    /// Texts of any class per 24 hours (default 3); more transactional texts
+    /// wait until the window frees, more marketing texts are dropped.
+    #[serde(default = "caps_defaults::texts_per_24_hours")]
+    pub texts_per_24_hours: u32,
+}
+
+mod caps_defaults {
+    pub fn marketing_per_7_days() -> u32 {
+        1
+    }
+    pub fn texts_per_24_hours() -> u32 {
+        3
+    }
+}
+
+impl Default for Caps {
+    fn default() -> Self {
+        Self {
+            marketing_per_7_days: caps_defaults::marketing_per_7_days(),
+            texts_per_24_hours: caps_defaults::texts_per_24_hours(),
+        }
+    }
 }
 
 mod defaults {

@@ -12,7 +12,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use tracing::instrument;
 
 use crate::keys::{self, Keys, KIND, PK, SK, TTL_ATTRIBUTE};
-use crate::model::{Consent, Customer, CustomerState, RepairOrder, Task, Touchpoint};
+use crate::model::{Consent, Customer, CustomerState, RepairOrder, SendLedger, Task, Touchpoint};
 use crate::phone::Phone;
 use crate::store::StoreConfig;
 use crate::text::{OutboundText, TextState};
@@ -50,6 +50,7 @@ pub mod kind {
     pub const STORE: &str = "store";
     pub const PROFILE: &str = "customer";
     pub const CONSENT: &str = "consent";
+    pub const SEND_LEDGER: &str = "send_ledger";
     pub const REPAIR_ORDER: &str = "repair_order";
     pub const TASK: &str = "task";
     pub const TEXT: &str = "text";
@@ -113,6 +114,7 @@ pub enum TxPart {
     EventClaim,
     Profile,
     ConsentCheck,
+    SendLedger,
     RepairOrder,
     Task,
     Touchpoint,
@@ -240,6 +242,22 @@ impl Tx {
         let item = Self::put(&table.name, to_item(&keys, kind::CONSENT, consent), Some(guard), None);
         self.consent_written.push(keys.pk);
         self.push(TxPart::ConsentCheck, item)
+    }
+
+    /// Writes the send ledger, expecting the version that was read (`next.version - 1`).
+    pub fn put_send_ledger(&mut self, table: &Table, store_id: &str, phone: &Phone, next: &SendLedger) -> &mut Self {
+        let keys = keys::send_ledger(store_id, phone);
+        let item = to_item(&keys, kind::SEND_LEDGER, next);
+        let item = match next.version.saturating_sub(1) {
+            0 => Self::put(&table.name, item, Some("attribute_not_exists(pk)"), None),
+            v => Self::put(
+                &table.name,
+                item,
+                Some("version = :v"),
+                Some(HashMap::from([(":v".to_owned(), AttributeValue::N(v.to_string()))])),
+            ),
+        };
+        self.push(TxPart::SendLedger, item)
     }
 
     /// Fails the transaction if the number opted out after it was read.
@@ -458,6 +476,7 @@ impl Table {
                 state.version = version;
             }
             kind::CONSENT => state.consent = from_item(item, kind::CONSENT)?,
+            kind::SEND_LEDGER => state.sends = from_item(item, kind::SEND_LEDGER)?,
             kind::REPAIR_ORDER => state.repair_orders.push(from_item(item, kind::REPAIR_ORDER)?),
             kind::TASK => state.tasks.push(from_item(item, kind::TASK)?),
             _ => return Ok(false),

@@ -87,6 +87,9 @@ pub struct OutboundText {
     pub attempts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed_reason: Option<String>,
+    /// Why a deferred text waits: quiet hours or a frequency cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub defer_reason: Option<String>,
 }
 
 /// US outbound SMS list price per segment, in millionths of a dollar (carrier fees excluded).

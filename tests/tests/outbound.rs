@@ -24,7 +24,7 @@ async fn stage(
 ) -> Result<Plan, TxError> {
     let store = store();
     let phone = Phone::parse("+15125550142").unwrap();
-    let consent = h.table().customer_state(&store.store_id, &phone).await.unwrap().consent;
+    let state = h.table().customer_state(&store.store_id, &phone).await.unwrap();
     let plan = outbound.plan(
         TextRequest {
             store: &store,
@@ -35,11 +35,12 @@ async fn stage(
             trigger: "test",
             event_id,
         },
-        &consent,
+        &state.consent,
+        &state.sends,
     );
     let mut tx = Tx::new();
     tx.claim_event(&h.table(), event_id, h.clock.now());
-    outbound.stage(&mut tx, &plan);
+    outbound.stage(&mut tx, &plan, &state.sends);
     h.table().commit(tx).await?;
     Ok(plan)
 }
@@ -114,7 +115,14 @@ async fn the_same_dedupe_key_from_two_concurrent_invocations_is_published_once()
         stage(&h, &out, "e-b", MessageClass::Transactional, "ro#7#ready"),
     );
     let mut sent = 0;
-    for result in [a, b] {
+    for (event_id, result) in [("e-a", a), ("e-b", b)] {
+        let result = match result {
+            // The loser of the race on the customer's records retries, as SQS would.
+            Err(TxError::Rejected(TxRejected::Conflict(_))) => {
+                stage(&h, &out, event_id, MessageClass::Transactional, "ro#7#ready").await
+            }
+            other => other,
+        };
         match result {
             Ok(Plan::Send(text)) => {
                 out.deliver(&text, &store).await.unwrap();
@@ -195,4 +203,43 @@ async fn a_text_whose_sender_died_after_committing_is_sent_once_by_the_scheduler
     h.stack.tick().await.unwrap();
     assert_eq!(h.sms().await.len(), 1);
     assert_eq!(h.table().store_texts("northside-chevy").await.unwrap()[0].state, TextState::Sent);
+}
+
+#[tokio::test]
+async fn frequency_caps_defer_the_fourth_status_text_and_drop_the_second_marketing_text_with_a_reason() {
+    let h = Harness::start("2026-11-23T16:00:00Z").await;
+    let out = outbound(&h);
+    let phone = Phone::parse("+15125550142").unwrap();
+    // Marketing consent from the DMS.
+    let consent = custops::model::Consent {
+        marketing: Some(custops::model::MarketingConsent {
+            granted: true,
+            source: "dms".into(),
+            at: at("2026-01-01T00:00:00Z"),
+        }),
+        ..Default::default()
+    };
+    let mut tx = Tx::new();
+    tx.put_consent(&h.table(), "northside-chevy", &phone, &consent, &Default::default());
+    h.table().commit(tx).await.unwrap();
+
+    let first = stage(&h, &out, "m-1", MessageClass::Marketing, "offer#1").await.unwrap();
+    assert!(matches!(first, Plan::Send(_)));
+    h.clock.set(at("2026-11-25T16:00:00Z"));
+    let second = stage(&h, &out, "m-2", MessageClass::Marketing, "offer#2").await.unwrap();
+    let Plan::Suppress(reason) = second else { panic!("{second:?}") };
+    assert_eq!(reason.reason(), "frequency cap: 1 marketing text(s) per 7 days");
+
+    // Three texts in 24 hours go; the fourth status text waits until the window frees.
+    for (i, minute) in [0, 10, 20].iter().enumerate() {
+        h.clock.set(at("2026-11-25T16:00:00Z") + chrono::Duration::minutes(*minute));
+        let plan = stage(&h, &out, &format!("t-{i}"), MessageClass::Transactional, &format!("ro#{i}")).await.unwrap();
+        assert!(matches!(plan, Plan::Send(_)), "{i}: {plan:?}");
+    }
+    h.clock.set(at("2026-11-25T16:30:00Z"));
+    let Plan::Defer(fourth) = stage(&h, &out, "t-3", MessageClass::Transactional, "ro#3").await.unwrap() else {
+        panic!("the fourth is deferred")
+    };
+    assert_eq!(fourth.defer_reason.as_deref(), Some("frequency cap"));
+    assert!(fourth.due_at.unwrap() >= at("2026-11-26T16:20:00Z"), "{:?}", fourth.due_at);
 }

@@ -105,6 +105,7 @@ impl MissedCall {
                     event_id: &envelope.event_id,
                 },
                 &state.consent,
+                &state.sends,
             )
         });
         let text_note = match &plan {
@@ -116,7 +117,7 @@ impl MissedCall {
         };
         tx.touch(table, &store.store_id, &caller, &Touchpoint::of_event(at, event_id, text_note.0, text_note.1));
         if let Some(plan) = &plan {
-            self.deps.outbound.stage(&mut tx, plan);
+            self.deps.outbound.stage(&mut tx, plan, &state.sends);
         }
         let day = store.local(envelope.occurred_at).date_naive();
         tx.count(table, &store.store_id, day, "missed_calls");

@@ -118,6 +118,7 @@ impl VehicleReady {
                 },
                 // The ledger as this transaction leaves it.
                 decision.consent.as_ref().unwrap_or(&state.consent),
+                &state.sends,
             )
         });
         let mut touches = decision.touchpoints;
@@ -125,7 +126,12 @@ impl VehicleReady {
             Some(Plan::Send(_)) => touches.push(("text.queued", format!("{} text queued", change.status))),
             Some(Plan::Defer(t)) => touches.push((
                 "text.deferred",
-                format!("{} text deferred to {}", change.status, t.due_at.map(|d| d.to_rfc3339()).unwrap_or_default()),
+                format!(
+                    "{} text deferred to {} ({})",
+                    change.status,
+                    t.due_at.map(|d| d.to_rfc3339()).unwrap_or_default(),
+                    t.defer_reason.as_deref().unwrap_or("quiet hours")
+                ),
             )),
             Some(Plan::Suppress(s)) => {
                 touches.push(("text.suppressed", format!("no {} text: {}", change.status, s.reason())))
@@ -141,7 +147,7 @@ impl VehicleReady {
             );
         }
         if let Some(plan) = &plan {
-            self.deps.outbound.stage(&mut tx, plan);
+            self.deps.outbound.stage(&mut tx, plan, &state.sends);
         }
         tx.count(table, &store.store_id, store.local(envelope.occurred_at).date_naive(), "ro_status_changes");
 
