@@ -49,11 +49,14 @@ impl Target {
 }
 
 /// `custops store put FILE`: validates and stores a store configuration.
-pub async fn store_put(target: &Target, file: &Path) -> Result<StoreConfig, BoxError> {
+/// Returns the store and the template warnings (segments, UCS-2); refuses a
+/// config whose templates cannot be used.
+pub async fn store_put(target: &Target, file: &Path) -> Result<(StoreConfig, Vec<String>), BoxError> {
     let json = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let store = StoreConfig::from_json(&json).map_err(|e| format!("{}: {e}", file.display()))?;
+    let warnings = store.check_templates().map_err(|errors| format!("{}: {}", file.display(), errors.join("; ")))?;
     target.table.put_store(&store).await?;
-    Ok(store)
+    Ok((store, warnings))
 }
 
 /// Every outbound text, oldest first, of one store or all.

@@ -13,6 +13,8 @@ use tokio::process::{Child, Command};
 
 /// The pinned requirements, compiled in so the CLI installs exactly these.
 pub const REQUIREMENTS: &str = include_str!("../../infra/emulator-requirements.txt");
+/// Starts moto with DynamoDB writes serialised, as DynamoDB's own are (see the file).
+const LAUNCHER: &str = include_str!("moto_server.py");
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmulatorError {
@@ -93,7 +95,7 @@ impl Emulator {
         // Each emulator records the API calls it serves (when asked to) in its own file.
         let recording = std::env::temp_dir().join(format!("custops-moto-{}-{port}.jsonl", std::process::id()));
         let child = Command::new(python)
-            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .args(["-c", LAUNCHER, "-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_ALLOW_NONEXISTENT_REGION", "false")
             .env("MOTO_RECORDER_FILEPATH", &recording)
             .stdin(Stdio::null())

@@ -162,7 +162,10 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         }
         Command::Store { command: StoreCommand::Put { file }, conn } => {
             let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
-            let store = commands::store_put(&target, &file).await?;
+            let (store, warnings) = commands::store_put(&target, &file).await?;
+            for w in &warnings {
+                eprintln!("warning: {w}");
+            }
             println!("stored {} ({})", store.store_id, store.name);
             Ok(())
         }
@@ -262,7 +265,7 @@ async fn demo(dir: &std::path::Path) -> Result<(), BoxError> {
     let target = Target::new(Some(&emulator.endpoint), "custops").await?;
     println!("custops demo: local AWS emulator at {}", emulator.endpoint);
     for s in &stores {
-        let store = commands::store_put(&target, s).await?;
+        let (store, _) = commands::store_put(&target, s).await?;
         println!("store  {:<38} {}", display(dir, s), store.name);
     }
     let before = emulator::sent_sms(&emulator.endpoint).await?.len();

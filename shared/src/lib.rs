@@ -19,6 +19,7 @@ pub mod phone;
 pub mod store;
 pub mod table;
 pub mod telemetry;
+pub mod templates;
 pub mod text;
 
 pub use clock::{Clock, PinnedClock, SharedClock, SystemClock};

@@ -34,6 +34,9 @@ pub struct StoreConfig {
     /// Frequency caps per customer.
     #[serde(default)]
     pub caps: Caps,
+    /// Wording overrides by template key (see `templates.rs`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub templates: BTreeMap<String, String>,
 }
 
 /// How often one customer may be texted. Replies to the customer are never

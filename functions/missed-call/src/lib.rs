@@ -18,6 +18,7 @@ use custops::model::{Customer, CustomerState, Task, TaskKind, TaskStatus, Touchp
 use custops::outbound::{Committed, Plan, TextRequest};
 use custops::store::{clock_words, Department, StoreConfig};
 use custops::table::{Tx, TxError, TxRejected};
+use custops::templates;
 use custops::text::MessageClass;
 use custops::{Deps, Phone, ProcessError};
 
@@ -231,25 +232,31 @@ fn body(
     department: Department,
 ) -> String {
     let greeting = match &customer.first_name {
-        Some(name) => format!("Hi {name}, this is {}.", store.name),
-        None => format!("Hi, this is {}.", store.name),
+        Some(name) => format!("Hi {name}"),
+        None => "Hi".to_owned(),
     };
-    let context = match open_ro {
+    let ro_context = match open_ro {
         Some(ro) => format!(" Your {} ({}) is {}.", ro.vehicle.describe(), ro.ro_number, ro.status_words()),
         None => String::new(),
     };
-    let promise = if open {
-        " Sorry we missed your call; we'll call you back shortly.".to_owned()
-    } else {
-        let when = next_opening
-            .map(|t| format!(" We open {} at {}; we'll call you then.", t.format("%A"), clock_words(t.time())))
-            .unwrap_or_default();
-        format!(" Sorry we missed your call; we're closed now.{when}")
-    };
+    let opens = next_opening
+        .filter(|_| !open)
+        .map(|t| format!(" We open {} at {}; we'll call you then.", t.format("%A"), clock_words(t.time())))
+        .unwrap_or_default();
     let booking = match (&store.booking_url, open, department) {
         (Some(url), false, Department::Service) => format!(" Book service anytime: {url}"),
         _ => String::new(),
     };
     let stop = if customer.first_name.is_none() { " Reply STOP to opt out." } else { "" };
-    format!("{greeting}{context}{promise}{booking}{stop}")
+    let spec = if open { &templates::MISSED_CALL_OPEN } else { &templates::MISSED_CALL_CLOSED };
+    store.render(
+        spec,
+        &[
+            ("greeting", &greeting),
+            ("ro_context", &ro_context),
+            ("opens", &opens),
+            ("booking", &booking),
+            ("stop", stop),
+        ],
+    )
 }

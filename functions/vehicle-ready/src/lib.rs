@@ -22,6 +22,7 @@ use custops::model::{Customer, CustomerState, RepairOrder, Task, TaskKind, TaskS
 use custops::outbound::{Committed, Plan, TextRequest};
 use custops::store::{Department, StoreConfig};
 use custops::table::Tx;
+use custops::templates;
 use custops::text::{dollars, MessageClass};
 use custops::{Deps, Phone, ProcessError};
 
@@ -232,7 +233,11 @@ pub fn decide(
     let mut tasks = Vec::new();
     let text = match change.status.as_str() {
         PARTS_ARRIVED => {
-            if state.tasks.iter().all(|t| !(t.kind == TaskKind::BookInstall && t.ro_number.as_deref() == Some(&ro.ro_number))) {
+            if state
+                .tasks
+                .iter()
+                .all(|t| !(t.kind == TaskKind::BookInstall && t.ro_number.as_deref() == Some(&ro.ro_number)))
+            {
                 let due = store.close_of_next_business_day(at).unwrap_or(at + Duration::days(1));
                 tasks.push(Task {
                     task_id: format!("book-install-{}", ro.ro_number),
@@ -250,29 +255,43 @@ pub fn decide(
                     ro_number: Some(ro.ro_number.clone()),
                     note: format!("call {first_name} to book the install on the {vehicle}"),
                 });
-                touchpoints.push(("task.created", format!("book the install: {} by {}", change.advisor.name, due.to_rfc3339())));
+                touchpoints.push((
+                    "task.created",
+                    format!("book the install: {} by {}", change.advisor.name, due.to_rfc3339()),
+                ));
             }
-            Some(format!(
-                "Hi {first_name}, good news from {}: the part for your {vehicle} is in. {} will call you to schedule the install.",
-                store.name, change.advisor.name
+            Some(store.render(
+                &templates::PARTS_ARRIVED,
+                &[("first_name", first_name), ("vehicle", &vehicle), ("advisor", &change.advisor.name)],
             ))
         }
         READY_FOR_PICKUP => {
             for t in state.tasks.iter().filter(|t| {
-                t.status == TaskStatus::Open && t.kind == TaskKind::BookInstall && t.ro_number.as_deref() == Some(&ro.ro_number)
+                t.status == TaskStatus::Open
+                    && t.kind == TaskKind::BookInstall
+                    && t.ro_number.as_deref() == Some(&ro.ro_number)
             }) {
                 let mut done = t.clone();
                 done.status = TaskStatus::Done;
                 touchpoints.push(("task.closed", format!("{} closed: the vehicle is ready", t.task_id)));
                 tasks.push(done);
             }
-            let due = change.amount_due_cents.filter(|c| *c > 0).map(|c| format!(" Amount due: {}.", dollars(c))).unwrap_or_default();
-            Some(format!(
-                "Hi {first_name}, your {vehicle} is ready for pickup at {}.{due} Today's hours: {}. Questions? Ask for {}.",
-                store.name,
-                // The hours of the day the text goes out (it may wait for the texting window).
-                store.hours_on(custops::outbound::next_allowed(MessageClass::Transactional, store, now)),
-                change.advisor.name
+            let amount_due = change
+                .amount_due_cents
+                .filter(|c| *c > 0)
+                .map(|c| format!(" Amount due: {}.", dollars(c)))
+                .unwrap_or_default();
+            // The hours of the day the text goes out (it may wait for the texting window).
+            let hours = store.hours_on(custops::outbound::next_allowed(MessageClass::Transactional, store, now));
+            Some(store.render(
+                &templates::READY_FOR_PICKUP,
+                &[
+                    ("first_name", first_name),
+                    ("vehicle", &vehicle),
+                    ("amount_due", &amount_due),
+                    ("hours", &hours),
+                    ("advisor", &change.advisor.name),
+                ],
             ))
         }
         _ => None,

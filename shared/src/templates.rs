@@ -1,0 +1,210 @@
+//! The wording of every text: a default per trigger, overridable per store
+//! (`"templates": {"ready_for_pickup": "..."}` in the store config). Variables
+//! are `{name}`; they are checked when the store config is saved (unknown
+//! variables and templates that do not name the store are refused; templates
+//! that need more than two segments or fall back to UCS-2 are warned about),
+//! never when a text is sent.
+
+use crate::store::StoreConfig;
+use crate::text::{non_gsm_chars, segments, Encoding};
+
+/// One kind of text: its key, default wording, variables and sample values.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    pub key: &'static str,
+    pub default: &'static str,
+    /// `(variable, a realistic long sample)`: the samples size the warnings.
+    pub variables: &'static [(&'static str, &'static str)],
+}
+
+const GREETING: (&str, &str) = ("greeting", "Hi Christopher");
+const STORE: (&str, &str) = ("store", "Northside Chevrolet Buick GMC");
+const RO_CONTEXT: (&str, &str) =
+    ("ro_context", " Your 2021 Chevrolet Silverado 1500 (RO-482137) is waiting for parts.");
+const BOOKING: (&str, &str) = ("booking", " Book service anytime: https://northside.example/service");
+const STOP: (&str, &str) = ("stop", " Reply STOP to opt out.");
+const FIRST_NAME: (&str, &str) = ("first_name", "Christopher");
+const VEHICLE: (&str, &str) = ("vehicle", "2021 Chevrolet Silverado 1500");
+const ADVISOR: (&str, &str) = ("advisor", "Dana Whitfield-Okafor");
+
+pub const MISSED_CALL_OPEN: Spec = Spec {
+    key: "missed_call_open",
+    default: "{greeting}, this is {store}.{ro_context} Sorry we missed your call; we'll call you back shortly.{stop}",
+    variables: &[GREETING, STORE, RO_CONTEXT, STOP],
+};
+
+pub const MISSED_CALL_CLOSED: Spec = Spec {
+    key: "missed_call_closed",
+    default:
+        "{greeting}, this is {store}.{ro_context} Sorry we missed your call; we're closed now.{opens}{booking}{stop}",
+    variables: &[
+        GREETING,
+        STORE,
+        RO_CONTEXT,
+        ("opens", " We open Saturday at 10:30 AM; we'll call you then."),
+        BOOKING,
+        STOP,
+    ],
+};
+
+pub const PARTS_ARRIVED: Spec = Spec {
+    key: "parts_arrived",
+    default: "Hi {first_name}, good news from {store}: the part for your {vehicle} is in. {advisor} will call you to schedule the install.",
+    variables: &[FIRST_NAME, STORE, VEHICLE, ADVISOR],
+};
+
+pub const READY_FOR_PICKUP: Spec = Spec {
+    key: "ready_for_pickup",
+    default: "Hi {first_name}, your {vehicle} is ready for pickup at {store}.{amount_due} Today's hours: {hours}. Questions? Ask for {advisor}.",
+    variables: &[
+        FIRST_NAME,
+        VEHICLE,
+        STORE,
+        ("amount_due", " Amount due: $1,487.35."),
+        ("hours", "7:00 AM-7:00 PM"),
+        ADVISOR,
+    ],
+};
+
+pub const ALL: &[Spec] = &[MISSED_CALL_OPEN, MISSED_CALL_CLOSED, PARTS_ARRIVED, READY_FOR_PICKUP];
+
+/// Fills `{name}` variables; an unknown one is left as written.
+fn fill(template: &str, vars: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                let name = &after[..close];
+                match vars.iter().find(|(k, _)| *k == name) {
+                    Some((_, v)) => out.push_str(v),
+                    None => out.push_str(&rest[open..open + close + 2]),
+                }
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push_str(&rest[open..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn variables_in(template: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else { break };
+        names.push(&after[..close]);
+        rest = &after[close + 1..];
+    }
+    names
+}
+
+impl StoreConfig {
+    /// The store's wording for `spec`, filled with `vars` (the store's name is added as `store`).
+    pub fn render(&self, spec: &Spec, vars: &[(&str, &str)]) -> String {
+        let template = self.templates.get(spec.key).map(String::as_str).unwrap_or(spec.default);
+        let mut all: Vec<(&str, &str)> = vec![("store", self.name.as_str())];
+        all.extend_from_slice(vars);
+        fill(template, &all)
+    }
+
+    /// Checks the store's templates: `Err` lists what makes them unusable,
+    /// `Ok` carries warnings (segments, UCS-2) for the operator.
+    pub fn check_templates(&self) -> Result<Vec<String>, Vec<String>> {
+        let mut errors = Vec::new();
+        let mut warnings = Vec::new();
+        for key in self.templates.keys() {
+            if !ALL.iter().any(|s| s.key == key) {
+                let known: Vec<&str> = ALL.iter().map(|s| s.key).collect();
+                errors.push(format!("unknown template {key:?} (known: {})", known.join(", ")));
+            }
+        }
+        for spec in ALL {
+            let Some(template) = self.templates.get(spec.key) else { continue };
+            for name in variables_in(template) {
+                if !spec.variables.iter().any(|(k, _)| *k == name) {
+                    let known: Vec<&str> = spec.variables.iter().map(|(k, _)| *k).collect();
+                    errors.push(format!(
+                        "template {}: unknown variable {{{name}}} (use: {})",
+                        spec.key,
+                        known.join(", ")
+                    ));
+                }
+            }
+            if !template.contains("{store}") && !template.contains(&self.name) {
+                errors.push(format!("template {}: must name the store ({{store}})", spec.key));
+            }
+            let sample = fill(template, spec.variables);
+            let (encoding, n) = segments(&sample);
+            if encoding == Encoding::Ucs2 {
+                let odd: String = non_gsm_chars(template).into_iter().collect();
+                warnings.push(format!(
+                    "template {}: {odd:?} is not in the GSM-7 alphabet, so every text is sent as UCS-2 (70 characters a segment)",
+                    spec.key
+                ));
+            }
+            if n > 2 {
+                warnings.push(format!("template {}: a long text takes {n} segments (each is billed)", spec.key));
+            }
+        }
+        if errors.is_empty() {
+            Ok(warnings)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(templates: &str) -> StoreConfig {
+        StoreConfig::from_json(&format!(
+            r#"{{"store_id":"s","name":"Northside","timezone":"America/Chicago","sms_number":"+15125550100","templates":{templates}}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn defaults_fit_in_two_gsm7_segments_with_long_values() {
+        assert_eq!(store("{}").check_templates(), Ok(vec![]));
+    }
+
+    #[test]
+    fn an_override_is_used_and_filled() {
+        let s = store(r#"{"parts_arrived": "{store}: {first_name}, your part is in!"}"#);
+        assert_eq!(s.render(&PARTS_ARRIVED, &[("first_name", "Maria")]), "Northside: Maria, your part is in!");
+        assert!(s.render(&READY_FOR_PICKUP, &[("first_name", "Maria")]).starts_with("Hi Maria, your"));
+    }
+
+    #[test]
+    fn unknown_variables_unknown_templates_and_a_missing_store_name_are_refused() {
+        let errors =
+            store(r#"{"parts_arrived": "{store}: {firstname}", "birthday": "x", "ready_for_pickup": "ready"}"#)
+                .check_templates()
+                .unwrap_err();
+        assert!(errors.iter().any(|e| e.contains("unknown variable {firstname}")), "{errors:?}");
+        assert!(errors.iter().any(|e| e.contains("unknown template \"birthday\"")), "{errors:?}");
+        assert!(errors.iter().any(|e| e.contains("ready_for_pickup: must name the store")), "{errors:?}");
+    }
+
+    #[test]
+    fn one_curly_quote_or_a_long_text_is_warned_about() {
+        let warnings = store(r#"{"parts_arrived": "{store}: your part’s in", "ready_for_pickup": "{store} {advisor} {advisor} {advisor} {advisor} {advisor} {advisor} {advisor} {advisor} {advisor} {advisor} {advisor} {advisor} {advisor} {advisor} {advisor}"}"#)
+            .check_templates()
+            .unwrap();
+        assert!(
+            warnings.iter().any(|w| w.contains("parts_arrived") && w.contains("UCS-2") && w.contains('’')),
+            "{warnings:?}"
+        );
+        assert!(warnings.iter().any(|w| w.contains("ready_for_pickup") && w.contains("segments")), "{warnings:?}");
+    }
+}
