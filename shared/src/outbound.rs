@@ -20,7 +20,7 @@
 use std::time::Duration as StdDuration;
 
 use aws_sdk_sns::types::MessageAttributeValue;
-use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc};
 use tracing::{info, instrument, warn};
 
 use crate::clock::SharedClock;
@@ -383,24 +383,44 @@ pub fn apply_caps(
 
 /// The earliest instant at or after `now` a text of `class` may go.
 pub fn next_allowed(class: MessageClass, store: &StoreConfig, now: DateTime<Utc>) -> DateTime<Utc> {
-    if class == MessageClass::Reply {
-        return now;
-    }
+    let legal = (
+        NaiveTime::from_hms_opt(WINDOW_OPENS.0, WINDOW_OPENS.1, 0).expect("valid"),
+        NaiveTime::from_hms_opt(WINDOW_CLOSES.0, WINDOW_CLOSES.1, 0).expect("valid"),
+    );
+    let ((opens, closes), skip_closed_days) = match class {
+        MessageClass::Reply => return now,
+        // The store's own texting window, never wider than 08:00-21:00.
+        MessageClass::Transactional => {
+            let (o, c) = store.texting_window.unwrap_or(legal);
+            ((o.max(legal.0), c.min(legal.1)), false)
+        }
+        MessageClass::Marketing => (legal, store.no_marketing_on_closed_days),
+    };
     let tz = store.timezone;
     let local = now.with_timezone(&tz);
-    let opens = NaiveTime::from_hms_opt(WINDOW_OPENS.0, WINDOW_OPENS.1, 0).expect("valid");
-    let closes = NaiveTime::from_hms_opt(WINDOW_CLOSES.0, WINDOW_CLOSES.1, 0).expect("valid");
-    if local.time() >= opens && local.time() < closes {
-        return now;
+    for offset in 0..=7 {
+        let date = local.date_naive() + Duration::days(offset);
+        if skip_closed_days && store.hours.on(date.weekday()).is_none() {
+            continue;
+        }
+        if offset == 0 && local.time() >= opens && local.time() < closes {
+            return now;
+        }
+        if offset == 0 && local.time() >= closes {
+            continue;
+        }
+        // The opening wall time may fall in a DST gap (never at 08:00 in the
+        // US, where clocks change at 02:00): then it is an hour later.
+        let at = tz
+            .from_local_datetime(&date.and_time(opens))
+            .earliest()
+            .or_else(|| tz.from_local_datetime(&(date.and_time(opens) + Duration::hours(1))).earliest())
+            .map(|t| t.with_timezone(&Utc));
+        if let Some(at) = at.filter(|t| *t >= now) {
+            return at;
+        }
     }
-    let date = if local.time() < opens { local.date_naive() } else { local.date_naive() + Duration::days(1) };
-    // 08:00 always exists (DST changes happen at 02:00 in every US zone); fall
-    // back to one hour later for zones that change at another hour.
-    tz.from_local_datetime(&date.and_time(opens))
-        .earliest()
-        .or_else(|| tz.from_local_datetime(&(date.and_time(opens) + Duration::hours(1))).earliest())
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or(now)
+    now
 }
 
 #[cfg(test)]
@@ -571,6 +591,27 @@ mod tests {
             local >= NaiveTime::from_hms_opt(8, 0, 0).unwrap() && local < NaiveTime::from_hms_opt(21, 0, 0).unwrap()
         );
         assert!(due >= at("2026-11-25T02:50:00Z"));
+    }
+
+    #[test]
+    fn a_store_can_keep_marketing_off_its_closed_days_and_narrow_its_texting_window() {
+        let mut s = store();
+        s.no_marketing_on_closed_days = true;
+        s.texting_window =
+            Some((NaiveTime::from_hms_opt(9, 0, 0).unwrap(), NaiveTime::from_hms_opt(18, 0, 0).unwrap()));
+        // Saturday 22:00 CST: Sunday is closed (default hours), so Monday 08:00 CST.
+        assert_eq!(next_allowed(MessageClass::Marketing, &s, at("2026-11-29T04:00:00Z")), at("2026-11-30T14:00:00Z"));
+        // Sunday 10:00 CST, closed: Monday 08:00.
+        assert_eq!(next_allowed(MessageClass::Marketing, &s, at("2026-11-29T16:00:00Z")), at("2026-11-30T14:00:00Z"));
+        // Transactional keeps to the store's 09:00-18:00 window, any day.
+        assert_eq!(
+            next_allowed(MessageClass::Transactional, &s, at("2026-11-29T14:30:00Z")),
+            at("2026-11-29T15:00:00Z")
+        );
+        assert_eq!(
+            next_allowed(MessageClass::Transactional, &s, at("2026-11-30T00:30:00Z")),
+            at("2026-11-30T15:00:00Z")
+        );
     }
 
     #[test]

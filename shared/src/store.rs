@@ -34,6 +34,13 @@ pub struct StoreConfig {
     /// Frequency caps per customer.
     #[serde(default)]
     pub caps: Caps,
+    /// When transactional texts may go, store-local (`["08:00","21:00"]` by
+    /// default; never wider than that).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "window_serde")]
+    pub texting_window: Option<(NaiveTime, NaiveTime)>,
+    /// Never send marketing texts on days the store is closed.
+    #[serde(default)]
+    pub no_marketing_on_closed_days: bool,
     /// Wording overrides by template key (see `templates.rs`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub templates: BTreeMap<String, String>,
@@ -307,6 +314,28 @@ impl StoreConfig {
 /// "7:00 AM", "12:30 PM".
 pub fn clock_words(t: NaiveTime) -> String {
     t.format("%-I:%M %p").to_string()
+}
+
+mod window_serde {
+    use chrono::NaiveTime;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(w: &Option<(NaiveTime, NaiveTime)>, s: S) -> Result<S::Ok, S::Error> {
+        w.map(|(o, c)| [o.format("%H:%M").to_string(), c.format("%H:%M").to_string()]).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<(NaiveTime, NaiveTime)>, D::Error> {
+        use serde::de::Error;
+        let Some([o, c]) = Option::<[String; 2]>::deserialize(d)? else { return Ok(None) };
+        let parse = |t: &str| {
+            NaiveTime::parse_from_str(t, "%H:%M").map_err(|e| D::Error::custom(format!("texting_window {t:?}: {e}")))
+        };
+        let (o, c) = (parse(&o)?, parse(&c)?);
+        if c <= o {
+            return Err(D::Error::custom("texting_window: the end is not after the start"));
+        }
+        Ok(Some((o, c)))
+    }
 }
 
 mod tz_serde {

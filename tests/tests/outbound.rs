@@ -243,3 +243,15 @@ async fn frequency_caps_defer_the_fourth_status_text_and_drop_the_second_marketi
     assert_eq!(fourth.defer_reason.as_deref(), Some("frequency cap"));
     assert!(fourth.due_at.unwrap() >= at("2026-11-26T16:20:00Z"), "{:?}", fourth.due_at);
 }
+
+#[tokio::test]
+async fn marketing_without_consent_is_never_published_and_the_reason_is_kept() {
+    let h = Harness::start("2026-11-23T16:00:00Z").await;
+    let out = outbound(&h);
+    let plan = stage(&h, &out, "m-1", MessageClass::Marketing, "offer#1").await.unwrap();
+    let Plan::Suppress(reason) = plan else { panic!("{plan:?}") };
+    assert_eq!(reason.reason(), "marketing text without marketing consent");
+    h.stack.tick().await.unwrap();
+    assert!(h.sms().await.is_empty());
+    assert!(h.table().store_texts("northside-chevy").await.unwrap().is_empty(), "no outbox row to send later");
+}
