@@ -1,6 +1,7 @@
 //! The custops operator CLI and local stack, as a library so the cross-function
 //! tests drive exactly what `custops local up` runs.
 
+pub mod artifacts;
 pub mod bench;
 pub mod commands;
 pub mod emulator;

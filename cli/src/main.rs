@@ -83,6 +83,12 @@ enum Command {
         #[command(flatten)]
         conn: Conn,
     },
+    /// Builds every function for Lambda (provided.al2023): target/lambda/<function>/bootstrap(.zip).
+    Artifacts {
+        /// Rust target triple (aarch64-unknown-linux-gnu for arm64); default: this machine's.
+        #[arg(long)]
+        target: Option<String>,
+    },
     /// Measures what custops costs: AWS API calls per event (counted at a private emulator).
     Bench {
         /// Also write the results as JSON here.
@@ -215,6 +221,25 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             Ok(())
         }
         Command::Demo { events } => demo(&events).await,
+        Command::Artifacts { target } => {
+            let artifacts = tokio::task::spawn_blocking(move || custops_cli::artifacts::build(target.as_deref()))
+                .await
+                .map_err(|e| e.to_string())??;
+            println!("{:<16} {:>12} {:>12}  max GLIBC", "function", "bootstrap", "zip");
+            for a in &artifacts {
+                let glibc = a.max_glibc.map(|(x, y)| format!("{x}.{y}")).unwrap_or_else(|| "static".into());
+                println!(
+                    "{:<16} {:>10} B {:>10} B  {glibc}  {}",
+                    a.function,
+                    a.bootstrap_bytes,
+                    a.zip_bytes,
+                    a.zip.display()
+                );
+            }
+            custops_cli::artifacts::check_glibc(&artifacts)?;
+            println!("every binary runs on Amazon Linux 2023 (glibc <= 2.34)");
+            Ok(())
+        }
         Command::Bench { json } => {
             let rows = custops_cli::bench::aws_calls().await?;
             println!("AWS API calls per event (counted at the emulator, steady state):\n");
