@@ -6,4 +6,5 @@ pub mod bench;
 pub mod commands;
 pub mod emulator;
 pub mod local;
+pub mod runtime_api;
 pub mod template;

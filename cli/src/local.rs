@@ -19,13 +19,16 @@ use custops::{Deps, SharedClock};
 use serde_json::Value;
 use tracing::{debug, info};
 
+use crate::runtime_api::{BootstrapProcess, Outcome};
 use crate::template::{FunctionDef, Placement, Template, TEMPLATE};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The function code the local stack can run, by binary name.
+/// The function code the local stack can run, by binary name: in-process, or
+/// the real `bootstrap` binary behind a local Lambda Runtime API.
 #[derive(Debug, Clone)]
 pub enum Handler {
+    Process(Arc<ProcessHandler>),
     MissedCall(missed_call::MissedCall),
     Scheduler(scheduler::Scheduler),
     VehicleReady(vehicle_ready::VehicleReady),
@@ -77,26 +80,85 @@ impl Handler {
     /// Delivers an SQS batch; a function without an SQS trigger fails the whole batch.
     pub async fn sqs(&self, event: SqsEvent) -> SqsBatchResponse {
         match self {
+            Handler::Process(p) => p.sqs(event).await,
             Handler::MissedCall(h) => h.handle(event).await,
             Handler::VehicleReady(h) => h.handle(event).await,
             Handler::InboundSms(h) => h.handle(event).await,
-            Handler::Scheduler(_) => {
-                let mut response = SqsBatchResponse::default();
-                for r in event.records {
-                    let mut failure = aws_lambda_events::event::sqs::BatchItemFailure::default();
-                    failure.item_identifier = r.message_id.unwrap_or_default();
-                    response.batch_item_failures.push(failure);
-                }
-                response
-            }
+            Handler::Scheduler(_) => all_failed(event),
         }
     }
 
     /// One scheduled invocation, as EventBridge makes it.
     pub async fn tick(&self) -> Result<Option<serde_json::Value>, BoxError> {
         match self {
+            Handler::Process(p) if p.scheduled => Ok(Some(p.invoke(&scheduled_event())?.await?)),
+            Handler::Process(_) => Ok(None),
             Handler::Scheduler(h) => Ok(Some(serde_json::to_value(h.run().await?)?)),
             Handler::MissedCall(_) | Handler::VehicleReady(_) | Handler::InboundSms(_) => Ok(None),
+        }
+    }
+}
+
+/// Every message of a batch reported failed (the function could not run).
+fn all_failed(event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for r in event.records {
+        let mut failure = aws_lambda_events::event::sqs::BatchItemFailure::default();
+        failure.item_identifier = r.message_id.unwrap_or_default();
+        response.batch_item_failures.push(failure);
+    }
+    response
+}
+
+/// The event EventBridge sends a scheduled function.
+fn scheduled_event() -> Value {
+    serde_json::json!({
+        "version": "0", "id": "local-tick", "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": custops::aws::LOCAL_ACCOUNT, "time": chrono::Utc::now(), "region": custops::aws::LOCAL_REGION,
+        "resources": [], "detail": {}
+    })
+}
+
+/// A real `bootstrap` binary, invoked through the local Runtime API.
+pub struct ProcessHandler {
+    pub process: BootstrapProcess,
+    pub scheduled: bool,
+    /// Lambda runs one invocation at a time per environment.
+    lock: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for ProcessHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ProcessHandler(runtime api {})", self.process.api.addr)
+    }
+}
+
+impl ProcessHandler {
+    fn invoke(
+        &self,
+        event: &impl serde::Serialize,
+    ) -> Result<impl std::future::Future<Output = Result<Value, BoxError>> + '_, BoxError> {
+        let payload = serde_json::to_vec(event)?;
+        Ok(async move {
+            let _one_at_a_time = self.lock.lock().await;
+            match self.process.api.invoke(payload, Duration::from_secs(30)).await? {
+                Outcome::Response(body) => Ok(serde_json::from_slice(&body)?),
+                Outcome::Error(e) => Err(format!("the function failed: {e}").into()),
+            }
+        })
+    }
+
+    async fn sqs(&self, event: SqsEvent) -> SqsBatchResponse {
+        let result = match self.invoke(&event) {
+            Ok(call) => call.await,
+            Err(e) => Err(e),
+        };
+        match result.and_then(|v| Ok(serde_json::from_value::<SqsBatchResponse>(v)?)) {
+            Ok(response) => response,
+            Err(e) => {
+                tracing::error!(error = %e, "the bootstrap invocation failed: the whole batch is retried");
+                all_failed(event)
+            }
         }
     }
 }
@@ -121,15 +183,19 @@ pub struct LocalStack {
 }
 
 /// Local settings that differ from AWS.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct LocalOptions {
     /// Seconds a failed message stays invisible before its retry (AWS: the template's value).
     pub visibility_timeout: u32,
+    /// Run the real binaries found here (`<dir>/<function>/bootstrap`, as
+    /// `cargo artifacts` lays them out, or `<dir>/<function>`) through the
+    /// Lambda Runtime API instead of the handler code in-process.
+    pub bootstrap_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for LocalOptions {
     fn default() -> Self {
-        Self { visibility_timeout: 2 }
+        Self { visibility_timeout: 2, bootstrap_dir: None }
     }
 }
 
@@ -137,9 +203,45 @@ impl LocalStack {
     /// Creates every resource of the template in the emulator at `endpoint` and
     /// builds the functions.
     pub async fn provision(endpoint: &str, clock: SharedClock, options: LocalOptions) -> Result<Self, BoxError> {
-        let stack = Self::connect(endpoint, clock).await?;
-        stack.create_resources(options).await?;
+        let mut stack = Self::connect(endpoint, clock).await?;
+        if let Some(dir) = &options.bootstrap_dir {
+            stack.run_bootstraps(dir).await?;
+        }
+        stack.create_resources(&options).await?;
         Ok(stack)
+    }
+
+    /// Replaces every in-process handler with the real binary in `dir`.
+    pub async fn run_bootstraps(&mut self, dir: &std::path::Path) -> Result<(), BoxError> {
+        let binaries: Vec<String> = self.functions.iter().map(|f| f.def.binary.clone()).collect();
+        for binary in binaries {
+            let laid_out = dir.join(&binary).join("bootstrap");
+            let path = if laid_out.exists() { laid_out } else { dir.join(&binary) };
+            self.run_bootstrap(&binary, &path).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs function `binary` as the real executable at `path`, behind a local
+    /// Lambda Runtime API, with the template's environment.
+    pub async fn run_bootstrap(&mut self, binary: &str, path: &std::path::Path) -> Result<(), BoxError> {
+        if !path.exists() {
+            return Err(format!("no bootstrap for {binary} at {}", path.display()).into());
+        }
+        let endpoint = self.endpoint.clone();
+        let f = self
+            .functions
+            .iter_mut()
+            .find(|f| f.def.binary == binary)
+            .ok_or_else(|| format!("no function {binary}"))?;
+        let process = BootstrapProcess::spawn(path, binary, &f.def.env, Some(&endpoint)).await?;
+        process.ready(Duration::from_secs(10)).await?;
+        f.handler = Handler::Process(Arc::new(ProcessHandler {
+            process,
+            scheduled: f.def.scheduled,
+            lock: tokio::sync::Mutex::new(()),
+        }));
+        Ok(())
     }
 
     /// Connects to resources that exist already (for `tick` and operator commands).
@@ -177,7 +279,7 @@ impl LocalStack {
         Ok(Self { endpoint: endpoint.to_owned(), template, clients, clock, functions })
     }
 
-    async fn create_resources(&self, options: LocalOptions) -> Result<(), BoxError> {
+    async fn create_resources(&self, options: &LocalOptions) -> Result<(), BoxError> {
         for r in self.template.of_type("AWS::DynamoDB::Table") {
             create_table(&self.clients.dynamodb, &r.properties).await?;
         }

@@ -112,6 +112,10 @@ enum LocalCommand {
         /// Pin the clock every function sees (default: real time).
         #[arg(long)]
         now: Option<DateTime<Utc>>,
+        /// Run the real Lambda binaries from here (e.g. target/lambda after `cargo artifacts`)
+        /// through a local Lambda Runtime API, instead of the function code in-process.
+        #[arg(long)]
+        bootstrap_dir: Option<PathBuf>,
     },
     /// Fire every scheduled function once, as EventBridge would at that time.
     Tick {
@@ -154,7 +158,9 @@ fn require_endpoint(conn: &Conn) -> Result<&str, BoxError> {
 
 async fn run(cli: Cli) -> Result<(), BoxError> {
     match cli.command {
-        Command::Local { command: LocalCommand::Up { port, now } } => local_up(port, now).await,
+        Command::Local { command: LocalCommand::Up { port, now, bootstrap_dir } } => {
+            local_up(port, now, bootstrap_dir).await
+        }
         Command::Local { command: LocalCommand::Tick { at, conn } } => {
             let endpoint = require_endpoint(&conn)?;
             let clock: SharedClock = Arc::new(PinnedClock::at(at.unwrap_or_else(Utc::now)));
@@ -254,13 +260,14 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
     }
 }
 
-async fn local_up(port: u16, now: Option<DateTime<Utc>>) -> Result<(), BoxError> {
+async fn local_up(port: u16, now: Option<DateTime<Utc>>, bootstrap_dir: Option<PathBuf>) -> Result<(), BoxError> {
     let emulator = Emulator::start(port).await?;
     let clock: SharedClock = match now {
         Some(t) => Arc::new(PinnedClock::at(t)),
         None => Arc::new(SystemClock),
     };
-    let stack = Arc::new(LocalStack::provision(&emulator.endpoint, clock, LocalOptions::default()).await?);
+    let options = LocalOptions { bootstrap_dir, ..Default::default() };
+    let stack = Arc::new(LocalStack::provision(&emulator.endpoint, clock, options).await?);
     println!("custops local stack ready at {} (export AWS_ENDPOINT_URL={})", emulator.endpoint, emulator.endpoint);
     let shutdown = async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();

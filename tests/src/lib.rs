@@ -55,10 +55,13 @@ impl Harness {
     pub async fn start(now: &str) -> Self {
         let emulator = Emulator::start(0).await.expect("the emulator starts");
         let clock = PinnedClock::at(at(now));
-        let stack =
-            LocalStack::provision(&emulator.endpoint, Arc::new(clock.clone()), LocalOptions { visibility_timeout: 1 })
-                .await
-                .expect("resources from infra/template.yaml");
+        let stack = LocalStack::provision(
+            &emulator.endpoint,
+            Arc::new(clock.clone()),
+            LocalOptions { visibility_timeout: 1, ..Default::default() },
+        )
+        .await
+        .expect("resources from infra/template.yaml");
         let target = Target::new(Some(&emulator.endpoint), "custops").await.expect("operator target");
         let h = Self { emulator, stack, clock, target };
         h.put_store(northside()).await;
