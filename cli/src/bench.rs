@@ -123,3 +123,304 @@ pub fn calls_table(rows: &[CallsRow]) -> String {
     }
     out
 }
+
+/// Cold start of one program: exec to its first Runtime API `next`, over `runs`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ColdStart {
+    pub program: String,
+    pub median_ms: f64,
+    pub min_ms: f64,
+    pub max_ms: f64,
+    pub runs: usize,
+}
+
+/// Everything `custops bench` measures about the deployable binaries.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuntimeReport {
+    pub cold_starts: Vec<ColdStart>,
+    /// Per function: (bootstrap bytes, zip bytes).
+    pub sizes: Vec<(String, u64, u64)>,
+    /// Peak RSS of the missed-call binary after a batch of 10 events.
+    pub missed_call_peak_rss_bytes: u64,
+    /// Batch wall times under injected latency per AWS call (0 ms: the emulator's own work).
+    pub concurrency: Vec<Concurrency>,
+}
+
+/// Median wall time of a batch of 1 and of 10 with `latency_ms` on every AWS call.
+#[derive(Debug, Clone, Serialize)]
+pub struct Concurrency {
+    pub latency_ms: u64,
+    pub one_message_ms: f64,
+    pub ten_messages_ms: f64,
+}
+
+fn millis(d: std::time::Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn median(mut xs: Vec<f64>) -> (f64, f64, f64) {
+    xs.sort_by(|a, b| a.total_cmp(b));
+    let mid = xs.len() / 2;
+    let median = if xs.len().is_multiple_of(2) { (xs[mid - 1] + xs[mid]) / 2.0 } else { xs[mid] };
+    (median, xs[0], xs[xs.len() - 1])
+}
+
+async fn cold_start(
+    program: &str,
+    argv: &[std::path::PathBuf],
+    env: &std::collections::HashMap<String, String>,
+    endpoint: &str,
+    runs: usize,
+) -> Result<ColdStart, BoxError> {
+    use crate::runtime_api::BootstrapProcess;
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let process = BootstrapProcess::spawn_argv(argv, program, env, Some(endpoint)).await?;
+        times.push(millis(process.ready(std::time::Duration::from_secs(30)).await?));
+    }
+    let (median_ms, min_ms, max_ms) = median(times);
+    Ok(ColdStart { program: program.into(), median_ms, min_ms, max_ms, runs })
+}
+
+fn sqs_event(bodies: &[String]) -> Value {
+    let records: Vec<Value> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            json!({"messageId": format!("bench-{i}"), "receiptHandle": "r", "body": b,
+                   "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+                   "eventSource": "aws:sqs", "awsRegion": "us-east-1"})
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+/// Cold starts (vs a minimal `lambda_runtime` binary and a boto3 handler),
+/// sizes, peak memory and batch concurrency under injected latency, for the
+/// binaries `cargo artifacts` built.
+pub async fn runtime(runs: usize, latency: std::time::Duration) -> Result<RuntimeReport, BoxError> {
+    use crate::artifacts::{target_dir, workspace};
+    use crate::runtime_api::BootstrapProcess;
+
+    let functions = crate::artifacts::functions()?;
+    let lambda_dir = target_dir().join("lambda");
+    for f in &functions {
+        if !lambda_dir.join(f).join("bootstrap").exists() {
+            return Err(format!("no {}/{f}/bootstrap: run `cargo artifacts` first", lambda_dir.display()).into());
+        }
+    }
+    // The baseline binary, with the same profile.
+    let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(workspace())
+        .args([
+            "build",
+            "--quiet",
+            "--locked",
+            "--profile",
+            "deploy",
+            "--package",
+            "custops-cli",
+            "--example",
+            "hello_lambda",
+        ])
+        .status()?;
+    if !status.success() {
+        return Err("building the hello-world baseline failed".into());
+    }
+    let hello = target_dir().join("deploy").join("examples").join("hello_lambda");
+    let python = crate::emulator::ensure_installed()?;
+    let boto3 = workspace().join("cli").join("bench").join("boto3_handler.py");
+
+    let emulator = Emulator::start(0).await?;
+    let clock = PinnedClock::at("2026-11-23T16:00:00Z".parse()?);
+    let stack = LocalStack::provision(&emulator.endpoint, Arc::new(clock), LocalOptions::default()).await?;
+    stack.table().put_store(&custops::StoreConfig::from_json(STORE)?).await?;
+    let env_of = |binary: &str| {
+        stack.functions.iter().find(|f| f.def.binary == binary).map(|f| f.def.env.clone()).unwrap_or_default()
+    };
+
+    let mut cold_starts = vec![
+        cold_start("hello-world (lambda_runtime)", &[hello], &Default::default(), &emulator.endpoint, runs).await?,
+    ];
+    for f in &functions {
+        cold_starts
+            .push(cold_start(f, &[lambda_dir.join(f).join("bootstrap")], &env_of(f), &emulator.endpoint, runs).await?);
+    }
+    cold_starts.push(
+        cold_start("python boto3 handler", &[python, boto3], &Default::default(), &emulator.endpoint, runs.min(5))
+            .await?,
+    );
+
+    let mut sizes = Vec::new();
+    for f in &functions {
+        let dir = lambda_dir.join(f);
+        sizes.push((
+            f.clone(),
+            std::fs::metadata(dir.join("bootstrap"))?.len(),
+            std::fs::metadata(dir.join("bootstrap.zip"))?.len(),
+        ));
+    }
+
+    let t0: DateTime<Utc> = "2026-11-23T16:00:00Z".parse()?;
+    let calls = |prefix: &str, n: usize| -> Vec<String> {
+        (0..n)
+            .map(|i| call(&format!("{prefix}-{i}"), &format!("{prefix}-{i}"), &format!("+1512555{:04}", 1000 + i), t0))
+            .collect()
+    };
+    // Peak memory after a batch of 10.
+    let binary = lambda_dir.join("missed-call").join("bootstrap");
+    let p = BootstrapProcess::spawn(&binary, "missed-call", &env_of("missed-call"), Some(&emulator.endpoint)).await?;
+    p.ready(std::time::Duration::from_secs(10)).await?;
+    invoke_batch(&p, calls("rss", 10)).await?;
+    let missed_call_peak_rss_bytes = p.peak_rss().unwrap_or_default();
+    drop(p);
+
+    // Concurrency: every AWS call delayed; ten messages should cost about one.
+    // Also without the delay (the emulator works serially) and with a larger one.
+    let upstream = emulator.endpoint.trim_start_matches("http://").to_owned();
+    let mut concurrency = Vec::new();
+    for delay in [std::time::Duration::ZERO, latency, std::time::Duration::from_millis(100)] {
+        let proxy = crate::latency_proxy::LatencyProxy::start(&upstream, delay).await?;
+        let p = BootstrapProcess::spawn(&binary, "missed-call", &env_of("missed-call"), Some(&proxy.endpoint)).await?;
+        p.ready(std::time::Duration::from_secs(10)).await?;
+        let tag = delay.as_millis();
+        invoke_batch(&p, calls(&format!("w{tag}"), 1)).await?;
+        let (mut ones, mut tens) = (Vec::new(), Vec::new());
+        for rep in 0..3 {
+            ones.push(millis(invoke_batch(&p, calls(&format!("o{tag}r{rep}"), 1)).await?));
+            tens.push(millis(invoke_batch(&p, calls(&format!("t{tag}r{rep}"), 10)).await?));
+        }
+        concurrency.push(Concurrency {
+            latency_ms: tag as u64,
+            one_message_ms: median(ones).0,
+            ten_messages_ms: median(tens).0,
+        });
+    }
+    emulator.stop().await;
+    Ok(RuntimeReport { cold_starts, sizes, missed_call_peak_rss_bytes, concurrency })
+}
+
+/// Sends one SQS batch to a running function; its wall time if no message failed.
+async fn invoke_batch(
+    p: &crate::runtime_api::BootstrapProcess,
+    bodies: Vec<String>,
+) -> Result<std::time::Duration, BoxError> {
+    let payload = serde_json::to_vec(&sqs_event(&bodies))?;
+    let started = std::time::Instant::now();
+    match p.api.invoke(payload, std::time::Duration::from_secs(60)).await? {
+        crate::runtime_api::Outcome::Response(body) if !String::from_utf8_lossy(&body).contains("itemIdentifier") => {
+            Ok(started.elapsed())
+        }
+        other => Err(format!("the batch failed: {other:?}").into()),
+    }
+}
+
+/// The runtime report as Markdown.
+pub fn runtime_tables(r: &RuntimeReport) -> String {
+    let hello = r.cold_starts.first().map(|c| c.median_ms).unwrap_or(f64::NAN);
+    let python = r.cold_starts.last().map(|c| c.median_ms).unwrap_or(f64::NAN);
+    let mut out = String::from(
+        "### Cold start: exec to the first Runtime API `next`\n\n| program | median ms | min | max | runs | vs hello-world | faster than Python |\n|---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for c in &r.cold_starts {
+        out.push_str(&format!(
+            "| {} | {:.2} | {:.2} | {:.2} | {} | {:.1}x | {:.0}x |\n",
+            c.program,
+            c.median_ms,
+            c.min_ms,
+            c.max_ms,
+            c.runs,
+            c.median_ms / hello,
+            python / c.median_ms
+        ));
+    }
+    out.push_str("\n### Size\n\n| function | bootstrap | bootstrap.zip |\n|---|---:|---:|\n");
+    for (f, b, z) in &r.sizes {
+        out.push_str(&format!("| {f} | {:.2} MB | {:.2} MB |\n", *b as f64 / 1e6, *z as f64 / 1e6));
+    }
+    out.push_str(&format!(
+        "\n### Memory (missed-call)\n\n| measure | value |\n|---|---:|\n| peak RSS after a batch of 10 | {:.1} MB |\n",
+        r.missed_call_peak_rss_bytes as f64 / 1e6
+    ));
+    out.push_str(
+        "\n### Concurrency (missed-call): a batch of 10 beside a batch of 1, median of 3\n\n| latency per AWS call | batch of 1 | batch of 10 | ratio |\n|---:|---:|---:|---:|\n",
+    );
+    for c in &r.concurrency {
+        out.push_str(&format!(
+            "| {} ms | {:.0} ms | {:.0} ms | {:.2}x |\n",
+            c.latency_ms,
+            c.one_message_ms,
+            c.ten_messages_ms,
+            c.ten_messages_ms / c.one_message_ms
+        ));
+    }
+    out
+}
+
+/// Events per second through the whole local pipeline: published to the SNS
+/// topics, fanned out to the queues, handled by the function code with
+/// Lambda's SQS semantics, until every queue is empty.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pipeline {
+    pub events: usize,
+    pub seconds: f64,
+    pub events_per_second: f64,
+    pub texts_sent: usize,
+}
+
+pub async fn pipeline(events: usize) -> Result<Pipeline, BoxError> {
+    use futures::stream::{self, TryStreamExt};
+    let emulator = Emulator::start(0).await?;
+    let t0: DateTime<Utc> = "2026-11-23T16:00:00Z".parse()?;
+    let stack =
+        LocalStack::provision(&emulator.endpoint, Arc::new(PinnedClock::at(t0)), LocalOptions::default()).await?;
+    stack.table().put_store(&custops::StoreConfig::from_json(STORE)?).await?;
+    // Mixed: 60% missed calls from 500 callers, 40% status changes on 300 repair orders.
+    let bodies: Vec<String> = (0..events)
+        .map(|i| {
+            let at = t0 + Duration::seconds(i as i64);
+            if i % 5 < 3 {
+                call(&format!("p-c{i}"), &format!("k{i}"), &format!("+1512555{:04}", 2000 + i % 500), at)
+            } else {
+                let status = ["checked_in", "in_progress", "parts_arrived", "ready_for_pickup"][i % 4];
+                ro(&format!("p-d{i}"), status, at)
+                    .replace("RO-48213", &format!("RO-{}", 60000 + i % 300))
+                    .replace("+15125550142", &format!("+1512556{:04}", 3000 + i % 300))
+            }
+        })
+        .collect();
+    let before = crate::emulator::sent_sms(&emulator.endpoint).await?.len();
+    let started = std::time::Instant::now();
+    // Publish from a task while the pollers run, as carriers and Lambda's event sources would.
+    let sns = stack.clients.sns.clone();
+    let arns: Vec<String> = ["carrier-events", "dms-events"].iter().map(|t| stack.topic_arn(t)).collect();
+    let publisher = tokio::spawn(async move {
+        stream::iter(bodies.into_iter().map(Ok::<_, BoxError>))
+            .try_for_each_concurrent(16, |b| {
+                let (sns, arns) = (&sns, &arns);
+                async move {
+                    let topic = if b.contains("\"call.missed\"") { &arns[0] } else { &arns[1] };
+                    crate::commands::publish_to(
+                        sns,
+                        topic,
+                        &b,
+                        serde_json::from_str::<Value>(&b)?["event_type"].as_str(),
+                    )
+                    .await
+                }
+            })
+            .await
+            .map_err(|e| e.to_string())
+    });
+    while !publisher.is_finished() {
+        if stack.pump(0).await? == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+    publisher.await??;
+    stack.run_until_idle(std::time::Duration::from_secs(3600)).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let texts_sent = crate::emulator::sent_sms(&emulator.endpoint).await?.len() - before;
+    emulator.stop().await;
+    Ok(Pipeline { events, seconds, events_per_second: events as f64 / seconds, texts_sent })
+}

@@ -5,6 +5,7 @@ pub mod artifacts;
 pub mod bench;
 pub mod commands;
 pub mod emulator;
+pub mod latency_proxy;
 pub mod local;
 pub mod runtime_api;
 pub mod template;

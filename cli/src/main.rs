@@ -94,6 +94,22 @@ enum Command {
         /// Also write the results as JSON here.
         #[arg(long, default_value = "target/custops-bench.json")]
         json: PathBuf,
+        /// Cold starts per program (median reported).
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        /// Latency injected on every AWS call for the concurrency measure.
+        #[arg(long, default_value_t = 25)]
+        latency_ms: u64,
+        /// Only count AWS calls per event (no deploy builds needed).
+        #[arg(long)]
+        calls_only: bool,
+        /// Skip the binaries' measures (cold start, size, memory, concurrency).
+        #[arg(long)]
+        skip_runtime: bool,
+        /// Mixed events pushed through the whole local pipeline (0: skip). The
+        /// emulator is the bottleneck: about 4 events/s here, so 10,000 take ~40 min.
+        #[arg(long, default_value_t = 1_000)]
+        pipeline_events: usize,
     },
     /// Builds nothing, starts a private emulator, replays events/ and prints what customers received.
     Demo {
@@ -246,14 +262,32 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             println!("every binary runs on Amazon Linux 2023 (glibc <= 2.34)");
             Ok(())
         }
-        Command::Bench { json } => {
+        Command::Bench { json, runs, latency_ms, calls_only, skip_runtime, pipeline_events } => {
             let rows = custops_cli::bench::aws_calls().await?;
-            println!("AWS API calls per event (counted at the emulator, steady state):\n");
+            println!("### AWS API calls per event (counted at the emulator, steady state)\n");
             println!("{}", custops_cli::bench::calls_table(&rows));
+            let runtime = if calls_only || skip_runtime {
+                None
+            } else {
+                let r = custops_cli::bench::runtime(runs, std::time::Duration::from_millis(latency_ms)).await?;
+                println!("{}", custops_cli::bench::runtime_tables(&r));
+                Some(r)
+            };
             if let Some(dir) = json.parent() {
                 std::fs::create_dir_all(dir)?;
             }
-            std::fs::write(&json, serde_json::to_string_pretty(&serde_json::json!({ "aws_calls_per_event": rows }))?)?;
+            let pipeline = if calls_only || pipeline_events == 0 {
+                None
+            } else {
+                let p = custops_cli::bench::pipeline(pipeline_events).await?;
+                println!(
+                    "### Whole local pipeline\n\n| events | seconds | events/s | texts sent |\n|---:|---:|---:|---:|\n| {} | {:.1} | {:.1} | {} |\n",
+                    p.events, p.seconds, p.events_per_second, p.texts_sent
+                );
+                Some(p)
+            };
+            let report = serde_json::json!({ "aws_calls_per_event": rows, "runtime": runtime, "pipeline": pipeline });
+            std::fs::write(&json, serde_json::to_string_pretty(&report)?)?;
             println!("written to {}", json.display());
             Ok(())
         }

@@ -175,9 +175,21 @@ impl BootstrapProcess {
         env: &HashMap<String, String>,
         endpoint: Option<&str>,
     ) -> Result<Self, BoxError> {
+        Self::spawn_argv(&[binary.to_path_buf()], function, env, endpoint).await
+    }
+
+    /// Like [`Self::spawn`], for a program with arguments (an interpreter and its script).
+    pub async fn spawn_argv(
+        argv: &[std::path::PathBuf],
+        function: &str,
+        env: &HashMap<String, String>,
+        endpoint: Option<&str>,
+    ) -> Result<Self, BoxError> {
+        let binary = argv.first().ok_or("nothing to run")?;
         let api = RuntimeApi::start().await?;
         let mut cmd = Command::new(binary);
-        cmd.env_clear()
+        cmd.args(&argv[1..])
+            .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("AWS_LAMBDA_RUNTIME_API", api.addr.to_string())
             .env("AWS_LAMBDA_FUNCTION_NAME", function)
