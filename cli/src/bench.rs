@@ -204,10 +204,11 @@ pub async fn runtime(runs: usize, latency: std::time::Duration) -> Result<Runtim
 
     let functions = crate::artifacts::functions()?;
     let lambda_dir = target_dir().join("lambda");
-    for f in &functions {
-        if !lambda_dir.join(f).join("bootstrap").exists() {
-            return Err(format!("no {}/{f}/bootstrap: run `cargo artifacts` first", lambda_dir.display()).into());
-        }
+    if functions.iter().any(|f| !lambda_dir.join(f).join("bootstrap").exists()) {
+        eprintln!("custops bench: building the deploy binaries first (cargo artifacts)");
+        let artifacts =
+            tokio::task::spawn_blocking(|| crate::artifacts::build(None)).await.map_err(|e| e.to_string())??;
+        crate::artifacts::check_glibc(&artifacts)?;
     }
     // The baseline binary, with the same profile.
     let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
@@ -343,11 +344,19 @@ pub fn runtime_tables(r: &RuntimeReport) -> String {
         r.missed_call_peak_rss_bytes as f64 / 1e6
     ));
     out.push_str(
-        "\n### Concurrency (missed-call): a batch of 10 beside a batch of 1, median of 3\n\n| latency per AWS call | batch of 1 | batch of 10 | ratio |\n|---:|---:|---:|---:|\n",
+        "\n### Concurrency (missed-call): a batch of 10 beside a batch of 1, median of 3\n\n| latency per AWS call | batch of 1 | batch of 10 | wall-time ratio | latency cost, 10 vs 1 |\n|---:|---:|---:|---:|---:|\n",
     );
+    let base = r.concurrency.iter().find(|c| c.latency_ms == 0);
     for c in &r.concurrency {
+        // What the injected latency added to each batch, beyond the emulator's own (serial) work.
+        let cost = match base {
+            Some(b) if c.latency_ms > 0 => {
+                format!("{:.2}x", (c.ten_messages_ms - b.ten_messages_ms) / (c.one_message_ms - b.one_message_ms))
+            }
+            _ => String::new(),
+        };
         out.push_str(&format!(
-            "| {} ms | {:.0} ms | {:.0} ms | {:.2}x |\n",
+            "| {} ms | {:.0} ms | {:.0} ms | {:.2}x | {cost} |\n",
             c.latency_ms,
             c.one_message_ms,
             c.ten_messages_ms,

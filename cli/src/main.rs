@@ -107,7 +107,7 @@ enum Command {
         #[arg(long)]
         skip_runtime: bool,
         /// Mixed events pushed through the whole local pipeline (0: skip). The
-        /// emulator is the bottleneck: about 4 events/s here, so 10,000 take ~40 min.
+        /// emulator is the bottleneck: about 3 events/s here, so 10,000 take about an hour.
         #[arg(long, default_value_t = 1_000)]
         pipeline_events: usize,
     },
