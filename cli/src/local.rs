@@ -15,6 +15,7 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use custops::aws::Clients;
+use custops::function::SqsFunction;
 use custops::{Deps, SharedClock};
 use serde_json::Value;
 use tracing::{debug, info};
@@ -26,13 +27,46 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The function code the local stack can run, by binary name: in-process, or
 /// the real `bootstrap` binary behind a local Lambda Runtime API.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Handler {
     Process(Arc<ProcessHandler>),
-    MissedCall(missed_call::MissedCall),
+    Sqs(Arc<dyn LocalSqs>),
     Scheduler(scheduler::Scheduler),
-    VehicleReady(vehicle_ready::VehicleReady),
-    InboundSms(inbound_sms::InboundSmsHandler),
+}
+
+impl std::fmt::Debug for Handler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Handler::Process(p) => p.fmt(f),
+            Handler::Sqs(_) => f.write_str("Sqs(in-process)"),
+            Handler::Scheduler(s) => s.fmt(f),
+        }
+    }
+}
+
+/// An in-process SQS function, behind a pointer.
+pub trait LocalSqs: Send + Sync {
+    fn handle(
+        &self,
+        event: SqsEvent,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = SqsBatchResponse> + Send + '_>>;
+}
+
+impl<F: SqsFunction> LocalSqs for F {
+    fn handle(
+        &self,
+        event: SqsEvent,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = SqsBatchResponse> + Send + '_>> {
+        Box::pin(SqsFunction::handle(self, event))
+    }
+}
+
+fn sqs<F: SqsFunction>(
+    def: &FunctionDef,
+    config: &aws_config::SdkConfig,
+    clock: SharedClock,
+) -> Result<Option<Handler>, BoxError> {
+    Ok(Some(Handler::Sqs(Arc::new(F::new(Deps::from_env(F::NAME, &def.env, config, clock)?)))))
 }
 
 impl Handler {
@@ -42,37 +76,22 @@ impl Handler {
         config: &aws_config::SdkConfig,
         clock: SharedClock,
     ) -> Result<Option<Self>, BoxError> {
-        Ok(match def.binary.as_str() {
-            "missed-call" => Some(Handler::MissedCall(missed_call::MissedCall::new(Deps::from_env(
-                missed_call::FUNCTION,
-                &def.env,
-                config,
-                clock,
-            )?))),
-            "vehicle-ready" => Some(Handler::VehicleReady(vehicle_ready::VehicleReady::new(Deps::from_env(
-                vehicle_ready::FUNCTION,
-                &def.env,
-                config,
-                clock,
-            )?))),
-            "inbound-sms" => Some(Handler::InboundSms(inbound_sms::InboundSmsHandler::new(Deps::from_env(
-                inbound_sms::FUNCTION,
-                &def.env,
-                config,
-                clock,
-            )?))),
-            "scheduler" => Some(Handler::Scheduler(scheduler::Scheduler::from_env(&def.env, config, clock)?)),
-            _ => None,
-        })
+        match def.binary.as_str() {
+            "missed-call" => sqs::<missed_call::MissedCall>(def, config, clock),
+            "vehicle-ready" => sqs::<vehicle_ready::VehicleReady>(def, config, clock),
+            "inbound-sms" => sqs::<inbound_sms::InboundSmsHandler>(def, config, clock),
+            "scheduler" => Ok(Some(Handler::Scheduler(scheduler::Scheduler::from_env(&def.env, config, clock)?))),
+            _ => Ok(None),
+        }
     }
 
     /// The environment variables the function's code reads.
     pub fn env_read(binary: &str) -> Option<&'static [&'static str]> {
         match binary {
-            "missed-call" => Some(missed_call::ENV),
+            "missed-call" => Some(missed_call::MissedCall::ENV),
+            "vehicle-ready" => Some(vehicle_ready::VehicleReady::ENV),
+            "inbound-sms" => Some(inbound_sms::InboundSmsHandler::ENV),
             "scheduler" => Some(scheduler::ENV),
-            "vehicle-ready" => Some(vehicle_ready::ENV),
-            "inbound-sms" => Some(inbound_sms::ENV),
             _ => None,
         }
     }
@@ -81,9 +100,7 @@ impl Handler {
     pub async fn sqs(&self, event: SqsEvent) -> SqsBatchResponse {
         match self {
             Handler::Process(p) => p.sqs(event).await,
-            Handler::MissedCall(h) => h.handle(event).await,
-            Handler::VehicleReady(h) => h.handle(event).await,
-            Handler::InboundSms(h) => h.handle(event).await,
+            Handler::Sqs(h) => h.handle(event).await,
             Handler::Scheduler(_) => all_failed(event),
         }
     }
@@ -92,9 +109,8 @@ impl Handler {
     pub async fn tick(&self) -> Result<Option<serde_json::Value>, BoxError> {
         match self {
             Handler::Process(p) if p.scheduled => Ok(Some(p.invoke(&scheduled_event())?.await?)),
-            Handler::Process(_) => Ok(None),
             Handler::Scheduler(h) => Ok(Some(serde_json::to_value(h.run().await?)?)),
-            Handler::MissedCall(_) | Handler::VehicleReady(_) | Handler::InboundSms(_) => Ok(None),
+            Handler::Process(_) | Handler::Sqs(_) => Ok(None),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod context;
 pub mod env;
 pub mod error;
 pub mod event;
+pub mod function;
 pub mod keys;
 pub mod model;
 pub mod outbound;

@@ -17,14 +17,11 @@ use tracing::info;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use custops::batch::Message;
 use custops::event::InboundSms;
+use custops::function::SqsFunction;
 use custops::model::{Customer, Task, TaskKind, TaskStatus, Touchpoint};
 use custops::store::Department;
 use custops::table::{Tx, TxError, TxRejected};
 use custops::{Deps, Phone, ProcessError};
-
-pub const FUNCTION: &str = "inbound-sms";
-/// The environment the function reads (checked against the template by a test).
-pub const ENV: &[&str] = custops::env::SQS_FUNCTION_ENV;
 
 /// Keywords that opt a number out (the End User Messaging defaults).
 pub const OPT_OUT: &[&str] =
@@ -71,16 +68,19 @@ pub struct InboundSmsHandler {
     deps: Deps,
 }
 
-impl InboundSmsHandler {
-    pub fn new(deps: Deps) -> Self {
+impl SqsFunction for InboundSmsHandler {
+    const NAME: &'static str = "inbound-sms";
+
+    fn new(deps: Deps) -> Self {
         Self { deps }
     }
 
-    /// Handles one SQS batch (Lambda's event), reporting partial failures.
-    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+    async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
         self.deps.batch.run(event, |message| self.process(message)).await
     }
+}
 
+impl InboundSmsHandler {
     async fn process(&self, message: Message) -> Result<(), ProcessError> {
         let sms: InboundSms = serde_json::from_str(&message.body).map_err(|e| ProcessError::Invalid {
             event_id: message.message_id.clone(),

@@ -14,6 +14,7 @@ use tracing::{info, warn};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use custops::batch::Message;
 use custops::event::{CallMissed, Envelope};
+use custops::function::SqsFunction;
 use custops::model::{Customer, CustomerState, Task, TaskKind, TaskStatus, Touchpoint};
 use custops::outbound::{Committed, Plan, TextRequest};
 use custops::store::{clock_words, Department, StoreConfig};
@@ -21,11 +22,6 @@ use custops::table::{Tx, TxError, TxRejected};
 use custops::templates;
 use custops::text::MessageClass;
 use custops::{Deps, Phone, ProcessError};
-
-/// The function's name, as in `infra/template.yaml` and in DLQ attributes.
-pub const FUNCTION: &str = "missed-call";
-/// The environment the function reads (checked against the template by a test).
-pub const ENV: &[&str] = custops::env::SQS_FUNCTION_ENV;
 
 /// How soon after the call (or after the next opening) the callback is due.
 pub const CALLBACK_DUE: i64 = 15;
@@ -37,16 +33,19 @@ pub struct MissedCall {
     deps: Deps,
 }
 
-impl MissedCall {
-    pub fn new(deps: Deps) -> Self {
+impl SqsFunction for MissedCall {
+    const NAME: &'static str = "missed-call";
+
+    fn new(deps: Deps) -> Self {
         Self { deps }
     }
 
-    /// Handles one SQS batch (Lambda's event), reporting partial failures.
-    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+    async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
         self.deps.batch.run(event, |message| self.process(message)).await
     }
+}
 
+impl MissedCall {
     async fn process(&self, message: Message) -> Result<(), ProcessError> {
         let envelope = Envelope::parse(&message.body)?;
         tracing::Span::current().record("event_id", envelope.event_id.as_str());
@@ -102,7 +101,7 @@ impl MissedCall {
                     class: MessageClass::Reply,
                     body,
                     dedupe_key: format!("missed-call#{}", call.call_id),
-                    trigger: FUNCTION,
+                    trigger: Self::NAME,
                     event_id: &envelope.event_id,
                 },
                 &state.consent,

@@ -18,6 +18,7 @@ use tracing::info;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use custops::batch::Message;
 use custops::event::{Envelope, RoStatusChanged};
+use custops::function::SqsFunction;
 use custops::model::{Customer, CustomerState, RepairOrder, Task, TaskKind, TaskStatus, Touchpoint};
 use custops::outbound::{Committed, Plan, TextRequest};
 use custops::store::{Department, StoreConfig};
@@ -25,10 +26,6 @@ use custops::table::Tx;
 use custops::templates;
 use custops::text::{dollars, MessageClass};
 use custops::{Deps, Phone, ProcessError};
-
-pub const FUNCTION: &str = "vehicle-ready";
-/// The environment the function reads (checked against the template by a test).
-pub const ENV: &[&str] = custops::env::SQS_FUNCTION_ENV;
 
 pub const PARTS_ARRIVED: &str = "parts_arrived";
 pub const READY_FOR_PICKUP: &str = "ready_for_pickup";
@@ -38,16 +35,19 @@ pub struct VehicleReady {
     deps: Deps,
 }
 
-impl VehicleReady {
-    pub fn new(deps: Deps) -> Self {
+impl SqsFunction for VehicleReady {
+    const NAME: &'static str = "vehicle-ready";
+
+    fn new(deps: Deps) -> Self {
         Self { deps }
     }
 
-    /// Handles one SQS batch (Lambda's event), reporting partial failures.
-    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+    async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
         self.deps.batch.run(event, |message| self.process(message)).await
     }
+}
 
+impl VehicleReady {
     async fn process(&self, message: Message) -> Result<(), ProcessError> {
         let envelope = Envelope::parse(&message.body)?;
         tracing::Span::current().record("event_id", envelope.event_id.as_str());
@@ -114,7 +114,7 @@ impl VehicleReady {
                     class: MessageClass::Transactional,
                     body,
                     dedupe_key: format!("ro-status#{}#{}", change.ro_number, change.status),
-                    trigger: FUNCTION,
+                    trigger: Self::NAME,
                     event_id: &envelope.event_id,
                 },
                 // The ledger as this transaction leaves it.
