@@ -60,7 +60,9 @@ fn local_up_serves_the_operator_commands_and_stops_on_sigterm() {
     let texts = loop {
         let texts = custops(&endpoint, &["texts", "--json"]);
         let parsed: serde_json::Value = serde_json::from_str(&texts).unwrap();
-        if parsed.as_array().is_some_and(|a| !a.is_empty()) || started.elapsed() > Duration::from_secs(20) {
+        // The outbox row is written before the publish and marked sent after it.
+        let sent = parsed.as_array().is_some_and(|a| !a.is_empty() && a.iter().all(|t| t["state"] == "sent"));
+        if sent || started.elapsed() > Duration::from_secs(20) {
             break parsed;
         }
         std::thread::sleep(Duration::from_millis(200));
