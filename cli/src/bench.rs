@@ -138,17 +138,44 @@ pub struct ColdStart {
 #[derive(Debug, Clone, Serialize)]
 pub struct RuntimeReport {
     pub cold_starts: Vec<ColdStart>,
+    /// Where the missed-call cold start goes, and what the warm-up does.
+    pub init: Vec<InitRow>,
     /// Per function: (bootstrap bytes, zip bytes).
     pub sizes: Vec<(String, u64, u64)>,
     /// Peak RSS of the missed-call binary after a batch of 10 events.
     pub missed_call_peak_rss_bytes: u64,
-    /// Batch wall times under injected latency per AWS call (0 ms: the emulator's own work).
+    /// Batch wall times with latency on every AWS call, against the stand-in
+    /// (the emulator's answers, replayed) and against the emulator itself.
     pub concurrency: Vec<Concurrency>,
+    /// How the stand-in answered the replayed requests.
+    pub stand_in_answered: Vec<crate::stand_in::Answered>,
+}
+
+/// One way of starting missed-call, medians over `runs` cold starts.
+#[derive(Debug, Clone, Serialize)]
+pub struct InitRow {
+    /// `WARM_UP` ("none": no warm-up).
+    pub warm_up: String,
+    /// Latency on every AWS call; a new connection's first call waits twice as long more.
+    pub latency_ms: u64,
+    pub runs: usize,
+    /// Exec to the first Runtime API `next`.
+    pub exec_to_next_ms: f64,
+    /// From the function's `init` log line.
+    pub config_ms: f64,
+    pub build_ms: f64,
+    pub warm_ms: f64,
+    pub init_total_ms: f64,
+    /// Wall time of the first event (a new caller) and of the second.
+    pub first_event_ms: f64,
+    pub second_event_ms: f64,
 }
 
 /// Median wall time of a batch of 1 and of 10 with `latency_ms` on every AWS call.
 #[derive(Debug, Clone, Serialize)]
 pub struct Concurrency {
+    /// "stand-in" (fixed latency, the emulator's answers) or "emulator".
+    pub against: String,
     pub latency_ms: u64,
     pub one_message_ms: f64,
     pub ten_messages_ms: f64,
@@ -159,6 +186,9 @@ fn millis(d: std::time::Duration) -> f64 {
 }
 
 fn median(mut xs: Vec<f64>) -> (f64, f64, f64) {
+    if xs.is_empty() {
+        return (f64::NAN, f64::NAN, f64::NAN);
+    }
     xs.sort_by(|a, b| a.total_cmp(b));
     let mid = xs.len() / 2;
     let median = if xs.len().is_multiple_of(2) { (xs[mid - 1] + xs[mid]) / 2.0 } else { xs[mid] };
@@ -195,21 +225,38 @@ fn sqs_event(bodies: &[String]) -> Value {
     json!({ "Records": records })
 }
 
+/// Missed calls from callers never seen before in this run (each one is texted:
+/// 4 AWS calls), tagged `prefix`.
+struct NewCallers(std::sync::atomic::AtomicUsize);
+
+impl NewCallers {
+    fn calls(&self, prefix: &str, n: usize) -> Vec<String> {
+        let at: DateTime<Utc> = "2026-11-23T16:00:00Z".parse().unwrap_or_default();
+        (0..n)
+            .map(|i| {
+                let k = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                call(&format!("{prefix}-{i}"), &format!("{prefix}-{i}"), &format!("+1512555{:04}", 1000 + k % 9000), at)
+            })
+            .collect()
+    }
+}
+
 /// Cold starts (vs a minimal `lambda_runtime` binary and a boto3 handler),
-/// sizes, peak memory and batch concurrency under injected latency, for the
-/// binaries `cargo artifacts` built.
+/// init broken down with and without the warm-up, sizes, peak memory and
+/// batch concurrency under injected latency, for the binaries `cargo
+/// artifacts` built.
 pub async fn runtime(runs: usize, latency: std::time::Duration) -> Result<RuntimeReport, BoxError> {
     use crate::artifacts::{target_dir, workspace};
     use crate::runtime_api::BootstrapProcess;
+    use std::time::Duration as Span;
 
     let functions = crate::artifacts::functions()?;
     let lambda_dir = target_dir().join("lambda");
-    if functions.iter().any(|f| !lambda_dir.join(f).join("bootstrap").exists()) {
-        eprintln!("custops bench: building the deploy binaries first (cargo artifacts)");
-        let artifacts =
-            tokio::task::spawn_blocking(|| crate::artifacts::build(None)).await.map_err(|e| e.to_string())??;
-        crate::artifacts::check_glibc(&artifacts)?;
-    }
+    // Always from the current code (cargo rebuilds only what changed).
+    eprintln!("custops bench: building the deploy binaries (cargo artifacts)");
+    let artifacts =
+        tokio::task::spawn_blocking(|| crate::artifacts::build(None)).await.map_err(|e| e.to_string())??;
+    crate::artifacts::check_glibc(&artifacts)?;
     // The baseline binary, with the same profile.
     let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(workspace())
@@ -262,43 +309,110 @@ pub async fn runtime(runs: usize, latency: std::time::Duration) -> Result<Runtim
         ));
     }
 
-    let t0: DateTime<Utc> = "2026-11-23T16:00:00Z".parse()?;
-    let calls = |prefix: &str, n: usize| -> Vec<String> {
-        (0..n)
-            .map(|i| call(&format!("{prefix}-{i}"), &format!("{prefix}-{i}"), &format!("+1512555{:04}", 1000 + i), t0))
-            .collect()
-    };
-    // Peak memory after a batch of 10.
+    let callers = NewCallers(Default::default());
     let binary = lambda_dir.join("missed-call").join("bootstrap");
+    let upstream = emulator.endpoint.trim_start_matches("http://").to_owned();
+
+    // Init, with and without the warm-up: directly against the emulator, and
+    // with latency on every call (a new connection's first call pays a
+    // TCP + TLS 1.3 handshake more: two round trips).
+    let mut init = Vec::new();
+    for delay in [Span::ZERO, latency] {
+        let proxy = crate::latency_proxy::LatencyProxy::with_handshake(&upstream, delay, delay * 2).await?;
+        for warm_up in ["", "dynamodb,sns"] {
+            let mut env = env_of("missed-call");
+            env.insert(custops::env::WARM_UP.into(), warm_up.into());
+            let mut samples: Vec<[f64; 7]> = Vec::new();
+            for run in 0..runs {
+                let p = BootstrapProcess::spawn(&binary, "missed-call", &env, Some(&proxy.endpoint)).await?;
+                let exec_to_next = millis(p.ready(Span::from_secs(30)).await?);
+                let first = millis(invoke_batch(&p, callers.calls(&format!("i{run}a"), 1)).await?);
+                let second = millis(invoke_batch(&p, callers.calls(&format!("i{run}b"), 1)).await?);
+                let logged = init_line(&p.logs()).ok_or("missed-call logged no init line")?;
+                let f = |k: &str| logged["fields"][k].as_f64().unwrap_or(f64::NAN);
+                samples.push([exec_to_next, f("config_ms"), f("build_ms"), f("warm_ms"), f("total_ms"), first, second]);
+            }
+            let med = |i: usize| median(samples.iter().map(|s| s[i]).collect()).0;
+            init.push(InitRow {
+                warm_up: if warm_up.is_empty() { "none".into() } else { warm_up.into() },
+                latency_ms: delay.as_millis() as u64,
+                runs,
+                exec_to_next_ms: med(0),
+                config_ms: med(1),
+                build_ms: med(2),
+                warm_ms: med(3),
+                init_total_ms: med(4),
+                first_event_ms: med(5),
+                second_event_ms: med(6),
+            });
+        }
+    }
+
+    // Peak memory after a batch of 10.
     let p = BootstrapProcess::spawn(&binary, "missed-call", &env_of("missed-call"), Some(&emulator.endpoint)).await?;
-    p.ready(std::time::Duration::from_secs(10)).await?;
-    invoke_batch(&p, calls("rss", 10)).await?;
+    p.ready(Span::from_secs(10)).await?;
+    invoke_batch(&p, callers.calls("rss", 10)).await?;
     let missed_call_peak_rss_bytes = p.peak_rss().unwrap_or_default();
     drop(p);
 
     // Concurrency: every AWS call delayed; ten messages should cost about one.
-    // Also without the delay (the emulator works serially) and with a larger one.
-    let upstream = emulator.endpoint.trim_start_matches("http://").to_owned();
+    // First against the stand-in, which answers as the emulator did, each call
+    // after exactly the latency; then against the emulator, whose own work is serial.
     let mut concurrency = Vec::new();
-    for delay in [std::time::Duration::ZERO, latency, std::time::Duration::from_millis(100)] {
+    let mut stand_in_answered = Vec::new();
+    let batches: Vec<(Vec<String>, Vec<String>)> =
+        (0..3).map(|rep| (callers.calls(&format!("s{rep}o"), 1), callers.calls(&format!("s{rep}t"), 10))).collect();
+    let warm = callers.calls("s-warm", 1);
+    let stand_in = crate::stand_in::StandIn::start(&emulator.endpoint).await?;
+    for replay in [None, Some(Span::ZERO), Some(latency), Some(Span::from_millis(100))] {
+        if let Some(delay) = replay {
+            stand_in.replay(delay);
+        }
+        let p =
+            BootstrapProcess::spawn(&binary, "missed-call", &env_of("missed-call"), Some(&stand_in.endpoint)).await?;
+        p.ready(Span::from_secs(10)).await?;
+        invoke_batch(&p, warm.clone()).await?;
+        let (mut ones, mut tens) = (Vec::new(), Vec::new());
+        for (one, ten) in &batches {
+            ones.push(millis(invoke_batch(&p, one.clone()).await?));
+            tens.push(millis(invoke_batch(&p, ten.clone()).await?));
+        }
+        if let Some(delay) = replay {
+            stand_in_answered.push(stand_in.answered());
+            concurrency.push(Concurrency {
+                against: "stand-in".into(),
+                latency_ms: delay.as_millis() as u64,
+                one_message_ms: median(ones).0,
+                ten_messages_ms: median(tens).0,
+            });
+        }
+    }
+    for delay in [Span::ZERO, latency, Span::from_millis(100)] {
         let proxy = crate::latency_proxy::LatencyProxy::start(&upstream, delay).await?;
         let p = BootstrapProcess::spawn(&binary, "missed-call", &env_of("missed-call"), Some(&proxy.endpoint)).await?;
-        p.ready(std::time::Duration::from_secs(10)).await?;
+        p.ready(Span::from_secs(10)).await?;
         let tag = delay.as_millis();
-        invoke_batch(&p, calls(&format!("w{tag}"), 1)).await?;
+        invoke_batch(&p, callers.calls(&format!("w{tag}"), 1)).await?;
         let (mut ones, mut tens) = (Vec::new(), Vec::new());
         for rep in 0..3 {
-            ones.push(millis(invoke_batch(&p, calls(&format!("o{tag}r{rep}"), 1)).await?));
-            tens.push(millis(invoke_batch(&p, calls(&format!("t{tag}r{rep}"), 10)).await?));
+            ones.push(millis(invoke_batch(&p, callers.calls(&format!("o{tag}r{rep}"), 1)).await?));
+            tens.push(millis(invoke_batch(&p, callers.calls(&format!("t{tag}r{rep}"), 10)).await?));
         }
         concurrency.push(Concurrency {
+            against: "emulator".into(),
             latency_ms: tag as u64,
             one_message_ms: median(ones).0,
             ten_messages_ms: median(tens).0,
         });
     }
     emulator.stop().await;
-    Ok(RuntimeReport { cold_starts, sizes, missed_call_peak_rss_bytes, concurrency })
+    Ok(RuntimeReport { cold_starts, init, sizes, missed_call_peak_rss_bytes, concurrency, stand_in_answered })
+}
+
+/// The function's `init` log line (see `custops::function::cold_start`); it is
+/// written before the first `next`, and read by a task, so allow it a moment.
+fn init_line(logs: &[String]) -> Option<Value> {
+    logs.iter().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find(|v| v["fields"]["message"] == "init")
 }
 
 /// Sends one SQS batch to a running function; its wall time if no message failed.
@@ -335,6 +449,23 @@ pub fn runtime_tables(r: &RuntimeReport) -> String {
             python / c.median_ms
         ));
     }
+    out.push_str(
+        "\n### Init (missed-call): where the cold start goes, with and without the warm-up, medians\n\n| latency per AWS call | WARM_UP | exec to `next` | aws-config | clients etc. | warm-up | init total | first event | second event |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for i in &r.init {
+        out.push_str(&format!(
+            "| {} ms | {} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {:.1} ms | {:.1} ms |\n",
+            i.latency_ms,
+            i.warm_up,
+            i.exec_to_next_ms,
+            i.config_ms,
+            i.build_ms,
+            i.warm_ms,
+            i.init_total_ms,
+            i.first_event_ms,
+            i.second_event_ms
+        ));
+    }
     out.push_str("\n### Size\n\n| function | bootstrap | bootstrap.zip |\n|---|---:|---:|\n");
     for (f, b, z) in &r.sizes {
         out.push_str(&format!("| {f} | {:.2} MB | {:.2} MB |\n", *b as f64 / 1e6, *z as f64 / 1e6));
@@ -344,25 +475,26 @@ pub fn runtime_tables(r: &RuntimeReport) -> String {
         r.missed_call_peak_rss_bytes as f64 / 1e6
     ));
     out.push_str(
-        "\n### Concurrency (missed-call): a batch of 10 beside a batch of 1, median of 3\n\n| latency per AWS call | batch of 1 | batch of 10 | wall-time ratio | latency cost, 10 vs 1 |\n|---:|---:|---:|---:|---:|\n",
+        "\n### Concurrency (missed-call): a batch of 10 beside a batch of 1, median of 3\n\n| AWS answered by | latency per AWS call | batch of 1 | batch of 10 | wall-time ratio |\n|---|---:|---:|---:|---:|\n",
     );
-    let base = r.concurrency.iter().find(|c| c.latency_ms == 0);
     for c in &r.concurrency {
-        // What the injected latency added to each batch, beyond the emulator's own (serial) work.
-        let cost = match base {
-            Some(b) if c.latency_ms > 0 => {
-                format!("{:.2}x", (c.ten_messages_ms - b.ten_messages_ms) / (c.one_message_ms - b.one_message_ms))
-            }
-            _ => String::new(),
-        };
         out.push_str(&format!(
-            "| {} ms | {:.0} ms | {:.0} ms | {:.2}x | {cost} |\n",
+            "| {} | {} ms | {:.0} ms | {:.0} ms | {:.2}x |\n",
+            c.against,
             c.latency_ms,
             c.one_message_ms,
             c.ten_messages_ms,
             c.ten_messages_ms / c.one_message_ms
         ));
     }
+    let answered = r
+        .stand_in_answered
+        .iter()
+        .fold([0, 0, 0], |[a, b, c], x| [a + x.same_request, b + x.same_operation, c + x.passed_through]);
+    out.push_str(&format!(
+        "\nThe stand-in answered {} requests with the emulator's answer to the same request, {} with its answer to the same operation, and passed {} through.\n",
+        answered[0], answered[1], answered[2]
+    ));
     out
 }
 

@@ -1,6 +1,7 @@
 //! A loopback TCP proxy that holds every request for a fixed delay before
 //! passing it on: AWS-like latency in front of the emulator, for measuring
-//! whether a function overlaps its AWS calls.
+//! whether a function overlaps its AWS calls. A new connection's first
+//! request can wait longer (`handshake`), as a TCP and TLS handshake would.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -25,6 +26,11 @@ impl Drop for LatencyProxy {
 impl LatencyProxy {
     /// Proxies `127.0.0.1:<free port>` to `upstream` (`host:port`), delaying each request by `delay`.
     pub async fn start(upstream: &str, delay: Duration) -> Result<Self, BoxError> {
+        Self::with_handshake(upstream, delay, Duration::ZERO).await
+    }
+
+    /// Like [`Self::start`]; each connection's first request also waits `handshake`.
+    pub async fn with_handshake(upstream: &str, delay: Duration, handshake: Duration) -> Result<Self, BoxError> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let endpoint = format!("http://{}", listener.local_addr()?);
         let upstream = upstream.to_owned();
@@ -33,7 +39,7 @@ impl LatencyProxy {
                 let upstream = upstream.clone();
                 tokio::spawn(async move {
                     if let Ok(server) = TcpStream::connect(&upstream).await {
-                        let _ = relay(client, server, delay).await;
+                        let _ = relay(client, server, delay, handshake).await;
                     }
                 });
             }
@@ -44,20 +50,22 @@ impl LatencyProxy {
 
 /// Copies both ways; the first bytes of each request (after a response, or at
 /// the start) wait `delay`.
-async fn relay(client: TcpStream, server: TcpStream, delay: Duration) -> std::io::Result<()> {
+async fn relay(client: TcpStream, server: TcpStream, delay: Duration, handshake: Duration) -> std::io::Result<()> {
     let (mut client_read, mut client_write) = client.into_split();
     let (mut server_read, mut server_write) = server.into_split();
     let new_request = Arc::new(AtomicBool::new(true));
     let flag = new_request.clone();
     let upstream = async move {
         let mut buf = vec![0u8; 64 * 1024];
+        let mut first = true;
         loop {
             let n = client_read.read(&mut buf).await?;
             if n == 0 {
                 return server_write.shutdown().await;
             }
             if flag.swap(false, Ordering::SeqCst) {
-                tokio::time::sleep(delay).await;
+                let extra = if std::mem::take(&mut first) { handshake } else { Duration::ZERO };
+                tokio::time::sleep(delay + extra).await;
             }
             server_write.write_all(&buf[..n]).await?;
         }

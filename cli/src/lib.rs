@@ -8,4 +8,5 @@ pub mod emulator;
 pub mod latency_proxy;
 pub mod local;
 pub mod runtime_api;
+pub mod stand_in;
 pub mod template;

@@ -164,7 +164,11 @@ pub struct BootstrapProcess {
     pub api: RuntimeApi,
     pub child: Child,
     pub started: Instant,
+    logs: Arc<Mutex<Vec<String>>>,
 }
+
+/// Lines of a function's log (its stdout, CloudWatch on Lambda) kept per process.
+const KEPT_LOG_LINES: usize = 10_000;
 
 impl BootstrapProcess {
     /// Starts `binary` with Lambda's environment plus `env` (the template's),
@@ -203,15 +207,37 @@ impl BootstrapProcess {
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .envs(env)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true);
         if let Some(url) = endpoint {
             cmd.env("AWS_ENDPOINT_URL", url);
         }
         let started = Instant::now();
-        let child = cmd.spawn().map_err(|e| format!("starting {}: {e}", binary.display()))?;
-        Ok(Self { api, child, started })
+        let mut child = cmd.spawn().map_err(|e| format!("starting {}: {e}", binary.display()))?;
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        if let Some(stdout) = child.stdout.take() {
+            let (logs, echo) = (logs.clone(), std::env::var_os("CUSTOPS_ECHO_FUNCTION_LOGS").is_some());
+            tokio::spawn(async move {
+                use tokio::io::AsyncBufReadExt;
+                let mut lines = tokio::io::BufReader::new(stdout).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if echo {
+                        eprintln!("{line}");
+                    }
+                    let mut logs = logs.lock().unwrap_or_else(|e| e.into_inner());
+                    if logs.len() < KEPT_LOG_LINES {
+                        logs.push(line);
+                    }
+                }
+            });
+        }
+        Ok(Self { api, child, started, logs })
+    }
+
+    /// The function's log lines so far (its stdout; the first [`KEPT_LOG_LINES`]).
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Waits until the function asked for its first event; returns its init time.

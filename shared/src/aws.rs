@@ -1,16 +1,53 @@
 //! One `SdkConfig`, every client built from it, once per cold start.
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_dynamodb::config::Credentials;
+use aws_sdk_dynamodb::config::{Credentials, SharedHttpClient};
 
 /// The account and region of the local emulation (CONTRACT §2).
 pub const LOCAL_ACCOUNT: &str = "123456789012";
 pub const LOCAL_REGION: &str = "us-east-1";
 
-/// The configuration Lambda uses: region and credentials from the environment.
+/// The configuration an operator command uses against real AWS: region and
+/// credentials from the environment and profile, the system's trust store.
 /// Honours `AWS_ENDPOINT_URL` like every AWS SDK.
 pub async fn from_env() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// The roots every AWS service endpoint the functions call chains to: Amazon
+/// Trust Services (Amazon Root CA 1-4) and the Starfield Services Root G2
+/// that cross-signs them, as AWS documents for its endpoints. SHA-256:
+/// 8ECDE688..98196E, 1BA5B2AA..A46DB4, 18CE6CFE..6DB3A4, E35D2841..897092,
+/// 568D6905..3EDAB5.
+const AWS_ROOTS: &[u8] = include_bytes!("aws-roots.pem");
+
+/// The configuration a function uses on Lambda: like [`from_env`], but its
+/// HTTPS client trusts only [`AWS_ROOTS`]. Loading and parsing the system
+/// trust store (hundreds of certificates) was most of a cold start's init;
+/// five roots cost next to nothing, and nothing but AWS can be trusted.
+pub async fn for_lambda() -> SdkConfig {
+    let loader = aws_config::defaults(BehaviorVersion::latest());
+    match aws_https_client() {
+        Ok(client) => loader.http_client(client),
+        Err(e) => {
+            tracing::warn!(error = %e, "the AWS trust store was refused; using the system's");
+            loader
+        }
+    }
+    .load()
+    .await
+}
+
+/// The SDK's own HTTPS client (rustls, aws-lc), trusting only [`AWS_ROOTS`].
+pub fn aws_https_client() -> Result<SharedHttpClient, impl std::error::Error> {
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
+    let trust = TrustStore::empty().with_pem_certificate(AWS_ROOTS);
+    TlsContext::builder().with_trust_store(trust).build().map(|context| {
+        aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+            .tls_context(context)
+            .build_https()
+    })
 }
 
 /// A configuration for an operator command: the emulator at `endpoint` when one
@@ -48,5 +85,35 @@ impl Clients {
             sqs: aws_sdk_sqs::Client::new(config),
             sns: aws_sdk_sns::Client::new(config),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_aws_roots_are_the_five_amazon_trust_services_certificates() {
+        let pem = std::str::from_utf8(AWS_ROOTS).unwrap();
+        assert_eq!(pem.matches("-----BEGIN CERTIFICATE-----").count(), 5);
+        assert_eq!(pem.matches("-----END CERTIFICATE-----").count(), 5);
+    }
+
+    /// The trust store is parsed when the first connection is made (a bad
+    /// PEM would panic there): a TLS connection attempt must end in an
+    /// ordinary connection error.
+    #[tokio::test]
+    async fn a_client_with_the_aws_roots_connects_over_tls() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .http_client(aws_https_client().unwrap())
+            .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+            .region(Region::new(LOCAL_REGION))
+            .credentials_provider(Credentials::new("k", "s", None, None, "test"))
+            .endpoint_url(format!("https://{closed}"))
+            .build();
+        let err = aws_sdk_dynamodb::Client::from_conf(config).list_tables().send().await.unwrap_err();
+        assert!(matches!(err, aws_sdk_dynamodb::error::SdkError::DispatchFailure(_)), "{err:?}");
     }
 }

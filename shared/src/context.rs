@@ -11,7 +11,7 @@ use aws_config::SdkConfig;
 use crate::aws::Clients;
 use crate::batch::BatchAdapter;
 use crate::clock::SharedClock;
-use crate::env::{ConfigError, EnvSource, DLQ_URL, MAX_RECEIVE_COUNT, TABLE_NAME};
+use crate::env::{ConfigError, EnvSource, DLQ_URL, MAX_RECEIVE_COUNT, TABLE_NAME, WARM_UP};
 use crate::error::ProcessError;
 use crate::outbound::Outbound;
 use crate::phone::Phone;
@@ -42,6 +42,72 @@ impl Core {
             table,
             clock,
         })
+    }
+}
+
+impl Core {
+    /// Opens the first connections before the first event, so that event does
+    /// not pay for them (connection, TLS, the HTTP client's trust store):
+    /// DynamoDB by loading every store into the cache (one Query, work the
+    /// first event needs anyway), SNS by reading the account's SMS type. At
+    /// most `limit`; a failure is logged and left to the first event.
+    pub async fn warm_up(&self, what: WarmUp, limit: Duration) {
+        let dynamodb = async {
+            if what.dynamodb {
+                match self.stores.preload().await {
+                    Ok(n) => tracing::debug!(stores = n, "store cache loaded"),
+                    Err(e) => tracing::warn!(error = %e, "warm-up: loading the stores failed"),
+                }
+            }
+        };
+        let sns = async {
+            if what.sns {
+                if let Err(e) = self.outbound.warm_up().await {
+                    tracing::warn!(error = %e, "warm-up: the SNS call failed");
+                }
+            }
+        };
+        if tokio::time::timeout(limit, async { tokio::join!(dynamodb, sns) }).await.is_err() {
+            tracing::warn!(limit_ms = limit.as_millis() as u64, "warm-up: gave up waiting");
+        }
+    }
+}
+
+/// What a cold start connects to before its first event (`WARM_UP`: a
+/// comma-separated list of `dynamodb` and `sns`; empty or unset: nothing).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WarmUp {
+    pub dynamodb: bool,
+    pub sns: bool,
+}
+
+impl WarmUp {
+    pub fn from_env(env: &impl EnvSource) -> Result<Self, ConfigError> {
+        let mut what = Self::default();
+        for service in env.var(WARM_UP).unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match service {
+                "dynamodb" => what.dynamodb = true,
+                "sns" => what.sns = true,
+                other => {
+                    return Err(ConfigError::Invalid {
+                        name: WARM_UP,
+                        reason: format!("unknown service {other:?} (expected dynamodb, sns)"),
+                    })
+                }
+            }
+        }
+        Ok(what)
+    }
+}
+
+impl std::fmt::Display for WarmUp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.dynamodb, self.sns) {
+            (true, true) => f.write_str("dynamodb,sns"),
+            (true, false) => f.write_str("dynamodb"),
+            (false, true) => f.write_str("sns"),
+            (false, false) => f.write_str("none"),
+        }
     }
 }
 
@@ -93,6 +159,19 @@ pub struct StoreCache {
 impl StoreCache {
     pub fn new(table: Table) -> Self {
         Self { table, cache: Arc::default(), max_age: Duration::from_secs(300) }
+    }
+
+    /// Loads every store into the cache, by id and by texting number; returns how many.
+    pub async fn preload(&self) -> Result<usize, crate::table::TableError> {
+        let stores = self.table.list_stores().await?;
+        let (at, count) = (Instant::now(), stores.len());
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        for store in stores {
+            let store = Arc::new(store);
+            cache.insert(format!("tel:{}", store.sms_number.e164()), (at, store.clone()));
+            cache.insert(store.store_id.clone(), (at, store));
+        }
+        Ok(count)
     }
 
     /// The store's configuration; an unknown store is bad input.

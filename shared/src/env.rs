@@ -13,9 +13,12 @@ pub const DLQ_URL: &str = "DLQ_URL";
 pub const MAX_RECEIVE_COUNT: &str = "MAX_RECEIVE_COUNT";
 /// Log filter (tracing `EnvFilter` syntax).
 pub const RUST_LOG: &str = "RUST_LOG";
+/// What the cold start connects to before the first event: a comma-separated
+/// list of `dynamodb` and `sns`; empty for nothing (see `context::WarmUp`).
+pub const WARM_UP: &str = "WARM_UP";
 
 /// The variables every SQS-fed function reads.
-pub const SQS_FUNCTION_ENV: &[&str] = &[TABLE_NAME, DLQ_URL, MAX_RECEIVE_COUNT, RUST_LOG];
+pub const SQS_FUNCTION_ENV: &[&str] = &[TABLE_NAME, DLQ_URL, MAX_RECEIVE_COUNT, RUST_LOG, WARM_UP];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -4,12 +4,14 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
-use crate::context::Deps;
-use crate::env::ProcessEnv;
+use crate::context::{Core, Deps, WarmUp};
+use crate::env::{ConfigError, ProcessEnv};
 use crate::SystemClock;
 
 pub trait SqsFunction: Sized + Send + Sync + 'static {
@@ -26,12 +28,52 @@ pub trait SqsFunction: Sized + Send + Sync + 'static {
 
 /// The Lambda entry point of an SQS-fed function.
 pub async fn serve<F: SqsFunction>() -> Result<(), Error> {
-    crate::telemetry::init();
-    let config = crate::aws::from_env().await;
-    let function = F::new(Deps::from_env(F::NAME, &ProcessEnv, &config, Arc::new(SystemClock))?);
-    let function = &function;
+    let deps =
+        cold_start(F::NAME, |config| Deps::from_env(F::NAME, &ProcessEnv, config, Arc::new(SystemClock))).await?;
+    let function = &F::new(deps);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         Ok::<_, Error>(function.handle(event.payload).await)
     }))
     .await
+}
+
+impl AsRef<Core> for Deps {
+    fn as_ref(&self) -> &Core {
+        &self.core
+    }
+}
+
+/// The longest a cold start waits for its warm-up calls.
+pub const WARM_UP_LIMIT: Duration = Duration::from_secs(2);
+
+/// A function's cold start: logging, the one `SdkConfig`, the function itself
+/// (`build`: clients, table, outbound path), then the warm-up `WARM_UP` asks
+/// for. Logs one `init` line with what each step took, in milliseconds:
+/// `logging_ms`, `config_ms`, `build_ms`, `warm_ms` and `total_ms`.
+pub async fn cold_start<T: AsRef<Core>>(
+    function: &'static str,
+    build: impl FnOnce(&SdkConfig) -> Result<T, ConfigError>,
+) -> Result<T, Error> {
+    let started = Instant::now();
+    crate::telemetry::init();
+    let logging = started.elapsed();
+    let config = crate::aws::for_lambda().await;
+    let configured = started.elapsed();
+    let what = WarmUp::from_env(&ProcessEnv)?;
+    let built = build(&config)?;
+    let ready = started.elapsed();
+    built.as_ref().warm_up(what, WARM_UP_LIMIT).await;
+    let total = started.elapsed();
+    let ms = |d: Duration| (d.as_secs_f64() * 1e5).round() / 100.0;
+    tracing::info!(
+        function,
+        warm_up = %what,
+        logging_ms = ms(logging),
+        config_ms = ms(configured - logging),
+        build_ms = ms(ready - configured),
+        warm_ms = ms(total - ready),
+        total_ms = ms(total),
+        "init"
+    );
+    Ok(built)
 }

@@ -152,6 +152,18 @@ impl Outbound {
         Self { table, sns, clock }
     }
 
+    /// One cheap SNS read (the account's default SMS type) that opens the
+    /// connection the first text will use.
+    pub async fn warm_up(&self) -> Result<(), String> {
+        self.sns
+            .get_sms_attributes()
+            .attributes("DefaultSMSType")
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| aws_sdk_sns::error::DisplayErrorContext(e).to_string())
+    }
+
     /// Applies the rules to a request, given the customer's consent ledger and
     /// recent texts (from the trigger's one state Query). Pure: no AWS call.
     pub fn plan(&self, req: TextRequest<'_>, consent: &Consent, sends: &SendLedger) -> Plan {

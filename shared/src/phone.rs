@@ -1,10 +1,10 @@
-//! Phone numbers: parsed with libphonenumber's metadata (the `phonenumber`
-//! crate), normalised to E.164 with the US as default region, and masked in
+//! Phone numbers: parsed with libphonenumber's metadata (the `rlibphonenumber`
+//! port), normalised to E.164 with the US as default region, and masked in
 //! every `Debug`/`Display` so a raw number never reaches a log line.
 
 use std::fmt;
 
-use phonenumber::{country, metadata::DATABASE, Mode, Type};
+use rlibphonenumber::{PhoneNumberFormat, PhoneNumberType as Type, Region, PHONE_NUMBER_UTIL};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Why a string is not a number custops can text.
@@ -39,12 +39,13 @@ impl Phone {
         if trimmed.is_empty() {
             return Err(PhoneError::Empty);
         }
-        let number = phonenumber::parse(Some(country::Id::US), trimmed)
+        let number = PHONE_NUMBER_UTIL
+            .parse(trimmed, Some(Region::US))
             .map_err(|e| PhoneError::Unparseable(format!("{e}; input {}", mask(trimmed))))?;
-        if !number.is_valid() {
+        if !PHONE_NUMBER_UTIL.is_valid_number(&number) {
             return Err(PhoneError::Invalid(mask(trimmed)));
         }
-        Ok(Phone(number.format().mode(Mode::E164).to_string()))
+        Ok(Phone(number.format_as(PhoneNumberFormat::E164).into_owned()))
     }
 
     /// The E.164 string, for the table key and the SNS `PhoneNumber`. Never log it.
@@ -59,9 +60,11 @@ impl Phone {
 
     /// Whether this number can receive a text, from the numbering plan.
     pub fn textability(&self) -> Textability {
-        let parsed = phonenumber::parse(None, &self.0).expect("a Phone is always valid E.164");
-        match parsed.number_type(&DATABASE) {
-            Type::Mobile | Type::FixedLineOrMobile | Type::PersonalNumber | Type::Voip => Textability::MobileCapable,
+        let Ok(parsed) = PHONE_NUMBER_UTIL.parse(&self.0, None) else {
+            return Textability::NotMobile;
+        };
+        match PHONE_NUMBER_UTIL.get_number_type(&parsed) {
+            Type::Mobile | Type::FixedLineOrMobile | Type::PersonalNumber | Type::VoIP => Textability::MobileCapable,
             // A pure landline may still be SMS-enabled by its carrier, but we cannot know it.
             _ => Textability::NotMobile,
         }
@@ -193,6 +196,16 @@ mod tests {
     fn toll_free_numbers_are_not_textable() {
         assert_eq!(Phone::parse("+18005550100").unwrap().textability(), Textability::NotMobile);
         assert_eq!(Phone::parse("+15125550142").unwrap().textability(), Textability::MobileCapable);
+    }
+
+    #[test]
+    fn numbers_from_abroad_keep_their_country_and_type() {
+        let uk_mobile = Phone::parse("+44 7911 123456").unwrap();
+        assert_eq!(uk_mobile.e164(), "+447911123456");
+        assert_eq!(uk_mobile.textability(), Textability::MobileCapable);
+        assert_eq!(Phone::parse("+44 20 7946 0000").unwrap().textability(), Textability::NotMobile);
+        assert_eq!(Phone::parse("+52 55 1234 5678").unwrap().e164(), "+525512345678");
+        assert!(Phone::parse("+44 7911 12").is_err());
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! released and tried again next run.
 
 use custops::context::Core;
-use custops::env::{ConfigError, EnvSource, RUST_LOG, TABLE_NAME};
+use custops::env::{ConfigError, EnvSource, RUST_LOG, TABLE_NAME, WARM_UP};
 use custops::outbound::Resumed;
 use custops::SharedClock;
 use futures::stream::{self, StreamExt};
@@ -20,7 +20,7 @@ use tracing::{error, info};
 
 pub const FUNCTION: &str = "scheduler";
 /// The environment the function reads (checked against the template by a test).
-pub const ENV: &[&str] = &[TABLE_NAME, RUST_LOG];
+pub const ENV: &[&str] = &[TABLE_NAME, RUST_LOG, WARM_UP];
 /// Texts released at once; DynamoDB and SNS calls per text are few and short.
 pub const CONCURRENCY: usize = 16;
 
@@ -36,6 +36,12 @@ pub struct TickReport {
 #[derive(Debug, Clone)]
 pub struct Scheduler {
     core: Core,
+}
+
+impl AsRef<Core> for Scheduler {
+    fn as_ref(&self) -> &Core {
+        &self.core
+    }
 }
 
 impl Scheduler {
