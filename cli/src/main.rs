@@ -107,8 +107,8 @@ enum Command {
         #[arg(long)]
         skip_runtime: bool,
         /// Mixed events pushed through the whole local pipeline (0: skip). The
-        /// emulator is the bottleneck: about 3 events/s here, so 10,000 take about an hour.
-        #[arg(long, default_value_t = 1_000)]
+        /// emulator is the bottleneck: 10,000 take several minutes here.
+        #[arg(long, default_value_t = 10_000)]
         pipeline_events: usize,
     },
     /// Builds nothing, starts a private emulator, replays events/ and prints what customers received.

@@ -9,17 +9,31 @@
 #    the whole table once per transaction item to be able to roll back, which
 #    makes every transaction cost O(table) time and memory. The snapshot here
 #    restores exactly those items when a transaction is cancelled.
+# 3. Query reads only what it must. moto lists and sorts the whole table for
+#    every Query, even on one partition, and scans it for a GSI Query, so a
+#    Query costs O(table log table) and a long run slows down quadratically.
+#    Here a table Query sees only its partition, and a GSI Query only the
+#    items with its key value, from an index kept up to date on every write;
+#    moto's own code still does the matching, sorting, paging and filtering.
+# 4. ReceiveMessage reads a queue's retention period directly. moto computes
+#    every queue attribute (three passes over the queue's messages) for each
+#    message it hands out, so a receive cost O(queue length) per message.
+# 5. No access log line per request.
 #
 # Reads, SQS long polls and SNS stay concurrent.
 import copy
 import functools
+import inspect
+import logging
 import sys
 import threading
 
 import moto.dynamodb.models as ddb_models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
+from moto.core.utils import unix_time
 from moto.server import main
+from moto.sqs.models import SQSBackend
 
 _lock = threading.RLock()
 
@@ -86,7 +100,187 @@ def _transact_write_items(self, transact_items):
 
 
 DynamoDBBackend.transact_write_items = _transact_write_items
-for _name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"):
-    setattr(DynamoDBBackend, _name, _serialised(getattr(DynamoDBBackend, _name)))
+
+# --- 3. Query over a partition or a GSI key value, not the whole table -------
+
+# table name -> index name -> key value -> {(hash, range)}; and the reverse,
+# table name -> (hash, range) -> [(index name, key value)]. Guarded by _lock.
+_gsi = {}
+_indexed_under = {}
+# Tables whose index must be rebuilt (a write this file cannot attribute).
+_stale = set()
+_scope = threading.local()
+
+
+def _gsi_hash_attrs(table):
+    """The GSIs with one HASH attribute: index name -> attribute."""
+    out = {}
+    for index in table.global_indexes or []:
+        hashes = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+        if len(hashes) == 1:
+            out[index.name] = hashes[0]
+    return out
+
+
+def _reindex(table, hash_value, range_value):
+    by_index = _gsi.setdefault(table.name, {})
+    under = _indexed_under.setdefault(table.name, {})
+    key = (hash_value, range_value)
+    for index_name, value in under.pop(key, []):
+        keys = by_index.get(index_name, {}).get(value)
+        if keys is not None:
+            keys.discard(key)
+    if range_value is not None:
+        item = table.items.get(hash_value, {}).get(range_value)
+    else:
+        item = table.items.get(hash_value)
+    if item is None:
+        return
+    entries = []
+    for index_name, attr in _gsi_hash_attrs(table).items():
+        value = item.attrs.get(attr)
+        if value is not None:
+            by_index.setdefault(index_name, {}).setdefault(value, set()).add(key)
+            entries.append((index_name, value))
+    if entries:
+        under[key] = entries
+
+
+def _rebuild(table):
+    _gsi.pop(table.name, None)
+    _indexed_under.pop(table.name, None)
+    for partition in list(table.items.values()):
+        items = list(partition.values()) if table.range_key_attr else [partition]
+        for item in items:
+            _reindex(table, item.hash_key, item.range_key)
+    _stale.discard(table.name)
+
+
+def _touched(backend, method, args, kwargs):
+    """(table name, key dict) of every item a write method may have changed,
+    or None when it cannot tell."""
+    if method in ("update_item", "delete_item"):
+        return [(kwargs.get("table_name", args[0] if args else None), kwargs.get("key", args[1] if len(args) > 1 else None))]
+    if method == "put_item":
+        name = kwargs.get("table_name", args[0] if args else None)
+        attrs = kwargs.get("item_attrs", args[1] if len(args) > 1 else None)
+        table = backend.tables.get(name)
+        return [(name, _key_of(table, {"Item": attrs}))] if table is not None and attrs else None
+    if method == "transact_write_items":
+        out = []
+        for entry in kwargs.get("transact_items", args[0] if args else []):
+            _, op = next(iter(entry.items()))
+            table = backend.tables.get(op.get("TableName"))
+            if table is not None:
+                out.append((table.name, _key_of(table, op)))
+        return out
+    return None
+
+
+def _indexed(method_name, method):
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with _lock:
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                touched = _touched(self, method_name, args, kwargs)
+                if touched is None:
+                    _stale.update(self.tables.keys())
+                for name, key in touched or []:
+                    table = self.tables.get(name)
+                    if table is None or not key:
+                        continue
+                    try:
+                        hash_value, range_value = self.get_keys_value(table, key)
+                    except Exception:
+                        _stale.add(name)
+                        continue
+                    _reindex(table, hash_value, range_value)
+
+    return wrapper
+
+
+# Writes this file cannot attribute to items (PartiQL, batches) mark every
+# table's index stale; the next GSI Query rebuilds it once.
+for _name in (
+    "put_item",
+    "update_item",
+    "delete_item",
+    "transact_write_items",
+    "batch_write_item",
+    "execute_statement",
+    "execute_transaction",
+    "batch_execute_statement",
+):
+    if hasattr(DynamoDBBackend, _name):
+        setattr(DynamoDBBackend, _name, _indexed(_name, getattr(DynamoDBBackend, _name)))
+
+_original_query = Table.query
+_original_all_items = Table.all_items
+_query_signature = inspect.signature(_original_query)
+
+
+def _candidates(table, hash_key, index_name, hash_key_conditions):
+    """The items a Query can match, or None to let moto look at every item."""
+    if not index_name:
+        if hash_key is None:
+            return None
+        partition = table.items.get(hash_key)
+        if partition is None:
+            return []
+        return list(partition.values()) if table.range_key_attr else [partition]
+    attr = _gsi_hash_attrs(table).get(index_name)
+    values = [v for a, v in (hash_key_conditions or []) if a == attr] or ([hash_key] if hash_key is not None else [])
+    if attr is None or len(values) != 1:
+        return None
+    if table.name in _stale or table.name not in _gsi:
+        _rebuild(table)
+    out = []
+    for hash_value, range_value in _gsi[table.name].get(index_name, {}).get(values[0], ()):
+        item = table.items.get(hash_value, {}).get(range_value) if range_value is not None else table.items.get(hash_value)
+        if item is not None:
+            out.append(item)
+    # moto's order for the same items (its sort is stable over this order).
+    out.sort(key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+    return out
+
+
+def _query(self, *args, **kwargs):
+    bound = _query_signature.bind(self, *args, **kwargs)
+    a = bound.arguments
+    with _lock:
+        candidates = _candidates(self, a.get("hash_key"), a.get("index_name"), a.get("hash_key_conditions"))
+    if candidates is None:
+        return _original_query(self, *args, **kwargs)
+    _scope.candidates = (self, candidates)
+    try:
+        return _original_query(self, *args, **kwargs)
+    finally:
+        _scope.candidates = None
+
+
+def _all_items(self):
+    scoped = getattr(_scope, "candidates", None)
+    if scoped is not None and scoped[0] is self:
+        return scoped[1]
+    return _original_all_items(self)
+
+
+Table.query = _query
+Table.all_items = _all_items
+
+# --- 4. ReceiveMessage without recomputing every queue attribute -------------
+
+
+def _within_retention(self, queue_name, message):
+    queue = self.get_queue(queue_name)
+    return int(queue.message_retention_period) + message.sent_timestamp / 1000 > unix_time()
+
+
+SQSBackend.is_message_valid_based_on_retention_period = _within_retention
+
+# --- 5. Quiet server ----------------------------------------------------------
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 main(sys.argv[1:])
