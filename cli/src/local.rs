@@ -251,6 +251,7 @@ impl LocalStack {
             .find(|f| f.def.binary == binary)
             .ok_or_else(|| format!("no function {binary}"))?;
         let process = BootstrapProcess::spawn(path, binary, &f.def.env, Some(&endpoint)).await?;
+        process.echo_logs(true);
         process.ready(Duration::from_secs(10)).await?;
         f.handler = Handler::Process(Arc::new(ProcessHandler {
             process,

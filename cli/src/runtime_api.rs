@@ -165,6 +165,7 @@ pub struct BootstrapProcess {
     pub child: Child,
     pub started: Instant,
     logs: Arc<Mutex<Vec<String>>>,
+    echo: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Lines of a function's log (its stdout, CloudWatch on Lambda) kept per process.
@@ -216,13 +217,14 @@ impl BootstrapProcess {
         let started = Instant::now();
         let mut child = cmd.spawn().map_err(|e| format!("starting {}: {e}", binary.display()))?;
         let logs = Arc::new(Mutex::new(Vec::new()));
+        let echo = Arc::new(std::sync::atomic::AtomicBool::new(false));
         if let Some(stdout) = child.stdout.take() {
-            let (logs, echo) = (logs.clone(), std::env::var_os("CUSTOPS_ECHO_FUNCTION_LOGS").is_some());
+            let (logs, echo) = (logs.clone(), echo.clone());
             tokio::spawn(async move {
                 use tokio::io::AsyncBufReadExt;
                 let mut lines = tokio::io::BufReader::new(stdout).lines();
                 while let Ok(Some(line)) = lines.next_line().await {
-                    if echo {
+                    if echo.load(std::sync::atomic::Ordering::Relaxed) {
                         eprintln!("{line}");
                     }
                     let mut logs = logs.lock().unwrap_or_else(|e| e.into_inner());
@@ -232,7 +234,12 @@ impl BootstrapProcess {
                 }
             });
         }
-        Ok(Self { api, child, started, logs })
+        Ok(Self { api, child, started, logs, echo })
+    }
+
+    /// Also copy the function's log lines to this process's stderr, as they come.
+    pub fn echo_logs(&self, on: bool) {
+        self.echo.store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The function's log lines so far (its stdout; the first [`KEPT_LOG_LINES`]).

@@ -115,3 +115,27 @@ fn the_tables_keys_indexes_and_ttl_are_the_ones_keys_rs_writes() {
     assert_eq!(p["TimeToLiveSpecification"]["AttributeName"], keys::TTL_ATTRIBUTE);
     assert_eq!(p["BillingMode"], "PAY_PER_REQUEST");
 }
+
+/// `sam build` (rust-cargolambda) builds `--release`; `cargo artifacts`
+/// builds `deploy`. They deploy the same binaries only while `deploy` adds
+/// nothing to `release`.
+#[test]
+fn the_deploy_profile_is_the_release_profile_sam_builds() {
+    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml")).unwrap();
+    let section = |name: &str| -> Vec<String> {
+        manifest
+            .lines()
+            .skip_while(|l| l.trim() != name)
+            .skip(1)
+            .take_while(|l| !l.trim_start().starts_with('['))
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(section("[profile.deploy]"), ["inherits = \"release\""]);
+    let release = section("[profile.release]");
+    for setting in ["opt-level = \"s\"", "lto = \"fat\"", "codegen-units = 1", "strip = true"] {
+        assert!(release.iter().any(|l| l == setting), "release lacks {setting}: {release:?}");
+    }
+}
