@@ -107,21 +107,31 @@ fn row(function: &str, scenario: &str, target: Option<usize>, calls: Vec<AwsCall
     }
 }
 
-/// The rows as a Markdown table.
-pub fn calls_table(rows: &[CallsRow]) -> String {
-    let mut out =
-        String::from("| function | scenario | AWS calls | target | calls, in order |\n|---|---|---:|---:|---|\n");
-    for r in rows {
-        out.push_str(&format!(
-            "| {} | {} | {} | {} | {} |\n",
-            r.function,
-            r.scenario,
-            r.calls,
-            r.target.map(|t| format!("<= {t}")).unwrap_or_default(),
-            r.operations.join(", ")
-        ));
+/// A Markdown table: `columns` are (heading, numeric: right-aligned).
+fn table(columns: &[(&str, bool)], rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    let line = |cells: &mut dyn Iterator<Item = String>| format!("| {} |\n", cells.collect::<Vec<_>>().join(" | "));
+    let mut out = line(&mut columns.iter().map(|(h, _)| (*h).to_owned()));
+    out.push_str(&line(&mut columns.iter().map(|(_, numeric)| if *numeric { "---:" } else { "---" }.to_owned())));
+    for row in rows {
+        out.push_str(&line(&mut row.into_iter()));
     }
     out
+}
+
+/// The rows as a Markdown table.
+pub fn calls_table(rows: &[CallsRow]) -> String {
+    table(
+        &[("function", false), ("scenario", false), ("AWS calls", true), ("target", true), ("calls, in order", false)],
+        rows.iter().map(|r| {
+            vec![
+                r.function.clone(),
+                r.scenario.clone(),
+                r.calls.to_string(),
+                r.target.map(|t| format!("<= {t}")).unwrap_or_default(),
+                r.operations.join(", "),
+            ]
+        }),
+    )
 }
 
 /// Cold start of one program: exec to its first Runtime API `next`, over `runs`.
@@ -442,59 +452,90 @@ async fn invoke_batch(
 pub fn runtime_tables(r: &RuntimeReport) -> String {
     let hello = r.cold_starts.first().map(|c| c.median_ms).unwrap_or(f64::NAN);
     let python = r.cold_starts.last().map(|c| c.median_ms).unwrap_or(f64::NAN);
-    let mut out = String::from(
-        "### Cold start: exec to the first Runtime API `next` (no warm-up)\n\n| program | median ms | min | max | runs | vs hello-world | faster than Python |\n|---|---:|---:|---:|---:|---:|---:|\n",
-    );
-    for c in &r.cold_starts {
-        out.push_str(&format!(
-            "| {} | {:.2} | {:.2} | {:.2} | {} | {:.1}x | {:.0}x |\n",
-            c.program,
-            c.median_ms,
-            c.min_ms,
-            c.max_ms,
-            c.runs,
-            c.median_ms / hello,
-            python / c.median_ms
-        ));
-    }
-    out.push_str(
-        "\n### Init (missed-call): where the cold start goes, with and without the warm-up, medians\n\n| latency per AWS call | WARM_UP | exec to `next` | aws-config | clients etc. | warm-up | init total | first event | second event |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|\n",
-    );
-    for i in &r.init {
-        out.push_str(&format!(
-            "| {} ms | {} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {:.1} ms | {:.1} ms |\n",
-            i.latency_ms,
-            i.warm_up,
-            i.exec_to_next_ms,
-            i.config_ms,
-            i.build_ms,
-            i.warm_ms,
-            i.init_total_ms,
-            i.first_event_ms,
-            i.second_event_ms
-        ));
-    }
-    out.push_str("\n### Size\n\n| function | bootstrap | bootstrap.zip |\n|---|---:|---:|\n");
-    for (f, b, z) in &r.sizes {
-        out.push_str(&format!("| {f} | {:.2} MB | {:.2} MB |\n", *b as f64 / 1e6, *z as f64 / 1e6));
-    }
-    out.push_str(&format!(
-        "\n### Memory (missed-call)\n\n| measure | value |\n|---|---:|\n| peak RSS after a batch of 10 | {:.1} MB |\n",
-        r.missed_call_peak_rss_bytes as f64 / 1e6
+    let mut out = String::from("### Cold start: exec to the first Runtime API `next` (no warm-up)\n\n");
+    out.push_str(&table(
+        &[
+            ("program", false),
+            ("median ms", true),
+            ("min", true),
+            ("max", true),
+            ("runs", true),
+            ("vs hello-world", true),
+            ("faster than Python", true),
+        ],
+        r.cold_starts.iter().map(|c| {
+            vec![
+                c.program.clone(),
+                format!("{:.2}", c.median_ms),
+                format!("{:.2}", c.min_ms),
+                format!("{:.2}", c.max_ms),
+                c.runs.to_string(),
+                format!("{:.1}x", c.median_ms / hello),
+                format!("{:.0}x", python / c.median_ms),
+            ]
+        }),
     ));
-    out.push_str(
-        "\n### Concurrency (missed-call): a batch of 10 beside a batch of 1, median of 3\n\n| AWS answered by | latency per AWS call | batch of 1 | batch of 10 | wall-time ratio |\n|---|---:|---:|---:|---:|\n",
-    );
-    for c in &r.concurrency {
-        out.push_str(&format!(
-            "| {} | {} ms | {:.0} ms | {:.0} ms | {:.2}x |\n",
-            c.against,
-            c.latency_ms,
-            c.one_message_ms,
-            c.ten_messages_ms,
-            c.ten_messages_ms / c.one_message_ms
-        ));
-    }
+    out.push_str("\n### Init (missed-call): where the cold start goes, with and without the warm-up, medians\n\n");
+    let ms = |v: f64| format!("{v:.2} ms");
+    out.push_str(&table(
+        &[
+            ("latency per AWS call", true),
+            ("WARM_UP", false),
+            ("exec to `next`", true),
+            ("aws-config", true),
+            ("clients etc.", true),
+            ("warm-up", true),
+            ("init total", true),
+            ("first event", true),
+            ("second event", true),
+        ],
+        r.init.iter().map(|i| {
+            vec![
+                format!("{} ms", i.latency_ms),
+                i.warm_up.clone(),
+                ms(i.exec_to_next_ms),
+                ms(i.config_ms),
+                ms(i.build_ms),
+                ms(i.warm_ms),
+                ms(i.init_total_ms),
+                format!("{:.1} ms", i.first_event_ms),
+                format!("{:.1} ms", i.second_event_ms),
+            ]
+        }),
+    ));
+    out.push_str("\n### Size\n\n");
+    let mb = |bytes: u64| format!("{:.2} MB", bytes as f64 / 1e6);
+    out.push_str(&table(
+        &[("function", false), ("bootstrap", true), ("bootstrap.zip", true)],
+        r.sizes.iter().map(|(f, b, z)| vec![f.clone(), mb(*b), mb(*z)]),
+    ));
+    out.push_str("\n### Memory (missed-call)\n\n");
+    out.push_str(&table(
+        &[("measure", false), ("value", true)],
+        [vec![
+            "peak RSS after a batch of 10".to_owned(),
+            format!("{:.1} MB", r.missed_call_peak_rss_bytes as f64 / 1e6),
+        ]],
+    ));
+    out.push_str("\n### Concurrency (missed-call): a batch of 10 beside a batch of 1, median of 3\n\n");
+    out.push_str(&table(
+        &[
+            ("AWS answered by", false),
+            ("latency per AWS call", true),
+            ("batch of 1", true),
+            ("batch of 10", true),
+            ("wall-time ratio", true),
+        ],
+        r.concurrency.iter().map(|c| {
+            vec![
+                c.against.clone(),
+                format!("{} ms", c.latency_ms),
+                format!("{:.0} ms", c.one_message_ms),
+                format!("{:.0} ms", c.ten_messages_ms),
+                format!("{:.2}x", c.ten_messages_ms / c.one_message_ms),
+            ]
+        }),
+    ));
     let answered = r
         .stand_in_answered
         .iter()
@@ -515,6 +556,21 @@ pub struct Pipeline {
     pub seconds: f64,
     pub events_per_second: f64,
     pub texts_sent: usize,
+}
+
+/// The pipeline figure as Markdown.
+pub fn pipeline_table(p: &Pipeline) -> String {
+    let mut out = String::from("### Whole local pipeline\n\n");
+    out.push_str(&table(
+        &[("events", true), ("seconds", true), ("events/s", true), ("texts sent", true)],
+        [vec![
+            p.events.to_string(),
+            format!("{:.1}", p.seconds),
+            format!("{:.1}", p.events_per_second),
+            p.texts_sent.to_string(),
+        ]],
+    ));
+    out
 }
 
 pub async fn pipeline(events: usize) -> Result<Pipeline, BoxError> {
@@ -590,4 +646,15 @@ pub async fn pipeline(events: usize) -> Result<Pipeline, BoxError> {
     let texts_sent = crate::emulator::sent_sms(&emulator.endpoint).await?.len() - before;
     emulator.stop().await;
     Ok(Pipeline { events, seconds, events_per_second: events as f64 / seconds, texts_sent })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_are_markdown_with_numbers_right_aligned() {
+        let t = table(&[("name", false), ("n", true)], [vec!["a".into(), "1".into()], vec!["b".into(), "22".into()]]);
+        assert_eq!(t, "| name | n |\n| --- | ---: |\n| a | 1 |\n| b | 22 |\n");
+    }
 }

@@ -280,10 +280,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 None
             } else {
                 let p = custops_cli::bench::pipeline(pipeline_events).await?;
-                println!(
-                    "### Whole local pipeline\n\n| events | seconds | events/s | texts sent |\n|---:|---:|---:|---:|\n| {} | {:.1} | {:.1} | {} |\n",
-                    p.events, p.seconds, p.events_per_second, p.texts_sent
-                );
+                println!("{}", custops_cli::bench::pipeline_table(&p));
                 Some(p)
             };
             let report = serde_json::json!({ "aws_calls_per_event": rows, "runtime": runtime, "pipeline": pipeline });
