@@ -10,8 +10,10 @@ use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
+use crate::batch::Message;
 use crate::context::{Core, Deps, WarmUp};
 use crate::env::{ConfigError, ProcessEnv};
+use crate::error::ProcessError;
 use crate::SystemClock;
 
 pub trait SqsFunction: Sized + Send + Sync + 'static {
@@ -22,8 +24,16 @@ pub trait SqsFunction: Sized + Send + Sync + 'static {
 
     fn new(deps: Deps) -> Self;
 
-    /// Handles one batch, reporting partial failures.
-    fn handle(&self, event: SqsEvent) -> impl Future<Output = SqsBatchResponse> + Send;
+    fn deps(&self) -> &Deps;
+
+    /// Handles one message. An `Err` is logged with the event id; bad input
+    /// goes to the DLQ at once, anything else is retried (see `batch`).
+    fn process(&self, message: Message) -> impl Future<Output = Result<(), ProcessError>> + Send;
+
+    /// Handles one batch: every message concurrently, partial failures reported.
+    fn handle(&self, event: SqsEvent) -> impl Future<Output = SqsBatchResponse> + Send {
+        async move { self.deps().batch.run(event, |message| self.process(message)).await }
+    }
 }
 
 /// The Lambda entry point of an SQS-fed function.

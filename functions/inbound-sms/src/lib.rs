@@ -14,7 +14,6 @@
 use chrono::Duration;
 use tracing::info;
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use custops::batch::Message;
 use custops::event::InboundSms;
 use custops::function::SqsFunction;
@@ -75,12 +74,10 @@ impl SqsFunction for InboundSmsHandler {
         Self { deps }
     }
 
-    async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        self.deps.batch.run(event, |message| self.process(message)).await
+    fn deps(&self) -> &Deps {
+        &self.deps
     }
-}
 
-impl InboundSmsHandler {
     async fn process(&self, message: Message) -> Result<(), ProcessError> {
         let sms: InboundSms = serde_json::from_str(&message.body).map_err(|e| ProcessError::Invalid {
             event_id: message.message_id.clone(),
@@ -173,6 +170,8 @@ impl InboundSmsHandler {
         Ok(())
     }
 }
+
+impl InboundSmsHandler {}
 
 #[cfg(test)]
 mod tests {

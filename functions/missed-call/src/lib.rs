@@ -11,7 +11,6 @@
 use chrono::{DateTime, Duration, Utc};
 use tracing::{info, warn};
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use custops::batch::Message;
 use custops::event::{CallMissed, Envelope};
 use custops::function::SqsFunction;
@@ -40,12 +39,10 @@ impl SqsFunction for MissedCall {
         Self { deps }
     }
 
-    async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        self.deps.batch.run(event, |message| self.process(message)).await
+    fn deps(&self) -> &Deps {
+        &self.deps
     }
-}
 
-impl MissedCall {
     async fn process(&self, message: Message) -> Result<(), ProcessError> {
         let envelope = Envelope::parse(&message.body)?;
         tracing::Span::current().record("event_id", envelope.event_id.as_str());
@@ -129,7 +126,9 @@ impl MissedCall {
         info!(owner = %decision.task.owner, due_at = %decision.task.due_at, texted = matches!(plan, Some(Plan::Send(_))), "missed call handled");
         Ok(())
     }
+}
 
+impl MissedCall {
     /// A call we cannot text back: claimed and counted, with the reason in the log.
     ///
     /// The reason is counted per store and day (`counter`) and logged.

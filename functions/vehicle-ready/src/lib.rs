@@ -15,7 +15,6 @@
 use chrono::{DateTime, Duration, Utc};
 use tracing::info;
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use custops::batch::Message;
 use custops::event::{Envelope, RoStatusChanged};
 use custops::function::SqsFunction;
@@ -42,12 +41,10 @@ impl SqsFunction for VehicleReady {
         Self { deps }
     }
 
-    async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        self.deps.batch.run(event, |message| self.process(message)).await
+    fn deps(&self) -> &Deps {
+        &self.deps
     }
-}
 
-impl VehicleReady {
     async fn process(&self, message: Message) -> Result<(), ProcessError> {
         let envelope = Envelope::parse(&message.body)?;
         tracing::Span::current().record("event_id", envelope.event_id.as_str());
@@ -159,6 +156,8 @@ impl VehicleReady {
         Ok(())
     }
 }
+
+impl VehicleReady {}
 
 /// What the function does for one status change, decided from the record. Pure.
 #[derive(Debug, Clone)]
