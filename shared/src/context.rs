@@ -204,3 +204,24 @@ impl StoreCache {
         Ok(store)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn warm_up(value: Option<&str>) -> Result<WarmUp, ConfigError> {
+        let env: HashMap<String, String> = value.map(|v| (WARM_UP.to_owned(), v.to_owned())).into_iter().collect();
+        WarmUp::from_env(&env)
+    }
+
+    #[test]
+    fn warm_up_names_the_services_to_connect_to_and_nothing_else() {
+        assert_eq!(warm_up(None).unwrap(), WarmUp::default());
+        assert_eq!(warm_up(Some("")).unwrap(), WarmUp::default());
+        assert_eq!(warm_up(Some("dynamodb")).unwrap(), WarmUp { dynamodb: true, sns: false });
+        assert_eq!(warm_up(Some(" sns , dynamodb ")).unwrap(), WarmUp { dynamodb: true, sns: true });
+        assert_eq!(warm_up(Some("dynamodb,sns")).unwrap().to_string(), "dynamodb,sns");
+        let err = warm_up(Some("dynamodb,s3")).unwrap_err().to_string();
+        assert!(err.contains("WARM_UP") && err.contains("s3"), "{err}");
+    }
+}

@@ -85,6 +85,20 @@ impl Harness {
         self.table().commit(tx).await.expect("opt-out recorded");
     }
 
+    /// The log lines of a function running as its real binary (`run_bootstrap`);
+    /// none for one running in-process.
+    pub fn function_logs(&self, binary: &str) -> Vec<String> {
+        self.stack
+            .functions
+            .iter()
+            .filter(|f| f.def.binary == binary)
+            .find_map(|f| match &f.handler {
+                custops_cli::local::Handler::Process(p) => Some(p.process.logs()),
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+
     pub fn table(&self) -> Table {
         self.stack.table()
     }

@@ -28,3 +28,39 @@ async fn every_trigger_stays_within_its_aws_call_budget() {
         ["dynamodb:Query", "dynamodb:TransactWriteItems", "sns:Publish", "dynamodb:UpdateItem"]
     );
 }
+
+/// Given a cold start with the template's `WARM_UP`, when the first event
+/// arrives, then it costs the steady state's four calls: init already loaded
+/// the store (one Query) and opened the SNS connection (one read).
+#[tokio::test]
+async fn after_the_warm_up_the_first_event_of_a_cold_start_costs_what_every_later_one_does() {
+    use custops::context::WarmUp;
+    use custops::function::SqsFunction;
+    use custops_cli::emulator::CallRecorder;
+
+    let h = custops_tests::Harness::start("2026-11-23T16:05:00Z").await;
+    let env = h.stack.functions.iter().find(|f| f.def.binary == "missed-call").unwrap().def.env.clone();
+    let config = custops::aws::local(&h.emulator.endpoint).await;
+    let deps = custops::Deps::from_env("missed-call", &env, &config, std::sync::Arc::new(h.clock.clone())).unwrap();
+    let warm_up = WarmUp::from_env(&env).unwrap();
+    assert_eq!(warm_up, WarmUp { dynamodb: true, sns: true }, "the template's WARM_UP");
+
+    let recorder = CallRecorder::start(&h.emulator.endpoint).await.unwrap();
+    deps.core.warm_up(warm_up, std::time::Duration::from_secs(5)).await;
+    let mut init: Vec<String> = recorder.calls().await.unwrap().iter().map(ToString::to_string).collect();
+    init.sort();
+    assert_eq!(init, ["dynamodb:Query", "sns:GetSMSAttributes"]);
+
+    let function = missed_call::MissedCall::new(deps);
+    let event = custops_tests::call_missed("c-1", "call-1", "+15125550177", "2026-11-23T16:05:00Z");
+    let recorder = CallRecorder::start(&h.emulator.endpoint).await.unwrap();
+    let message = custops::batch::Message {
+        message_id: "m-1".into(),
+        body: event.to_string(),
+        receive_count: 1,
+        event_type: Some("call.missed".into()),
+    };
+    function.process(message).await.unwrap();
+    let first: Vec<String> = recorder.calls().await.unwrap().iter().map(ToString::to_string).collect();
+    assert_eq!(first, ["dynamodb:Query", "dynamodb:TransactWriteItems", "sns:Publish", "dynamodb:UpdateItem"]);
+}

@@ -29,4 +29,14 @@ async fn the_bootstrap_binary_handles_a_batch_through_the_runtime_api() {
     let dlq = h.dlq().await;
     assert_eq!(dlq.len(), 1);
     assert!(dlq[0].reason.contains("missing field `from`"), "{dlq:?}");
+
+    // Its log (CloudWatch on Lambda): the cold start's breakdown with the
+    // template's warm-up, and not one raw phone number.
+    let logs = h.function_logs("missed-call");
+    let init = logs.iter().find(|l| l.contains(r#""message":"init""#)).expect("an init line");
+    assert!(init.contains(r#""warm_up":"dynamodb,sns""#) && init.contains("total_ms"), "{init}");
+    assert!(logs.iter().any(|l| l.contains("c-2")), "the bad event is logged with its id: {logs:?}");
+    for number in ["5125550177", "512) 555-0177", "5125550178", "5125550100"] {
+        assert!(!logs.iter().any(|l| l.contains(number)), "a raw number in the log: {logs:?}");
+    }
 }
