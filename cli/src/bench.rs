@@ -378,57 +378,69 @@ pub async fn runtime(runs: usize, latency: std::time::Duration) -> Result<Runtim
     // after exactly the latency; then against the emulator, whose own work is serial.
     let mut concurrency = Vec::new();
     let mut stand_in_answered = Vec::new();
+    let missed_call_env = env_of("missed-call");
+    let run = |endpoint: String, warm: Vec<String>, batches: Vec<(Vec<String>, Vec<String>)>| {
+        let (binary, env) = (&binary, &missed_call_env);
+        async move { batch_medians(binary, env, &endpoint, &warm, &batches).await }
+    };
     let batches: Vec<(Vec<String>, Vec<String>)> =
         (0..3).map(|rep| (callers.calls(&format!("s{rep}o"), 1), callers.calls(&format!("s{rep}t"), 10))).collect();
     let warm = callers.calls("s-warm", 1);
     let stand_in = crate::stand_in::StandIn::start(&emulator.endpoint).await?;
-    for replay in [None, Some(Span::ZERO), Some(latency), Some(Span::from_millis(100))] {
-        if let Some(delay) = replay {
-            stand_in.replay(delay);
-        }
-        let p =
-            BootstrapProcess::spawn(&binary, "missed-call", &env_of("missed-call"), Some(&stand_in.endpoint)).await?;
-        p.ready(Span::from_secs(10)).await?;
-        invoke_batch(&p, warm.clone()).await?;
-        let (mut ones, mut tens) = (Vec::new(), Vec::new());
-        for (one, ten) in &batches {
-            ones.push(millis(invoke_batch(&p, one.clone()).await?));
-            tens.push(millis(invoke_batch(&p, ten.clone()).await?));
-        }
-        if let Some(delay) = replay {
-            stand_in_answered.push(stand_in.answered());
-            concurrency.push(Concurrency {
-                against: "stand-in".into(),
-                latency_ms: delay.as_millis() as u64,
-                one_message_ms: median(ones).0,
-                ten_messages_ms: median(tens).0,
-            });
-        }
+    // The recording run (through to the emulator), then the same run replayed.
+    run(stand_in.endpoint.clone(), warm.clone(), batches.clone()).await?;
+    for delay in [Span::ZERO, latency, Span::from_millis(100)] {
+        stand_in.replay(delay);
+        let (one, ten) = run(stand_in.endpoint.clone(), warm.clone(), batches.clone()).await?;
+        stand_in_answered.push(stand_in.answered());
+        concurrency.push(Concurrency {
+            against: "stand-in".into(),
+            latency_ms: delay.as_millis() as u64,
+            one_message_ms: one,
+            ten_messages_ms: ten,
+        });
     }
     for delay in [Span::ZERO, latency, Span::from_millis(100)] {
         let proxy = crate::latency_proxy::LatencyProxy::start(&upstream, delay).await?;
-        let p = BootstrapProcess::spawn(&binary, "missed-call", &env_of("missed-call"), Some(&proxy.endpoint)).await?;
-        p.ready(Span::from_secs(10)).await?;
+        // New callers each time: the emulator keeps what earlier runs wrote.
         let tag = delay.as_millis();
-        invoke_batch(&p, callers.calls(&format!("w{tag}"), 1)).await?;
-        let (mut ones, mut tens) = (Vec::new(), Vec::new());
-        for rep in 0..3 {
-            ones.push(millis(invoke_batch(&p, callers.calls(&format!("o{tag}r{rep}"), 1)).await?));
-            tens.push(millis(invoke_batch(&p, callers.calls(&format!("t{tag}r{rep}"), 10)).await?));
-        }
+        let batches = (0..3)
+            .map(|rep| (callers.calls(&format!("o{tag}r{rep}"), 1), callers.calls(&format!("t{tag}r{rep}"), 10)))
+            .collect();
+        let (one, ten) = run(proxy.endpoint.clone(), callers.calls(&format!("w{tag}"), 1), batches).await?;
         concurrency.push(Concurrency {
             against: "emulator".into(),
             latency_ms: tag as u64,
-            one_message_ms: median(ones).0,
-            ten_messages_ms: median(tens).0,
+            one_message_ms: one,
+            ten_messages_ms: ten,
         });
     }
     emulator.stop().await;
     Ok(RuntimeReport { cold_starts, init, sizes, missed_call_peak_rss_bytes, concurrency, stand_in_answered })
 }
 
-/// The function's `init` log line (see `custops::function::cold_start`); it is
-/// written before the first `next`, and read by a task, so allow it a moment.
+/// Starts missed-call against `endpoint`, sends `warm`, then each (batch of
+/// 1, batch of 10) in turn; the median wall times of the ones and of the tens.
+async fn batch_medians(
+    binary: &std::path::Path,
+    env: &std::collections::HashMap<String, String>,
+    endpoint: &str,
+    warm: &[String],
+    batches: &[(Vec<String>, Vec<String>)],
+) -> Result<(f64, f64), BoxError> {
+    let p = crate::runtime_api::BootstrapProcess::spawn(binary, "missed-call", env, Some(endpoint)).await?;
+    p.ready(std::time::Duration::from_secs(10)).await?;
+    invoke_batch(&p, warm.to_vec()).await?;
+    let (mut ones, mut tens) = (Vec::new(), Vec::new());
+    for (one, ten) in batches {
+        ones.push(millis(invoke_batch(&p, one.clone()).await?));
+        tens.push(millis(invoke_batch(&p, ten.clone()).await?));
+    }
+    Ok((median(ones).0, median(tens).0))
+}
+
+/// The function's `init` log line (see `custops::function::cold_start`),
+/// written before its first `next`.
 fn init_line(logs: &[String]) -> Option<Value> {
     logs.iter().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find(|v| v["fields"]["message"] == "init")
 }

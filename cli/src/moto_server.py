@@ -35,16 +35,8 @@ from moto.core.utils import unix_time
 from moto.server import main
 from moto.sqs.models import SQSBackend
 
+# Every DynamoDB write (fix 1) and every index update (fix 3) holds this lock.
 _lock = threading.RLock()
-
-
-def _serialised(method):
-    @functools.wraps(method)
-    def wrapper(*args, **kwargs):
-        with _lock:
-            return method(*args, **kwargs)
-
-    return wrapper
 
 
 class _NoTableCopies:
@@ -178,6 +170,8 @@ def _touched(backend, method, args, kwargs):
 
 
 def _indexed(method_name, method):
+    """A write, serialised (fix 1), then the GSI index of what it touched."""
+
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         with _lock:

@@ -99,11 +99,11 @@ mod tests {
         assert_eq!(pem.matches("-----END CERTIFICATE-----").count(), 5);
     }
 
-    /// The trust store is parsed when the first connection is made (a bad
-    /// PEM would panic there): a TLS connection attempt must end in an
-    /// ordinary connection error.
+    /// The trust store is parsed when the client builds its TLS connector
+    /// for the first request (a bad PEM would panic there): a request to a
+    /// closed port must end in an ordinary dispatch error.
     #[tokio::test]
-    async fn a_client_with_the_aws_roots_connects_over_tls() {
+    async fn a_client_with_the_aws_roots_builds_its_tls_connector() {
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
         let config = aws_sdk_dynamodb::Config::builder()
             .behavior_version(BehaviorVersion::latest())

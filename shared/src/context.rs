@@ -43,9 +43,7 @@ impl Core {
             clock,
         })
     }
-}
 
-impl Core {
     /// Opens the first connections before the first event, so that event does
     /// not pay for them (connection, TLS, the HTTP client's trust store):
     /// DynamoDB by loading every store into the cache (one Query, work the
@@ -125,6 +123,12 @@ impl std::ops::Deref for Deps {
     }
 }
 
+impl AsRef<Core> for Deps {
+    fn as_ref(&self) -> &Core {
+        &self.core
+    }
+}
+
 impl std::fmt::Debug for dyn crate::clock::Clock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Clock({})", self.now())
@@ -148,6 +152,11 @@ impl Deps {
 
 type Cached = (Instant, Arc<StoreConfig>);
 
+/// A store's cache key by its texting number (by id, the key is the id).
+fn number_key(sms_number: &Phone) -> String {
+    format!("tel:{}", sms_number.e164())
+}
+
 /// Store configurations, read once and kept for a few minutes per cold start.
 #[derive(Debug, Clone)]
 pub struct StoreCache {
@@ -168,7 +177,7 @@ impl StoreCache {
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         for store in stores {
             let store = Arc::new(store);
-            cache.insert(format!("tel:{}", store.sms_number.e164()), (at, store.clone()));
+            cache.insert(number_key(&store.sms_number), (at, store.clone()));
             cache.insert(store.store_id.clone(), (at, store));
         }
         Ok(count)
@@ -181,7 +190,7 @@ impl StoreCache {
 
     /// The store that texts from `sms_number`; an unknown number is bad input.
     pub async fn by_number(&self, sms_number: &Phone, event_id: &str) -> Result<Arc<StoreConfig>, ProcessError> {
-        self.cached(format!("tel:{}", sms_number.e164()), event_id, self.table.store_by_number(sms_number)).await
+        self.cached(number_key(sms_number), event_id, self.table.store_by_number(sms_number)).await
     }
 
     async fn cached(

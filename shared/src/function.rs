@@ -47,12 +47,6 @@ pub async fn serve<F: SqsFunction>() -> Result<(), Error> {
     .await
 }
 
-impl AsRef<Core> for Deps {
-    fn as_ref(&self) -> &Core {
-        &self.core
-    }
-}
-
 /// The longest a cold start waits for its warm-up calls.
 pub const WARM_UP_LIMIT: Duration = Duration::from_secs(2);
 

@@ -171,8 +171,6 @@ impl SqsFunction for InboundSmsHandler {
     }
 }
 
-impl InboundSmsHandler {}
-
 #[cfg(test)]
 mod tests {
     use super::*;

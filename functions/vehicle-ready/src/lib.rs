@@ -157,8 +157,6 @@ impl SqsFunction for VehicleReady {
     }
 }
 
-impl VehicleReady {}
-
 /// What the function does for one status change, decided from the record. Pure.
 #[derive(Debug, Clone)]
 pub struct Decision {
