@@ -105,7 +105,7 @@ pub async fn timeline(target: &Target, phone: &str, store: Option<&str>, json: b
     };
     let mut out = Vec::new();
     for store_id in stores {
-        let t = target.table.timeline(&store_id, &phone).await?;
+        let t = target.table.timeline(&custops::CustomerId::new(&store_id, phone.clone())).await?;
         if t.state.profile.is_none() && t.touchpoints.is_empty() {
             continue;
         }
@@ -145,9 +145,10 @@ pub async fn timeline(target: &Target, phone: &str, store: Option<&str>, json: b
             );
         }
         for task in &t.state.tasks {
+            let calls = task.calls.as_ref().map(|c| format!(", calls {}", c.count)).unwrap_or_default();
             println!(
-                "task {} {:?} {:?}: owner {}, due {}, calls {}",
-                task.task_id, task.kind, task.status, task.owner, task.due_at, task.calls
+                "task {} {:?} {:?}: owner {}, due {}{calls}",
+                task.task_id, task.kind, task.status, task.owner, task.due_at
             );
         }
         for tp in &t.touchpoints {
@@ -174,7 +175,14 @@ pub struct DeadLetter {
     pub body: String,
 }
 
-/// `custops dlq [--redrive]`: what failed and why; optionally send it back.
+/// How long `custops dlq` hides the messages it has read, so the next
+/// receive answers the ones it has not (a peek with a visibility timeout of 0
+/// answers the same few again and again).
+const PEEK_SECONDS: i32 = 30;
+
+/// `custops dlq [--redrive]`: what failed and why, every message of every DLQ;
+/// optionally send it back. Reading hides each message for a moment; without
+/// `--redrive` they are made visible again at the end, as they were.
 pub async fn dlq(target: &Target, redrive: bool) -> Result<Vec<DeadLetter>, BoxError> {
     let mut found = Vec::new();
     let sources: Vec<String> = target.template.of_type("AWS::SQS::Queue").map(|q| q.logical_id.clone()).collect();
@@ -183,24 +191,28 @@ pub async fn dlq(target: &Target, redrive: bool) -> Result<Vec<DeadLetter>, BoxE
         let dlq_url = target.queue_url(&dlq_id).await?;
         let source_url = target.queue_url(&source).await?;
         let mut seen = std::collections::HashSet::new();
+        let mut receipts = Vec::new();
         loop {
             let out = target
                 .sqs
                 .receive_message()
                 .queue_url(&dlq_url)
                 .max_number_of_messages(10)
-                // Peek: messages come back at once unless redriven.
-                .visibility_timeout(if redrive { 30 } else { 0 })
+                .visibility_timeout(PEEK_SECONDS)
                 .message_attribute_names("All")
                 .send()
                 .await?;
             let messages = out.messages.unwrap_or_default();
-            let fresh: Vec<_> =
-                messages.into_iter().filter(|m| seen.insert(m.message_id.clone().unwrap_or_default())).collect();
-            if fresh.is_empty() {
+            if messages.is_empty() {
                 break;
             }
-            for m in fresh {
+            for m in messages {
+                let receipt = m.receipt_handle.clone().unwrap_or_default();
+                if !seen.insert(m.message_id.clone().unwrap_or_default()) {
+                    // Back after its peek ran out (a very long listing): read already.
+                    receipts.push(receipt);
+                    continue;
+                }
                 let attrs = m.message_attributes.clone().unwrap_or_default();
                 let get = |k: &str| attrs.get(k).and_then(|a| a.string_value.clone());
                 let body = m.body.clone().unwrap_or_default();
@@ -227,15 +239,21 @@ pub async fn dlq(target: &Target, redrive: bool) -> Result<Vec<DeadLetter>, BoxE
                         .set_message_attributes(Some(kept))
                         .send()
                         .await?;
-                    target
-                        .sqs
-                        .delete_message()
-                        .queue_url(&dlq_url)
-                        .receipt_handle(m.receipt_handle.unwrap_or_default())
-                        .send()
-                        .await?;
+                    target.sqs.delete_message().queue_url(&dlq_url).receipt_handle(receipt).send().await?;
+                } else {
+                    receipts.push(receipt);
                 }
             }
+        }
+        for receipt in receipts {
+            target
+                .sqs
+                .change_message_visibility()
+                .queue_url(&dlq_url)
+                .receipt_handle(receipt)
+                .visibility_timeout(0)
+                .send()
+                .await?;
         }
     }
     Ok(found)

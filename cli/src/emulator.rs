@@ -85,19 +85,45 @@ pub struct Emulator {
     pub port: u16,
 }
 
+/// How an emulator departs from its defaults.
+#[derive(Debug, Clone, Default)]
+pub struct EmulatorOptions {
+    /// Reproduce DynamoDB's transaction conflicts: each TransactWriteItems holds
+    /// its items this long before it runs, and a transaction or a single-item
+    /// write on a held item fails as on DynamoDB (see `moto_server.py`, 6).
+    pub tx_conflict_window: Option<Duration>,
+}
+
 impl Emulator {
     /// Installs (if needed) and starts moto on `port` (0: a free one).
     pub async fn start(port: u16) -> Result<Self, EmulatorError> {
+        Self::start_with(port, EmulatorOptions::default()).await
+    }
+
+    /// `start`, with transactions in flight for `window` and conflicting as on DynamoDB.
+    pub async fn start_with_conflicts(port: u16, window: Duration) -> Result<Self, EmulatorError> {
+        Self::start_with(port, EmulatorOptions { tx_conflict_window: Some(window) }).await
+    }
+
+    /// `start`, with `options`.
+    pub async fn start_with(port: u16, options: EmulatorOptions) -> Result<Self, EmulatorError> {
         let python = tokio::task::spawn_blocking(ensure_installed)
             .await
             .map_err(|e| EmulatorError::Install(e.to_string()))??;
         let port = if port == 0 { free_port()? } else { port };
         // Each emulator records the API calls it serves (when asked to) in its own file.
         let recording = std::env::temp_dir().join(format!("custops-moto-{}-{port}.jsonl", std::process::id()));
-        let child = Command::new(python)
+        let mut command = Command::new(python);
+        command
             .args(["-c", LAUNCHER, "-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_ALLOW_NONEXISTENT_REGION", "false")
-            .env("MOTO_RECORDER_FILEPATH", &recording)
+            .env("MOTO_RECORDER_FILEPATH", &recording);
+        // Whole milliseconds, rounded up so a short window stays on; never inherited.
+        match options.tx_conflict_window.filter(|w| !w.is_zero()) {
+            Some(window) => command.env("CUSTOPS_TX_CONFLICT_MS", window.as_nanos().div_ceil(1_000_000).to_string()),
+            None => command.env_remove("CUSTOPS_TX_CONFLICT_MS"),
+        };
+        let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

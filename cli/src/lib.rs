@@ -7,6 +7,7 @@ pub mod commands;
 pub mod emulator;
 pub mod latency_proxy;
 pub mod local;
+pub mod registry;
 pub mod runtime_api;
 pub mod stand_in;
 pub mod template;

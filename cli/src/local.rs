@@ -15,23 +15,24 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use custops::aws::Clients;
-use custops::function::SqsFunction;
-use custops::{Deps, SharedClock};
+use custops::SharedClock;
 use serde_json::Value;
 use tracing::{debug, info};
 
+use crate::registry::{LocalScheduled, LocalSqs};
 use crate::runtime_api::{BootstrapProcess, Outcome};
 use crate::template::{FunctionDef, Placement, Template, TEMPLATE};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The function code the local stack can run, by binary name: in-process, or
-/// the real `bootstrap` binary behind a local Lambda Runtime API.
+/// The function code the local stack runs: in-process (built from the
+/// [`registry`](crate::registry)), or the real `bootstrap` binary behind a
+/// local Lambda Runtime API.
 #[derive(Clone)]
 pub enum Handler {
     Process(Arc<ProcessHandler>),
     Sqs(Arc<dyn LocalSqs>),
-    Scheduler(scheduler::Scheduler),
+    Scheduled(Arc<dyn LocalScheduled>),
 }
 
 impl std::fmt::Debug for Handler {
@@ -39,77 +40,26 @@ impl std::fmt::Debug for Handler {
         match self {
             Handler::Process(p) => p.fmt(f),
             Handler::Sqs(_) => f.write_str("Sqs(in-process)"),
-            Handler::Scheduler(s) => s.fmt(f),
+            Handler::Scheduled(_) => f.write_str("Scheduled(in-process)"),
         }
     }
-}
-
-/// An in-process SQS function, behind a pointer.
-pub trait LocalSqs: Send + Sync {
-    fn handle(
-        &self,
-        event: SqsEvent,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = SqsBatchResponse> + Send + '_>>;
-}
-
-impl<F: SqsFunction> LocalSqs for F {
-    fn handle(
-        &self,
-        event: SqsEvent,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = SqsBatchResponse> + Send + '_>> {
-        Box::pin(SqsFunction::handle(self, event))
-    }
-}
-
-fn sqs<F: SqsFunction>(
-    def: &FunctionDef,
-    config: &aws_config::SdkConfig,
-    clock: SharedClock,
-) -> Result<Option<Handler>, BoxError> {
-    Ok(Some(Handler::Sqs(Arc::new(F::new(Deps::from_env(F::NAME, &def.env, config, clock)?)))))
 }
 
 impl Handler {
-    /// Builds the handler of `def` with its template environment, like a cold start.
-    pub fn build(
-        def: &FunctionDef,
-        config: &aws_config::SdkConfig,
-        clock: SharedClock,
-    ) -> Result<Option<Self>, BoxError> {
-        match def.binary.as_str() {
-            "missed-call" => sqs::<missed_call::MissedCall>(def, config, clock),
-            "vehicle-ready" => sqs::<vehicle_ready::VehicleReady>(def, config, clock),
-            "inbound-sms" => sqs::<inbound_sms::InboundSmsHandler>(def, config, clock),
-            "scheduler" => Ok(Some(Handler::Scheduler(scheduler::Scheduler::from_env(&def.env, config, clock)?))),
-            _ => Ok(None),
-        }
-    }
-
-    /// The environment variables the function's code reads.
-    pub fn env_read(binary: &str) -> Option<&'static [&'static str]> {
-        match binary {
-            "missed-call" => Some(missed_call::MissedCall::ENV),
-            "vehicle-ready" => Some(vehicle_ready::VehicleReady::ENV),
-            "inbound-sms" => Some(inbound_sms::InboundSmsHandler::ENV),
-            "scheduler" => Some(scheduler::ENV),
-            _ => None,
-        }
-    }
-
     /// Delivers an SQS batch; a function without an SQS trigger fails the whole batch.
     pub async fn sqs(&self, event: SqsEvent) -> SqsBatchResponse {
         match self {
             Handler::Process(p) => p.sqs(event).await,
             Handler::Sqs(h) => h.handle(event).await,
-            Handler::Scheduler(_) => all_failed(event),
+            Handler::Scheduled(_) => all_failed(event),
         }
     }
 
     /// One scheduled invocation, as EventBridge makes it.
-    pub async fn tick(&self) -> Result<Option<serde_json::Value>, BoxError> {
+    pub async fn tick(&self) -> Result<Option<Value>, BoxError> {
         match self {
             Handler::Process(p) if p.scheduled => Ok(Some(p.invoke(&scheduled_event())?.await?)),
-            Handler::Scheduler(h) => Ok(Some(serde_json::to_value(h.run().await?)?)),
+            Handler::Scheduled(h) => Ok(Some(h.tick().await?)),
             Handler::Process(_) | Handler::Sqs(_) => Ok(None),
         }
     }
@@ -268,13 +218,13 @@ impl LocalStack {
         let clients = Clients::new(&config);
         let mut functions = Vec::new();
         for def in template.functions() {
-            let Some(handler) = Handler::build(&def, &config, clock.clone())? else {
-                return Err(format!(
-                    "the template's function {} (binary {:?}) has no local handler",
+            let registration = crate::registry::find(&def.binary).ok_or_else(|| {
+                format!(
+                    "the template's function {} (binary {:?}) has no code in the registry",
                     def.logical_id, def.binary
                 )
-                .into());
-            };
+            })?;
+            let handler = registration.build(&def, &config, clock.clone())?;
             let (queue_url, queue_arn, batch_size) = match &def.queue {
                 Some((q, batch)) => {
                     let name = template.name_of(q).ok_or("queue without a name")?;

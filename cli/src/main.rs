@@ -181,10 +181,12 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             let endpoint = require_endpoint(&conn)?;
             let clock: SharedClock = Arc::new(PinnedClock::at(at.unwrap_or_else(Utc::now)));
             let stack = LocalStack::connect(endpoint, clock).await?;
-            let fired: Vec<_> =
-                stack.functions.iter().filter(|f| f.def.scheduled).map(|f| f.def.binary.clone()).collect();
+            let fired = stack.tick().await?;
             if fired.is_empty() {
                 println!("no scheduled functions in infra/template.yaml");
+            }
+            for (function, report) in fired {
+                println!("{function}: {report}");
             }
             Ok(())
         }
@@ -208,11 +210,15 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         }
         Command::Report { store, date, conn } => {
             let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
-            let stats = target.table.daily_stats(&store, date).await?;
+            let facts = target.table.day_facts(&store, date).await?;
+            let mut counts = std::collections::BTreeMap::new();
+            for f in &facts {
+                *counts.entry(f.kind.as_str()).or_insert(0) += 1;
+            }
             let texts = commands::texts(&target, Some(&store)).await?;
             println!("{store} on {date}");
-            for (counter, n) in &stats {
-                println!("  {counter:<28} {n}");
+            for (kind, n) in &counts {
+                println!("  {kind:<28} {n}");
             }
             let day_texts = texts.iter().filter(|t| t.created_at.date_naive() == date).count();
             println!("  {:<28} {day_texts}", "texts");

@@ -19,18 +19,31 @@
 #    every queue attribute (three passes over the queue's messages) for each
 #    message it hands out, so a receive cost O(queue length) per message.
 # 5. No access log line per request.
+# 6. Opt-in transaction conflicts. Serialising writes (fix 1) means two
+#    concurrent TransactWriteItems on one item never conflict here, while
+#    DynamoDB cancels one of them (TransactionCanceledException, reason
+#    TransactionConflict) and rejects a PutItem, UpdateItem or DeleteItem on an
+#    item a transaction holds (TransactionConflictException); the SDK retries
+#    neither. With CUSTOPS_TX_CONFLICT_MS set (milliseconds, 0: off), each
+#    transaction holds its items for that long before it runs, outside the
+#    write lock, so tests can check how custops handles those errors.
 #
 # Reads, SQS long polls and SNS stay concurrent.
 import copy
 import functools
 import inspect
+import json
 import logging
+import os
 import sys
 import threading
+import time
 
 import moto.dynamodb.models as ddb_models
+from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException, TransactionCanceledException
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoHandler
 from moto.core.utils import unix_time
 from moto.server import main
 from moto.sqs.models import SQSBackend
@@ -276,5 +289,92 @@ SQSBackend.is_message_valid_based_on_retention_period = _within_retention
 
 # --- 5. Quiet server ----------------------------------------------------------
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+# --- 6. Transaction conflicts, when asked for ---------------------------------
+
+# How long a TransactWriteItems holds its items before it runs; 0: no conflicts.
+_conflict_window = int(os.environ.get("CUSTOPS_TX_CONFLICT_MS") or 0) / 1000
+# (table ARN, key) -> the transaction holding that item. Guarded by _in_flight_lock,
+# never held together with _lock.
+_in_flight = {}
+_in_flight_lock = threading.Lock()
+_ONGOING = "Transaction is ongoing for the item"
+
+
+class TransactionConflict(DynamodbException):
+    """What DynamoDB answers a single-item write on an item a transaction holds
+    (moto has no such error)."""
+
+    error_type = ERROR_TYPE_PREFIX + "TransactionConflictException"
+
+    def __init__(self):
+        super().__init__(TransactionConflict.error_type, _ONGOING)
+
+
+def _item_id(table, key):
+    attrs = [a for a in (table.hash_key_attr, table.range_key_attr) if a]
+    return (table.table_arn, json.dumps({a: key.get(a) for a in attrs}, sort_keys=True))
+
+
+def _holding(transact):
+    """A transaction that holds its items for the window, then runs (serialised)."""
+
+    @functools.wraps(transact)
+    def wrapper(self, *args, **kwargs):
+        transact_items = kwargs.get("transact_items", args[0] if args else [])
+        ids = []
+        for entry in transact_items:
+            _, op = next(iter(entry.items()))
+            table = self.tables.get(op.get("TableName"))
+            ids.append(_item_id(table, _key_of(table, op)) if table is not None else None)
+        held = [i for i in ids if i is not None]
+        if len(transact_items) > 100 or len(set(held)) < len(held):
+            # Invalid: let moto reject it, as DynamoDB does before any conflict.
+            return transact(self, *args, **kwargs)
+        me = object()
+        with _in_flight_lock:
+            conflicts = [i is not None and i in _in_flight for i in ids]
+            if any(conflicts):
+                raise TransactionCanceledException(
+                    [("TransactionConflict", _ONGOING, None) if c else (None, None, None) for c in conflicts]
+                )
+            for i in held:
+                _in_flight[i] = me
+        try:
+            time.sleep(_conflict_window)
+            return transact(self, *args, **kwargs)
+        finally:
+            with _in_flight_lock:
+                for i in held:
+                    if _in_flight.get(i) is me:
+                        del _in_flight[i]
+
+    return wrapper
+
+
+def _unless_held(handler, key_field):
+    """A PutItem, UpdateItem or DeleteItem request, refused while a transaction
+    holds its item. (Hooked on the requests, not the backend, so moto's own
+    writes inside a transaction or a BatchWriteItem are not refused.)"""
+
+    @functools.wraps(handler)
+    def wrapper(self):
+        table = self.dynamodb_backend.tables.get(self.body.get("TableName"))
+        key = self.body.get(key_field)
+        if table is not None and isinstance(key, dict):
+            item_id = _item_id(table, key)
+            with _in_flight_lock:
+                if item_id in _in_flight:
+                    raise TransactionConflict()
+        return handler(self)
+
+    return wrapper
+
+
+if _conflict_window > 0:
+    DynamoDBBackend.transact_write_items = _holding(DynamoDBBackend.transact_write_items)
+    DynamoHandler.put_item = _unless_held(DynamoHandler.put_item, "Item")
+    DynamoHandler.update_item = _unless_held(DynamoHandler.update_item, "Key")
+    DynamoHandler.delete_item = _unless_held(DynamoHandler.delete_item, "Key")
 
 main(sys.argv[1:])

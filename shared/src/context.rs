@@ -16,7 +16,7 @@ use crate::error::ProcessError;
 use crate::outbound::Outbound;
 use crate::phone::Phone;
 use crate::store::StoreConfig;
-use crate::table::Table;
+use crate::table::{Table, TableError};
 
 /// What every function uses: the table, the outbound path, the store cache
 /// and the clock.
@@ -29,6 +29,22 @@ pub struct Core {
 }
 
 impl Core {
+    /// The configuration of the store an event names; an unknown store is bad input.
+    pub async fn store(&self, store_id: &str, event_id: &str) -> Result<Arc<StoreConfig>, ProcessError> {
+        self.stores
+            .get(store_id)
+            .await?
+            .ok_or_else(|| ProcessError::UnknownStore { event_id: event_id.to_owned(), store_id: store_id.to_owned() })
+    }
+
+    /// The store that texts from `sms_number`; a number no store uses is bad input.
+    pub async fn store_by_number(&self, sms_number: &Phone, event_id: &str) -> Result<Arc<StoreConfig>, ProcessError> {
+        self.stores
+            .by_number(sms_number)
+            .await?
+            .ok_or_else(|| ProcessError::UnknownStore { event_id: event_id.to_owned(), store_id: sms_number.masked() })
+    }
+
     /// Reads `TABLE_NAME`; builds the clients from the one `SdkConfig`.
     pub fn from_env(env: &impl EnvSource, config: &SdkConfig, clock: SharedClock) -> Result<Self, ConfigError> {
         Self::with_clients(env, &Clients::new(config), clock)
@@ -123,6 +139,12 @@ impl std::ops::Deref for Deps {
     }
 }
 
+impl AsRef<Core> for Core {
+    fn as_ref(&self) -> &Core {
+        self
+    }
+}
+
 impl AsRef<Core> for Deps {
     fn as_ref(&self) -> &Core {
         &self.core
@@ -171,7 +193,7 @@ impl StoreCache {
     }
 
     /// Loads every store into the cache, by id and by texting number; returns how many.
-    pub async fn preload(&self) -> Result<usize, crate::table::TableError> {
+    pub async fn preload(&self) -> Result<usize, TableError> {
         let stores = self.table.list_stores().await?;
         let (at, count) = (Instant::now(), stores.len());
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
@@ -183,34 +205,30 @@ impl StoreCache {
         Ok(count)
     }
 
-    /// The store's configuration; an unknown store is bad input.
-    pub async fn get(&self, store_id: &str, event_id: &str) -> Result<Arc<StoreConfig>, ProcessError> {
-        self.cached(store_id.to_owned(), event_id, self.table.get_store(store_id)).await
+    /// The store's configuration, if it exists.
+    pub async fn get(&self, store_id: &str) -> Result<Option<Arc<StoreConfig>>, TableError> {
+        self.cached(store_id.to_owned(), self.table.get_store(store_id)).await
     }
 
-    /// The store that texts from `sms_number`; an unknown number is bad input.
-    pub async fn by_number(&self, sms_number: &Phone, event_id: &str) -> Result<Arc<StoreConfig>, ProcessError> {
-        self.cached(number_key(sms_number), event_id, self.table.store_by_number(sms_number)).await
+    /// The store that texts from `sms_number`, if any.
+    pub async fn by_number(&self, sms_number: &Phone) -> Result<Option<Arc<StoreConfig>>, TableError> {
+        self.cached(number_key(sms_number), self.table.store_by_number(sms_number)).await
     }
 
     async fn cached(
         &self,
         key: String,
-        event_id: &str,
-        load: impl std::future::Future<Output = Result<Option<StoreConfig>, crate::table::TableError>>,
-    ) -> Result<Arc<StoreConfig>, ProcessError> {
+        load: impl std::future::Future<Output = Result<Option<StoreConfig>, TableError>>,
+    ) -> Result<Option<Arc<StoreConfig>>, TableError> {
         if let Some((at, store)) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             if at.elapsed() < self.max_age {
-                return Ok(store.clone());
+                return Ok(Some(store.clone()));
             }
         }
-        let store = load.await?.ok_or_else(|| ProcessError::UnknownStore {
-            event_id: event_id.to_owned(),
-            store_id: key.strip_prefix("tel:").map(crate::phone::mask).unwrap_or_else(|| key.clone()),
-        })?;
+        let Some(store) = load.await? else { return Ok(None) };
         let store = Arc::new(store);
         self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, (Instant::now(), store.clone()));
-        Ok(store)
+        Ok(Some(store))
     }
 }
 

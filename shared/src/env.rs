@@ -19,6 +19,8 @@ pub const WARM_UP: &str = "WARM_UP";
 
 /// The variables every SQS-fed function reads.
 pub const SQS_FUNCTION_ENV: &[&str] = &[TABLE_NAME, DLQ_URL, MAX_RECEIVE_COUNT, RUST_LOG, WARM_UP];
+/// The variables every scheduled function reads.
+pub const SCHEDULED_FUNCTION_ENV: &[&str] = &[TABLE_NAME, RUST_LOG, WARM_UP];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -2,7 +2,7 @@
 
 use crate::event::EventError;
 use crate::outbound::OutboundError;
-use crate::table::{TableError, TxError};
+use crate::table::TableError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {
@@ -32,18 +32,5 @@ impl ProcessError {
                 | ProcessError::Invalid { .. }
                 | ProcessError::Table(TableError::Mapping { .. })
         )
-    }
-}
-
-impl From<TxError> for ProcessError {
-    fn from(e: TxError) -> Self {
-        match e {
-            TxError::Table(t) => ProcessError::Table(t),
-            TxError::Rejected(r) => ProcessError::Table(TableError::Aws {
-                operation: "TransactWriteItems",
-                code: Some("TransactionCanceled".into()),
-                message: format!("{r:?}"),
-            }),
-        }
     }
 }

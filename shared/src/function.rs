@@ -1,6 +1,9 @@
-//! What an SQS-fed custops function is, and how Lambda runs one. Each
-//! function's `main.rs` is `custops::function::serve::<TheFunction>()`: build
-//! everything once per cold start, then hand every batch to the function.
+//! What a custops function is, and how Lambda runs one. There are two kinds:
+//! an [`SqsFunction`] handles the messages of its queue; a
+//! [`ScheduledFunction`] runs when EventBridge fires it. Each function's
+//! `main.rs` is one line, `custops::function::serve::<TheFunction>()` or
+//! `serve_scheduled`: build everything once per cold start, then hand every
+//! invocation to the function.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -15,6 +18,7 @@ use crate::context::{Core, Deps, WarmUp};
 use crate::env::{ConfigError, ProcessEnv};
 use crate::error::ProcessError;
 use crate::SystemClock;
+use serde::Serialize;
 
 pub trait SqsFunction: Sized + Send + Sync + 'static {
     /// The function's name, as in `infra/template.yaml` and in DLQ attributes.
@@ -36,15 +40,52 @@ pub trait SqsFunction: Sized + Send + Sync + 'static {
     }
 }
 
+/// A function's whole life (cold start, then the runtime's loop), type-erased:
+/// the nested futures of the runtime, the function and the AWS SDK otherwise
+/// exceed the compiler's layout depth limit in `main`.
+pub type Serving = std::pin::Pin<Box<dyn Future<Output = Result<(), Error>>>>;
+
 /// The Lambda entry point of an SQS-fed function.
-pub async fn serve<F: SqsFunction>() -> Result<(), Error> {
-    let deps =
-        cold_start(F::NAME, |config| Deps::from_env(F::NAME, &ProcessEnv, config, Arc::new(SystemClock))).await?;
-    let function = &F::new(deps);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<_, Error>(function.handle(event.payload).await)
-    }))
-    .await
+pub fn serve<F: SqsFunction>() -> Serving {
+    Box::pin(async {
+        let deps =
+            cold_start(F::NAME, |config| Deps::from_env(F::NAME, &ProcessEnv, config, Arc::new(SystemClock))).await?;
+        // Lives as long as the process, as on Lambda.
+        let function: &'static F = Box::leak(Box::new(F::new(deps)));
+        lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+            Ok::<_, Error>(function.handle(event.payload).await)
+        }))
+        .await
+    })
+}
+
+pub trait ScheduledFunction: Sized + Send + Sync + 'static {
+    /// The function's name, as in `infra/template.yaml`.
+    const NAME: &'static str;
+    /// The environment it reads (checked against the template by a test).
+    const ENV: &'static [&'static str] = crate::env::SCHEDULED_FUNCTION_ENV;
+    /// What one run returns (Lambda's response; `custops local tick` prints it).
+    type Report: Serialize + Send;
+
+    fn new(core: Core) -> Self;
+
+    fn core(&self) -> &Core;
+
+    /// One run, at the clock's "now".
+    fn run(&self) -> impl Future<Output = Result<Self::Report, ProcessError>> + Send;
+}
+
+/// The Lambda entry point of a scheduled function.
+pub fn serve_scheduled<F: ScheduledFunction>() -> Serving {
+    Box::pin(async {
+        let core = cold_start(F::NAME, |config| Core::from_env(&ProcessEnv, config, Arc::new(SystemClock))).await?;
+        // Lives as long as the process, as on Lambda.
+        let function: &'static F = Box::leak(Box::new(F::new(core)));
+        lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move {
+            Ok::<_, Error>(function.run().await?)
+        }))
+        .await
+    })
 }
 
 /// The longest a cold start waits for its warm-up calls.

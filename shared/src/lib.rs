@@ -1,17 +1,23 @@
 //! The library every custops function shares: the domain, the one customer
 //! table, idempotency, the SQS batch adapter and the one outbound texting path.
 //!
-//! Functions are thin: `main.rs` builds [`context::Deps`] once and hands SQS
-//! batches to a handler in the function's own library, which runs unchanged on
-//! Lambda, in the local stack and in tests.
+//! Functions are thin: `main.rs` is one line ([`function::serve`] or
+//! [`function::serve_scheduled`]); the function's library parses its input,
+//! loads the customer's state with one Query, decides the whole [`apply::Change`]
+//! in a pure `decide`, and commits it with [`apply`](context::Core::apply), the
+//! one commit path, which sends through the one outbound path.
 
+pub mod apply;
 pub mod aws;
 pub mod batch;
 pub mod clock;
 pub mod context;
+pub mod entity;
 pub mod env;
 pub mod error;
 pub mod event;
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
 pub mod function;
 pub mod keys;
 pub mod model;
@@ -23,8 +29,10 @@ pub mod telemetry;
 pub mod templates;
 pub mod text;
 
+pub use apply::{Applied, Change, RecordChange};
 pub use clock::{Clock, PinnedClock, SharedClock, SystemClock};
-pub use context::Deps;
+pub use context::{Core, Deps};
+pub use entity::CustomerId;
 pub use error::ProcessError;
 pub use phone::Phone;
 pub use store::StoreConfig;

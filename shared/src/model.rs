@@ -1,12 +1,14 @@
 //! The customer record and everything on it. Plain domain types: no AWS types.
 //! One store, one customer (keyed by phone), one record, every touchpoint on it.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::entity::{CustomerId, Entity};
 use crate::event::{DmsCustomer, Person, Vehicle};
+use crate::keys::{self, Keys};
 use crate::phone::Phone;
-use crate::store::Department;
+use crate::store::{Department, StoreConfig};
 
 /// Where a customer record came from first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,9 +66,7 @@ impl Customer {
             updated_at: now,
         }
     }
-}
 
-impl Customer {
     /// Merges what the DMS says into this record (a lead becomes a DMS customer).
     pub fn merge_dms(&mut self, dms: &DmsCustomer, now: DateTime<Utc>) {
         self.origin = Origin::Dms;
@@ -91,6 +91,23 @@ impl Customer {
     pub fn dms_key(&self) -> Option<&str> {
         self.moved_to.is_none().then_some(self.dms_id.as_deref()).flatten()
     }
+
+    /// The address of this customer's record.
+    pub fn id(&self) -> CustomerId {
+        CustomerId::new(&self.store_id, self.phone.clone())
+    }
+}
+
+/// Versioned (`version`): concurrent writers of one record serialise on it.
+impl Entity for Customer {
+    const KIND: &'static str = "customer";
+    type Scope = ();
+
+    fn keys(&self, _: &()) -> Keys {
+        let mut k = Keys::new(keys::customer_pk(&self.store_id, &self.phone), "#PROFILE");
+        k.gsi1 = self.dms_key().map(|id| (keys::dms_ref(&self.store_id, id), "CUST".into()));
+        k
+    }
 }
 
 /// The consent ledger entry for one phone number at one store.
@@ -110,6 +127,16 @@ pub struct MarketingConsent {
     pub granted: bool,
     pub source: String,
     pub at: DateTime<Utc>,
+}
+
+/// Guarded by the opt-out state it was read with, so a STOP is never overwritten.
+impl Entity for Consent {
+    const KIND: &'static str = "consent";
+    type Scope = CustomerId;
+
+    fn keys(&self, of: &CustomerId) -> Keys {
+        Keys::new(of.pk(), "#CONSENT")
+    }
 }
 
 impl Consent {
@@ -147,6 +174,17 @@ pub struct RepairOrder {
     /// Statuses the customer has been texted about (one text per RO and status).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub texted: Vec<String>,
+}
+
+impl Entity for RepairOrder {
+    const KIND: &'static str = "repair_order";
+    type Scope = CustomerId;
+
+    fn keys(&self, of: &CustomerId) -> Keys {
+        let mut k = Keys::new(of.pk(), format!("#RO#{}", self.ro_number));
+        k.gsi1 = Some((format!("RO#{}#{}", of.store_id, self.ro_number), "RO".into()));
+        k
+    }
 }
 
 impl RepairOrder {
@@ -189,17 +227,84 @@ pub struct Task {
     pub department: Department,
     pub due_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
-    /// Calls folded into this task (repeat calls add to it).
-    #[serde(default)]
-    pub calls: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_call_at: Option<DateTime<Utc>>,
-    /// When the caller was last texted back for this task.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_text_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ro_number: Option<String>,
     pub note: String,
+    /// What only a callback has: the calls folded into it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calls: Option<Calls>,
+}
+
+/// The missed calls a callback task answers (repeat calls add to it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Calls {
+    pub count: u32,
+    pub last_call_at: DateTime<Utc>,
+    /// When the caller was last texted back for this task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_text_at: Option<DateTime<Utc>>,
+}
+
+impl Task {
+    /// A new open task on a customer's record.
+    pub fn open(
+        customer: &CustomerId,
+        kind: TaskKind,
+        task_id: impl Into<String>,
+        owner: (String, Department),
+        due_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            task_id: task_id.into(),
+            store_id: customer.store_id.clone(),
+            phone: customer.phone.clone(),
+            kind,
+            status: TaskStatus::Open,
+            owner: owner.0,
+            department: owner.1,
+            due_at,
+            created_at: now,
+            ro_number: None,
+            note: String::new(),
+            calls: None,
+        }
+    }
+
+    /// What a person is asked to do.
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.note = note.into();
+        self
+    }
+
+    /// The repair order it is about.
+    pub fn about_ro(mut self, ro_number: Option<&str>) -> Self {
+        self.ro_number = ro_number.map(str::to_owned);
+        self
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.status == TaskStatus::Open
+    }
+
+    /// The task, done.
+    pub fn closed(&self) -> Self {
+        Self { status: TaskStatus::Done, ..self.clone() }
+    }
+}
+
+/// Open tasks are on their owner's feed (gsi2), in due order; done ones leave it.
+impl Entity for Task {
+    const KIND: &'static str = "task";
+    type Scope = ();
+
+    fn keys(&self, _: &()) -> Keys {
+        let mut k = Keys::new(keys::customer_pk(&self.store_id, &self.phone), format!("#TASK#{}", self.task_id));
+        k.gsi2 = self.is_open().then(|| {
+            (keys::tasks_of(&self.store_id, &self.owner), format!("{}#{}", keys::ts(self.due_at), self.task_id))
+        });
+        k
+    }
 }
 
 /// One thing that happened with a customer, in order, on their timeline.
@@ -220,6 +325,17 @@ impl Touchpoint {
     }
 }
 
+/// Unique per event and kind, so a retried event rewrites, never repeats, it.
+impl Entity for Touchpoint {
+    const KIND: &'static str = "touchpoint";
+    type Scope = CustomerId;
+
+    fn keys(&self, of: &CustomerId) -> Keys {
+        let event = self.event_id.as_deref().unwrap_or("-");
+        Keys::new(of.pk(), format!("TL#{}#{event}#{}", keys::ts(self.at), self.kind))
+    }
+}
+
 /// The texts planned for one number at one store (sent or due), kept for the
 /// frequency caps: entries older than the longest cap window are pruned.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -236,6 +352,16 @@ pub struct SendEntry {
     /// When the text goes (now, or its due time).
     pub at: DateTime<Utc>,
     pub class: crate::text::MessageClass,
+}
+
+/// Versioned (`version`): two texts planned at once cannot both pass a cap.
+impl Entity for SendLedger {
+    const KIND: &'static str = "send_ledger";
+    type Scope = CustomerId;
+
+    fn keys(&self, of: &CustomerId) -> Keys {
+        Keys::new(of.pk(), "#SENDS")
+    }
 }
 
 impl SendLedger {
@@ -277,6 +403,71 @@ impl CustomerState {
     }
 
     pub fn open_task(&self, kind: TaskKind) -> Option<&Task> {
-        self.tasks.iter().filter(|t| t.kind == kind && t.status == TaskStatus::Open).max_by_key(|t| t.created_at)
+        self.tasks.iter().filter(|t| t.kind == kind && t.is_open()).max_by_key(|t| t.created_at)
+    }
+}
+
+/// What a store's day is made of: one fact per thing that happened, under the
+/// store's day, written in the event's own transaction. A report reads the
+/// day's partition; no item is shared by two events, so concurrent events of
+/// one store never conflict (DynamoDB cancels transactions that overlap on an item).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fact {
+    pub store_id: String,
+    /// The store-local day it happened on.
+    pub day: NaiveDate,
+    pub kind: FactKind,
+    pub event_id: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FactKind {
+    /// A missed call from a number that can be called back.
+    MissedCall,
+    /// A missed call from the store's own line (not texted).
+    MissedCallOwnLine,
+    /// A missed call from a number that cannot be parsed (not texted).
+    MissedCallInvalidNumber,
+    RoStatusChanged,
+    /// A customer opted out by text.
+    SmsOptOut,
+    /// A customer texted the store (not a keyword).
+    SmsReceived,
+}
+
+impl FactKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FactKind::MissedCall => "missed_call",
+            FactKind::MissedCallOwnLine => "missed_call_own_line",
+            FactKind::MissedCallInvalidNumber => "missed_call_invalid_number",
+            FactKind::RoStatusChanged => "ro_status_changed",
+            FactKind::SmsOptOut => "sms_opt_out",
+            FactKind::SmsReceived => "sms_received",
+        }
+    }
+}
+
+impl Fact {
+    /// `kind` happened at `at` at `store` because of event `event_id`.
+    pub fn new(store: &StoreConfig, kind: FactKind, event_id: &str, at: DateTime<Utc>) -> Self {
+        Self {
+            store_id: store.store_id.clone(),
+            day: store.local(at).date_naive(),
+            kind,
+            event_id: event_id.to_owned(),
+            at,
+        }
+    }
+}
+
+impl Entity for Fact {
+    const KIND: &'static str = "fact";
+    type Scope = ();
+
+    fn keys(&self, _: &()) -> Keys {
+        Keys::new(keys::day(&self.store_id, self.day), format!("{}#{}", self.kind.as_str(), self.event_id))
     }
 }

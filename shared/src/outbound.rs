@@ -2,12 +2,14 @@
 //! client, so there is no other way to send a text.
 //!
 //! The path of a text:
-//! 1. [`Outbound::plan`] applies the rules (opt-out, marketing consent, mobile
-//!    number, quiet hours) to a [`TextRequest`] and the customer's consent:
-//!    send now, defer until a time, or suppress with a reason.
-//! 2. [`Outbound::stage`] adds the text to the trigger's own transaction (outbox
-//!    row written `sending` under a lease, plus a check that the number has not
-//!    opted out meanwhile), so the state change and the text commit together.
+//! 1. [`plan`] (pure, called by a trigger's `decide`) applies the rules
+//!    (opt-out, marketing consent, mobile number, quiet hours, caps) to a
+//!    [`TextRequest`] and the customer's consent: send now, defer until a
+//!    time, or suppress with a reason.
+//! 2. [`stage`] (called by `Core::apply`, the one commit path) adds the text
+//!    to the trigger's own transaction (outbox row written `sending` under a
+//!    lease, the caps ledger, a check that the number has not opted out
+//!    meanwhile), so the state change and the text commit together.
 //! 3. [`Outbound::deliver`] publishes it through SNS and marks it sent with the
 //!    SNS message id. A failed publish releases the lease, so the retry sends it.
 //!
@@ -24,11 +26,11 @@ use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc};
 use tracing::{info, instrument, warn};
 
 use crate::clock::SharedClock;
-use crate::error::ProcessError;
+use crate::entity::CustomerId;
 use crate::model::{Consent, SendEntry, SendLedger};
 use crate::phone::{Phone, Textability};
 use crate::store::{StoreConfig, StoreMode};
-use crate::table::{Lease, Table, TableError, Tx, TxError, TxRejected};
+use crate::table::{Guard, Lease, Table, TableError, Tx};
 use crate::text::{segments, MessageClass, OutboundText, TextState, US_PRICE_PER_SEGMENT_MICRO_USD};
 
 /// How long the writer of a text may take to publish it before another attempt
@@ -117,15 +119,6 @@ pub enum Resumed {
     Suppressed,
 }
 
-/// What a trigger's commit did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Committed {
-    /// The state change is recorded; `delivery` is the text sent now, if any.
-    Applied { delivery: Option<Delivery> },
-    /// The event was processed before: nothing changed.
-    Duplicate,
-}
-
 /// A text that left (or, in shadow mode, would have left).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
@@ -162,64 +155,6 @@ impl Outbound {
             .await
             .map(drop)
             .map_err(|e| aws_sdk_sns::error::DisplayErrorContext(e).to_string())
-    }
-
-    /// Applies the rules to a request, given the customer's consent ledger and
-    /// recent texts (from the trigger's one state Query). Pure: no AWS call.
-    pub fn plan(&self, req: TextRequest<'_>, consent: &Consent, sends: &SendLedger) -> Plan {
-        plan(req, consent, sends, self.clock.now())
-    }
-
-    /// Adds a planned text to the trigger's transaction: the outbox row, the
-    /// send ledger (caps), and the opt-out check.
-    pub fn stage(&self, tx: &mut Tx, plan: &Plan, sends: &SendLedger) {
-        if let Some(text) = plan.text() {
-            let at = text.due_at.unwrap_or(text.created_at);
-            let next = sends.with(SendEntry { at, class: text.class }, text.created_at, LEDGER_KEEP);
-            tx.outbox(&self.table, text)
-                .put_send_ledger(&self.table, &text.store_id, &text.phone, &next)
-                .require_not_opted_out(&self.table, &text.store_id, &text.phone);
-        }
-    }
-
-    /// Commits a trigger's transaction (which staged `plan`, if any) and sends
-    /// its text. A duplicate event changes nothing, but finishes sending a text
-    /// an earlier attempt left unsent; a concurrent change (or a dedupe key
-    /// taken meanwhile) is a retryable conflict: the retry reads the new state.
-    pub async fn commit(
-        &self,
-        tx: Tx,
-        plan: Option<&Plan>,
-        store: &StoreConfig,
-        event_id: &str,
-    ) -> Result<Committed, ProcessError> {
-        match self.table.commit(tx).await {
-            Ok(()) => {
-                let delivery = match plan {
-                    Some(Plan::Send(text)) => Some(self.deliver(text, store).await?),
-                    _ => None,
-                };
-                Ok(Committed::Applied { delivery })
-            }
-            Err(TxError::Rejected(TxRejected::Duplicate { text })) => {
-                info!("duplicate event: nothing new to record");
-                if let Some(text) = text {
-                    match self.resume(store, &text).await? {
-                        Resumed::Sent(_) => info!("sent the text an earlier attempt left unsent"),
-                        // Its sender may have crashed after committing: retry the
-                        // event after the lease, never ack a text that may be lost.
-                        Resumed::InFlight => return Err(ProcessError::TextInFlight { event_id: event_id.to_owned() }),
-                        Resumed::NotDue | Resumed::Done | Resumed::Suppressed => {}
-                    }
-                }
-                Ok(Committed::Duplicate)
-            }
-            Err(TxError::Rejected(rejected)) => {
-                warn!(?rejected, "the customer record changed concurrently");
-                Err(ProcessError::Conflict { event_id: event_id.to_owned() })
-            }
-            Err(TxError::Table(e)) => Err(e.into()),
-        }
     }
 
     /// Publishes a text this caller holds the lease of, then marks it sent.
@@ -293,6 +228,19 @@ impl Outbound {
                 ))
             })?;
         Ok(out.message_id.unwrap_or_default())
+    }
+}
+
+/// Adds a planned text to a trigger's transaction: the outbox row (written
+/// once, ever, under its dedupe key), the send ledger (caps, versioned), and
+/// the check that the number has not opted out since its state was read.
+pub fn stage(tx: &mut Tx, customer: &CustomerId, plan: &Plan, sends: &SendLedger) {
+    if let Some(text) = plan.text() {
+        let at = text.due_at.unwrap_or(text.created_at);
+        let next = sends.with(SendEntry { at, class: text.class }, text.created_at, LEDGER_KEEP);
+        tx.put(text, Guard::New)
+            .put_on(customer, &next, Guard::Version((sends.version > 0).then_some(sends.version)))
+            .require_not_opted_out(customer);
     }
 }
 

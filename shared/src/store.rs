@@ -7,6 +7,8 @@ use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::entity::Entity;
+use crate::keys::{self, Keys};
 use crate::phone::Phone;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,6 +46,25 @@ pub struct StoreConfig {
     /// Wording overrides by template key (see `templates.rs`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub templates: BTreeMap<String, String>,
+}
+
+/// Every store under one partition; found by its texting number too (gsi1).
+impl Entity for StoreConfig {
+    const KIND: &'static str = "store";
+    type Scope = ();
+
+    fn keys(&self, _: &()) -> Keys {
+        let mut k = Self::key(&self.store_id);
+        k.gsi1 = Some((keys::store_number(&self.sms_number), "STORE".into()));
+        k
+    }
+}
+
+impl StoreConfig {
+    /// Where the store with id `store_id` is kept.
+    pub fn key(store_id: &str) -> Keys {
+        Keys::new(keys::STORES_PK, format!("STORE#{store_id}"))
+    }
 }
 
 /// How often one customer may be texted. Replies to the customer are never

@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::entity::Entity;
+use crate::keys::{self, Keys};
 use crate::phone::Phone;
 
 /// The class sets the SNS `SMSType` and the rules a text must pass.
@@ -43,6 +45,25 @@ pub enum TextState {
     Shadow,
     /// Never sent: the number opted out before it was due.
     Suppressed,
+}
+
+impl TextState {
+    /// The name stored in the `state` attribute.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TextState::Sending => "sending",
+            TextState::Pending => "pending",
+            TextState::Deferred => "deferred",
+            TextState::Sent => "sent",
+            TextState::Shadow => "shadow",
+            TextState::Suppressed => "suppressed",
+        }
+    }
+
+    /// Sent, shadowed or suppressed: nothing more happens to it.
+    pub fn is_finished(self) -> bool {
+        matches!(self, TextState::Sent | TextState::Shadow | TextState::Suppressed)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,6 +111,27 @@ pub struct OutboundText {
     /// Why a deferred text waits: quiet hours or a frequency cap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub defer_reason: Option<String>,
+}
+
+/// Written once, ever, under its dedupe key. Every unfinished text is on the
+/// due index (deferred ones at their due time, the rest from when they were
+/// written), so the scheduler also finds one whose sender died; finishing a
+/// text takes it off.
+impl Entity for OutboundText {
+    const KIND: &'static str = "text";
+    type Scope = ();
+
+    fn keys(&self, _: &()) -> Keys {
+        let pk = keys::customer_pk(&self.store_id, &self.phone);
+        let sk = format!("TEXT#{}", self.dedupe_key);
+        let mut k = Keys::new(pk.clone(), sk.clone());
+        k.gsi2 = Some((keys::texts_feed(&self.store_id), format!("{}#{}", keys::ts(self.created_at), self.dedupe_key)));
+        if !self.state.is_finished() {
+            let due = self.due_at.unwrap_or(self.created_at);
+            k.gsi3 = Some((keys::DUE_PK.into(), format!("{}#{pk}#{sk}", keys::ts(due))));
+        }
+        k
+    }
 }
 
 /// US outbound SMS list price per segment, in millionths of a dollar (carrier fees excluded).

@@ -80,8 +80,9 @@ impl Harness {
             opt_out_source: Some("sms:STOP".into()),
             marketing: None,
         };
-        let mut tx = custops::table::Tx::new();
-        tx.put_consent(&self.table(), "northside-chevy", phone, &consent, &Default::default());
+        let mut tx = self.table().tx();
+        let customer = custops::CustomerId::new("northside-chevy", phone.clone());
+        tx.put_on(&customer, &consent, custops::table::Guard::OptOutAsRead { opted_out: false });
         self.table().commit(tx).await.expect("opt-out recorded");
     }
 

@@ -19,7 +19,8 @@ async fn stop_puts_the_number_on_the_ledger_and_no_later_text_goes_out_until_sta
     h.publish(&sms("m-1", "+15125550188", "STOP")).await;
     h.settle().await;
     let phone = Phone::parse("+15125550188").unwrap();
-    let consent = h.table().customer_state("northside-chevy", &phone).await.unwrap().consent;
+    let consent =
+        h.table().customer_state(&custops::CustomerId::new("northside-chevy", phone.clone())).await.unwrap().consent;
     assert!(consent.opted_out());
     assert_eq!(consent.opt_out_source.as_deref(), Some("sms:STOP"));
 
@@ -41,7 +42,11 @@ async fn any_other_text_lands_on_the_timeline_with_a_reply_task_for_the_bdc() {
     h.publish(&sms("m-1", "+15125550177", "Is my truck done yet?")).await;
     h.settle().await;
 
-    let t = h.table().timeline("northside-chevy", &Phone::parse("+15125550177").unwrap()).await.unwrap();
+    let t = h
+        .table()
+        .timeline(&custops::CustomerId::new("northside-chevy", Phone::parse("+15125550177").unwrap()))
+        .await
+        .unwrap();
     assert_eq!(t.touchpoints.iter().filter(|p| p.kind == "sms.received").count(), 1, "once, however often delivered");
     assert_eq!(t.touchpoints[0].summary, "Is my truck done yet?");
     let task = t.state.open_task(TaskKind::ReplySms).expect("a reply task");

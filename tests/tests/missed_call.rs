@@ -2,8 +2,8 @@
 //! the callback task's owner and due time, and the timeline.
 
 use custops::event::{Person, Vehicle};
-use custops::model::{Customer, Origin, RepairOrder, TaskKind};
-use custops::table::Tx;
+use custops::model::{Customer, FactKind, Origin, RepairOrder, TaskKind};
+use custops::table::Guard;
 use custops::{Clock, Phone};
 use custops_tests::{at, call_missed, Harness};
 
@@ -33,8 +33,8 @@ async fn seed_known_customer(h: &Harness, phone: &str) {
         closed_at: None,
         texted: vec![],
     };
-    let mut tx = Tx::new();
-    tx.put_profile(&h.table(), &customer, None).put_repair_order(&h.table(), "northside-chevy", &phone, &ro);
+    let mut tx = h.table().tx();
+    tx.put(&customer, Guard::Version(None)).put_on(&customer.id(), &ro, Guard::Always);
     h.table().commit(tx).await.unwrap();
 }
 
@@ -54,7 +54,7 @@ async fn a_known_customer_with_an_open_ro_gets_a_named_text_and_the_advisor_owns
          Sorry we missed your call; we'll call you back shortly."
     );
     let phone = Phone::parse("+15125550142").unwrap();
-    let t = h.table().timeline("northside-chevy", &phone).await.unwrap();
+    let t = h.table().timeline(&custops::CustomerId::new("northside-chevy", phone.clone())).await.unwrap();
     let task = t.state.open_task(TaskKind::Callback).expect("a callback task");
     assert_eq!(task.owner, "adv-7");
     assert_eq!(task.due_at, at("2026-11-23T16:20:00Z"), "15 minutes after the call");
@@ -80,7 +80,11 @@ async fn an_unknown_caller_gets_a_generic_text_and_becomes_a_lead_owned_by_the_d
         sms[0].message,
         "Hi, this is Northside Chevrolet. Sorry we missed your call; we'll call you back shortly. Reply STOP to opt out."
     );
-    let t = h.table().timeline("northside-chevy", &Phone::parse("+15125550177").unwrap()).await.unwrap();
+    let t = h
+        .table()
+        .timeline(&custops::CustomerId::new("northside-chevy", Phone::parse("+15125550177").unwrap()))
+        .await
+        .unwrap();
     assert_eq!(t.state.profile.as_ref().unwrap().origin, Origin::Lead);
     assert_eq!(t.state.open_task(TaskKind::Callback).unwrap().owner, "bdc-sales");
 }
@@ -97,7 +101,11 @@ async fn after_hours_the_text_says_when_the_store_opens_and_the_callback_is_due_
         "Hi, this is Northside Chevrolet. Sorry we missed your call; we're closed now. We open Tuesday at 7:00 AM; \
          we'll call you then. Book service anytime: https://northside.example/service Reply STOP to opt out."
     );
-    let t = h.table().timeline("northside-chevy", &Phone::parse("+15125550188").unwrap()).await.unwrap();
+    let t = h
+        .table()
+        .timeline(&custops::CustomerId::new("northside-chevy", Phone::parse("+15125550188").unwrap()))
+        .await
+        .unwrap();
     assert_eq!(t.state.open_task(TaskKind::Callback).unwrap().due_at, at("2026-11-24T13:15:00Z"), "07:15 CST");
 }
 
@@ -111,10 +119,14 @@ async fn a_repeat_call_within_24_hours_adds_to_the_open_task_and_sends_no_second
     h.settle().await;
 
     assert_eq!(h.sms().await.len(), 1);
-    let t = h.table().timeline("northside-chevy", &Phone::parse("+15125550177").unwrap()).await.unwrap();
+    let t = h
+        .table()
+        .timeline(&custops::CustomerId::new("northside-chevy", Phone::parse("+15125550177").unwrap()))
+        .await
+        .unwrap();
     assert_eq!(t.state.tasks.len(), 1);
-    let task = &t.state.tasks[0];
-    assert_eq!((task.calls, task.last_call_at), (2, Some(at("2026-11-23T16:25:00Z"))));
+    let calls = t.state.tasks[0].calls.clone().expect("a callback counts its calls");
+    assert_eq!((calls.count, calls.last_call_at), (2, at("2026-11-23T16:25:00Z")));
     assert_eq!(t.touchpoints.iter().filter(|p| p.kind == "call.missed").count(), 2);
     assert_eq!(t.touchpoints.iter().filter(|p| p.kind == "text.suppressed").count(), 1);
 }
@@ -132,14 +144,14 @@ async fn no_text_to_an_opted_out_caller_or_the_stores_own_line_or_an_invalid_num
 
     assert!(h.sms().await.is_empty());
     assert!(h.dlq().await.is_empty(), "these are not bad input");
-    let t = h.table().timeline("northside-chevy", &opted_out).await.unwrap();
+    let t = h.table().timeline(&custops::CustomerId::new("northside-chevy", opted_out.clone())).await.unwrap();
     assert_eq!(t.state.tasks.len(), 1, "the opted-out caller still gets a callback");
     assert!(t.touchpoints.iter().any(|p| p.kind == "text.suppressed" && p.summary.contains("opted out")));
     let day = at(MONDAY_1005_CST).date_naive();
-    let stats = h.table().daily_stats("northside-chevy", day).await.unwrap();
-    assert_eq!(stats.get("missed_calls"), Some(&1));
-    assert_eq!(stats.get("missed_calls_own_line"), Some(&1));
-    assert_eq!(stats.get("missed_calls_invalid_number"), Some(&1));
+    let mut facts: Vec<FactKind> =
+        h.table().day_facts("northside-chevy", day).await.unwrap().iter().map(|f| f.kind).collect();
+    facts.sort();
+    assert_eq!(facts, [FactKind::MissedCall, FactKind::MissedCallOwnLine, FactKind::MissedCallInvalidNumber]);
 }
 
 #[tokio::test]
@@ -150,8 +162,8 @@ async fn a_sales_call_from_a_customer_without_an_open_ro_goes_to_their_salespers
     customer.origin = Origin::Dms;
     customer.first_name = Some("James".into());
     customer.salesperson = Some(Person { id: "sp-3".into(), name: "Rico Alvarez".into() });
-    let mut tx = Tx::new();
-    tx.put_profile(&h.table(), &customer, None);
+    let mut tx = h.table().tx();
+    tx.put(&customer, Guard::Version(None));
     h.table().commit(tx).await.unwrap();
 
     let mut event = call_missed("c-1", "call-1", "512-555-0163", MONDAY_1005_CST);
@@ -159,7 +171,7 @@ async fn a_sales_call_from_a_customer_without_an_open_ro_goes_to_their_salespers
     h.publish(&event).await;
     h.settle().await;
 
-    let t = h.table().timeline("northside-chevy", &phone).await.unwrap();
+    let t = h.table().timeline(&custops::CustomerId::new("northside-chevy", phone.clone())).await.unwrap();
     assert_eq!(t.state.open_task(TaskKind::Callback).unwrap().owner, "sp-3");
     assert_eq!(
         h.sms().await[0].message,

@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use custops::outbound::{Outbound, Plan, Resumed, TextRequest};
-use custops::table::{Tx, TxError, TxRejected};
+use custops::outbound::{plan, Outbound, Plan, Resumed, TextRequest};
+use custops::table::{Guard, TxError, TxRejected};
 use custops::text::{MessageClass, TextState};
 use custops::{Clock, Phone, StoreConfig};
 use custops_tests::{at, northside, Harness};
@@ -15,17 +15,12 @@ fn store() -> StoreConfig {
 }
 
 /// Plans a text as a trigger would and commits it with the trigger's claim.
-async fn stage(
-    h: &Harness,
-    outbound: &Outbound,
-    event_id: &str,
-    class: MessageClass,
-    dedupe: &str,
-) -> Result<Plan, TxError> {
+async fn stage(h: &Harness, event_id: &str, class: MessageClass, dedupe: &str) -> Result<Plan, TxError> {
     let store = store();
     let phone = Phone::parse("+15125550142").unwrap();
-    let state = h.table().customer_state(&store.store_id, &phone).await.unwrap();
-    let plan = outbound.plan(
+    let customer = custops::CustomerId::new(&store.store_id, phone.clone());
+    let state = h.table().customer_state(&customer).await.unwrap();
+    let plan = plan(
         TextRequest {
             store: &store,
             to: &phone,
@@ -37,10 +32,11 @@ async fn stage(
         },
         &state.consent,
         &state.sends,
+        h.clock.now(),
     );
-    let mut tx = Tx::new();
-    tx.claim_event(&h.table(), event_id, h.clock.now());
-    outbound.stage(&mut tx, &plan, &state.sends);
+    let mut tx = h.table().tx();
+    tx.claim(event_id, h.clock.now());
+    custops::outbound::stage(&mut tx, &customer, &plan, &state.sends);
     h.table().commit(tx).await?;
     Ok(plan)
 }
@@ -53,8 +49,7 @@ fn outbound(h: &Harness) -> Outbound {
 async fn transactional_at_2130_store_time_is_deferred_and_sent_by_the_first_scheduler_run_after_0800() {
     // Monday 21:30 in Chicago.
     let h = Harness::start("2026-11-24T03:30:00Z").await;
-    let out = outbound(&h);
-    let plan = stage(&h, &out, "e-1", MessageClass::Transactional, "ro#1#ready").await.unwrap();
+    let plan = stage(&h, "e-1", MessageClass::Transactional, "ro#1#ready").await.unwrap();
     let Plan::Defer(text) = plan else { panic!("expected a deferred text, got {plan:?}") };
     assert_eq!(text.due_at, Some(at("2026-11-24T14:00:00Z")), "08:00 CST on Tuesday");
 
@@ -85,8 +80,7 @@ async fn transactional_at_2130_store_time_is_deferred_and_sent_by_the_first_sche
 #[tokio::test]
 async fn a_number_that_opts_out_before_its_deferred_text_is_due_is_never_published_to() {
     let h = Harness::start("2026-11-24T03:30:00Z").await;
-    let out = outbound(&h);
-    stage(&h, &out, "e-1", MessageClass::Transactional, "ro#1#ready").await.unwrap();
+    stage(&h, "e-1", MessageClass::Transactional, "ro#1#ready").await.unwrap();
 
     let phone = Phone::parse("+15125550142").unwrap();
     h.opt_out(&phone, "2026-11-24T04:00:00Z").await;
@@ -99,7 +93,7 @@ async fn a_number_that_opts_out_before_its_deferred_text_is_due_is_never_publish
 
     // And nothing new may be planned for the number, in any class.
     for class in [MessageClass::Reply, MessageClass::Transactional, MessageClass::Marketing] {
-        let plan = stage(&h, &out, &format!("e-{class:?}"), class, &format!("k-{class:?}")).await.unwrap();
+        let plan = stage(&h, &format!("e-{class:?}"), class, &format!("k-{class:?}")).await.unwrap();
         assert!(matches!(plan, Plan::Suppress(_)), "{class:?}: {plan:?}");
     }
     assert!(h.sms().await.is_empty());
@@ -111,15 +105,15 @@ async fn the_same_dedupe_key_from_two_concurrent_invocations_is_published_once()
     let out = outbound(&h);
     let store = store();
     let (a, b) = tokio::join!(
-        stage(&h, &out, "e-a", MessageClass::Transactional, "ro#7#ready"),
-        stage(&h, &out, "e-b", MessageClass::Transactional, "ro#7#ready"),
+        stage(&h, "e-a", MessageClass::Transactional, "ro#7#ready"),
+        stage(&h, "e-b", MessageClass::Transactional, "ro#7#ready"),
     );
     let mut sent = 0;
     for (event_id, result) in [("e-a", a), ("e-b", b)] {
         let result = match result {
             // The loser of the race on the customer's records retries, as SQS would.
             Err(TxError::Rejected(TxRejected::Conflict(_))) => {
-                stage(&h, &out, event_id, MessageClass::Transactional, "ro#7#ready").await
+                stage(&h, event_id, MessageClass::Transactional, "ro#7#ready").await
             }
             other => other,
         };
@@ -147,7 +141,7 @@ async fn an_sns_failure_followed_by_a_retry_publishes_exactly_once() {
     // An outbound path whose SNS endpoint is down.
     let down = aws_sdk_sns::Client::new(&custops::aws::local("http://127.0.0.1:9").await);
     let broken = Outbound::new(h.table(), down, Arc::new(h.clock.clone()));
-    let Plan::Send(text) = stage(&h, &broken, "e-1", MessageClass::Reply, "call#1").await.unwrap() else { panic!() };
+    let Plan::Send(text) = stage(&h, "e-1", MessageClass::Reply, "call#1").await.unwrap() else { panic!() };
     assert!(broken.deliver(&text, &store).await.is_err());
     let stored = h.table().store_texts("northside-chevy").await.unwrap();
     assert_eq!(stored[0].state, TextState::Pending, "released for the retry");
@@ -155,7 +149,7 @@ async fn an_sns_failure_followed_by_a_retry_publishes_exactly_once() {
     // The retry (the same event again) finds its text and sends it once.
     let out = outbound(&h);
     let Err(TxError::Rejected(TxRejected::Duplicate { text: Some(pending) })) =
-        stage(&h, &out, "e-1", MessageClass::Reply, "call#1").await
+        stage(&h, "e-1", MessageClass::Reply, "call#1").await
     else {
         panic!("the retry is a duplicate")
     };
@@ -182,7 +176,12 @@ async fn a_shadow_store_runs_everything_but_the_publish() {
     assert!(texts[0].body.contains("Northside Chevrolet"));
     let phone = Phone::parse("+15125550177").unwrap();
     assert_eq!(
-        h.table().customer_state("northside-chevy", &phone).await.unwrap().tasks.len(),
+        h.table()
+            .customer_state(&custops::CustomerId::new("northside-chevy", phone.clone()))
+            .await
+            .unwrap()
+            .tasks
+            .len(),
         1,
         "the callback task exists"
     );
@@ -191,9 +190,8 @@ async fn a_shadow_store_runs_everything_but_the_publish() {
 #[tokio::test]
 async fn a_text_whose_sender_died_after_committing_is_sent_once_by_the_scheduler_after_its_lease() {
     let h = Harness::start("2026-11-23T16:05:00Z").await;
-    let out = outbound(&h);
     // The trigger committed its text and died before publishing it.
-    let Plan::Send(_) = stage(&h, &out, "e-1", MessageClass::Reply, "call#9").await.unwrap() else { panic!() };
+    let Plan::Send(_) = stage(&h, "e-1", MessageClass::Reply, "call#9").await.unwrap() else { panic!() };
 
     h.stack.tick().await.unwrap();
     assert!(h.sms().await.is_empty(), "its lease still runs: it may be in flight");
@@ -208,7 +206,6 @@ async fn a_text_whose_sender_died_after_committing_is_sent_once_by_the_scheduler
 #[tokio::test]
 async fn frequency_caps_defer_the_fourth_status_text_and_drop_the_second_marketing_text_with_a_reason() {
     let h = Harness::start("2026-11-23T16:00:00Z").await;
-    let out = outbound(&h);
     let phone = Phone::parse("+15125550142").unwrap();
     // Marketing consent from the DMS.
     let consent = custops::model::Consent {
@@ -219,25 +216,29 @@ async fn frequency_caps_defer_the_fourth_status_text_and_drop_the_second_marketi
         }),
         ..Default::default()
     };
-    let mut tx = Tx::new();
-    tx.put_consent(&h.table(), "northside-chevy", &phone, &consent, &Default::default());
+    let mut tx = h.table().tx();
+    tx.put_on(
+        &custops::CustomerId::new("northside-chevy", phone.clone()),
+        &consent,
+        Guard::OptOutAsRead { opted_out: false },
+    );
     h.table().commit(tx).await.unwrap();
 
-    let first = stage(&h, &out, "m-1", MessageClass::Marketing, "offer#1").await.unwrap();
+    let first = stage(&h, "m-1", MessageClass::Marketing, "offer#1").await.unwrap();
     assert!(matches!(first, Plan::Send(_)));
     h.clock.set(at("2026-11-25T16:00:00Z"));
-    let second = stage(&h, &out, "m-2", MessageClass::Marketing, "offer#2").await.unwrap();
+    let second = stage(&h, "m-2", MessageClass::Marketing, "offer#2").await.unwrap();
     let Plan::Suppress(reason) = second else { panic!("{second:?}") };
     assert_eq!(reason.reason(), "frequency cap: 1 marketing text(s) per 7 days");
 
     // Three texts in 24 hours go; the fourth status text waits until the window frees.
     for (i, minute) in [0, 10, 20].iter().enumerate() {
         h.clock.set(at("2026-11-25T16:00:00Z") + chrono::Duration::minutes(*minute));
-        let plan = stage(&h, &out, &format!("t-{i}"), MessageClass::Transactional, &format!("ro#{i}")).await.unwrap();
+        let plan = stage(&h, &format!("t-{i}"), MessageClass::Transactional, &format!("ro#{i}")).await.unwrap();
         assert!(matches!(plan, Plan::Send(_)), "{i}: {plan:?}");
     }
     h.clock.set(at("2026-11-25T16:30:00Z"));
-    let Plan::Defer(fourth) = stage(&h, &out, "t-3", MessageClass::Transactional, "ro#3").await.unwrap() else {
+    let Plan::Defer(fourth) = stage(&h, "t-3", MessageClass::Transactional, "ro#3").await.unwrap() else {
         panic!("the fourth is deferred")
     };
     assert_eq!(fourth.defer_reason.as_deref(), Some("frequency cap"));
@@ -247,8 +248,7 @@ async fn frequency_caps_defer_the_fourth_status_text_and_drop_the_second_marketi
 #[tokio::test]
 async fn marketing_without_consent_is_never_published_and_the_reason_is_kept() {
     let h = Harness::start("2026-11-23T16:00:00Z").await;
-    let out = outbound(&h);
-    let plan = stage(&h, &out, "m-1", MessageClass::Marketing, "offer#1").await.unwrap();
+    let plan = stage(&h, "m-1", MessageClass::Marketing, "offer#1").await.unwrap();
     let Plan::Suppress(reason) = plan else { panic!("{plan:?}") };
     assert_eq!(reason.reason(), "marketing text without marketing consent");
     h.stack.tick().await.unwrap();

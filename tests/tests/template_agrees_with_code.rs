@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use custops::keys;
-use custops_cli::local::Handler;
+use custops_cli::registry;
 use custops_cli::template::{Placement, Template, TEMPLATE};
 use serde_json::Value;
 
@@ -17,12 +17,15 @@ fn every_function_has_code_and_reads_exactly_the_environment_the_template_sets()
     let t = template();
     let functions = t.functions();
     assert!(!functions.is_empty());
+    let names: BTreeSet<&str> = functions.iter().map(|f| f.binary.as_str()).collect();
+    for r in registry::FUNCTIONS {
+        assert!(names.contains(r.name), "{} is in the registry but not deployed by the template", r.name);
+    }
     for f in functions {
-        let read: BTreeSet<&str> = Handler::env_read(&f.binary)
-            .unwrap_or_else(|| panic!("{} (binary {:?}) has no code in the workspace", f.logical_id, f.binary))
-            .iter()
-            .copied()
-            .collect();
+        let code = registry::find(&f.binary)
+            .unwrap_or_else(|| panic!("{} (binary {:?}) has no code in the registry", f.logical_id, f.binary));
+        assert_eq!(code.scheduled, f.scheduled, "{}: scheduled in the template and in the code", f.logical_id);
+        let read: BTreeSet<&str> = code.env.iter().copied().collect();
         let set: BTreeSet<&str> = f.env.keys().map(String::as_str).collect();
         assert_eq!(read, set, "{}: variables the code reads vs the template sets", f.logical_id);
         assert!(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

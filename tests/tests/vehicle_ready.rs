@@ -24,7 +24,7 @@ async fn parts_arrived_texts_the_customer_and_gives_the_advisor_a_call_due_by_th
         "Hi Maria, good news from Northside Chevrolet: the part for your 2021 Chevrolet Tahoe is in. \
          Dana Whitfield will call you to schedule the install."
     );
-    let t = h.table().timeline("northside-chevy", &maria()).await.unwrap();
+    let t = h.table().timeline(&custops::CustomerId::new("northside-chevy", maria())).await.unwrap();
     let task = t.state.open_task(TaskKind::BookInstall).expect("a book-install task");
     assert_eq!(task.owner, "adv-7");
     assert_eq!(task.due_at, at("2026-11-28T23:00:00Z"), "Saturday's close, 17:00 CST");
@@ -48,7 +48,7 @@ async fn ready_for_pickup_names_vehicle_amount_hours_and_advisor_and_closes_the_
         "Hi Maria, your 2021 Chevrolet Tahoe is ready for pickup at Northside Chevrolet. Amount due: $487.35. \
          Today's hours: 7:00 AM-7:00 PM. Questions? Ask for Dana Whitfield."
     );
-    let t = h.table().timeline("northside-chevy", &maria()).await.unwrap();
+    let t = h.table().timeline(&custops::CustomerId::new("northside-chevy", maria())).await.unwrap();
     assert!(t.state.tasks.iter().all(|t| t.status == TaskStatus::Done), "{:?}", t.state.tasks);
     assert_eq!(t.state.repair_orders[0].status, "ready_for_pickup");
 }
@@ -61,7 +61,7 @@ async fn other_statuses_are_recorded_and_never_texted() {
         h.settle().await;
     }
     assert!(h.sms().await.is_empty());
-    let t = h.table().timeline("northside-chevy", &maria()).await.unwrap();
+    let t = h.table().timeline(&custops::CustomerId::new("northside-chevy", maria())).await.unwrap();
     assert_eq!(t.state.repair_orders[0].status, "waiting_parts");
     assert_eq!(t.touchpoints.iter().filter(|p| p.kind == "ro.status_changed").count(), 3);
 }
@@ -77,7 +77,7 @@ async fn a_dms_resend_under_a_new_event_id_sends_one_text() {
     h.settle().await;
 
     assert_eq!(h.sms().await.len(), 1);
-    let t = h.table().timeline("northside-chevy", &maria()).await.unwrap();
+    let t = h.table().timeline(&custops::CustomerId::new("northside-chevy", maria())).await.unwrap();
     assert_eq!(t.texts.len(), 1);
 }
 
@@ -93,7 +93,7 @@ async fn a_status_older_than_the_current_one_is_history_and_is_not_texted() {
     let sms = h.sms().await;
     assert_eq!(sms.len(), 1, "no stale parts text");
     assert!(sms[0].message.contains("ready for pickup"));
-    let t = h.table().timeline("northside-chevy", &maria()).await.unwrap();
+    let t = h.table().timeline(&custops::CustomerId::new("northside-chevy", maria())).await.unwrap();
     assert_eq!(t.state.repair_orders[0].status, "ready_for_pickup");
     assert!(t.state.tasks.is_empty(), "no install task for a part the car already has");
     assert!(t.touchpoints.iter().any(|p| p.summary.contains("parts_arrived (arrived late")));
@@ -126,7 +126,7 @@ async fn a_dms_customer_whose_phone_called_earlier_merges_into_the_lead() {
     h.publish(&ro_status("d-1", "checked_in", "2026-11-23T16:30:00Z")).await;
     h.settle().await;
 
-    let t = h.table().timeline("northside-chevy", &maria()).await.unwrap();
+    let t = h.table().timeline(&custops::CustomerId::new("northside-chevy", maria())).await.unwrap();
     let profile = t.state.profile.expect("one record");
     assert_eq!(profile.origin, Origin::Dms);
     assert_eq!(profile.dms_id.as_deref(), Some("C1001"));
@@ -148,12 +148,13 @@ async fn a_dms_customer_with_a_new_phone_number_continues_their_record_and_the_o
     h.settle().await;
 
     let new_phone = Phone::parse("+15125550155").unwrap();
-    let new = h.table().timeline("northside-chevy", &new_phone).await.unwrap();
+    let new = h.table().timeline(&custops::CustomerId::new("northside-chevy", new_phone.clone())).await.unwrap();
     let profile = new.state.profile.expect("a record at the new number");
     assert_eq!(profile.dms_id.as_deref(), Some("C1001"));
     assert_eq!(profile.vehicles.len(), 1, "the vehicle carried over");
     assert!(new.touchpoints.iter().any(|p| p.kind == "customer.moved"));
-    let old = h.table().timeline("northside-chevy", &maria()).await.unwrap().state.profile.unwrap();
+    let old =
+        h.table().timeline(&custops::CustomerId::new("northside-chevy", maria())).await.unwrap().state.profile.unwrap();
     assert_eq!(old.moved_to, Some(new_phone.clone()));
     let (found, _) = h.table().customer_by_dms_id("northside-chevy", "C1001").await.unwrap().unwrap();
     assert_eq!(found.phone, new_phone, "the DMS id finds one record: the new one");

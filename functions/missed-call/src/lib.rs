@@ -3,10 +3,12 @@
 //!
 //! Trigger: `call.missed` events on the `carrier-events` topic, through the
 //! function's SQS queue (filter policy on `event_type`).
-//! Reads: the store config, the caller's customer record (one Query).
-//! Writes (one transaction): the event claim, the customer (a lead if new), the
-//! callback task, the call and the text on the timeline, the outbox row, the
-//! store's daily counts. Then one SNS publish (class `reply`) and one mark-sent.
+//! Reads: the store config (cached), the caller's current state (one Query).
+//! Decides ([`decide`], pure): the customer (a lead if new), the callback task
+//! and its owner, the text-back (at most one per caller per 24 hours), the
+//! timeline and the day's fact. Applies it in one transaction (claims on the
+//! event id and the call id), then one SNS publish (class `reply`) and one
+//! mark-sent.
 
 use chrono::{DateTime, Duration, Utc};
 use tracing::{info, warn};
@@ -14,13 +16,12 @@ use tracing::{info, warn};
 use custops::batch::Message;
 use custops::event::{CallMissed, Envelope};
 use custops::function::SqsFunction;
-use custops::model::{Customer, CustomerState, Task, TaskKind, TaskStatus, Touchpoint};
-use custops::outbound::{Committed, Plan, TextRequest};
+use custops::model::{Calls, Customer, CustomerState, Fact, FactKind, RepairOrder, Task, TaskKind, Touchpoint};
+use custops::outbound::{plan, Plan, TextRequest};
 use custops::store::{clock_words, Department, StoreConfig};
-use custops::table::{Tx, TxError, TxRejected};
 use custops::templates;
 use custops::text::MessageClass;
-use custops::{Deps, Phone, ProcessError};
+use custops::{Applied, Change, CustomerId, Deps, Phone, ProcessError, RecordChange};
 
 /// How soon after the call (or after the next opening) the callback is due.
 pub const CALLBACK_DUE: i64 = 15;
@@ -47,184 +48,157 @@ impl SqsFunction for MissedCall {
         let envelope = Envelope::parse(&message.body)?;
         tracing::Span::current().record("event_id", envelope.event_id.as_str());
         let call: CallMissed = envelope.data()?;
-        let store = self.deps.stores.get(&envelope.store_id, &envelope.event_id).await?;
-        let now = self.deps.clock.now();
-
-        let caller = match Phone::parse(&call.from) {
-            Ok(p) if p != store.sms_number => p,
-            Ok(_) => {
-                let why = "the call came from the store's own line";
-                return self.record_untextable(&envelope, &store, "missed_calls_own_line", why).await;
+        let store = self.deps.store(&envelope.store_id, &envelope.event_id).await?;
+        let change = match caller(&store, &call) {
+            Ok(phone) => {
+                let customer = CustomerId::new(&store.store_id, phone);
+                let state = self.deps.table.customer_state(&customer).await?;
+                decide(&store, &envelope, &call, &customer, &state, self.deps.clock.now())
             }
-            Err(e) => {
-                return self.record_untextable(&envelope, &store, "missed_calls_invalid_number", &e.to_string()).await
-            }
-        };
-        let state = self.deps.table.customer_state(&store.store_id, &caller).await?;
-        let decision = decide(&store, &envelope, &call, &caller, &state, now);
-
-        let mut tx = Tx::new();
-        let table = &self.deps.table;
-        tx.claim_event(table, &envelope.event_id, now);
-        // The carrier may resend a call under a new event id: the call id is the natural key.
-        tx.claim_event(table, &format!("call.missed#{}#{}", store.store_id, call.call_id), now);
-        tx.put_profile(table, &decision.customer, state.version);
-        tx.put_task(table, &decision.task);
-        let (at, event_id) = (envelope.occurred_at, envelope.event_id.as_str());
-        let voicemail = if call.voicemail == Some(true) { " (left voicemail)" } else { "" };
-        let task = &decision.task;
-        let (task_kind, plural) = if task.calls > 1 { ("task.updated", "s") } else { ("task.created", "") };
-        for touch in [
-            Touchpoint::of_event(
-                at,
-                event_id,
-                "call.missed",
-                format!("missed {} call{voicemail}", call.department.as_str()),
-            ),
-            Touchpoint::of_event(
-                at,
-                event_id,
-                task_kind,
-                format!("callback for {} due {} ({} call{plural})", task.owner, task.due_at.to_rfc3339(), task.calls),
-            ),
-        ] {
-            tx.touch(table, &store.store_id, &caller, &touch);
-        }
-        let plan = decision.text.map(|body| {
-            self.deps.outbound.plan(
-                TextRequest {
-                    store: &store,
-                    to: &caller,
-                    class: MessageClass::Reply,
-                    body,
-                    dedupe_key: format!("missed-call#{}", call.call_id),
-                    trigger: Self::NAME,
-                    event_id: &envelope.event_id,
-                },
-                &state.consent,
-                &state.sends,
-            )
-        });
-        let text_note = match &plan {
-            Some(Plan::Send(_)) | Some(Plan::Defer(_)) => ("text.queued", "text-back queued".to_owned()),
-            Some(Plan::Suppress(s)) => ("text.suppressed", format!("no text-back: {}", s.reason())),
-            None => {
-                ("text.suppressed", format!("no text-back: one was sent in the last {TEXT_BACK_WINDOW_HOURS} hours"))
+            Err((kind, why)) => {
+                warn!(reason = %custops::phone::redact_digits(&why), "missed call not texted back");
+                untextable(&store, &envelope, kind)
             }
         };
-        tx.touch(table, &store.store_id, &caller, &Touchpoint::of_event(at, event_id, text_note.0, text_note.1));
-        if let Some(plan) = &plan {
-            self.deps.outbound.stage(&mut tx, plan, &state.sends);
+        let texted = matches!(change.plan(), Some(Plan::Send(_)));
+        if self.deps.apply(&store, change).await? != Applied::Duplicate {
+            info!(texted, "missed call handled");
         }
-        let day = store.local(envelope.occurred_at).date_naive();
-        tx.count(table, &store.store_id, day, "missed_calls");
-
-        let committed = self.deps.outbound.commit(tx, plan.as_ref(), &store, &envelope.event_id).await?;
-        if committed == Committed::Duplicate {
-            return Ok(());
-        }
-        info!(owner = %decision.task.owner, due_at = %decision.task.due_at, texted = matches!(plan, Some(Plan::Send(_))), "missed call handled");
         Ok(())
     }
 }
 
-impl MissedCall {
-    /// A call we cannot text back: claimed and counted, with the reason in the log.
-    ///
-    /// The reason is counted per store and day (`counter`) and logged.
-    async fn record_untextable(
-        &self,
-        envelope: &Envelope,
-        store: &StoreConfig,
-        counter: &str,
-        why: &str,
-    ) -> Result<(), ProcessError> {
-        let mut tx = Tx::new();
-        tx.claim_event(&self.deps.table, &envelope.event_id, self.deps.clock.now());
-        tx.count(&self.deps.table, &store.store_id, store.local(envelope.occurred_at).date_naive(), counter);
-        match self.deps.table.commit(tx).await {
-            Ok(()) | Err(TxError::Rejected(TxRejected::Duplicate { .. })) => {
-                warn!(reason = %custops::phone::redact_digits(why), "missed call not texted back");
-                Ok(())
-            }
-            Err(e) => Err(e.into()),
+/// The number to call and text back, or why there is none.
+pub fn caller(store: &StoreConfig, call: &CallMissed) -> Result<Phone, (FactKind, String)> {
+    match Phone::parse(&call.from) {
+        Ok(p) if p == store.sms_number => {
+            Err((FactKind::MissedCallOwnLine, "the call came from the store's own line".into()))
         }
+        Ok(p) => Ok(p),
+        Err(e) => Err((FactKind::MissedCallInvalidNumber, e.to_string())),
     }
 }
 
-/// What the function does for one call, decided from the record. Pure.
-#[derive(Debug, Clone)]
-pub struct Decision {
-    pub customer: Customer,
-    pub task: Task,
-    /// The text-back body, or `None` when one went out in the last 24 hours.
-    pub text: Option<String>,
+/// The claim on the call id: a carrier resending a call under a new event id
+/// is a duplicate.
+pub fn natural_key(store: &StoreConfig, call: &CallMissed) -> String {
+    format!("call.missed#{}#{}", store.store_id, call.call_id)
 }
 
+/// A call nobody can be texted or called back for: claimed and counted.
+pub fn untextable(store: &StoreConfig, envelope: &Envelope, kind: FactKind) -> Change {
+    Change::new(&envelope.event_id).fact(Fact::new(store, kind, &envelope.event_id, envelope.occurred_at))
+}
+
+/// What one missed call changes, decided from the caller's record. Pure.
 pub fn decide(
     store: &StoreConfig,
     envelope: &Envelope,
     call: &CallMissed,
-    caller: &Phone,
+    caller: &CustomerId,
     state: &CustomerState,
     now: DateTime<Utc>,
-) -> Decision {
-    let at = envelope.occurred_at;
-    let mut customer = state.profile.clone().unwrap_or_else(|| Customer::lead(&store.store_id, caller.clone(), now));
+) -> Change {
+    let (at, event_id) = (envelope.occurred_at, envelope.event_id.as_str());
+    let mut customer =
+        state.profile.clone().unwrap_or_else(|| Customer::lead(&store.store_id, caller.phone.clone(), now));
     customer.updated_at = now;
     let open_ro = state.open_repair_order();
     let open = store.is_open(at);
     let next_opening = store.next_opening(at);
 
-    let owner = open_ro
-        .map(|ro| ro.advisor.id.clone())
-        .or_else(|| {
-            (call.department == Department::Sales)
-                .then(|| customer.salesperson.as_ref().map(|s| s.id.clone()))
-                .flatten()
-        })
-        .unwrap_or_else(|| store.owners.for_department(call.department).to_owned());
-    let due_base = if open { at } else { next_opening.map(|t| t.with_timezone(&Utc)).unwrap_or(at) };
-    let due = due_base + Duration::minutes(CALLBACK_DUE);
-
     let existing = state.open_task(TaskKind::Callback);
-    let texted_recently =
-        existing.and_then(|t| t.last_text_at).is_some_and(|t| at - t < Duration::hours(TEXT_BACK_WINDOW_HOURS));
-    let text = (!texted_recently).then(|| body(store, &customer, open_ro, open, next_opening, call.department));
+    let texted_recently = existing
+        .and_then(|t| t.calls.as_ref())
+        .and_then(|c| c.last_text_at)
+        .is_some_and(|t| at - t < Duration::hours(TEXT_BACK_WINDOW_HOURS));
+    let body = (!texted_recently).then(|| body(store, &customer, open_ro, open, next_opening, call.department));
+    let last_text_at = body.as_ref().map(|_| at);
     let task = match existing {
         Some(t) => {
             let mut t = t.clone();
-            t.calls += 1;
-            t.last_call_at = Some(at);
-            if text.is_some() {
-                t.last_text_at = Some(at);
-            }
+            let calls = t.calls.get_or_insert(Calls { count: 0, last_call_at: at, last_text_at: None });
+            calls.count += 1;
+            calls.last_call_at = at;
+            calls.last_text_at = last_text_at.or(calls.last_text_at);
             t
         }
-        None => Task {
-            task_id: format!("callback-{}", call.call_id),
-            store_id: store.store_id.clone(),
-            phone: caller.clone(),
-            kind: TaskKind::Callback,
-            status: TaskStatus::Open,
-            owner,
-            department: call.department,
-            due_at: due,
-            created_at: now,
-            calls: 1,
-            last_call_at: Some(at),
-            last_text_at: text.as_ref().map(|_| at),
-            ro_number: open_ro.map(|r| r.ro_number.clone()),
-            note: format!("call back about the missed {} call", call.department.as_str()),
-        },
+        None => {
+            let owner = open_ro
+                .map(|ro| ro.advisor.id.clone())
+                .or_else(|| match call.department {
+                    Department::Sales => customer.salesperson.as_ref().map(|s| s.id.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| store.owners.for_department(call.department).to_owned());
+            let due_base = if open { at } else { next_opening.map(|t| t.with_timezone(&Utc)).unwrap_or(at) };
+            let mut t = Task::open(
+                caller,
+                TaskKind::Callback,
+                format!("callback-{}", call.call_id),
+                (owner, call.department),
+                due_base + Duration::minutes(CALLBACK_DUE),
+                now,
+            )
+            .note(format!("call back about the missed {} call", call.department.as_str()))
+            .about_ro(open_ro.map(|r| r.ro_number.as_str()));
+            t.calls = Some(Calls { count: 1, last_call_at: at, last_text_at });
+            t
+        }
     };
-    Decision { customer, task, text }
+
+    let mut record = RecordChange::new(caller.clone());
+    let voicemail = if call.voicemail == Some(true) { " (left voicemail)" } else { "" };
+    record.touch(Touchpoint::of_event(
+        at,
+        event_id,
+        "call.missed",
+        format!("missed {} call{voicemail}", call.department.as_str()),
+    ));
+    let count = task.calls.as_ref().map_or(1, |c| c.count);
+    let (task_kind, plural) = if count > 1 { ("task.updated", "s") } else { ("task.created", "") };
+    record.touch(Touchpoint::of_event(
+        at,
+        event_id,
+        task_kind,
+        format!("callback for {} due {} ({count} call{plural})", task.owner, task.due_at.to_rfc3339()),
+    ));
+    let text = body.map(|body| {
+        plan(
+            TextRequest {
+                store,
+                to: &caller.phone,
+                class: MessageClass::Reply,
+                body,
+                dedupe_key: format!("missed-call#{}", call.call_id),
+                trigger: MissedCall::NAME,
+                event_id,
+            },
+            &state.consent,
+            &state.sends,
+            now,
+        )
+    });
+    let (kind, summary) = match &text {
+        Some(Plan::Send(_)) | Some(Plan::Defer(_)) => ("text.queued", "text-back queued".to_owned()),
+        Some(Plan::Suppress(s)) => ("text.suppressed", format!("no text-back: {}", s.reason())),
+        None => ("text.suppressed", format!("no text-back: one was sent in the last {TEXT_BACK_WINDOW_HOURS} hours")),
+    };
+    record.touch(Touchpoint::of_event(at, event_id, kind, summary));
+    record.profile = Some((customer, state.version));
+    record.tasks.push(task);
+    record.text = text.map(|p| (p, state.sends.clone()));
+
+    Change::new(event_id)
+        .natural_key(natural_key(store, call))
+        .fact(Fact::new(store, FactKind::MissedCall, event_id, at))
+        .record(record)
 }
 
 fn body(
     store: &StoreConfig,
     customer: &Customer,
-    open_ro: Option<&custops::model::RepairOrder>,
+    open_ro: Option<&RepairOrder>,
     open: bool,
     next_opening: Option<DateTime<chrono_tz::Tz>>,
     department: Department,
@@ -258,3 +232,6 @@ fn body(
         ],
     )
 }
+
+#[cfg(test)]
+mod tests;

@@ -10,17 +10,14 @@
 //! runs out. A text another sender holds is skipped; a failed publish is
 //! released and tried again next run.
 
-use custops::context::Core;
-use custops::env::{ConfigError, EnvSource, RUST_LOG, TABLE_NAME, WARM_UP};
+use custops::function::ScheduledFunction;
 use custops::outbound::Resumed;
-use custops::SharedClock;
+use custops::text::OutboundText;
+use custops::{Core, ProcessError};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use tracing::{error, info};
 
-pub const FUNCTION: &str = "scheduler";
-/// The environment the function reads (checked against the template by a test).
-pub const ENV: &[&str] = &[TABLE_NAME, RUST_LOG, WARM_UP];
 /// Texts released at once; DynamoDB and SNS calls per text are few and short.
 pub const CONCURRENCY: usize = 16;
 
@@ -38,34 +35,24 @@ pub struct Scheduler {
     core: Core,
 }
 
-impl AsRef<Core> for Scheduler {
-    fn as_ref(&self) -> &Core {
-        &self.core
-    }
-}
+impl ScheduledFunction for Scheduler {
+    const NAME: &'static str = "scheduler";
+    type Report = TickReport;
 
-impl Scheduler {
-    pub fn from_env(
-        env: &impl EnvSource,
-        config: &aws_config::SdkConfig,
-        clock: SharedClock,
-    ) -> Result<Self, ConfigError> {
-        Ok(Self { core: Core::from_env(env, config, clock)? })
+    fn new(core: Core) -> Self {
+        Self { core }
+    }
+
+    fn core(&self) -> &Core {
+        &self.core
     }
 
     /// Releases every text due by now.
-    pub async fn run(&self) -> Result<TickReport, custops::table::TableError> {
-        let Core { table, outbound, stores, clock } = &self.core;
-        let due = table.due_texts(clock.now()).await?;
+    async fn run(&self) -> Result<TickReport, ProcessError> {
+        let due = self.core.table.due_texts(self.core.clock.now()).await?;
         let mut report = TickReport { due: due.len(), ..Default::default() };
-        let results: Vec<_> = stream::iter(due)
-            .map(|text| async move {
-                let store = stores.get(&text.store_id, &text.event_id).await.map_err(|e| e.to_string())?;
-                outbound.resume(&store, &text).await.map_err(|e| e.to_string())
-            })
-            .buffer_unordered(CONCURRENCY)
-            .collect()
-            .await;
+        let results: Vec<_> =
+            stream::iter(due).map(|text| self.release(text)).buffer_unordered(CONCURRENCY).collect().await;
         for r in results {
             match r {
                 Ok(Resumed::Sent(_)) => report.sent += 1,
@@ -78,5 +65,12 @@ impl Scheduler {
         }
         info!(?report, "scheduler run");
         Ok(report)
+    }
+}
+
+impl Scheduler {
+    async fn release(&self, text: OutboundText) -> Result<Resumed, ProcessError> {
+        let store = self.core.store(&text.store_id, &text.event_id).await?;
+        Ok(self.core.outbound.resume(&store, &text).await?)
     }
 }

@@ -3,14 +3,16 @@
 //!
 //! Trigger: `ro.status_changed` on `dms-events`, through the function's SQS
 //! queue (filter policy on `event_type`).
-//! Reads: the store config (cached), the customer's current state (one Query).
-//! Writes (one transaction): the event claim and the natural-key claim (RO,
-//! status, time: a DMS resend under a new event id is a duplicate), the customer
-//! merged from the DMS (into a lead a missed call created, if any), the consent
-//! ledger when the DMS reports marketing consent, the repair order, tasks, the
-//! timeline, the outbox row. Then, for `parts_arrived` and `ready_for_pickup`,
-//! one `transactional` text (deferred by the outbound path outside the texting
-//! window), one per RO and status, ever.
+//! Reads: the store config (cached), the customer's current state (one Query;
+//! a second, by DMS id, only when the phone number is new to the store).
+//! Decides ([`decide`], pure): the customer merged from the DMS (into a lead a
+//! missed call created, or moved from an old number), the consent ledger when
+//! the DMS reports marketing consent, the repair order, tasks, the timeline,
+//! the day's fact and, for `parts_arrived` and `ready_for_pickup`, one
+//! `transactional` text per RO and status, ever (deferred by the outbound path
+//! outside the texting window). Applies it in one transaction (claims on the
+//! event id and on RO, status and time: a DMS resend under a new event id is a
+//! duplicate).
 
 use chrono::{DateTime, Duration, Utc};
 use tracing::info;
@@ -18,13 +20,12 @@ use tracing::info;
 use custops::batch::Message;
 use custops::event::{Envelope, RoStatusChanged};
 use custops::function::SqsFunction;
-use custops::model::{Customer, CustomerState, RepairOrder, Task, TaskKind, TaskStatus, Touchpoint};
-use custops::outbound::{Committed, Plan, TextRequest};
+use custops::model::{Customer, CustomerState, Fact, FactKind, Origin, RepairOrder, Task, TaskKind, Touchpoint};
+use custops::outbound::{next_allowed, plan, Plan, TextRequest};
 use custops::store::{Department, StoreConfig};
-use custops::table::Tx;
 use custops::templates;
 use custops::text::{dollars, MessageClass};
-use custops::{Deps, Phone, ProcessError};
+use custops::{Applied, Change, CustomerId, Deps, Phone, ProcessError, RecordChange};
 
 pub const PARTS_ARRIVED: &str = "parts_arrived";
 pub const READY_FOR_PICKUP: &str = "ready_for_pickup";
@@ -49,13 +50,13 @@ impl SqsFunction for VehicleReady {
         let envelope = Envelope::parse(&message.body)?;
         tracing::Span::current().record("event_id", envelope.event_id.as_str());
         let change: RoStatusChanged = envelope.data()?;
-        let store = self.deps.stores.get(&envelope.store_id, &envelope.event_id).await?;
+        let store = self.deps.store(&envelope.store_id, &envelope.event_id).await?;
         let phone = Phone::parse(&change.customer.phone).map_err(|e| ProcessError::Invalid {
             event_id: envelope.event_id.clone(),
             reason: format!("customer {}: {e}", change.customer.dms_id),
         })?;
-        let now = self.deps.clock.now();
-        let state = self.deps.table.customer_state(&store.store_id, &phone).await?;
+        let customer = CustomerId::new(&store.store_id, phone);
+        let state = self.deps.table.customer_state(&customer).await?;
         // A DMS customer at a number the store has no record for may have changed
         // numbers: the DMS id finds the old record (one more Query, only then).
         let previous = match &state.profile {
@@ -65,154 +66,82 @@ impl SqsFunction for VehicleReady {
                 .table
                 .customer_by_dms_id(&store.store_id, &change.customer.dms_id)
                 .await?
-                .filter(|(old, _)| old.phone != phone),
+                .filter(|(old, _)| old.phone != customer.phone),
         };
-        let decision = decide(&store, &envelope, &change, &phone, &state, previous.as_ref().map(|(c, _)| c), now);
-
-        let table = &self.deps.table;
-        let mut tx = Tx::new();
-        tx.claim_event(table, &envelope.event_id, now);
-        let natural_key = format!(
-            "ro.status_changed#{}#{}#{}#{}",
-            store.store_id,
-            change.ro_number,
-            change.status,
-            envelope.occurred_at.timestamp_millis()
-        );
-        tx.claim_event(table, &natural_key, now);
-        tx.put_profile(table, &decision.customer, state.version);
-        if let Some((old, version)) = &previous {
-            let mut old = old.clone();
-            old.moved_to = Some(phone.clone());
-            old.updated_at = now;
-            tx.put_profile(table, &old, *version);
-            let summary = format!("the DMS moved customer {} to {}", change.customer.dms_id, phone.masked());
-            tx.touch(
-                table,
-                &store.store_id,
-                &old.phone,
-                &Touchpoint::of_event(envelope.occurred_at, &envelope.event_id, "customer.moved", summary),
-            );
+        let decided = decide(&store, &envelope, &change, &customer, &state, previous, self.deps.clock.now());
+        if self.deps.apply(&store, decided).await? != Applied::Duplicate {
+            info!(ro_number = %change.ro_number, status = %change.status, "status recorded");
         }
-        if let Some(consent) = &decision.consent {
-            tx.put_consent(table, &store.store_id, &phone, consent, &state.consent);
-        }
-        if let Some(ro) = &decision.repair_order {
-            tx.put_repair_order(table, &store.store_id, &phone, ro);
-        }
-        for task in &decision.tasks {
-            tx.put_task(table, task);
-        }
-        let plan = decision.text.map(|body| {
-            self.deps.outbound.plan(
-                TextRequest {
-                    store: &store,
-                    to: &phone,
-                    class: MessageClass::Transactional,
-                    body,
-                    dedupe_key: format!("ro-status#{}#{}", change.ro_number, change.status),
-                    trigger: Self::NAME,
-                    event_id: &envelope.event_id,
-                },
-                // The ledger as this transaction leaves it.
-                decision.consent.as_ref().unwrap_or(&state.consent),
-                &state.sends,
-            )
-        });
-        let mut touches = decision.touchpoints;
-        match &plan {
-            Some(Plan::Send(_)) => touches.push(("text.queued", format!("{} text queued", change.status))),
-            Some(Plan::Defer(t)) => touches.push((
-                "text.deferred",
-                format!(
-                    "{} text deferred to {} ({})",
-                    change.status,
-                    t.due_at.map(|d| d.to_rfc3339()).unwrap_or_default(),
-                    t.defer_reason.as_deref().unwrap_or("quiet hours")
-                ),
-            )),
-            Some(Plan::Suppress(s)) => {
-                touches.push(("text.suppressed", format!("no {} text: {}", change.status, s.reason())))
-            }
-            None => {}
-        }
-        for (kind, summary) in touches {
-            tx.touch(
-                table,
-                &store.store_id,
-                &phone,
-                &Touchpoint::of_event(envelope.occurred_at, &envelope.event_id, kind, summary),
-            );
-        }
-        if let Some(plan) = &plan {
-            self.deps.outbound.stage(&mut tx, plan, &state.sends);
-        }
-        tx.count(table, &store.store_id, store.local(envelope.occurred_at).date_naive(), "ro_status_changes");
-
-        if self.deps.outbound.commit(tx, plan.as_ref(), &store, &envelope.event_id).await? == Committed::Duplicate {
-            return Ok(());
-        }
-        info!(ro_number = %change.ro_number, status = %change.status, stale = decision.repair_order.is_none(), "status recorded");
         Ok(())
     }
 }
 
-/// What the function does for one status change, decided from the record. Pure.
-#[derive(Debug, Clone)]
-pub struct Decision {
-    pub customer: Customer,
-    /// The new consent ledger, when the DMS changed marketing consent.
-    pub consent: Option<custops::model::Consent>,
-    /// The repair order to write; `None` when the change is older than what we know.
-    pub repair_order: Option<RepairOrder>,
-    /// Tasks created or closed.
-    pub tasks: Vec<Task>,
-    /// `(kind, summary)` for the timeline.
-    pub touchpoints: Vec<(&'static str, String)>,
-    pub text: Option<String>,
+/// The claim on RO, status and time: a DMS resend under a new event id is a duplicate.
+pub fn natural_key(store: &StoreConfig, envelope: &Envelope, change: &RoStatusChanged) -> String {
+    format!(
+        "ro.status_changed#{}#{}#{}#{}",
+        store.store_id,
+        change.ro_number,
+        change.status,
+        envelope.occurred_at.timestamp_millis()
+    )
 }
 
+/// What one status change does, decided from the record. Pure. `previous` is
+/// the record (and its version) the customer's DMS id had at another number.
 pub fn decide(
     store: &StoreConfig,
     envelope: &Envelope,
     change: &RoStatusChanged,
-    phone: &Phone,
+    customer: &CustomerId,
     state: &CustomerState,
-    previous: Option<&Customer>,
+    previous: Option<(Customer, Option<u64>)>,
     now: DateTime<Utc>,
-) -> Decision {
-    let at = envelope.occurred_at;
-    let moved = previous.map(|old| {
-        let mut c = old.clone();
-        c.phone = phone.clone();
-        c.created_at = now;
-        c
-    });
-    let mut customer = state
+) -> Change {
+    let (at, event_id) = (envelope.occurred_at, envelope.event_id.as_str());
+    let touch = |kind: &str, summary: String| Touchpoint::of_event(at, event_id, kind, summary);
+    let mut decided = Change::new(event_id).natural_key(natural_key(store, envelope, change)).fact(Fact::new(
+        store,
+        FactKind::RoStatusChanged,
+        event_id,
+        at,
+    ));
+    let mut record = RecordChange::new(customer.clone());
+
+    let mut profile = state
         .profile
         .clone()
-        .or_else(|| moved.clone())
-        .unwrap_or_else(|| Customer::lead(&store.store_id, phone.clone(), now));
-    let was_lead = state.profile.as_ref().is_some_and(|c| c.origin == custops::model::Origin::Lead);
-    customer.merge_dms(&change.customer, now);
-    customer.upsert_vehicle(&change.vehicle);
+        .or_else(|| {
+            previous.as_ref().map(|(old, _)| Customer { phone: customer.phone.clone(), created_at: now, ..old.clone() })
+        })
+        .unwrap_or_else(|| Customer::lead(&store.store_id, customer.phone.clone(), now));
+    if state.profile.as_ref().is_some_and(|c| c.origin == Origin::Lead) {
+        record.touch(touch("customer.merged", format!("DMS customer {} merged into the lead", change.customer.dms_id)));
+    }
+    if let Some((old, version)) = previous {
+        record.touch(touch("customer.moved", format!("phone number changed from {}", old.phone.masked())));
+        let mut left = RecordChange::new(old.id());
+        left.touch(touch(
+            "customer.moved",
+            format!("the DMS moved customer {} to {}", change.customer.dms_id, customer.phone.masked()),
+        ));
+        left.profile = Some((Customer { moved_to: Some(customer.phone.clone()), updated_at: now, ..old }, version));
+        decided = decided.record(left);
+    }
+    profile.merge_dms(&change.customer, now);
+    profile.upsert_vehicle(&change.vehicle);
+    record.profile = Some((profile, state.version));
     let consent = state.consent.with_marketing(change.customer.marketing_consent, "dms", at);
 
     let known = state.repair_orders.iter().find(|r| r.ro_number == change.ro_number);
-    let mut touchpoints = Vec::new();
-    if was_lead {
-        touchpoints.push(("customer.merged", format!("DMS customer {} merged into the lead", change.customer.dms_id)));
-    }
-    if let Some(old) = previous {
-        touchpoints.push(("customer.moved", format!("phone number changed from {}", old.phone.masked())));
-    }
     let summary = format!("{} {}: {}", change.ro_number, change.vehicle.describe(), change.status);
     if known.is_some_and(|r| r.status_at > at) {
         // Older than what we know: history only.
-        touchpoints.push(("ro.status_changed", format!("{summary} (arrived late; current status unchanged)")));
-        return Decision { customer, consent, repair_order: None, tasks: vec![], touchpoints, text: None };
+        record.touch(touch("ro.status_changed", format!("{summary} (arrived late; current status unchanged)")));
+        record.consent = consent.map(|c| (c, state.consent.clone()));
+        return decided.record(record);
     }
-    touchpoints.push(("ro.status_changed", summary));
+    record.touch(touch("ro.status_changed", summary));
 
     let mut ro = RepairOrder {
         ro_number: change.ro_number.clone(),
@@ -224,38 +153,31 @@ pub fn decide(
         closed_at: known.and_then(|r| r.closed_at),
         texted: known.map(|r| r.texted.clone()).unwrap_or_default(),
     };
-    let already_texted = ro.texted.contains(&change.status);
     let first_name = change.customer.first_name.as_str();
     let vehicle = change.vehicle.describe();
-    let mut tasks = Vec::new();
-    let text = match change.status.as_str() {
+    let install_tasks = || {
+        state.tasks.iter().filter(|t| t.kind == TaskKind::BookInstall && t.ro_number.as_deref() == Some(&ro.ro_number))
+    };
+    let body = match change.status.as_str() {
         PARTS_ARRIVED => {
-            if state
-                .tasks
-                .iter()
-                .all(|t| !(t.kind == TaskKind::BookInstall && t.ro_number.as_deref() == Some(&ro.ro_number)))
-            {
+            if install_tasks().next().is_none() {
                 let due = store.close_of_next_business_day(at).unwrap_or(at + Duration::days(1));
-                tasks.push(Task {
-                    task_id: format!("book-install-{}", ro.ro_number),
-                    store_id: store.store_id.clone(),
-                    phone: phone.clone(),
-                    kind: TaskKind::BookInstall,
-                    status: TaskStatus::Open,
-                    owner: change.advisor.id.clone(),
-                    department: Department::Service,
-                    due_at: due,
-                    created_at: now,
-                    calls: 0,
-                    last_call_at: None,
-                    last_text_at: None,
-                    ro_number: Some(ro.ro_number.clone()),
-                    note: format!("call {first_name} to book the install on the {vehicle}"),
-                });
-                touchpoints.push((
+                record.touch(touch(
                     "task.created",
                     format!("book the install: {} by {}", change.advisor.name, due.to_rfc3339()),
                 ));
+                record.tasks.push(
+                    Task::open(
+                        customer,
+                        TaskKind::BookInstall,
+                        format!("book-install-{}", ro.ro_number),
+                        (change.advisor.id.clone(), Department::Service),
+                        due,
+                        now,
+                    )
+                    .note(format!("call {first_name} to book the install on the {vehicle}"))
+                    .about_ro(Some(&ro.ro_number)),
+                );
             }
             Some(store.render(
                 &templates::PARTS_ARRIVED,
@@ -263,15 +185,9 @@ pub fn decide(
             ))
         }
         READY_FOR_PICKUP => {
-            for t in state.tasks.iter().filter(|t| {
-                t.status == TaskStatus::Open
-                    && t.kind == TaskKind::BookInstall
-                    && t.ro_number.as_deref() == Some(&ro.ro_number)
-            }) {
-                let mut done = t.clone();
-                done.status = TaskStatus::Done;
-                touchpoints.push(("task.closed", format!("{} closed: the vehicle is ready", t.task_id)));
-                tasks.push(done);
+            for t in install_tasks().filter(|t| t.is_open()) {
+                record.touch(touch("task.closed", format!("{} closed: the vehicle is ready", t.task_id)));
+                record.tasks.push(t.closed());
             }
             let amount_due = change
                 .amount_due_cents
@@ -279,7 +195,7 @@ pub fn decide(
                 .map(|c| format!(" Amount due: {}.", dollars(c)))
                 .unwrap_or_default();
             // The hours of the day the text goes out (it may wait for the texting window).
-            let hours = store.hours_on(custops::outbound::next_allowed(MessageClass::Transactional, store, now));
+            let hours = store.hours_on(next_allowed(MessageClass::Transactional, store, now));
             Some(store.render(
                 &templates::READY_FOR_PICKUP,
                 &[
@@ -293,9 +209,49 @@ pub fn decide(
         }
         _ => None,
     }
-    .filter(|_| !already_texted);
+    .filter(|_| !ro.texted.contains(&change.status));
+
+    let text = body.map(|body| {
+        plan(
+            TextRequest {
+                store,
+                to: &customer.phone,
+                class: MessageClass::Transactional,
+                body,
+                dedupe_key: format!("ro-status#{}#{}", change.ro_number, change.status),
+                trigger: VehicleReady::NAME,
+                event_id,
+            },
+            // The ledger as this transaction leaves it.
+            consent.as_ref().unwrap_or(&state.consent),
+            &state.sends,
+            now,
+        )
+    });
+    match &text {
+        Some(Plan::Send(_)) => record.touch(touch("text.queued", format!("{} text queued", change.status))),
+        Some(Plan::Defer(t)) => record.touch(touch(
+            "text.deferred",
+            format!(
+                "{} text deferred to {} ({})",
+                change.status,
+                t.due_at.map(|d| d.to_rfc3339()).unwrap_or_default(),
+                t.defer_reason.as_deref().unwrap_or("quiet hours")
+            ),
+        )),
+        Some(Plan::Suppress(s)) => {
+            record.touch(touch("text.suppressed", format!("no {} text: {}", change.status, s.reason())))
+        }
+        None => {}
+    }
     if text.is_some() {
         ro.texted.push(change.status.clone());
     }
-    Decision { customer, consent, repair_order: Some(ro), tasks, touchpoints, text }
+    record.repair_orders.push(ro);
+    record.consent = consent.map(|c| (c, state.consent.clone()));
+    record.text = text.map(|p| (p, state.sends.clone()));
+    decided.record(record)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,94 @@
+//! Every function's code, by its template name: the one list the local stack,
+//! the template-agreement test and the benchmark read. Adding a function adds
+//! one entry here (and its resources to `infra/template.yaml`).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use custops::function::{ScheduledFunction, SqsFunction};
+use custops::{Core, Deps, SharedClock};
+
+use crate::local::{BoxError, Handler};
+use crate::template::FunctionDef;
+
+/// One function: its name, what it reads from the environment, how to build it.
+pub struct Registration {
+    /// The function's name (its crate and binary), as in the template.
+    pub name: &'static str,
+    /// The environment variables its code reads.
+    pub env: &'static [&'static str],
+    /// Fired by a schedule (else fed by an SQS queue).
+    pub scheduled: bool,
+    build: fn(&FunctionDef, &SdkConfig, SharedClock) -> Result<Handler, BoxError>,
+}
+
+impl Registration {
+    /// Builds the function in-process with its template environment, as a cold start would.
+    pub fn build(&self, def: &FunctionDef, config: &SdkConfig, clock: SharedClock) -> Result<Handler, BoxError> {
+        (self.build)(def, config, clock)
+    }
+}
+
+const fn sqs<F: SqsFunction>() -> Registration {
+    Registration { name: F::NAME, env: F::ENV, scheduled: false, build: build_sqs::<F> }
+}
+
+const fn scheduled<F: ScheduledFunction>() -> Registration
+where
+    F::Report: 'static,
+{
+    Registration { name: F::NAME, env: F::ENV, scheduled: true, build: build_scheduled::<F> }
+}
+
+/// Every function of custops.
+pub const FUNCTIONS: &[Registration] = &[
+    sqs::<missed_call::MissedCall>(),
+    sqs::<vehicle_ready::VehicleReady>(),
+    sqs::<inbound_sms::InboundSmsHandler>(),
+    scheduled::<scheduler::Scheduler>(),
+];
+
+/// The registration of the function named `name`.
+pub fn find(name: &str) -> Option<&'static Registration> {
+    FUNCTIONS.iter().find(|r| r.name == name)
+}
+
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// An in-process SQS function, behind a pointer.
+pub trait LocalSqs: Send + Sync {
+    fn handle(&self, event: SqsEvent) -> Boxed<'_, SqsBatchResponse>;
+}
+
+impl<F: SqsFunction> LocalSqs for F {
+    fn handle(&self, event: SqsEvent) -> Boxed<'_, SqsBatchResponse> {
+        Box::pin(SqsFunction::handle(self, event))
+    }
+}
+
+/// An in-process scheduled function, behind a pointer.
+pub trait LocalScheduled: Send + Sync {
+    /// One run; its report as JSON.
+    fn tick(&self) -> Boxed<'_, Result<serde_json::Value, BoxError>>;
+}
+
+impl<F: ScheduledFunction> LocalScheduled for F {
+    fn tick(&self) -> Boxed<'_, Result<serde_json::Value, BoxError>> {
+        Box::pin(async move { Ok(serde_json::to_value(self.run().await?)?) })
+    }
+}
+
+fn build_sqs<F: SqsFunction>(def: &FunctionDef, config: &SdkConfig, clock: SharedClock) -> Result<Handler, BoxError> {
+    Ok(Handler::Sqs(Arc::new(F::new(Deps::from_env(F::NAME, &def.env, config, clock)?))))
+}
+
+fn build_scheduled<F: ScheduledFunction>(
+    def: &FunctionDef,
+    config: &SdkConfig,
+    clock: SharedClock,
+) -> Result<Handler, BoxError> {
+    Ok(Handler::Scheduled(Arc::new(F::new(Core::from_env(&def.env, config, clock)?))))
+}

@@ -1,0 +1,99 @@
+//! The rules of an inbound text, on `decide` (no AWS).
+
+use custops::fixtures::{at, customer, northside};
+use custops::model::Consent;
+use serde_json::json;
+
+use super::*;
+
+const SENDER: &str = "+15125550188";
+
+fn sms(keyword: Option<&str>, body: &str) -> InboundSms {
+    serde_json::from_value(json!({
+        "originationNumber": SENDER, "destinationNumber": "+15125550100",
+        "messageKeyword": keyword, "messageBody": body, "inboundMessageId": "m-1"
+    }))
+    .unwrap()
+}
+
+fn decided(message: &InboundSms, state: &CustomerState) -> Change {
+    decide(&northside(), message, &customer(SENDER), state, at("2026-11-23T16:05:00Z"))
+}
+
+#[test]
+fn keywords_are_matched_without_case_or_punctuation() {
+    assert_eq!(intent(&sms(None, "STOP")), Intent::OptOut);
+    assert_eq!(intent(&sms(None, " stop. ")), Intent::OptOut);
+    assert_eq!(intent(&sms(None, "Unsubscribe")), Intent::OptOut);
+    assert_eq!(intent(&sms(None, "start")), Intent::OptIn);
+    assert_eq!(intent(&sms(None, "HELP")), Intent::Help);
+    assert_eq!(intent(&sms(None, "Can you stop by at 3?")), Intent::Message);
+}
+
+/// AWS's documented two-way payload: `messageKeyword` is the number's
+/// registered keyword ("JOIN"), not what the customer typed.
+#[test]
+fn intent_comes_from_the_body_not_the_registered_keyword() {
+    assert_eq!(intent(&sms(Some("JOIN"), "STOP")), Intent::OptOut);
+    assert_eq!(intent(&sms(Some("JOIN"), "EXAMPLE")), Intent::Message);
+    assert_eq!(intent(&sms(Some("STOP"), "When is my car ready?")), Intent::Message);
+}
+
+#[test]
+fn stop_opts_the_number_out_with_when_and_how_against_the_ledger_as_read() {
+    let change = decided(&sms(Some("JOIN"), "Stop"), &CustomerState::default());
+    let (consent, read) = change.records[0].consent.clone().unwrap();
+    assert_eq!(consent.opted_out_at, Some(at("2026-11-23T16:05:00Z")));
+    assert_eq!(consent.opt_out_source.as_deref(), Some("sms:STOP"));
+    assert!(!read.opted_out());
+    assert_eq!(change.facts[0].kind, FactKind::SmsOptOut);
+    assert!(change.records[0].tasks.is_empty() && change.records[0].profile.is_none());
+}
+
+#[test]
+fn a_second_stop_keeps_the_first_opt_out_time() {
+    let first = at("2026-11-01T00:00:00Z");
+    let state = CustomerState {
+        consent: Consent { opted_out_at: Some(first), opt_out_source: Some("sms:STOP".into()), marketing: None },
+        ..Default::default()
+    };
+    let (consent, read) = decided(&sms(None, "QUIT"), &state).records[0].consent.clone().unwrap();
+    assert_eq!(consent.opted_out_at, Some(first));
+    assert!(read.opted_out(), "guarded by the opted-out state it read");
+}
+
+#[test]
+fn start_clears_the_opt_out_and_help_is_only_recorded() {
+    let state = CustomerState {
+        consent: Consent { opted_out_at: Some(at("2026-11-01T00:00:00Z")), ..Default::default() },
+        ..Default::default()
+    };
+    let (consent, _) = decided(&sms(None, "START"), &state).records[0].consent.clone().unwrap();
+    assert!(!consent.opted_out());
+    let help = decided(&sms(None, "help"), &CustomerState::default());
+    assert!(help.records[0].consent.is_none() && help.records[0].tasks.is_empty());
+    assert_eq!(help.records[0].touchpoints[0].kind, "sms.help");
+}
+
+#[test]
+fn any_other_text_from_an_unknown_number_makes_a_lead_and_a_reply_task_for_the_main_owner() {
+    let change = decided(&sms(None, "Is my Tahoe ready?"), &CustomerState::default());
+    let r = &change.records[0];
+    assert_eq!(r.profile.as_ref().unwrap().0.origin, custops::model::Origin::Lead);
+    let task = &r.tasks[0];
+    assert_eq!((task.kind, task.owner.as_str()), (TaskKind::ReplySms, "bdc"));
+    assert_eq!(task.due_at, at("2026-11-23T16:20:00Z"));
+    assert_eq!(r.touchpoints[0].summary, "Is my Tahoe ready?");
+    assert_eq!(change.facts[0].kind, FactKind::SmsReceived);
+    assert_eq!(change.event_id, "sms#m-1");
+}
+
+#[test]
+fn a_second_text_adds_to_the_open_reply_task() {
+    let first = decided(&sms(None, "Is my Tahoe ready?"), &CustomerState::default());
+    let state = CustomerState { tasks: first.records[0].tasks.clone(), ..Default::default() };
+    let mut second = sms(None, "Hello?");
+    second.inbound_message_id = "m-2".into();
+    let again = decided(&second, &state);
+    assert_eq!(again.records[0].tasks[0].task_id, "reply-m-1", "the open task, not a new one");
+}

@@ -1,0 +1,176 @@
+//! The one shape of every trigger: parse the input, load the customer's state
+//! (one Query), a pure `decide` that returns the whole [`Change`], then
+//! [`Core::apply`], which commits it in one transaction and sends what is due
+//! through the outbound path. Rules are unit-tested on `decide`; `apply` is the
+//! only commit path, so conflicts, duplicates and texts in flight are handled
+//! the same way everywhere.
+
+use tracing::{info, warn};
+
+use crate::context::Core;
+use crate::entity::CustomerId;
+use crate::error::ProcessError;
+use crate::model::{Consent, Customer, Fact, RepairOrder, SendLedger, Task, Touchpoint};
+use crate::outbound::{Delivery, Plan, Resumed};
+use crate::store::StoreConfig;
+use crate::table::{Guard, TxError, TxRejected};
+
+/// Everything one event changes, decided from what was read. Committed all or
+/// nothing by [`Core::apply`].
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// The event's id: its idempotency key (claimed first).
+    pub event_id: String,
+    /// More idempotency keys: natural keys for sources that resend under new ids.
+    pub natural_keys: Vec<String>,
+    /// What the day counts (see [`Fact`]).
+    pub facts: Vec<Fact>,
+    /// The customer records it changes (usually one).
+    pub records: Vec<RecordChange>,
+}
+
+/// What changes on one customer's record.
+#[derive(Debug, Clone)]
+pub struct RecordChange {
+    pub customer: CustomerId,
+    /// The profile, and the version it was read at (`None`: it is new).
+    pub profile: Option<(Customer, Option<u64>)>,
+    /// The consent ledger, and the ledger it was read as.
+    pub consent: Option<(Consent, Consent)>,
+    pub repair_orders: Vec<RepairOrder>,
+    pub tasks: Vec<Task>,
+    pub touchpoints: Vec<Touchpoint>,
+    /// The text, planned by [`crate::outbound::plan`], and the send ledger it
+    /// was planned against (the caps).
+    pub text: Option<(Plan, SendLedger)>,
+}
+
+impl Change {
+    pub fn new(event_id: &str) -> Self {
+        Self { event_id: event_id.to_owned(), natural_keys: Vec::new(), facts: Vec::new(), records: Vec::new() }
+    }
+
+    /// Adds a natural key, claimed with the event id.
+    pub fn natural_key(mut self, key: String) -> Self {
+        self.natural_keys.push(key);
+        self
+    }
+
+    pub fn fact(mut self, fact: Fact) -> Self {
+        self.facts.push(fact);
+        self
+    }
+
+    pub fn record(mut self, record: RecordChange) -> Self {
+        self.records.push(record);
+        self
+    }
+
+    /// The text this change plans, if any.
+    pub fn plan(&self) -> Option<&Plan> {
+        self.records.iter().find_map(|r| r.text.as_ref().map(|(p, _)| p))
+    }
+}
+
+impl RecordChange {
+    pub fn new(customer: CustomerId) -> Self {
+        Self {
+            customer,
+            profile: None,
+            consent: None,
+            repair_orders: Vec::new(),
+            tasks: Vec::new(),
+            touchpoints: Vec::new(),
+            text: None,
+        }
+    }
+
+    pub fn touch(&mut self, touchpoint: Touchpoint) {
+        self.touchpoints.push(touchpoint);
+    }
+}
+
+/// What [`Core::apply`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// The change is recorded; `sent` are the texts that went out now.
+    Applied { sent: Vec<Delivery> },
+    /// The event was processed before: nothing changed.
+    Duplicate,
+}
+
+impl Core {
+    /// Commits `change` in one transaction (claims, facts, every record's
+    /// profile, consent, repair orders, tasks, touchpoints, outbox rows), then
+    /// sends the texts that may go now.
+    ///
+    /// - A duplicate event changes nothing, but finishes sending a text an
+    ///   earlier attempt left unsent; one still in flight is a retryable
+    ///   [`ProcessError::TextInFlight`] (never acknowledged while it may be lost).
+    /// - A concurrent change of the record, an opt-out meanwhile, or a dedupe
+    ///   key taken meanwhile is a retryable [`ProcessError::Conflict`]: the
+    ///   retry reads the new state.
+    pub async fn apply(&self, store: &StoreConfig, change: Change) -> Result<Applied, ProcessError> {
+        let now = self.clock.now();
+        let mut tx = self.table.tx();
+        tx.claim(&change.event_id, now);
+        for key in &change.natural_keys {
+            tx.claim(key, now);
+        }
+        for fact in &change.facts {
+            tx.put(fact, Guard::Always);
+        }
+        for r in &change.records {
+            let id = &r.customer;
+            if let Some((customer, version)) = &r.profile {
+                tx.put(customer, Guard::Version(*version));
+            }
+            if let Some((consent, read)) = &r.consent {
+                tx.put_on(id, consent, Guard::OptOutAsRead { opted_out: read.opted_out() });
+            }
+            for ro in &r.repair_orders {
+                tx.put_on(id, ro, Guard::Always);
+            }
+            for task in &r.tasks {
+                tx.put(task, Guard::Always);
+            }
+            for touch in &r.touchpoints {
+                tx.put_on(id, touch, Guard::Always);
+            }
+            if let Some((plan, sends)) = &r.text {
+                crate::outbound::stage(&mut tx, id, plan, sends);
+            }
+        }
+        let event_id = change.event_id.as_str();
+        match self.table.commit(tx).await {
+            Ok(()) => {
+                let mut sent = Vec::new();
+                for text in change.records.iter().filter_map(|r| match &r.text {
+                    Some((Plan::Send(text), _)) => Some(text),
+                    _ => None,
+                }) {
+                    sent.push(self.outbound.deliver(text, store).await?);
+                }
+                Ok(Applied::Applied { sent })
+            }
+            Err(TxError::Rejected(TxRejected::Duplicate { text })) => {
+                info!("duplicate event: nothing new to record");
+                if let Some(text) = text {
+                    match self.outbound.resume(store, &text).await? {
+                        Resumed::Sent(_) => info!("sent the text an earlier attempt left unsent"),
+                        // Its sender may have crashed after committing: retry the
+                        // event after the lease, never ack a text that may be lost.
+                        Resumed::InFlight => return Err(ProcessError::TextInFlight { event_id: event_id.to_owned() }),
+                        Resumed::NotDue | Resumed::Done | Resumed::Suppressed => {}
+                    }
+                }
+                Ok(Applied::Duplicate)
+            }
+            Err(TxError::Rejected(rejected)) => {
+                warn!(?rejected, "the customer record changed concurrently");
+                Err(ProcessError::Conflict { event_id: event_id.to_owned() })
+            }
+            Err(TxError::Table(e)) => Err(e.into()),
+        }
+    }
+}

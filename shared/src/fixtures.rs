@@ -1,0 +1,49 @@
+//! Fixtures for unit tests of the functions' `decide`: a store, events, times.
+//! Compiled only with the `fixtures` feature (the functions' dev-dependencies).
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use crate::entity::CustomerId;
+use crate::event::Envelope;
+use crate::phone::Phone;
+use crate::store::StoreConfig;
+
+pub fn at(t: &str) -> DateTime<Utc> {
+    t.parse().expect("an RFC 3339 time")
+}
+
+/// Northside Chevrolet: Chicago, open Mon-Fri 07:00-19:00, Sat 08:00-17:00, closed Sunday.
+pub fn northside() -> StoreConfig {
+    StoreConfig::from_json(
+        &json!({
+            "store_id": "northside-chevy",
+            "name": "Northside Chevrolet",
+            "timezone": "America/Chicago",
+            "sms_number": "+15125550100",
+            "booking_url": "https://northside.example/service",
+            "hours": {"mon": ["07:00","19:00"], "tue": ["07:00","19:00"], "wed": ["07:00","19:00"],
+                      "thu": ["07:00","19:00"], "fri": ["07:00","19:00"], "sat": ["08:00","17:00"], "sun": null},
+            "owners": {"service": "bdc-service", "sales": "bdc-sales", "parts": "parts-desk", "main": "bdc"}
+        })
+        .to_string(),
+    )
+    .expect("a valid store")
+}
+
+/// A carrier or DMS event at Northside.
+pub fn envelope(event_type: &str, event_id: &str, occurred_at: &str, data: Value) -> Envelope {
+    Envelope::parse(
+        &json!({
+            "event_id": event_id, "event_type": event_type, "occurred_at": occurred_at,
+            "store_id": "northside-chevy", "data": data
+        })
+        .to_string(),
+    )
+    .expect("a valid envelope")
+}
+
+/// A customer record at Northside.
+pub fn customer(phone: &str) -> CustomerId {
+    CustomerId::new("northside-chevy", Phone::parse(phone).expect("a valid phone number"))
+}

@@ -1,0 +1,249 @@
+//! The one customer table: the only module that knows `AttributeValue`.
+//!
+//! - [`item`]: entities to items and back (serde_dynamo), keys from [`crate::entity::Entity`].
+//! - [`tx`]: the transaction builder every trigger commits its change with,
+//!   and what a cancellation means.
+//! - [`outbox`]: the lease machine of outbound texts.
+//! - here: the client, and the reads (every one a Query or a GetItem).
+
+mod item;
+pub mod outbox;
+pub mod tx;
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use tracing::instrument;
+
+use crate::entity::{CustomerId, Entity};
+use crate::keys::{self, Index, PK, SK, VERSION};
+use crate::model::{Consent, Customer, CustomerState, Fact, RepairOrder, SendLedger, Task, Touchpoint};
+use crate::phone::Phone;
+use crate::store::StoreConfig;
+use crate::text::OutboundText;
+use item::{from_item, key_of, kind_of, number, s, to_item, Item};
+
+pub use outbox::Lease;
+pub use tx::{EventClaim, Guard, Tx, TxError, TxRejected};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    #[error("dynamodb {operation}: {message}")]
+    Aws { operation: &'static str, code: Option<String>, message: String },
+    #[error("item {pk}/{sk} does not map to {entity}: {reason}")]
+    Mapping { pk: String, sk: String, entity: &'static str, reason: String },
+}
+
+impl TableError {
+    fn aws<E: ProvideErrorMetadata + std::error::Error + 'static, R>(operation: &'static str, e: SdkError<E, R>) -> Self
+    where
+        R: std::fmt::Debug,
+    {
+        let code = e.code().map(str::to_owned);
+        let message = match e.as_service_error() {
+            Some(service) => service.message().unwrap_or("service error").to_owned(),
+            None => aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string(),
+        };
+        TableError::Aws { operation, code, message: crate::phone::redact_digits(&message) }
+    }
+
+    pub fn is_conditional_failure(&self) -> bool {
+        matches!(self, TableError::Aws { code: Some(c), .. } if c == "ConditionalCheckFailedException")
+    }
+}
+
+/// A customer's whole record: current state plus history, oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct Timeline {
+    pub state: CustomerState,
+    pub touchpoints: Vec<Touchpoint>,
+    pub texts: Vec<OutboundText>,
+}
+
+/// The table and its client. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Table {
+    client: aws_sdk_dynamodb::Client,
+    name: String,
+    /// How long an event claim is kept (TTL): longer than any source's resend window.
+    pub claim_ttl: Duration,
+}
+
+/// Where a Query starts and what part of a partition it reads.
+enum Range<'a> {
+    All,
+    Prefix(&'a str),
+    UpTo(&'a str),
+}
+
+impl Table {
+    pub fn new(client: aws_sdk_dynamodb::Client, name: impl Into<String>) -> Self {
+        Self { client, name: name.into(), claim_ttl: Duration::days(30) }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    #[instrument(skip(self))]
+    pub async fn get_store(&self, store_id: &str) -> Result<Option<StoreConfig>, TableError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(key_of(&StoreConfig::key(store_id))))
+            .send()
+            .await
+            .map_err(|e| TableError::aws("GetItem", e))?;
+        out.item.map(from_item).transpose()
+    }
+
+    #[instrument(skip(self, store), fields(store_id = %store.store_id))]
+    pub async fn put_store(&self, store: &StoreConfig) -> Result<(), TableError> {
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(to_item(store, &store.keys(&()))?))
+            .send()
+            .await
+            .map_err(|e| TableError::aws("PutItem", e))?;
+        Ok(())
+    }
+
+    /// The store that texts from `sms_number` (gsi1).
+    #[instrument(skip(self), fields(sms_number = %sms_number))]
+    pub async fn store_by_number(&self, sms_number: &Phone) -> Result<Option<StoreConfig>, TableError> {
+        let items = self.query(Some(keys::GSI1), &keys::store_number(sms_number), Range::All).await?;
+        items.into_iter().next().map(from_item).transpose()
+    }
+
+    #[instrument(skip(self))]
+    pub async fn list_stores(&self) -> Result<Vec<StoreConfig>, TableError> {
+        self.query_all(None, keys::STORES_PK, Range::All).await
+    }
+
+    /// Pages through a Query on the table (`index` None) or a GSI.
+    async fn query(&self, index: Option<Index>, pk: &str, range: Range<'_>) -> Result<Vec<Item>, TableError> {
+        let (pk_attr, sk_attr) = index.map(|i| (i.pk, i.sk)).unwrap_or((PK, SK));
+        let (condition, sk) = match range {
+            Range::All => ("#pk = :pk", None),
+            Range::Prefix(p) => ("#pk = :pk AND begins_with(#sk, :sk)", Some(p)),
+            Range::UpTo(u) => ("#pk = :pk AND #sk <= :sk", Some(u)),
+        };
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.name)
+                .set_index_name(index.map(|i| i.name.to_owned()))
+                .key_condition_expression(condition)
+                .expression_attribute_names("#pk", pk_attr)
+                .expression_attribute_values(":pk", s(pk))
+                .set_exclusive_start_key(start.take());
+            if let Some(v) = sk {
+                q = q.expression_attribute_names("#sk", sk_attr).expression_attribute_values(":sk", s(v));
+            }
+            let out = q.send().await.map_err(|e| TableError::aws("Query", e))?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(items)
+    }
+
+    /// A Query whose items are all of one entity.
+    async fn query_all<E: Entity>(
+        &self,
+        index: Option<Index>,
+        pk: &str,
+        range: Range<'_>,
+    ) -> Result<Vec<E>, TableError> {
+        self.query(index, pk, range).await?.into_iter().map(from_item).collect()
+    }
+
+    /// A customer's current state (profile, consent, caps ledger, repair
+    /// orders, tasks): one Query.
+    #[instrument(skip(self, customer), fields(phone = %customer.phone))]
+    pub async fn customer_state(&self, customer: &CustomerId) -> Result<CustomerState, TableError> {
+        let items = self.query(None, &customer.pk(), Range::Prefix(keys::STATE_PREFIX)).await?;
+        let mut state = CustomerState::default();
+        for item in items {
+            Self::fold_state(&mut state, item)?;
+        }
+        Ok(state)
+    }
+
+    /// Adds a state item to `state`; false if the item is not part of the state.
+    fn fold_state(state: &mut CustomerState, item: Item) -> Result<bool, TableError> {
+        match kind_of(&item) {
+            Customer::KIND => {
+                state.version = number(&item, VERSION);
+                state.profile = Some(from_item(item)?);
+            }
+            Consent::KIND => state.consent = from_item(item)?,
+            SendLedger::KIND => state.sends = from_item(item)?,
+            RepairOrder::KIND => state.repair_orders.push(from_item(item)?),
+            Task::KIND => state.tasks.push(from_item(item)?),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The record the DMS id answers to (gsi1), with its version: used when a
+    /// DMS customer arrives with a phone number the store has no record for.
+    #[instrument(skip(self))]
+    pub async fn customer_by_dms_id(
+        &self,
+        store_id: &str,
+        dms_id: &str,
+    ) -> Result<Option<(Customer, Option<u64>)>, TableError> {
+        let items = self.query(Some(keys::GSI1), &keys::dms_ref(store_id, dms_id), Range::All).await?;
+        let mut state = CustomerState::default();
+        for item in items {
+            Self::fold_state(&mut state, item)?;
+        }
+        Ok(state.profile.map(|p| (p, state.version)))
+    }
+
+    /// A customer's whole record and every touchpoint, oldest first: one Query.
+    #[instrument(skip(self, customer), fields(phone = %customer.phone))]
+    pub async fn timeline(&self, customer: &CustomerId) -> Result<Timeline, TableError> {
+        let items = self.query(None, &customer.pk(), Range::All).await?;
+        let mut timeline = Timeline::default();
+        for item in items {
+            match kind_of(&item) {
+                Touchpoint::KIND => timeline.touchpoints.push(from_item(item)?),
+                OutboundText::KIND => timeline.texts.push(from_item(item)?),
+                _ => {
+                    Self::fold_state(&mut timeline.state, item)?;
+                }
+            }
+        }
+        timeline.texts.sort_by_key(|t| t.created_at);
+        Ok(timeline)
+    }
+
+    /// Every text of a store, oldest first (gsi2).
+    #[instrument(skip(self))]
+    pub async fn store_texts(&self, store_id: &str) -> Result<Vec<OutboundText>, TableError> {
+        self.query_all(Some(keys::GSI2), &keys::texts_feed(store_id), Range::All).await
+    }
+
+    /// Unfinished texts due at or before `now` (gsi3, sparse): cost grows with
+    /// the texts in flight, not with the table.
+    #[instrument(skip(self))]
+    pub async fn due_texts(&self, now: DateTime<Utc>) -> Result<Vec<OutboundText>, TableError> {
+        let upto = format!("{}~", keys::ts(now));
+        self.query_all(Some(keys::GSI3), keys::DUE_PK, Range::UpTo(&upto)).await
+    }
+
+    /// What happened at a store on one store-local day: the day's facts (one
+    /// Query of the day's partition).
+    #[instrument(skip(self))]
+    pub async fn day_facts(&self, store_id: &str, day: NaiveDate) -> Result<Vec<Fact>, TableError> {
+        self.query_all(None, &keys::day(store_id, day), Range::All).await
+    }
+}

@@ -1,0 +1,263 @@
+//! The transaction builder and what a cancelled transaction means. A trigger's
+//! whole state change is one `TransactWriteItems`: every entity goes in through
+//! [`Tx::put`] / [`Tx::put_on`] with a [`Guard`], and a cancellation is decoded
+//! by the entity kind of the item whose condition failed.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use tracing::instrument;
+
+use super::item::{from_item, key_of, mapping, n, to_item, Item};
+use super::{Table, TableError};
+use crate::entity::{CustomerId, Entity};
+use crate::keys::{Keys, VERSION};
+use crate::model::Consent;
+use crate::text::OutboundText;
+
+/// How a write is guarded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// Written as it is (the event's claim already serialises its writers).
+    Always,
+    /// Only if the item does not exist yet.
+    New,
+    /// Optimistic concurrency: expects the `version` that was read (`None`:
+    /// the item does not exist) and writes the next one.
+    Version(Option<u64>),
+    /// Expects the opt-out state that was read: a STOP that arrived meanwhile
+    /// cancels the transaction, so it is never overwritten.
+    OptOutAsRead { opted_out: bool },
+}
+
+/// An idempotency claim: the first transaction that writes it wins; a
+/// duplicate is cancelled by it and changes nothing.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EventClaim {
+    pub event_id: String,
+    pub claimed_at: DateTime<Utc>,
+    /// When DynamoDB TTL may forget it: longer than any source's resend window.
+    #[serde(skip)]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl Entity for EventClaim {
+    const KIND: &'static str = "event_claim";
+    type Scope = ();
+
+    fn keys(&self, _: &()) -> Keys {
+        let mut k = Keys::new(format!("EVENT#{}", self.event_id), "EVENT");
+        k.expires_at = self.expires_at.map(|t| t.timestamp());
+        k
+    }
+}
+
+/// Why a transaction did not commit.
+#[derive(Debug)]
+pub enum TxRejected {
+    /// The event was processed before (its claim exists): nothing was written.
+    /// `text` is the text the event wrote then, if this attempt staged one.
+    Duplicate { text: Option<Box<OutboundText>> },
+    /// A text with the same dedupe key exists; nothing was written.
+    TextExists { text: Option<Box<OutboundText>> },
+    /// The record changed since it was read (a concurrent writer) or the number
+    /// opted out meanwhile: read again and retry. Names the entities whose
+    /// conditions failed.
+    Conflict(Vec<&'static str>),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TxError {
+    #[error("transaction rejected: {0:?}")]
+    Rejected(TxRejected),
+    #[error(transparent)]
+    Table(#[from] TableError),
+}
+
+/// A conditional, all-or-nothing write of a trigger's state change.
+#[derive(Debug)]
+pub struct Tx {
+    table: String,
+    /// Each item with the kind of entity it writes.
+    parts: Vec<(&'static str, TransactWriteItem)>,
+    error: Option<TableError>,
+    /// Consent items guarded by a put (a transaction may touch an item once).
+    consent_guarded: Vec<String>,
+    claim_ttl: Duration,
+}
+
+impl Table {
+    /// A new, empty transaction on this table.
+    pub fn tx(&self) -> Tx {
+        Tx {
+            table: self.name.clone(),
+            parts: Vec::new(),
+            error: None,
+            consent_guarded: Vec::new(),
+            claim_ttl: self.claim_ttl,
+        }
+    }
+}
+
+impl Tx {
+    pub(crate) fn push(&mut self, kind: &'static str, item: Result<TransactWriteItem, TableError>) -> &mut Self {
+        match item {
+            Ok(i) => self.parts.push((kind, i)),
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
+        }
+        self
+    }
+
+    /// Writes `entity`, which knows its own keys.
+    pub fn put<E: Entity<Scope = ()>>(&mut self, entity: &E, guard: Guard) -> &mut Self {
+        self.put_keyed(entity, &entity.keys(&()), guard)
+    }
+
+    /// Writes `entity` on `customer`'s record.
+    pub fn put_on<E: Entity<Scope = CustomerId>>(
+        &mut self,
+        customer: &CustomerId,
+        entity: &E,
+        guard: Guard,
+    ) -> &mut Self {
+        let keys = entity.keys(customer);
+        if matches!(guard, Guard::OptOutAsRead { .. }) {
+            self.consent_guarded.push(keys.pk.clone());
+        }
+        self.put_keyed(entity, &keys, guard)
+    }
+
+    fn put_keyed<E: Entity>(&mut self, entity: &E, keys: &Keys, guard: Guard) -> &mut Self {
+        let built = to_item(entity, keys).and_then(|mut item| {
+            let (condition, values) = condition(guard, &mut item);
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .set_condition_expression(condition.map(str::to_owned))
+                .set_expression_attribute_values(values)
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .build()
+                .map_err(|e| mapping(keys, E::KIND, e))?;
+            Ok(TransactWriteItem::builder().put(put).build())
+        });
+        self.push(E::KIND, built)
+    }
+
+    /// Claims an idempotency key (an event id, or a natural key where a source
+    /// resends under new ids): the transaction fails as
+    /// [`TxRejected::Duplicate`] if it was claimed before.
+    pub fn claim(&mut self, key: &str, now: DateTime<Utc>) -> &mut Self {
+        let claim = EventClaim { event_id: key.to_owned(), claimed_at: now, expires_at: Some(now + self.claim_ttl) };
+        let keys = claim.keys(&());
+        let built = to_item(&claim, &keys).and_then(|item| {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                // An expired claim (TTL not yet applied) counts as gone.
+                .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
+                .expression_attribute_values(":now", n(now.timestamp()))
+                .build()
+                .map_err(|e| mapping(&keys, EventClaim::KIND, e))?;
+            Ok(TransactWriteItem::builder().put(put).build())
+        });
+        self.push(EventClaim::KIND, built)
+    }
+
+    /// Fails the transaction if `customer` opted out after the state was read.
+    pub fn require_not_opted_out(&mut self, customer: &CustomerId) -> &mut Self {
+        let keys = Consent::default().keys(customer);
+        if self.consent_guarded.contains(&keys.pk) {
+            // A consent write in this transaction guards the item already.
+            return self;
+        }
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_of(&keys)))
+            .condition_expression("attribute_not_exists(opted_out_at)")
+            .build()
+            .map(|c| TransactWriteItem::builder().condition_check(c).build())
+            .map_err(|e| mapping(&keys, Consent::KIND, e));
+        self.push(Consent::KIND, check)
+    }
+
+    pub fn len(&self) -> usize {
+        self.parts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.parts.is_empty()
+    }
+}
+
+/// The condition of a guarded put (and the version it writes).
+fn condition(guard: Guard, item: &mut Item) -> (Option<&'static str>, Option<Item>) {
+    match guard {
+        Guard::Always => (None, None),
+        Guard::New | Guard::Version(None) => {
+            if guard == Guard::Version(None) {
+                item.insert(VERSION.into(), n(1));
+            }
+            (Some("attribute_not_exists(pk)"), None)
+        }
+        Guard::Version(Some(v)) => {
+            item.insert(VERSION.into(), n(v + 1));
+            (Some("version = :v"), Some(HashMap::from([(":v".to_owned(), n(v))])))
+        }
+        Guard::OptOutAsRead { opted_out: true } => (Some("attribute_exists(opted_out_at)"), None),
+        Guard::OptOutAsRead { opted_out: false } => (Some("attribute_not_exists(opted_out_at)"), None),
+    }
+}
+
+impl Table {
+    /// Commits a transaction; a cancellation is mapped to what it means.
+    #[instrument(skip(self, tx), fields(items = tx.parts.len()))]
+    pub async fn commit(&self, tx: Tx) -> Result<(), TxError> {
+        if let Some(e) = tx.error {
+            return Err(e.into());
+        }
+        let (kinds, items): (Vec<&'static str>, Vec<TransactWriteItem>) = tx.parts.into_iter().unzip();
+        let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+        let err = match result {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        let reasons = match err.as_service_error() {
+            Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c)) => {
+                c.cancellation_reasons().to_vec()
+            }
+            _ => return Err(TableError::aws("TransactWriteItems", err).into()),
+        };
+        let mut failed = Vec::new();
+        let mut text: Option<Box<OutboundText>> = None;
+        let mut other_code = None;
+        for (kind, reason) in kinds.iter().zip(reasons) {
+            match reason.code() {
+                Some("ConditionalCheckFailed") => {
+                    failed.push(*kind);
+                    if *kind == OutboundText::KIND {
+                        text = reason.item.clone().map(from_item::<OutboundText>).transpose()?.map(Box::new);
+                    }
+                }
+                Some("None") | None => {}
+                Some(code) => other_code = Some(code.to_owned()),
+            }
+        }
+        if failed.contains(&EventClaim::KIND) {
+            return Err(TxError::Rejected(TxRejected::Duplicate { text }));
+        }
+        if let Some(code) = other_code.filter(|_| failed.is_empty()) {
+            // TransactionConflict, ThrottlingError, ...: transient.
+            return Err(
+                TableError::Aws { operation: "TransactWriteItems", code: Some(code.clone()), message: code }.into()
+            );
+        }
+        if failed == [OutboundText::KIND] {
+            return Err(TxError::Rejected(TxRejected::TextExists { text }));
+        }
+        Err(TxError::Rejected(TxRejected::Conflict(failed)))
+    }
+}
