@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use custops::function::{ScheduledFunction, SqsFunction};
+use custops::function::{ScheduledFunction, SqsFunction, SqsHandler};
 use custops::{Core, Deps, SharedClock};
 
 use crate::local::{BoxError, Handler};
@@ -63,9 +63,9 @@ pub trait LocalSqs: Send + Sync {
     fn handle(&self, event: SqsEvent) -> Boxed<'_, SqsBatchResponse>;
 }
 
-impl<F: SqsFunction> LocalSqs for F {
+impl<F: SqsFunction> LocalSqs for SqsHandler<F> {
     fn handle(&self, event: SqsEvent) -> Boxed<'_, SqsBatchResponse> {
-        Box::pin(SqsFunction::handle(self, event))
+        Box::pin(SqsHandler::handle(self, event))
     }
 }
 
@@ -75,14 +75,20 @@ pub trait LocalScheduled: Send + Sync {
     fn tick(&self) -> Boxed<'_, Result<serde_json::Value, BoxError>>;
 }
 
-impl<F: ScheduledFunction> LocalScheduled for F {
+/// A scheduled function with what its cold start built.
+struct ScheduledHandler<F> {
+    core: Core,
+    function: std::marker::PhantomData<fn() -> F>,
+}
+
+impl<F: ScheduledFunction> LocalScheduled for ScheduledHandler<F> {
     fn tick(&self) -> Boxed<'_, Result<serde_json::Value, BoxError>> {
-        Box::pin(async move { Ok(serde_json::to_value(self.run().await?)?) })
+        Box::pin(async move { Ok(serde_json::to_value(F::run(&self.core).await?)?) })
     }
 }
 
 fn build_sqs<F: SqsFunction>(def: &FunctionDef, config: &SdkConfig, clock: SharedClock) -> Result<Handler, BoxError> {
-    Ok(Handler::Sqs(Arc::new(F::new(Deps::from_env(F::NAME, &def.env, config, clock)?))))
+    Ok(Handler::Sqs(Arc::new(SqsHandler::<F>::new(Deps::from_env(F::NAME, &def.env, config, clock)?))))
 }
 
 fn build_scheduled<F: ScheduledFunction>(
@@ -90,5 +96,6 @@ fn build_scheduled<F: ScheduledFunction>(
     config: &SdkConfig,
     clock: SharedClock,
 ) -> Result<Handler, BoxError> {
-    Ok(Handler::Scheduled(Arc::new(F::new(Core::from_env(&def.env, config, clock)?))))
+    let core = Core::from_env(&def.env, config, clock)?;
+    Ok(Handler::Scheduled(Arc::new(ScheduledHandler::<F> { core, function: std::marker::PhantomData })))
 }

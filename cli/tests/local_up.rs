@@ -26,16 +26,16 @@ fn events() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
 }
 
-#[test]
-fn local_up_serves_the_operator_commands_and_stops_on_sigterm() {
+/// `custops local up --now NOW` in the foreground, with Northside stored; its endpoint.
+fn local_up(now: &str) -> (Up, String) {
     let mut child = Command::new(BIN)
-        .args(["local", "up", "--now", "2026-11-23T16:05:30Z"])
+        .args(["local", "up", "--now", now])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("local up starts");
     let stdout = child.stdout.take().unwrap();
-    let mut up = Up(child);
+    let up = Up(child);
     let mut lines = BufReader::new(stdout).lines();
     let ready = lines.next().expect("a ready line").unwrap();
     assert!(ready.contains("ready"), "{ready}");
@@ -43,30 +43,42 @@ fn local_up_serves_the_operator_commands_and_stops_on_sigterm() {
 
     let stored = custops(&endpoint, &["store", "put", events().join("stores/northside-chevy.json").to_str().unwrap()]);
     assert!(stored.contains("northside-chevy"), "{stored}");
+    (up, endpoint)
+}
 
-    // A carrier publishes a missed call to the topic.
-    let body = std::fs::read_to_string(events().join("carrier/030-call-missed-unknown-caller.json")).unwrap();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let config = custops::aws::local(&endpoint).await;
+/// Publishes a sample event file to its topic, as a carrier or the DMS would.
+fn publish(endpoint: &str, sample: &str) {
+    let body = std::fs::read_to_string(events().join(sample)).unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let config = custops::aws::local(endpoint).await;
         let sns = aws_sdk_sns::Client::new(&config);
         custops_cli::commands::publish_event(&sns, |t| format!("arn:aws:sns:us-east-1:123456789012:{t}"), &body)
             .await
             .unwrap();
     });
+}
 
-    // The pollers pick it up within a few seconds.
+/// `custops texts --json` once every text is in `state` (or after 20 s).
+fn texts_once_all(endpoint: &str, state: &str) -> serde_json::Value {
     let started = Instant::now();
-    let texts = loop {
-        let texts = custops(&endpoint, &["texts", "--json"]);
-        let parsed: serde_json::Value = serde_json::from_str(&texts).unwrap();
-        // The outbox row is written before the publish and marked sent after it.
-        let sent = parsed.as_array().is_some_and(|a| !a.is_empty() && a.iter().all(|t| t["state"] == "sent"));
-        if sent || started.elapsed() > Duration::from_secs(20) {
-            break parsed;
+    loop {
+        let parsed: serde_json::Value = serde_json::from_str(&custops(endpoint, &["texts", "--json"])).unwrap();
+        let all = parsed.as_array().is_some_and(|a| !a.is_empty() && a.iter().all(|t| t["state"] == state));
+        if all || started.elapsed() > Duration::from_secs(20) {
+            return parsed;
         }
         std::thread::sleep(Duration::from_millis(200));
-    };
+    }
+}
+
+#[test]
+fn local_up_serves_the_operator_commands_and_stops_on_sigterm() {
+    let (mut up, endpoint) = local_up("2026-11-23T16:05:30Z");
+
+    // A carrier publishes a missed call; the pollers pick it up within a few
+    // seconds. The outbox row is written before the publish and marked sent after it.
+    publish(&endpoint, "carrier/030-call-missed-unknown-caller.json");
+    let texts = texts_once_all(&endpoint, "sent");
     assert_eq!(texts.as_array().unwrap().len(), 1, "{texts}");
     assert_eq!(texts[0]["phone"], "+15125550177");
     assert_eq!(texts[0]["state"], "sent");
@@ -84,4 +96,47 @@ fn local_up_serves_the_operator_commands_and_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(std::net::TcpStream::connect(endpoint.trim_start_matches("http://")).is_err(), "the emulator stopped too");
+}
+
+/// Given a status text deferred by quiet hours (Monday 21:30 in Chicago), when
+/// an operator runs `custops local tick --at` a time inside the window, then
+/// the scheduler fires and the text goes out; a tick before 08:00 sends nothing.
+#[test]
+fn local_tick_fires_the_scheduler_and_a_deferred_text_goes_out_inside_the_window() {
+    let (_up, endpoint) = local_up("2026-11-24T03:30:00Z");
+    publish(&endpoint, "dms/070-ro-status-ready-for-pickup.json");
+    let deferred = texts_once_all(&endpoint, "deferred");
+    assert_eq!(deferred.as_array().unwrap().len(), 1, "{deferred}");
+
+    let early = custops(&endpoint, &["local", "tick", "--at", "2026-11-24T13:55:00Z"]);
+    assert!(early.contains("scheduler") && early.contains(r#""due":0"#), "{early}");
+    assert_eq!(custops(&endpoint, &["texts", "--json"]).matches(r#""state": "deferred""#).count(), 1);
+
+    let fired = custops(&endpoint, &["local", "tick", "--at", "2026-11-24T14:00:00Z"]);
+    assert!(fired.contains("scheduler") && fired.contains(r#""sent":1"#), "{fired}");
+    let texts: serde_json::Value = serde_json::from_str(&custops(&endpoint, &["texts", "--json"])).unwrap();
+    assert_eq!(texts[0]["state"], "sent", "{texts}");
+    assert_eq!(texts[0]["phone"], "+15125550142");
+}
+
+/// More dead letters than one receive returns (10): `custops dlq` lists every
+/// one, and leaves them in place for the next listing.
+#[test]
+fn dlq_lists_every_dead_letter_however_many_there_are() {
+    let (_up, endpoint) = local_up("2026-11-23T16:05:30Z");
+    let dlq = format!("{endpoint}/123456789012/custops-vehicle-ready-dlq");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let sqs = aws_sdk_sqs::Client::new(&custops::aws::local(&endpoint).await);
+        for i in 0..16 {
+            let body = serde_json::json!({"event_id": format!("dead-{i}")}).to_string();
+            sqs.send_message().queue_url(&dlq).message_body(body).send().await.unwrap();
+        }
+    });
+    for _ in 0..2 {
+        let listed: serde_json::Value = serde_json::from_str(&custops(&endpoint, &["dlq", "--json"])).unwrap();
+        let mut ids: Vec<&str> = listed.as_array().unwrap().iter().filter_map(|l| l["event_id"].as_str()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 16, "every dead letter, once, and still there the second time: {listed}");
+    }
 }

@@ -5,15 +5,39 @@
 //! only commit path, so conflicts, duplicates and texts in flight are handled
 //! the same way everywhere.
 
+use std::sync::Arc;
+
 use tracing::{info, warn};
 
+use crate::batch::Message;
 use crate::context::Core;
 use crate::entity::CustomerId;
 use crate::error::ProcessError;
+use crate::event::{Envelope, EventData};
 use crate::model::{Consent, Customer, Fact, RepairOrder, SendLedger, Task, Touchpoint};
 use crate::outbound::{Delivery, Plan, Resumed};
 use crate::store::StoreConfig;
 use crate::table::{Guard, TxError, TxRejected};
+
+/// A carrier or DMS event as a trigger receives it: parsed, typed, with its store.
+#[derive(Debug, Clone)]
+pub struct Event<T> {
+    pub envelope: Envelope,
+    pub data: T,
+    pub store: Arc<StoreConfig>,
+}
+
+impl Core {
+    /// Parses a carrier or DMS event from `message` (its id on the message's
+    /// span) and loads its store. Bad input and unknown stores are permanent errors.
+    pub async fn event<T: EventData>(&self, message: &Message) -> Result<Event<T>, ProcessError> {
+        let envelope = Envelope::parse(&message.body)?;
+        tracing::Span::current().record("event_id", envelope.event_id.as_str());
+        let data = envelope.data()?;
+        let store = self.store(&envelope.store_id, &envelope.event_id).await?;
+        Ok(Event { envelope, data, store })
+    }
+}
 
 /// Everything one event changes, decided from what was read. Committed all or
 /// nothing by [`Core::apply`].

@@ -6,6 +6,7 @@
 //! invocation to the function.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,23 +21,35 @@ use crate::error::ProcessError;
 use crate::SystemClock;
 use serde::Serialize;
 
-pub trait SqsFunction: Sized + Send + Sync + 'static {
+/// A function fed by an SQS queue. It holds nothing itself: what the cold
+/// start built (clients, table, outbound path, store cache, clock) is passed
+/// in, so a function is its `process` and nothing else.
+pub trait SqsFunction: Send + Sync + 'static {
     /// The function's name, as in `infra/template.yaml` and in DLQ attributes.
     const NAME: &'static str;
     /// The environment it reads (checked against the template by a test).
     const ENV: &'static [&'static str] = crate::env::SQS_FUNCTION_ENV;
 
-    fn new(deps: Deps) -> Self;
-
-    fn deps(&self) -> &Deps;
-
     /// Handles one message. An `Err` is logged with the event id; bad input
     /// goes to the DLQ at once, anything else is retried (see `batch`).
-    fn process(&self, message: Message) -> impl Future<Output = Result<(), ProcessError>> + Send;
+    fn process(deps: &Deps, message: Message) -> impl Future<Output = Result<(), ProcessError>> + Send;
+}
+
+/// An SQS function with what its cold start built: what Lambda (through
+/// [`serve`]) and the local stack invoke with each batch.
+pub struct SqsHandler<F> {
+    pub deps: Deps,
+    function: PhantomData<fn() -> F>,
+}
+
+impl<F: SqsFunction> SqsHandler<F> {
+    pub fn new(deps: Deps) -> Self {
+        Self { deps, function: PhantomData }
+    }
 
     /// Handles one batch: every message concurrently, partial failures reported.
-    fn handle(&self, event: SqsEvent) -> impl Future<Output = SqsBatchResponse> + Send {
-        async move { self.deps().batch.run(event, |message| self.process(message)).await }
+    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        self.deps.batch.run(event, |message| F::process(&self.deps, message)).await
     }
 }
 
@@ -51,7 +64,7 @@ pub fn serve<F: SqsFunction>() -> Serving {
         let deps =
             cold_start(F::NAME, |config| Deps::from_env(F::NAME, &ProcessEnv, config, Arc::new(SystemClock))).await?;
         // Lives as long as the process, as on Lambda.
-        let function: &'static F = Box::leak(Box::new(F::new(deps)));
+        let function: &'static SqsHandler<F> = Box::leak(Box::new(SqsHandler::new(deps)));
         lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
             Ok::<_, Error>(function.handle(event.payload).await)
         }))
@@ -59,7 +72,9 @@ pub fn serve<F: SqsFunction>() -> Serving {
     })
 }
 
-pub trait ScheduledFunction: Sized + Send + Sync + 'static {
+/// A function EventBridge fires on a schedule. Like an [`SqsFunction`], it
+/// holds nothing itself: what the cold start built is passed in.
+pub trait ScheduledFunction: Send + Sync + 'static {
     /// The function's name, as in `infra/template.yaml`.
     const NAME: &'static str;
     /// The environment it reads (checked against the template by a test).
@@ -67,12 +82,8 @@ pub trait ScheduledFunction: Sized + Send + Sync + 'static {
     /// What one run returns (Lambda's response; `custops local tick` prints it).
     type Report: Serialize + Send;
 
-    fn new(core: Core) -> Self;
-
-    fn core(&self) -> &Core;
-
     /// One run, at the clock's "now".
-    fn run(&self) -> impl Future<Output = Result<Self::Report, ProcessError>> + Send;
+    fn run(core: &Core) -> impl Future<Output = Result<Self::Report, ProcessError>> + Send;
 }
 
 /// The Lambda entry point of a scheduled function.
@@ -80,9 +91,9 @@ pub fn serve_scheduled<F: ScheduledFunction>() -> Serving {
     Box::pin(async {
         let core = cold_start(F::NAME, |config| Core::from_env(&ProcessEnv, config, Arc::new(SystemClock))).await?;
         // Lives as long as the process, as on Lambda.
-        let function: &'static F = Box::leak(Box::new(F::new(core)));
+        let core: &'static Core = Box::leak(Box::new(core));
         lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move {
-            Ok::<_, Error>(function.run().await?)
+            Ok::<_, Error>(F::run(core).await?)
         }))
         .await
     })

@@ -29,7 +29,7 @@ pub mod telemetry;
 pub mod templates;
 pub mod text;
 
-pub use apply::{Applied, Change, RecordChange};
+pub use apply::{Applied, Change, Event, RecordChange};
 pub use clock::{Clock, PinnedClock, SharedClock, SystemClock};
 pub use context::{Core, Deps};
 pub use entity::CustomerId;

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use custops::table::Table;
 use custops::PinnedClock;
 use custops_cli::commands::{self, DeadLetter, Target};
-use custops_cli::emulator::{self, Emulator, SentSms};
+use custops_cli::emulator::{self, Emulator, EmulatorOptions, SentSms};
 use custops_cli::local::{LocalOptions, LocalStack};
 use serde_json::{json, Value};
 
@@ -53,7 +53,17 @@ pub fn at(t: &str) -> DateTime<Utc> {
 impl Harness {
     /// A fresh emulator with every resource, the clock pinned at `now`, and the Northside store.
     pub async fn start(now: &str) -> Self {
-        let emulator = Emulator::start(0).await.expect("the emulator starts");
+        Self::start_with(now, EmulatorOptions::default()).await
+    }
+
+    /// `start`, with an emulator that cancels overlapping transactions on one
+    /// item as DynamoDB does (each holds its items for `window`).
+    pub async fn start_with_conflicts(now: &str, window: Duration) -> Self {
+        Self::start_with(now, EmulatorOptions { tx_conflict_window: Some(window) }).await
+    }
+
+    async fn start_with(now: &str, options: EmulatorOptions) -> Self {
+        let emulator = Emulator::start_with(0, options).await.expect("the emulator starts");
         let clock = PinnedClock::at(at(now));
         let stack = LocalStack::provision(
             &emulator.endpoint,

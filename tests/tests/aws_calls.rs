@@ -51,7 +51,6 @@ async fn after_the_warm_up_the_first_event_of_a_cold_start_costs_what_every_late
     init.sort();
     assert_eq!(init, ["dynamodb:Query", "sns:GetSMSAttributes"]);
 
-    let function = missed_call::MissedCall::new(deps);
     let event = custops_tests::call_missed("c-1", "call-1", "+15125550177", "2026-11-23T16:05:00Z");
     let recorder = CallRecorder::start(&h.emulator.endpoint).await.unwrap();
     let message = custops::batch::Message {
@@ -60,7 +59,7 @@ async fn after_the_warm_up_the_first_event_of_a_cold_start_costs_what_every_late
         receive_count: 1,
         event_type: Some("call.missed".into()),
     };
-    function.process(message).await.unwrap();
+    missed_call::MissedCall::process(&deps, message).await.unwrap();
     let first: Vec<String> = recorder.calls().await.unwrap().iter().map(ToString::to_string).collect();
     assert_eq!(first, ["dynamodb:Query", "dynamodb:TransactWriteItems", "sns:Publish", "dynamodb:UpdateItem"]);
 }

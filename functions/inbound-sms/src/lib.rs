@@ -61,23 +61,13 @@ pub fn intent(sms: &InboundSms) -> Intent {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct InboundSmsHandler {
-    deps: Deps,
-}
+/// The function (its code is [`decide`]; see [`SqsFunction`]).
+pub struct InboundSmsHandler;
 
 impl SqsFunction for InboundSmsHandler {
     const NAME: &'static str = "inbound-sms";
 
-    fn new(deps: Deps) -> Self {
-        Self { deps }
-    }
-
-    fn deps(&self) -> &Deps {
-        &self.deps
-    }
-
-    async fn process(&self, message: Message) -> Result<(), ProcessError> {
+    async fn process(deps: &Deps, message: Message) -> Result<(), ProcessError> {
         let sms: InboundSms = serde_json::from_str(&message.body).map_err(|e| ProcessError::Invalid {
             event_id: message.message_id.clone(),
             reason: format!("not an inbound SMS payload: {}", custops::phone::redact_digits(&e.to_string())),
@@ -89,14 +79,12 @@ impl SqsFunction for InboundSmsHandler {
                 .map_err(|e| ProcessError::Invalid { event_id: event_id.clone(), reason: format!("{what}: {e}") })
         };
         let from = number("originationNumber", &sms.origination_number)?;
-        let to = number("destinationNumber", &sms.destination_number)?;
-        let store = self.deps.store_by_number(&to, &event_id).await?;
+        let store = deps.store_by_number(&number("destinationNumber", &sms.destination_number)?, &event_id).await?;
         let customer = CustomerId::new(&store.store_id, from);
-        let state = self.deps.table.customer_state(&customer).await?;
-        let intent = intent(&sms);
-        let change = decide(&store, &sms, &customer, &state, self.deps.clock.now());
-        if self.deps.apply(&store, change).await? != Applied::Duplicate {
-            info!(?intent, "inbound text recorded");
+        let state = deps.table.customer_state(&customer).await?;
+        let change = decide(&store, &sms, &customer, &state, deps.clock.now());
+        if deps.apply(&store, change).await? != Applied::Duplicate {
+            info!(intent = ?intent(&sms), "inbound text recorded");
         }
         Ok(())
     }

@@ -21,39 +21,26 @@ use custops::outbound::{plan, Plan, TextRequest};
 use custops::store::{clock_words, Department, StoreConfig};
 use custops::templates;
 use custops::text::MessageClass;
-use custops::{Applied, Change, CustomerId, Deps, Phone, ProcessError, RecordChange};
+use custops::{Applied, Change, CustomerId, Deps, Event, Phone, ProcessError, RecordChange};
 
 /// How soon after the call (or after the next opening) the callback is due.
 pub const CALLBACK_DUE: i64 = 15;
 /// At most one text-back per caller per store in this window.
 pub const TEXT_BACK_WINDOW_HOURS: i64 = 24;
 
-#[derive(Debug, Clone)]
-pub struct MissedCall {
-    deps: Deps,
-}
+/// The function (its code is [`decide`]; see [`SqsFunction`]).
+pub struct MissedCall;
 
 impl SqsFunction for MissedCall {
     const NAME: &'static str = "missed-call";
 
-    fn new(deps: Deps) -> Self {
-        Self { deps }
-    }
-
-    fn deps(&self) -> &Deps {
-        &self.deps
-    }
-
-    async fn process(&self, message: Message) -> Result<(), ProcessError> {
-        let envelope = Envelope::parse(&message.body)?;
-        tracing::Span::current().record("event_id", envelope.event_id.as_str());
-        let call: CallMissed = envelope.data()?;
-        let store = self.deps.store(&envelope.store_id, &envelope.event_id).await?;
+    async fn process(deps: &Deps, message: Message) -> Result<(), ProcessError> {
+        let Event { envelope, data: call, store } = deps.event::<CallMissed>(&message).await?;
         let change = match caller(&store, &call) {
             Ok(phone) => {
                 let customer = CustomerId::new(&store.store_id, phone);
-                let state = self.deps.table.customer_state(&customer).await?;
-                decide(&store, &envelope, &call, &customer, &state, self.deps.clock.now())
+                let state = deps.table.customer_state(&customer).await?;
+                decide(&store, &envelope, &call, &customer, &state, deps.clock.now())
             }
             Err((kind, why)) => {
                 warn!(reason = %custops::phone::redact_digits(&why), "missed call not texted back");
@@ -61,7 +48,7 @@ impl SqsFunction for MissedCall {
             }
         };
         let texted = matches!(change.plan(), Some(Plan::Send(_)));
-        if self.deps.apply(&store, change).await? != Applied::Duplicate {
+        if deps.apply(&store, change).await? != Applied::Duplicate {
             info!(texted, "missed call handled");
         }
         Ok(())

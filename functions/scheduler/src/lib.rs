@@ -30,29 +30,19 @@ pub struct TickReport {
     pub failed: usize,
 }
 
-#[derive(Debug, Clone)]
-pub struct Scheduler {
-    core: Core,
-}
+/// The function (see [`ScheduledFunction`]).
+pub struct Scheduler;
 
 impl ScheduledFunction for Scheduler {
     const NAME: &'static str = "scheduler";
     type Report = TickReport;
 
-    fn new(core: Core) -> Self {
-        Self { core }
-    }
-
-    fn core(&self) -> &Core {
-        &self.core
-    }
-
     /// Releases every text due by now.
-    async fn run(&self) -> Result<TickReport, ProcessError> {
-        let due = self.core.table.due_texts(self.core.clock.now()).await?;
+    async fn run(core: &Core) -> Result<TickReport, ProcessError> {
+        let due = core.table.due_texts(core.clock.now()).await?;
         let mut report = TickReport { due: due.len(), ..Default::default() };
         let results: Vec<_> =
-            stream::iter(due).map(|text| self.release(text)).buffer_unordered(CONCURRENCY).collect().await;
+            stream::iter(due).map(|text| release(core, text)).buffer_unordered(CONCURRENCY).collect().await;
         for r in results {
             match r {
                 Ok(Resumed::Sent(_)) => report.sent += 1,
@@ -68,9 +58,8 @@ impl ScheduledFunction for Scheduler {
     }
 }
 
-impl Scheduler {
-    async fn release(&self, text: OutboundText) -> Result<Resumed, ProcessError> {
-        let store = self.core.store(&text.store_id, &text.event_id).await?;
-        Ok(self.core.outbound.resume(&store, &text).await?)
-    }
+/// Sends one due text through the outbound path, if it may still go.
+async fn release(core: &Core, text: OutboundText) -> Result<Resumed, ProcessError> {
+    let store = core.store(&text.store_id, &text.event_id).await?;
+    Ok(core.outbound.resume(&store, &text).await?)
 }

@@ -25,51 +25,37 @@ use custops::outbound::{next_allowed, plan, Plan, TextRequest};
 use custops::store::{Department, StoreConfig};
 use custops::templates;
 use custops::text::{dollars, MessageClass};
-use custops::{Applied, Change, CustomerId, Deps, Phone, ProcessError, RecordChange};
+use custops::{Applied, Change, CustomerId, Deps, Event, Phone, ProcessError, RecordChange};
 
 pub const PARTS_ARRIVED: &str = "parts_arrived";
 pub const READY_FOR_PICKUP: &str = "ready_for_pickup";
 
-#[derive(Debug, Clone)]
-pub struct VehicleReady {
-    deps: Deps,
-}
+/// The function (its code is [`decide`]; see [`SqsFunction`]).
+pub struct VehicleReady;
 
 impl SqsFunction for VehicleReady {
     const NAME: &'static str = "vehicle-ready";
 
-    fn new(deps: Deps) -> Self {
-        Self { deps }
-    }
-
-    fn deps(&self) -> &Deps {
-        &self.deps
-    }
-
-    async fn process(&self, message: Message) -> Result<(), ProcessError> {
-        let envelope = Envelope::parse(&message.body)?;
-        tracing::Span::current().record("event_id", envelope.event_id.as_str());
-        let change: RoStatusChanged = envelope.data()?;
-        let store = self.deps.store(&envelope.store_id, &envelope.event_id).await?;
+    async fn process(deps: &Deps, message: Message) -> Result<(), ProcessError> {
+        let Event { envelope, data: change, store } = deps.event::<RoStatusChanged>(&message).await?;
         let phone = Phone::parse(&change.customer.phone).map_err(|e| ProcessError::Invalid {
             event_id: envelope.event_id.clone(),
             reason: format!("customer {}: {e}", change.customer.dms_id),
         })?;
         let customer = CustomerId::new(&store.store_id, phone);
-        let state = self.deps.table.customer_state(&customer).await?;
+        let state = deps.table.customer_state(&customer).await?;
         // A DMS customer at a number the store has no record for may have changed
         // numbers: the DMS id finds the old record (one more Query, only then).
         let previous = match &state.profile {
             Some(_) => None,
-            None => self
-                .deps
+            None => deps
                 .table
                 .customer_by_dms_id(&store.store_id, &change.customer.dms_id)
                 .await?
                 .filter(|(old, _)| old.phone != customer.phone),
         };
-        let decided = decide(&store, &envelope, &change, &customer, &state, previous, self.deps.clock.now());
-        if self.deps.apply(&store, decided).await? != Applied::Duplicate {
+        let decided = decide(&store, &envelope, &change, &customer, &state, previous, deps.clock.now());
+        if deps.apply(&store, decided).await? != Applied::Duplicate {
             info!(ro_number = %change.ro_number, status = %change.status, "status recorded");
         }
         Ok(())
