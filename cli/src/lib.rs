@@ -2,12 +2,9 @@
 //! tests drive exactly what `custops local up` runs.
 
 pub mod artifacts;
-pub mod bench;
 pub mod commands;
 pub mod emulator;
-pub mod latency_proxy;
 pub mod local;
 pub mod registry;
 pub mod runtime_api;
-pub mod stand_in;
 pub mod template;

@@ -89,28 +89,6 @@ enum Command {
         #[arg(long)]
         target: Option<String>,
     },
-    /// Measures what custops costs: AWS API calls per event (counted at a private emulator).
-    Bench {
-        /// Also write the results as JSON here.
-        #[arg(long, default_value = "target/custops-bench.json")]
-        json: PathBuf,
-        /// Cold starts per program (median reported).
-        #[arg(long, default_value_t = 20)]
-        runs: usize,
-        /// Latency injected on every AWS call for the concurrency measure.
-        #[arg(long, default_value_t = 25)]
-        latency_ms: u64,
-        /// Only count AWS calls per event (no deploy builds needed).
-        #[arg(long)]
-        calls_only: bool,
-        /// Skip the binaries' measures (cold start, size, memory, concurrency).
-        #[arg(long)]
-        skip_runtime: bool,
-        /// Mixed events pushed through the whole local pipeline (0: skip). The
-        /// emulator is the bottleneck: 10,000 take several minutes here.
-        #[arg(long, default_value_t = 10_000)]
-        pipeline_events: usize,
-    },
     /// Builds nothing, starts a private emulator, replays events/ and prints what customers received.
     Demo {
         /// Folder of sample stores and events.
@@ -152,11 +130,7 @@ enum StoreCommand {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     // The demo's expected failures are reported in its own output.
-    custops::telemetry::init_cli(if matches!(cli.command, Command::Demo { .. } | Command::Bench { .. }) {
-        "off"
-    } else {
-        "warn"
-    });
+    custops::telemetry::init_cli(if matches!(cli.command, Command::Demo { .. }) { "off" } else { "warn" });
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -266,32 +240,6 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             }
             custops_cli::artifacts::check_glibc(&artifacts)?;
             println!("every binary runs on Amazon Linux 2023 (glibc <= 2.34)");
-            Ok(())
-        }
-        Command::Bench { json, runs, latency_ms, calls_only, skip_runtime, pipeline_events } => {
-            let rows = custops_cli::bench::aws_calls().await?;
-            println!("### AWS API calls per event (counted at the emulator, steady state)\n");
-            println!("{}", custops_cli::bench::calls_table(&rows));
-            let runtime = if calls_only || skip_runtime {
-                None
-            } else {
-                let r = custops_cli::bench::runtime(runs, std::time::Duration::from_millis(latency_ms)).await?;
-                println!("{}", custops_cli::bench::runtime_tables(&r));
-                Some(r)
-            };
-            if let Some(dir) = json.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            let pipeline = if calls_only || pipeline_events == 0 {
-                None
-            } else {
-                let p = custops_cli::bench::pipeline(pipeline_events).await?;
-                println!("{}", custops_cli::bench::pipeline_table(&p));
-                Some(p)
-            };
-            let report = serde_json::json!({ "aws_calls_per_event": rows, "runtime": runtime, "pipeline": pipeline });
-            std::fs::write(&json, serde_json::to_string_pretty(&report)?)?;
-            println!("written to {}", json.display());
             Ok(())
         }
     }

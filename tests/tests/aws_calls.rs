@@ -4,7 +4,7 @@
 
 #[tokio::test]
 async fn every_trigger_stays_within_its_aws_call_budget() {
-    let rows = custops_cli::bench::aws_calls().await.expect("bench scenarios run");
+    let rows = custops_bench::aws_calls().await.expect("bench scenarios run");
     assert!(rows.len() >= 9);
     for r in &rows {
         if let Some(target) = r.target {

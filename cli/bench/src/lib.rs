@@ -1,4 +1,4 @@
-//! `custops bench`: numbers anyone can reproduce. Today: AWS API calls per
+//! `custops-bench` (`cargo perf`): numbers anyone can reproduce. Today: AWS API calls per
 //! event, counted at the emulator (moto's request recorder) while the real
 //! function code handles one event, in the steady state (warm store cache,
 //! existing customer) unless the scenario says otherwise.
@@ -10,8 +10,11 @@ use custops::PinnedClock;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::emulator::{AwsCall, CallRecorder, Emulator};
-use crate::local::{BoxError, LocalOptions, LocalStack};
+use custops_cli::emulator::{AwsCall, CallRecorder, Emulator};
+use custops_cli::local::{BoxError, LocalOptions, LocalStack};
+
+pub mod latency_proxy;
+pub mod stand_in;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CallsRow {
@@ -144,7 +147,7 @@ pub struct ColdStart {
     pub runs: usize,
 }
 
-/// Everything `custops bench` measures about the deployable binaries.
+/// Everything `cargo perf` measures about the deployable binaries.
 #[derive(Debug, Clone, Serialize)]
 pub struct RuntimeReport {
     pub cold_starts: Vec<ColdStart>,
@@ -212,7 +215,7 @@ async fn cold_start(
     endpoint: &str,
     runs: usize,
 ) -> Result<ColdStart, BoxError> {
-    use crate::runtime_api::BootstrapProcess;
+    use custops_cli::runtime_api::BootstrapProcess;
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
         let process = BootstrapProcess::spawn_argv(argv, program, env, Some(endpoint)).await?;
@@ -256,17 +259,18 @@ impl NewCallers {
 /// batch concurrency under injected latency, for the binaries `cargo
 /// artifacts` built.
 pub async fn runtime(runs: usize, latency: std::time::Duration) -> Result<RuntimeReport, BoxError> {
-    use crate::artifacts::{target_dir, workspace};
-    use crate::runtime_api::BootstrapProcess;
+    use custops_cli::artifacts::{target_dir, workspace};
+    use custops_cli::runtime_api::BootstrapProcess;
     use std::time::Duration as Span;
 
-    let functions = crate::artifacts::functions()?;
+    // Every function the registry knows (the template deploys exactly these: a test holds them to it).
+    let functions: Vec<String> = custops_cli::registry::FUNCTIONS.iter().map(|r| r.name.to_owned()).collect();
     let lambda_dir = target_dir().join("lambda");
     // Always from the current code (cargo rebuilds only what changed).
-    eprintln!("custops bench: building the deploy binaries (cargo artifacts)");
+    eprintln!("custops-bench: building the deploy binaries (cargo artifacts)");
     let artifacts =
-        tokio::task::spawn_blocking(|| crate::artifacts::build(None)).await.map_err(|e| e.to_string())??;
-    crate::artifacts::check_glibc(&artifacts)?;
+        tokio::task::spawn_blocking(|| custops_cli::artifacts::build(None)).await.map_err(|e| e.to_string())??;
+    custops_cli::artifacts::check_glibc(&artifacts)?;
     // The baseline binary, with the same profile.
     let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(workspace())
@@ -277,7 +281,7 @@ pub async fn runtime(runs: usize, latency: std::time::Duration) -> Result<Runtim
             "--profile",
             "deploy",
             "--package",
-            "custops-cli",
+            "custops-bench",
             "--example",
             "hello_lambda",
         ])
@@ -286,7 +290,7 @@ pub async fn runtime(runs: usize, latency: std::time::Duration) -> Result<Runtim
         return Err("building the hello-world baseline failed".into());
     }
     let hello = target_dir().join("deploy").join("examples").join("hello_lambda");
-    let python = crate::emulator::ensure_installed()?;
+    let python = custops_cli::emulator::ensure_installed()?;
     let boto3 = workspace().join("cli").join("bench").join("boto3_handler.py");
 
     let emulator = Emulator::start(0).await?;
@@ -428,7 +432,7 @@ async fn batch_medians(
     warm: &[String],
     batches: &[(Vec<String>, Vec<String>)],
 ) -> Result<(f64, f64), BoxError> {
-    let p = crate::runtime_api::BootstrapProcess::spawn(binary, "missed-call", env, Some(endpoint)).await?;
+    let p = custops_cli::runtime_api::BootstrapProcess::spawn(binary, "missed-call", env, Some(endpoint)).await?;
     p.ready(std::time::Duration::from_secs(10)).await?;
     invoke_batch(&p, warm.to_vec()).await?;
     let (mut ones, mut tens) = (Vec::new(), Vec::new());
@@ -447,13 +451,15 @@ fn init_line(logs: &[String]) -> Option<Value> {
 
 /// Sends one SQS batch to a running function; its wall time if no message failed.
 async fn invoke_batch(
-    p: &crate::runtime_api::BootstrapProcess,
+    p: &custops_cli::runtime_api::BootstrapProcess,
     bodies: Vec<String>,
 ) -> Result<std::time::Duration, BoxError> {
     let payload = serde_json::to_vec(&sqs_event(&bodies))?;
     let started = std::time::Instant::now();
     match p.api.invoke(payload, std::time::Duration::from_secs(60)).await? {
-        crate::runtime_api::Outcome::Response(body) if !String::from_utf8_lossy(&body).contains("itemIdentifier") => {
+        custops_cli::runtime_api::Outcome::Response(body)
+            if !String::from_utf8_lossy(&body).contains("itemIdentifier") =>
+        {
             Ok(started.elapsed())
         }
         other => Err(format!("the batch failed: {other:?}").into()),
@@ -606,7 +612,7 @@ pub async fn pipeline(events: usize) -> Result<Pipeline, BoxError> {
             }
         })
         .collect();
-    let before = crate::emulator::sent_sms(&emulator.endpoint).await?.len();
+    let before = custops_cli::emulator::sent_sms(&emulator.endpoint).await?.len();
     let started = std::time::Instant::now();
     // Publish from a task while the pollers run, as carriers and Lambda's event
     // sources would, at most WINDOW events ahead of the functions: the queues
@@ -629,7 +635,7 @@ pub async fn pipeline(events: usize) -> Result<Pipeline, BoxError> {
                         let (sns, arns) = (&sns, &arns);
                         async move {
                             let topic = if b.contains("\"call.missed\"") { &arns[0] } else { &arns[1] };
-                            crate::commands::publish_to(
+                            custops_cli::commands::publish_to(
                                 sns,
                                 topic,
                                 b,
@@ -655,7 +661,7 @@ pub async fn pipeline(events: usize) -> Result<Pipeline, BoxError> {
     publisher.await??;
     stack.run_until_idle(std::time::Duration::from_secs(3600)).await?;
     let seconds = started.elapsed().as_secs_f64();
-    let texts_sent = crate::emulator::sent_sms(&emulator.endpoint).await?.len() - before;
+    let texts_sent = custops_cli::emulator::sent_sms(&emulator.endpoint).await?.len() - before;
     emulator.stop().await;
     Ok(Pipeline { events, seconds, events_per_second: events as f64 / seconds, texts_sent })
 }

@@ -1,5 +1,5 @@
 //! The baseline for cold starts: a minimal `lambda_runtime` function that
-//! echoes its event. `custops bench` builds it with the deploy profile.
+//! echoes its event. `cargo perf` (custops-bench) builds it with the deploy profile.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 

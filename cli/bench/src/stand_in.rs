@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::local::BoxError;
+use custops_cli::local::BoxError;
 
 #[derive(Debug, Clone)]
 struct Answer {

@@ -1,0 +1,73 @@
+//! `custops-bench` (`cargo perf`): measures what custops costs and prints the
+//! tables of docs/benchmarks.md.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use custops_cli::local::BoxError;
+
+/// Measures what custops costs: AWS API calls per event (counted at a private
+/// emulator), cold start, size, memory, batch concurrency, pipeline throughput.
+#[derive(Parser)]
+#[command(name = "custops-bench", version)]
+struct Bench {
+    /// Also write the results as JSON here.
+    #[arg(long, default_value = "target/custops-bench.json")]
+    json: PathBuf,
+    /// Cold starts per program (median reported).
+    #[arg(long, default_value_t = 20)]
+    runs: usize,
+    /// Latency injected on every AWS call for the concurrency measure.
+    #[arg(long, default_value_t = 25)]
+    latency_ms: u64,
+    /// Only count AWS calls per event (no deploy builds needed).
+    #[arg(long)]
+    calls_only: bool,
+    /// Skip the binaries' measures (cold start, size, memory, concurrency).
+    #[arg(long)]
+    skip_runtime: bool,
+    /// Mixed events pushed through the whole local pipeline (0: skip). The
+    /// emulator is the bottleneck: 10,000 take several minutes here.
+    #[arg(long, default_value_t = 10_000)]
+    pipeline_events: usize,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    custops::telemetry::init_cli("off");
+    match run(Bench::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("custops-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(b: Bench) -> Result<(), BoxError> {
+    let rows = custops_bench::aws_calls().await?;
+    println!("### AWS API calls per event (counted at the emulator, steady state)\n");
+    println!("{}", custops_bench::calls_table(&rows));
+    let runtime = if b.calls_only || b.skip_runtime {
+        None
+    } else {
+        let r = custops_bench::runtime(b.runs, std::time::Duration::from_millis(b.latency_ms)).await?;
+        println!("{}", custops_bench::runtime_tables(&r));
+        Some(r)
+    };
+    if let Some(dir) = b.json.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let pipeline = if b.calls_only || b.pipeline_events == 0 {
+        None
+    } else {
+        let p = custops_bench::pipeline(b.pipeline_events).await?;
+        println!("{}", custops_bench::pipeline_table(&p));
+        Some(p)
+    };
+    let report = serde_json::json!({ "aws_calls_per_event": rows, "runtime": runtime, "pipeline": pipeline });
+    std::fs::write(&b.json, serde_json::to_string_pretty(&report)?)?;
+    println!("written to {}", b.json.display());
+    Ok(())
+}
