@@ -12,8 +12,8 @@ use std::process::Command;
 use object::{Object, ObjectSection};
 use serde::Serialize;
 
-use crate::local::BoxError;
 use crate::template::{Placement, Template, TEMPLATE};
+use crate::BoxError;
 
 /// glibc of the `provided.al2023` runtime.
 pub const AL2023_GLIBC: (u32, u32) = (2, 34);

@@ -12,8 +12,8 @@ use custops::text::OutboundText;
 use custops::{Phone, StoreConfig};
 use serde_json::Value;
 
-use crate::local::BoxError;
 use crate::template::{Placement, Template, TEMPLATE};
+use crate::BoxError;
 
 /// What operator commands talk to.
 pub struct Target {

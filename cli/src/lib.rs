@@ -8,3 +8,6 @@ pub mod local;
 pub mod registry;
 pub mod runtime_api;
 pub mod template;
+
+/// Any error an operator command or the local stack reports.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -19,11 +19,11 @@ use custops::SharedClock;
 use serde_json::Value;
 use tracing::{debug, info};
 
-use crate::registry::{LocalScheduled, LocalSqs};
+use crate::registry::Code;
 use crate::runtime_api::{BootstrapProcess, Outcome};
 use crate::template::{FunctionDef, Placement, Template, TEMPLATE};
 
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub use crate::BoxError;
 
 /// The function code the local stack runs: in-process (built from the
 /// [`registry`](crate::registry)), or the real `bootstrap` binary behind a
@@ -31,16 +31,15 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Clone)]
 pub enum Handler {
     Process(Arc<ProcessHandler>),
-    Sqs(Arc<dyn LocalSqs>),
-    Scheduled(Arc<dyn LocalScheduled>),
+    InProcess(Code),
 }
 
 impl std::fmt::Debug for Handler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Handler::Process(p) => p.fmt(f),
-            Handler::Sqs(_) => f.write_str("Sqs(in-process)"),
-            Handler::Scheduled(_) => f.write_str("Scheduled(in-process)"),
+            Handler::InProcess(Code::Sqs(_)) => f.write_str("Sqs(in-process)"),
+            Handler::InProcess(Code::Scheduled(_)) => f.write_str("Scheduled(in-process)"),
         }
     }
 }
@@ -50,8 +49,8 @@ impl Handler {
     pub async fn sqs(&self, event: SqsEvent) -> SqsBatchResponse {
         match self {
             Handler::Process(p) => p.sqs(event).await,
-            Handler::Sqs(h) => h.handle(event).await,
-            Handler::Scheduled(_) => all_failed(event),
+            Handler::InProcess(Code::Sqs(h)) => h.handle(event).await,
+            Handler::InProcess(Code::Scheduled(_)) => all_failed(event),
         }
     }
 
@@ -59,8 +58,8 @@ impl Handler {
     pub async fn tick(&self) -> Result<Option<Value>, BoxError> {
         match self {
             Handler::Process(p) if p.scheduled => Ok(Some(p.invoke(&scheduled_event())?.await?)),
-            Handler::Scheduled(h) => Ok(Some(h.tick().await?)),
-            Handler::Process(_) | Handler::Sqs(_) => Ok(None),
+            Handler::InProcess(Code::Scheduled(h)) => Ok(Some(h.tick().await?)),
+            Handler::Process(_) | Handler::InProcess(Code::Sqs(_)) => Ok(None),
         }
     }
 }
@@ -224,7 +223,7 @@ impl LocalStack {
                     def.logical_id, def.binary
                 )
             })?;
-            let handler = registration.build(&def, &config, clock.clone())?;
+            let handler = Handler::InProcess(registration.build(&def, &config, clock.clone())?);
             let (queue_url, queue_arn, batch_size) = match &def.queue {
                 Some((q, batch)) => {
                     let name = template.name_of(q).ok_or("queue without a name")?;

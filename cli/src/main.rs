@@ -10,7 +10,8 @@ use clap::{Parser, Subcommand};
 use custops::{PinnedClock, SharedClock, SystemClock};
 use custops_cli::commands::{self, Target};
 use custops_cli::emulator::{self, Emulator};
-use custops_cli::local::{BoxError, LocalOptions, LocalStack};
+use custops_cli::local::{LocalOptions, LocalStack};
+use custops_cli::BoxError;
 
 #[derive(Parser)]
 #[command(name = "custops", version, about = "custops: one customer record for sales, service and the BDC")]

@@ -11,8 +11,8 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use custops::function::{ScheduledFunction, SqsFunction, SqsHandler};
 use custops::{Core, Deps, SharedClock};
 
-use crate::local::{BoxError, Handler};
 use crate::template::FunctionDef;
+use crate::BoxError;
 
 /// One function: its name, what it reads from the environment, how to build it.
 pub struct Registration {
@@ -22,12 +22,19 @@ pub struct Registration {
     pub env: &'static [&'static str],
     /// Fired by a schedule (else fed by an SQS queue).
     pub scheduled: bool,
-    build: fn(&FunctionDef, &SdkConfig, SharedClock) -> Result<Handler, BoxError>,
+    build: fn(&FunctionDef, &SdkConfig, SharedClock) -> Result<Code, BoxError>,
+}
+
+/// A function's code, built in-process.
+#[derive(Clone)]
+pub enum Code {
+    Sqs(Arc<dyn LocalSqs>),
+    Scheduled(Arc<dyn LocalScheduled>),
 }
 
 impl Registration {
     /// Builds the function in-process with its template environment, as a cold start would.
-    pub fn build(&self, def: &FunctionDef, config: &SdkConfig, clock: SharedClock) -> Result<Handler, BoxError> {
+    pub fn build(&self, def: &FunctionDef, config: &SdkConfig, clock: SharedClock) -> Result<Code, BoxError> {
         (self.build)(def, config, clock)
     }
 }
@@ -87,15 +94,15 @@ impl<F: ScheduledFunction> LocalScheduled for ScheduledHandler<F> {
     }
 }
 
-fn build_sqs<F: SqsFunction>(def: &FunctionDef, config: &SdkConfig, clock: SharedClock) -> Result<Handler, BoxError> {
-    Ok(Handler::Sqs(Arc::new(SqsHandler::<F>::new(Deps::from_env(F::NAME, &def.env, config, clock)?))))
+fn build_sqs<F: SqsFunction>(def: &FunctionDef, config: &SdkConfig, clock: SharedClock) -> Result<Code, BoxError> {
+    Ok(Code::Sqs(Arc::new(SqsHandler::<F>::new(Deps::from_env(F::NAME, &def.env, config, clock)?))))
 }
 
 fn build_scheduled<F: ScheduledFunction>(
     def: &FunctionDef,
     config: &SdkConfig,
     clock: SharedClock,
-) -> Result<Handler, BoxError> {
+) -> Result<Code, BoxError> {
     let core = Core::from_env(&def.env, config, clock)?;
-    Ok(Handler::Scheduled(Arc::new(ScheduledHandler::<F> { core, function: std::marker::PhantomData })))
+    Ok(Code::Scheduled(Arc::new(ScheduledHandler::<F> { core, function: std::marker::PhantomData })))
 }

@@ -19,7 +19,7 @@ use axum::Router;
 use tokio::process::{Child, Command};
 use tokio::sync::{oneshot, Notify};
 
-use crate::local::BoxError;
+use crate::BoxError;
 
 /// What the function answered.
 #[derive(Debug, Clone)]

@@ -1,7 +1,7 @@
 //! The single-table key scheme of the one customer table, written down once.
 //! Every access pattern is a Query on a key, never a Scan. Each entity
 //! declares its own keys next to its type (`impl Entity for ...`, see
-//! [`crate::entity`]); this page is the map of all of them.
+//! `entity.rs`); this page is the map of all of them.
 //!
 //! | entity (`entity` attribute) | pk | sk | gsi1 (by reference) | gsi2 (per-store feeds) | gsi3 (due, sparse) |
 //! |---|---|---|---|---|---|

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use custops_cli::local::BoxError;
+use custops_cli::BoxError;
 
 pub struct LatencyProxy {
     pub endpoint: String,

@@ -11,7 +11,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use custops_cli::emulator::{AwsCall, CallRecorder, Emulator};
-use custops_cli::local::{BoxError, LocalOptions, LocalStack};
+use custops_cli::local::{LocalOptions, LocalStack};
+use custops_cli::BoxError;
 
 pub mod latency_proxy;
 pub mod stand_in;

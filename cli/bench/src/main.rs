@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use custops_cli::local::BoxError;
+use custops_cli::BoxError;
 
 /// Measures what custops costs: AWS API calls per event (counted at a private
 /// emulator), cold start, size, memory, batch concurrency, pipeline throughput.

@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
 
-use custops_cli::local::BoxError;
+use custops_cli::BoxError;
 
 #[derive(Debug, Clone)]
 struct Answer {
