@@ -54,7 +54,9 @@ impl Target {
 pub async fn store_put(target: &Target, file: &Path) -> Result<(StoreConfig, Vec<String>), BoxError> {
     let json = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let store = StoreConfig::from_json(&json).map_err(|e| format!("{}: {e}", file.display()))?;
-    let warnings = store.check_templates().map_err(|errors| format!("{}: {}", file.display(), errors.join("; ")))?;
+    let refused = |errors: Vec<String>| format!("{}: {}", file.display(), errors.join("; "));
+    store.check_windows().map_err(refused)?;
+    let warnings = store.check_templates().map_err(refused)?;
     target.table.put_store(&store).await?;
     Ok((store, warnings))
 }

@@ -212,6 +212,12 @@ impl CallRecorder {
 
     /// Stops recording and returns the calls served since `start`, in order.
     pub async fn calls(self) -> Result<Vec<AwsCall>, reqwest::Error> {
+        Ok(self.requests().await?.into_iter().map(|(call, _)| call).collect())
+    }
+
+    /// Stops recording and returns the calls served since `start`, in order,
+    /// each with its request body (JSON protocols: the request itself).
+    pub async fn requests(self) -> Result<Vec<(AwsCall, String)>, reqwest::Error> {
         self.post("stop-recording").await?;
         let text = self
             .client
@@ -223,7 +229,7 @@ impl CallRecorder {
         Ok(text
             .lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter_map(|e| call_of(&e))
+            .filter_map(|e| Some((call_of(&e)?, body_of(&e)?)))
             .collect())
     }
 }
@@ -246,12 +252,7 @@ fn call_of(entry: &serde_json::Value) -> Option<AwsCall> {
         };
         return Some(AwsCall { service: service.to_owned(), operation: op.to_owned() });
     }
-    let body = entry.get("body")?.as_str()?;
-    let body = if entry.get("body_encoded").and_then(serde_json::Value::as_bool) == Some(true) {
-        String::from_utf8(base64::engine::general_purpose::STANDARD.decode(body).ok()?).ok()?
-    } else {
-        body.to_owned()
-    };
+    let body = body_of(entry)?;
     let action = body.split('&').find_map(|kv| kv.strip_prefix("Action="))?.to_owned();
     let service = if entry.get("url")?.as_str()?.contains("sns")
         || header("Authorization").is_some_and(|a| a.contains("/sns/"))
@@ -261,4 +262,14 @@ fn call_of(entry: &serde_json::Value) -> Option<AwsCall> {
         "query"
     };
     Some(AwsCall { service: service.to_owned(), operation: action })
+}
+
+/// The body of one recorded request, decoded.
+fn body_of(entry: &serde_json::Value) -> Option<String> {
+    let body = entry.get("body")?.as_str()?;
+    if entry.get("body_encoded").and_then(serde_json::Value::as_bool) == Some(true) {
+        String::from_utf8(base64::engine::general_purpose::STANDARD.decode(body).ok()?).ok()
+    } else {
+        Some(body.to_owned())
+    }
 }

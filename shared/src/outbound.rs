@@ -22,14 +22,14 @@
 use std::time::Duration as StdDuration;
 
 use aws_sdk_sns::types::MessageAttributeValue;
-use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use tracing::{info, instrument, warn};
 
 use crate::clock::SharedClock;
 use crate::entity::CustomerId;
 use crate::model::{Consent, SendEntry, SendLedger};
 use crate::phone::{Phone, Textability};
-use crate::store::{StoreConfig, StoreMode};
+use crate::store::{StoreConfig, StoreMode, LEGAL_WINDOW};
 use crate::table::{Guard, Lease, Table, TableError, Tx};
 use crate::text::{segments, MessageClass, OutboundText, TextState, US_PRICE_PER_SEGMENT_MICRO_USD};
 
@@ -37,10 +37,6 @@ use crate::text::{segments, MessageClass, OutboundText, TextState, US_PRICE_PER_
 /// may take it over. Shorter than the queues' visibility timeout, longer than a
 /// function's timeout.
 pub const LEASE: StdDuration = StdDuration::from_secs(30);
-
-/// The texting window for transactional and marketing texts, local time.
-pub const WINDOW_OPENS: (u32, u32) = (8, 0);
-pub const WINDOW_CLOSES: (u32, u32) = (21, 0);
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutboundError {
@@ -343,18 +339,12 @@ pub fn apply_caps(
 
 /// The earliest instant at or after `now` a text of `class` may go.
 pub fn next_allowed(class: MessageClass, store: &StoreConfig, now: DateTime<Utc>) -> DateTime<Utc> {
-    let legal = (
-        NaiveTime::from_hms_opt(WINDOW_OPENS.0, WINDOW_OPENS.1, 0).expect("valid"),
-        NaiveTime::from_hms_opt(WINDOW_CLOSES.0, WINDOW_CLOSES.1, 0).expect("valid"),
-    );
     let ((opens, closes), skip_closed_days) = match class {
         MessageClass::Reply => return now,
-        // The store's own texting window, never wider than 08:00-21:00.
-        MessageClass::Transactional => {
-            let (o, c) = store.texting_window.unwrap_or(legal);
-            ((o.max(legal.0), c.min(legal.1)), false)
-        }
-        MessageClass::Marketing => (legal, store.no_marketing_on_closed_days),
+        // The store's own texting window, never wider than the legal one.
+        MessageClass::Transactional => (store.transactional_window(), false),
+        // Closed days are skipped only if the store opens on some day.
+        MessageClass::Marketing => (LEGAL_WINDOW, store.no_marketing_on_closed_days && store.has_marketing_days()),
     };
     let tz = store.timezone;
     let local = now.with_timezone(&tz);
@@ -387,6 +377,7 @@ pub fn next_allowed(class: MessageClass, store: &StoreConfig, now: DateTime<Utc>
 mod tests {
     use super::*;
     use crate::model::MarketingConsent;
+    use chrono::NaiveTime;
 
     fn store() -> StoreConfig {
         StoreConfig::from_json(
@@ -571,6 +562,30 @@ mod tests {
         assert_eq!(
             next_allowed(MessageClass::Transactional, &s, at("2026-11-30T00:30:00Z")),
             at("2026-11-30T15:00:00Z")
+        );
+    }
+
+    /// A window stored before `store put` checked it, or written by hand,
+    /// never sends outside the legal hours.
+    #[test]
+    fn a_store_window_outside_the_legal_hours_or_a_week_of_closed_days_never_leaves_the_legal_window() {
+        let mut s = store();
+        s.texting_window =
+            Some((NaiveTime::from_hms_opt(22, 0, 0).unwrap(), NaiveTime::from_hms_opt(23, 0, 0).unwrap()));
+        // Monday 22:00 CST: not "due at 22:00" but Tuesday 08:00.
+        assert_eq!(
+            next_allowed(MessageClass::Transactional, &s, at("2026-11-24T04:00:00Z")),
+            at("2026-11-24T14:00:00Z")
+        );
+        let mut closed = store();
+        closed.no_marketing_on_closed_days = true;
+        closed.hours =
+            serde_json::from_str(r#"{"mon":null,"tue":null,"wed":null,"thu":null,"fri":null,"sat":null,"sun":null}"#)
+                .unwrap();
+        // Monday 22:00 CST: not "now", but the next legal opening.
+        assert_eq!(
+            next_allowed(MessageClass::Marketing, &closed, at("2026-11-24T04:00:00Z")),
+            at("2026-11-24T14:00:00Z")
         );
     }
 

@@ -272,7 +272,67 @@ impl<'de> Deserialize<'de> for WeekHours {
     }
 }
 
+/// The federal calling hours for texts that are not replies (TCPA, 47 CFR
+/// 64.1200(c)(1): no solicitation before 08:00 or after 21:00 at the
+/// recipient's location); a store's texting window may narrow it, never widen it.
+pub const LEGAL_WINDOW: (NaiveTime, NaiveTime) = (
+    match NaiveTime::from_hms_opt(8, 0, 0) {
+        Some(t) => t,
+        None => NaiveTime::MIN,
+    },
+    match NaiveTime::from_hms_opt(21, 0, 0) {
+        Some(t) => t,
+        None => NaiveTime::MIN,
+    },
+);
+
 impl StoreConfig {
+    /// When transactional texts may go, store-local: the store's texting
+    /// window clamped to [`LEGAL_WINDOW`]; the legal window itself when the
+    /// store's has nothing left inside it (`store put` refuses such a window;
+    /// this keeps a stored one from ever sending outside the legal hours).
+    pub fn transactional_window(&self) -> (NaiveTime, NaiveTime) {
+        let (legal_opens, legal_closes) = LEGAL_WINDOW;
+        match self.texting_window {
+            Some((o, c)) if o.max(legal_opens) < c.min(legal_closes) => (o.max(legal_opens), c.min(legal_closes)),
+            _ => LEGAL_WINDOW,
+        }
+    }
+
+    /// Whether marketing can ever go: with `no_marketing_on_closed_days`, the
+    /// store must be open on some day.
+    pub fn has_marketing_days(&self) -> bool {
+        use Weekday::*;
+        !self.no_marketing_on_closed_days
+            || [Mon, Tue, Wed, Thu, Fri, Sat, Sun].into_iter().any(|d| self.hours.on(d).is_some())
+    }
+
+    /// What `store put` refuses beyond the syntax: a texting window outside
+    /// the legal hours, and marketing kept off every day of the week.
+    pub fn check_windows(&self) -> Result<(), Vec<String>> {
+        let mut errors = Vec::new();
+        if let Some((o, c)) = self.texting_window {
+            let (legal_opens, legal_closes) = LEGAL_WINDOW;
+            if o < legal_opens || c > legal_closes {
+                errors.push(format!(
+                    "texting_window {}-{} is outside the legal hours {}-{} (recipient-local)",
+                    o.format("%H:%M"),
+                    c.format("%H:%M"),
+                    legal_opens.format("%H:%M"),
+                    legal_closes.format("%H:%M")
+                ));
+            }
+        }
+        if !self.has_marketing_days() {
+            errors.push("no_marketing_on_closed_days with every day closed: marketing texts could never go".into());
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
     /// Parses and validates a store configuration document.
     pub fn from_json(json: &str) -> Result<Self, serde_json::Error> {
         serde_json::from_str(json)

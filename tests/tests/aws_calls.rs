@@ -63,3 +63,34 @@ async fn after_the_warm_up_the_first_event_of_a_cold_start_costs_what_every_late
     let first: Vec<String> = recorder.calls().await.unwrap().iter().map(ToString::to_string).collect();
     assert_eq!(first, ["dynamodb:Query", "dynamodb:TransactWriteItems", "sns:Publish", "dynamodb:UpdateItem"]);
 }
+
+/// A decision rests on the customer's state read consistently: a base-table
+/// Query is eventually consistent on DynamoDB unless it asks, and a START
+/// seconds earlier could be missed (the emulator is always consistent, so the
+/// request itself is checked).
+#[tokio::test]
+async fn the_state_a_trigger_decides_on_is_read_with_a_consistent_query() {
+    use custops_cli::emulator::CallRecorder;
+    let h = custops_tests::Harness::start("2026-11-23T16:05:00Z").await;
+    let recorder = CallRecorder::start(&h.emulator.endpoint).await.unwrap();
+    h.stack
+        .invoke(
+            "missed-call",
+            &[custops_tests::call_missed("c-1", "call-1", "+15125550177", "2026-11-23T16:05:00Z").to_string()],
+        )
+        .await
+        .unwrap();
+    let queries: Vec<serde_json::Value> = recorder
+        .requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(call, _)| call.to_string() == "dynamodb:Query")
+        .map(|(_, body)| serde_json::from_str(&body).unwrap())
+        .filter(|q: &serde_json::Value| {
+            q["ExpressionAttributeValues"][":pk"]["S"].as_str().is_some_and(|pk| pk.starts_with("CUST#"))
+        })
+        .collect();
+    assert_eq!(queries.len(), 1, "{queries:?}");
+    assert_eq!(queries[0]["ConsistentRead"], true, "{}", queries[0]);
+}

@@ -37,3 +37,19 @@ async fn a_stores_override_is_what_the_caller_receives_and_warnings_are_reported
     let texts = h.table().store_texts("northside-chevy").await.unwrap();
     assert_eq!(texts[0].encoding, custops::text::Encoding::Ucs2);
 }
+
+#[tokio::test]
+async fn a_texting_window_outside_the_legal_hours_or_marketing_kept_off_every_day_is_refused() {
+    let h = Harness::start("2026-11-23T16:05:00Z").await;
+    let mut late = northside();
+    late["texting_window"] = serde_json::json!(["22:00", "23:00"]);
+    let err = custops_cli::commands::store_put(&h.target, &write("late", &late)).await.unwrap_err().to_string();
+    assert!(err.contains("texting_window 22:00-23:00 is outside the legal hours"), "{err}");
+
+    let mut never = northside();
+    never["no_marketing_on_closed_days"] = true.into();
+    never["hours"] =
+        serde_json::json!({"mon": null, "tue": null, "wed": null, "thu": null, "fri": null, "sat": null, "sun": null});
+    let err = custops_cli::commands::store_put(&h.target, &write("never", &never)).await.unwrap_err().to_string();
+    assert!(err.contains("every day closed"), "{err}");
+}

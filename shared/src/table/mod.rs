@@ -71,6 +71,8 @@ pub struct Table {
 /// Where a Query starts and what part of a partition it reads.
 enum Range<'a> {
     All,
+    /// The items whose sort key begins with this, read consistently: what a
+    /// decision rests on must see the last write (a START seconds ago).
     Prefix(&'a str),
     UpTo(&'a str),
 }
@@ -124,10 +126,10 @@ impl Table {
     /// Pages through a Query on the table (`index` None) or a GSI.
     async fn query(&self, index: Option<Index>, pk: &str, range: Range<'_>) -> Result<Vec<Item>, TableError> {
         let (pk_attr, sk_attr) = index.map(|i| (i.pk, i.sk)).unwrap_or((PK, SK));
-        let (condition, sk) = match range {
+        let (condition, sk) = match &range {
             Range::All => ("#pk = :pk", None),
-            Range::Prefix(p) => ("#pk = :pk AND begins_with(#sk, :sk)", Some(p)),
-            Range::UpTo(u) => ("#pk = :pk AND #sk <= :sk", Some(u)),
+            Range::Prefix(p) => ("#pk = :pk AND begins_with(#sk, :sk)", Some(*p)),
+            Range::UpTo(u) => ("#pk = :pk AND #sk <= :sk", Some(*u)),
         };
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
@@ -140,6 +142,9 @@ impl Table {
                 .key_condition_expression(condition)
                 .expression_attribute_names("#pk", pk_attr)
                 .expression_attribute_values(":pk", s(pk))
+                // A base-table Query is eventually consistent unless asked; a
+                // GSI Query can only be. Decisions read their state consistently.
+                .consistent_read(index.is_none() && matches!(range, Range::Prefix(_)))
                 .set_exclusive_start_key(start.take());
             if let Some(v) = sk {
                 q = q.expression_attribute_names("#sk", sk_attr).expression_attribute_values(":sk", s(v));
