@@ -17,7 +17,8 @@ use crate::event::{Envelope, EventData};
 use crate::model::{Consent, Customer, Fact, RepairOrder, SendLedger, Task, Touchpoint};
 use crate::outbound::{Delivery, Plan, Resumed};
 use crate::store::StoreConfig;
-use crate::table::{Guard, TxError, TxRejected};
+use crate::table::{Guard, Tx, TxError, TxRejected};
+use crate::text::{OutboundText, TextRef};
 
 /// A carrier or DMS event as a trigger receives it: parsed, typed, with its store.
 #[derive(Debug, Clone)]
@@ -124,22 +125,17 @@ pub enum Applied {
 }
 
 impl Core {
-    /// Commits `change` in one transaction (claims, facts, every record's
-    /// profile, consent, repair orders, tasks, touchpoints, outbox rows), then
-    /// sends the texts that may go now.
-    ///
-    /// - A duplicate event changes nothing, but finishes sending a text an
-    ///   earlier attempt left unsent; one still in flight is a retryable
-    ///   [`ProcessError::TextInFlight`] (never acknowledged while it may be lost).
-    /// - A concurrent change of the record, an opt-out meanwhile, or a dedupe
-    ///   key taken meanwhile is a retryable [`ProcessError::Conflict`]: the
-    ///   retry reads the new state.
-    pub async fn apply(&self, store: &StoreConfig, change: Change) -> Result<Applied, ProcessError> {
+    /// The one transaction that records `change`: the claims (which remember
+    /// the texts the event writes), the day's facts, every record's profile,
+    /// consent, repair orders, tasks, touchpoints and outbox rows.
+    pub fn transaction(&self, change: &Change) -> Tx {
         let now = self.clock.now();
         let mut tx = self.table.tx();
-        tx.claim(&change.event_id, now);
+        let texts: Vec<TextRef> =
+            change.records.iter().filter_map(|r| r.text.as_ref()?.0.text()).map(TextRef::of).collect();
+        tx.claim_with_texts(&change.event_id, now, texts.clone());
         for key in &change.natural_keys {
-            tx.claim(key, now);
+            tx.claim_with_texts(key, now, texts.clone());
         }
         for fact in &change.facts {
             tx.put(fact, Guard::Always);
@@ -165,6 +161,21 @@ impl Core {
                 crate::outbound::stage(&mut tx, id, plan, sends);
             }
         }
+        tx
+    }
+
+    /// Commits `change` in one transaction (claims, facts, every record's
+    /// profile, consent, repair orders, tasks, touchpoints, outbox rows), then
+    /// sends the texts that may go now.
+    ///
+    /// - A duplicate event changes nothing, but finishes sending a text an
+    ///   earlier attempt left unsent; one still in flight is a retryable
+    ///   [`ProcessError::TextInFlight`] (never acknowledged while it may be lost).
+    /// - A concurrent change of the record, an opt-out meanwhile, or a dedupe
+    ///   key taken meanwhile is a retryable [`ProcessError::Conflict`]: the
+    ///   retry reads the new state.
+    pub async fn apply(&self, store: &StoreConfig, change: Change) -> Result<Applied, ProcessError> {
+        let tx = self.transaction(&change);
         let event_id = change.event_id.as_str();
         match self.table.commit(tx).await {
             Ok(()) => {
@@ -177,15 +188,23 @@ impl Core {
                 }
                 Ok(Applied::Applied { sent })
             }
-            Err(TxError::Rejected(TxRejected::Duplicate { text })) => {
+            Err(TxError::Rejected(TxRejected::Duplicate { text, texts })) => {
                 info!("duplicate event: nothing new to record");
-                if let Some(text) = text {
-                    match self.outbound.resume(store, &text).await? {
-                        Resumed::Sent(_) => info!("sent the text an earlier attempt left unsent"),
-                        // Its sender may have crashed after committing: retry the
-                        // event after the lease, never ack a text that may be lost.
+                // The texts the event wrote, as they are now: this attempt's
+                // own (if it staged one), and those its claims remember.
+                let mut found: Vec<OutboundText> = text.map(|t| *t).into_iter().collect();
+                for r in texts {
+                    if !found.iter().any(|t| t.dedupe_key == r.dedupe_key) {
+                        found.extend(self.table.get_text(&r).await?);
+                    }
+                }
+                for text in found.iter().filter(|t| !t.state.is_finished()) {
+                    match self.outbound.resume(store, text).await? {
+                        Resumed::Delivered(d) => info!(?d, "finished the text an earlier attempt left"),
+                        // Its sender may still be publishing it: retry the event
+                        // after the lease, never ack a text that may be lost.
                         Resumed::InFlight => return Err(ProcessError::TextInFlight { event_id: event_id.to_owned() }),
-                        Resumed::NotDue | Resumed::Done | Resumed::Suppressed => {}
+                        Resumed::Abandoned | Resumed::NotDue | Resumed::Done | Resumed::Suppressed => {}
                     }
                 }
                 Ok(Applied::Duplicate)

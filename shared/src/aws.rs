@@ -1,5 +1,9 @@
 //! One `SdkConfig`, every client built from it, once per cold start.
 
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::{Credentials, SharedHttpClient};
 
@@ -70,7 +74,23 @@ pub async fn local(endpoint: &str) -> SdkConfig {
         .await
 }
 
-/// The three clients every function may use, from one configuration.
+/// How long one DynamoDB or SQS call may take, retries included, and one
+/// attempt of it. Far below the outbox lease (`outbound::LEASE`, 30 s) and
+/// the function timeout (10 s), so no write outlives the lease it relies on.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Attempts of a DynamoDB or SQS call: retried by the SDK on throttling, 5xx
+/// and timeouts. Safe: conditional writes fail the same way twice, and the
+/// SDK fills TransactWriteItems' `ClientRequestToken`, which makes its retry
+/// idempotent.
+pub const ATTEMPTS: u32 = 3;
+/// How long one SNS Publish may take. Never retried by the SDK: SNS has no
+/// idempotency key, so a retry after a lost answer would text a customer
+/// twice; the outbound path classifies the failure instead.
+pub const PUBLISH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The three clients every function may use, from one configuration, with
+/// their retries and timeouts set on purpose.
 #[derive(Debug, Clone)]
 pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
@@ -80,16 +100,56 @@ pub struct Clients {
 
 impl Clients {
     pub fn new(config: &SdkConfig) -> Self {
+        let timeouts = |operation: Duration, attempt: Duration| {
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(1))
+                .operation_attempt_timeout(attempt)
+                .operation_timeout(operation)
+                .build()
+        };
+        let retrying = RetryConfig::standard().with_max_attempts(ATTEMPTS);
         Self {
-            dynamodb: aws_sdk_dynamodb::Client::new(config),
-            sqs: aws_sdk_sqs::Client::new(config),
-            sns: aws_sdk_sns::Client::new(config),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(config)
+                    .retry_config(retrying.clone())
+                    .timeout_config(timeouts(OPERATION_TIMEOUT, ATTEMPT_TIMEOUT))
+                    .build(),
+            ),
+            sqs: aws_sdk_sqs::Client::from_conf(
+                aws_sdk_sqs::config::Builder::from(config)
+                    .retry_config(retrying)
+                    .timeout_config(timeouts(OPERATION_TIMEOUT, ATTEMPT_TIMEOUT))
+                    .build(),
+            ),
+            sns: aws_sdk_sns::Client::from_conf(
+                aws_sdk_sns::config::Builder::from(config)
+                    .retry_config(RetryConfig::disabled())
+                    .timeout_config(timeouts(PUBLISH_TIMEOUT, PUBLISH_TIMEOUT))
+                    .build(),
+            ),
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #[tokio::test]
+    async fn publish_is_never_retried_by_the_sdk_and_every_call_has_a_timeout_below_the_lease() {
+        let clients = super::Clients::new(&super::local("http://127.0.0.1:9").await);
+        let sns = clients.sns.config();
+        assert_eq!(sns.retry_config().map(|r| r.max_attempts()), Some(1));
+        assert_eq!(sns.timeout_config().and_then(|t| t.operation_timeout()), Some(super::PUBLISH_TIMEOUT));
+        let ddb = clients.dynamodb.config();
+        assert_eq!(ddb.retry_config().map(|r| r.max_attempts()), Some(super::ATTEMPTS));
+        let lease = crate::outbound::LEASE;
+        for timeout in [
+            ddb.timeout_config().and_then(|t| t.operation_timeout()),
+            sns.timeout_config().and_then(|t| t.operation_timeout()),
+        ] {
+            assert!(timeout.is_some_and(|t| t < lease), "{timeout:?}");
+        }
+    }
+
     use super::*;
 
     #[test]

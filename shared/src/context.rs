@@ -174,12 +174,19 @@ impl Deps {
 
 type Cached = (Instant, Arc<StoreConfig>);
 
+/// How long a warm container trusts a store's cached configuration.
+pub const STORE_CACHE_MAX_AGE: Duration = Duration::from_secs(60);
+
 /// A store's cache key by its texting number (by id, the key is the id).
 fn number_key(sms_number: &Phone) -> String {
     format!("tel:{}", sms_number.e164())
 }
 
-/// Store configurations, read once and kept for a few minutes per cold start.
+/// Store configurations, read once and kept for a minute per warm container:
+/// a change (a store switched to shadow mode) reaches every container within
+/// [`STORE_CACHE_MAX_AGE`]. Reading the store in each trigger's transaction
+/// instead would make the store's item one that every event of the store
+/// touches, and DynamoDB cancels overlapping transactions on one item.
 #[derive(Debug, Clone)]
 pub struct StoreCache {
     table: Table,
@@ -189,7 +196,7 @@ pub struct StoreCache {
 
 impl StoreCache {
     pub fn new(table: Table) -> Self {
-        Self { table, cache: Arc::default(), max_age: Duration::from_secs(300) }
+        Self { table, cache: Arc::default(), max_age: STORE_CACHE_MAX_AGE }
     }
 
     /// Loads every store into the cache, by id and by texting number; returns how many.

@@ -435,6 +435,8 @@ pub enum FactKind {
     SmsOptOut,
     /// A customer texted the store (not a keyword).
     SmsReceived,
+    /// A text whose publish may or may not have happened (never resent).
+    TextAmbiguous,
 }
 
 impl FactKind {
@@ -446,6 +448,7 @@ impl FactKind {
             FactKind::RoStatusChanged => "ro_status_changed",
             FactKind::SmsOptOut => "sms_opt_out",
             FactKind::SmsReceived => "sms_received",
+            FactKind::TextAmbiguous => "text_ambiguous",
         }
     }
 }

@@ -10,14 +10,16 @@
 //!    to the trigger's own transaction (outbox row written `sending` under a
 //!    lease, the caps ledger, a check that the number has not opted out
 //!    meanwhile), so the state change and the text commit together.
-//! 3. [`Outbound::deliver`] publishes it through SNS and marks it sent with the
-//!    SNS message id. A failed publish releases the lease, so the retry sends it.
+//! 3. [`Outbound::deliver`] checks the window at the moment of publishing,
+//!    publishes it through SNS once (the SDK never retries a Publish: SNS has
+//!    no idempotency key) and records the outcome (see `table/outbox.rs`).
 //!
-//! Duplicates: a dedupe key is written once, ever (conditional put). A retried
-//! event finds its text and [`Outbound::resume`]s it only if it is not sent yet.
-//! The one window left: a crash after SNS accepted the publish and before the
-//! mark-sent write lands; the retry (after the lease) publishes again. It is as
-//! small as one UpdateItem round trip.
+//! Exactly once: a dedupe key is written once, ever (conditional put). A text
+//! is published only by the holder of its lease, only from a state in which
+//! it certainly was not published before (just committed, released after a
+//! refused publish, or deferred); a publish whose answer was lost, or a holder
+//! that died mid-send, leaves it `unknown`: counted, shown to an operator,
+//! never published again.
 
 use std::time::Duration as StdDuration;
 
@@ -103,24 +105,44 @@ impl Plan {
 /// What [`Outbound::resume`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resumed {
-    /// Sent now (or recorded, in shadow mode).
-    Sent(Delivery),
+    /// This caller held it and tried to send it.
+    Delivered(Delivery),
     /// Another sender holds it and may still be publishing it.
     InFlight,
+    /// Its sender's lease ran out mid-send: it may have been published, so it
+    /// was marked `unknown`, never sent again.
+    Abandoned,
     /// Deferred and not due yet.
     NotDue,
-    /// Finished before: sent, shadowed or suppressed.
+    /// Finished before: sent, shadowed, suppressed or unknown.
     Done,
     /// The number opted out meanwhile: closed, never sent.
     Suppressed,
 }
 
-/// A text that left (or, in shadow mode, would have left).
+/// What became of a text its holder tried to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
-    pub dedupe_key: String,
-    pub sns_message_id: Option<String>,
-    pub shadow: bool,
+pub enum Delivery {
+    /// Published, with SNS's message id.
+    Sent { sns_message_id: String },
+    /// Planned while the store ran in shadow mode: recorded, not published.
+    Shadow,
+    /// The texting window had closed by the time it could go: it waits until then.
+    Deferred { until: DateTime<Utc> },
+    /// SNS's answer was lost: it may or may not have been published, so it is
+    /// marked `unknown` and never published again.
+    Ambiguous,
+}
+
+/// How a failed Publish failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublishFailure {
+    /// SNS certainly did not publish it (it refused with a 4xx, or the request
+    /// never left): it may be published again.
+    NotPublished(String),
+    /// It may have been published (a timeout, a dropped connection, a 5xx,
+    /// an unreadable answer): it must not be published again.
+    MaybePublished(String),
 }
 
 #[derive(Clone)]
@@ -153,47 +175,100 @@ impl Outbound {
             .map_err(|e| aws_sdk_sns::error::DisplayErrorContext(e).to_string())
     }
 
-    /// Publishes a text this caller holds the lease of, then marks it sent.
+    /// Sends a text this caller holds the lease of. At the moment of
+    /// publishing it checks the texting window (a text released or taken over
+    /// after 21:00 waits for the morning), then publishes once and records the
+    /// outcome: sent (retried until the write lands), released for a retry
+    /// when the publish certainly did not happen, `unknown` when it may have.
     #[instrument(skip_all, fields(dedupe_key = %text.dedupe_key, class = ?text.class))]
     pub async fn deliver(&self, text: &OutboundText, store: &StoreConfig) -> Result<Delivery, OutboundError> {
-        if store.mode == StoreMode::Shadow {
-            self.table.finish_text(text, TextState::Shadow, None, self.clock.now()).await?;
+        let token = text.lease_token.clone().unwrap_or_default();
+        let now = self.clock.now();
+        let allowed = next_allowed(text.class, store, now);
+        if allowed > now {
+            self.table.defer_text(text, &token, allowed).await?;
+            info!(until = %allowed, "the texting window closed before the text could go: deferred");
+            return Ok(Delivery::Deferred { until: allowed });
+        }
+        if text.shadow {
+            self.record(text, &token, TextState::Shadow, None).await;
             info!(store_id = %text.store_id, "shadow mode: text recorded, not published");
-            return Ok(Delivery { dedupe_key: text.dedupe_key.clone(), sns_message_id: None, shadow: true });
+            return Ok(Delivery::Shadow);
         }
         match self.publish(text).await {
             Ok(message_id) => {
-                self.table.finish_text(text, TextState::Sent, Some(&message_id), self.clock.now()).await?;
+                self.record(text, &token, TextState::Sent, Some(&message_id)).await;
                 info!(sns_message_id = %message_id, "text sent");
-                Ok(Delivery { dedupe_key: text.dedupe_key.clone(), sns_message_id: Some(message_id), shadow: false })
+                Ok(Delivery::Sent { sns_message_id: message_id })
             }
-            Err(e) => {
-                if let Err(release) = self.table.release_text(text).await {
-                    warn!(error = %release, "could not release the text; it will be retried after its lease");
+            Err(PublishFailure::NotPublished(e)) => {
+                if let Err(release) = self.table.release_text(text, &token).await {
+                    warn!(error = %release, "could not release the text; after its lease it is marked unknown");
                 }
-                Err(e)
+                Err(OutboundError::Publish(e))
+            }
+            Err(PublishFailure::MaybePublished(e)) => {
+                let reason = format!("the publish may have happened: {e}");
+                self.table.mark_unknown(text, store, Some(&token), &reason, self.clock.now()).await?;
+                tracing::error!(error = %e, "SNS's answer was lost: the text is marked unknown and will not be sent again");
+                Ok(Delivery::Ambiguous)
             }
         }
     }
 
-    /// After a duplicate event, or at its due time, or after its sender
-    /// crashed: sends `text` if it is pending, due, or its sender's lease ran
-    /// out, re-checking the opt-out in the same transaction as the lease.
+    /// Records what became of a text this caller published (or shadowed),
+    /// retrying until the write lands: a text left `sending` would be marked
+    /// `unknown` after its lease, though it went out.
+    async fn record(&self, text: &OutboundText, token: &str, state: TextState, sns_message_id: Option<&str>) {
+        let mut wait = StdDuration::from_millis(50);
+        for attempt in 1..=RECORD_ATTEMPTS {
+            match self.table.finish_text(text, token, state, sns_message_id, self.clock.now()).await {
+                Ok(()) => return,
+                Err(e) if e.is_conditional_failure() => {
+                    warn!(error = %e, "the text changed under its holder; its record stays as it is");
+                    return;
+                }
+                Err(e) if attempt < RECORD_ATTEMPTS => {
+                    warn!(error = %e, attempt, "recording the text failed; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "could not record the text; after its lease it is marked unknown")
+                }
+            }
+        }
+    }
+
+    /// After a duplicate event, or at its due time: sends `text` if it is
+    /// pending (certainly not published) or deferred and due, re-checking the
+    /// opt-out in the same transaction as the lease. A text whose sender's
+    /// lease ran out mid-send is marked `unknown`, never sent again.
     #[instrument(skip_all, fields(dedupe_key = %text.dedupe_key))]
     pub async fn resume(&self, store: &StoreConfig, text: &OutboundText) -> Result<Resumed, OutboundError> {
         let now = self.clock.now();
         let lease = Duration::from_std(LEASE).unwrap_or(Duration::seconds(30));
         Ok(match self.table.lease_text(text, now, lease).await? {
-            Lease::Acquired => {
-                let mut leased = text.clone();
-                leased.state = TextState::Sending;
-                leased.lease_until = Some(now + lease);
-                Resumed::Sent(self.deliver(&leased, store).await?)
+            Lease::Acquired(token) => {
+                let leased = OutboundText {
+                    state: TextState::Sending,
+                    lease_until: Some(now + lease),
+                    lease_token: Some(token),
+                    ..text.clone()
+                };
+                Resumed::Delivered(self.deliver(&leased, store).await?)
             }
             Lease::OptedOut => {
                 self.table.suppress_text(text, &Suppressed::OptedOut.reason(), now).await?;
                 info!("the number opted out before the text was sent: suppressed");
                 Resumed::Suppressed
+            }
+            Lease::Abandoned => {
+                let reason = "its sender's lease ran out while it was sending: it may have been published";
+                if self.table.mark_unknown(text, store, None, reason, now).await? {
+                    tracing::error!("a sender died mid-send: the text is marked unknown and will not be sent again");
+                }
+                Resumed::Abandoned
             }
             Lease::Held => Resumed::InFlight,
             Lease::NotDue => Resumed::NotDue,
@@ -201,13 +276,15 @@ impl Outbound {
         })
     }
 
-    async fn publish(&self, text: &OutboundText) -> Result<String, OutboundError> {
+    /// One Publish, never retried by the SDK (SNS has no idempotency key; see
+    /// `aws::Clients`), its failure classified.
+    async fn publish(&self, text: &OutboundText) -> Result<String, PublishFailure> {
         let attr = |v: &str| {
             MessageAttributeValue::builder()
                 .data_type("String")
                 .string_value(v)
                 .build()
-                .map_err(|e| OutboundError::Publish(e.to_string()))
+                .map_err(|e| PublishFailure::NotPublished(e.to_string()))
         };
         let out = self
             .sns
@@ -218,13 +295,48 @@ impl Outbound {
             .message_attributes("AWS.MM.SMS.OriginationNumber", attr(text.origination.e164())?)
             .send()
             .await
-            .map_err(|e| {
-                OutboundError::Publish(crate::phone::redact_digits(
-                    &aws_sdk_sns::error::DisplayErrorContext(&e).to_string(),
-                ))
-            })?;
+            .map_err(|e| classify(&e))?;
         Ok(out.message_id.unwrap_or_default())
     }
+}
+
+/// How many times a holder tries to record a published text.
+pub const RECORD_ATTEMPTS: u32 = 5;
+
+/// Whether a failed Publish may have published the text. Certainly not: SNS
+/// answered with a client error (throttled, invalid), the request could not be
+/// built, or the connection was refused (nothing was sent). Anything else
+/// (a timeout, a connection dropped after the request went, a 5xx, an answer
+/// that could not be read) may have.
+pub fn classify(
+    e: &aws_sdk_sns::error::SdkError<
+        aws_sdk_sns::operation::publish::PublishError,
+        aws_sdk_sns::config::http::HttpResponse,
+    >,
+) -> PublishFailure {
+    use aws_sdk_sns::error::SdkError;
+    let message = crate::phone::redact_digits(&aws_sdk_sns::error::DisplayErrorContext(e).to_string());
+    let certain = match e {
+        SdkError::ConstructionFailure(_) => true,
+        SdkError::ServiceError(service) => !service.raw().status().is_server_error(),
+        SdkError::DispatchFailure(failure) => {
+            failure.is_user()
+                || failure
+                    .as_connector_error()
+                    .is_some_and(|c| source_chain(c).any(|io| io.kind() == std::io::ErrorKind::ConnectionRefused))
+        }
+        _ => false,
+    };
+    if certain {
+        PublishFailure::NotPublished(message)
+    } else {
+        PublishFailure::MaybePublished(message)
+    }
+}
+
+/// The I/O errors under an error.
+fn source_chain<'a>(e: &'a (dyn std::error::Error + 'static)) -> impl Iterator<Item = &'a std::io::Error> {
+    std::iter::successors(Some(e), |e| e.source()).filter_map(|e| e.downcast_ref::<std::io::Error>())
 }
 
 /// Adds a planned text to a trigger's transaction: the outbox row (written
@@ -283,11 +395,14 @@ pub fn plan(req: TextRequest<'_>, consent: &Consent, sends: &SendLedger, now: Da
         created_at: now,
         due_at: deferred.then_some(due),
         lease_until: (!deferred).then_some(now + lease),
+        // The committing invocation holds it first (one commit per event, ever).
+        lease_token: (!deferred).then(|| format!("commit:{}", req.event_id)),
         sent_at: None,
         sns_message_id: None,
         attempts: u32::from(!deferred),
         suppressed_reason: None,
         defer_reason,
+        shadow: req.store.mode == StoreMode::Shadow,
     };
     if deferred {
         Plan::Defer(text)

@@ -45,6 +45,11 @@ pub enum TextState {
     Shadow,
     /// Never sent: the number opted out before it was due.
     Suppressed,
+    /// SNS may or may not have published it (its answer was lost, or its
+    /// sender's lease ran out mid-send). SNS has no idempotency key, so it is
+    /// never published again: an operator sees it (`custops texts`, the day's
+    /// `text_ambiguous` fact) and decides.
+    Unknown,
 }
 
 impl TextState {
@@ -57,12 +62,13 @@ impl TextState {
             TextState::Sent => "sent",
             TextState::Shadow => "shadow",
             TextState::Suppressed => "suppressed",
+            TextState::Unknown => "unknown",
         }
     }
 
-    /// Sent, shadowed or suppressed: nothing more happens to it.
+    /// Sent, shadowed, suppressed or unknown: nothing more happens to it by itself.
     pub fn is_finished(self) -> bool {
-        matches!(self, TextState::Sent | TextState::Shadow | TextState::Suppressed)
+        matches!(self, TextState::Sent | TextState::Shadow | TextState::Suppressed | TextState::Unknown)
     }
 }
 
@@ -100,6 +106,11 @@ pub struct OutboundText {
     /// Until when the current sender holds the text (epoch milliseconds).
     #[serde(default, skip_serializing_if = "Option::is_none", with = "chrono::serde::ts_milliseconds_option")]
     pub lease_until: Option<DateTime<Utc>>,
+    /// Who holds the lease: every write that finishes, releases or defers the
+    /// text is conditional on it, so a stale holder never changes a text
+    /// someone else holds or has closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sent_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -108,9 +119,33 @@ pub struct OutboundText {
     pub attempts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed_reason: Option<String>,
+    /// Planned while the store ran in shadow mode: recorded, never published,
+    /// whatever the store's mode when it falls due.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shadow: bool,
     /// Why a deferred text waits: quiet hours or a frequency cap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub defer_reason: Option<String>,
+}
+
+/// Where a text is: what an event's claim remembers of the texts it wrote, so
+/// a retry of the event finds them even when it plans none itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextRef {
+    pub store_id: String,
+    pub phone: Phone,
+    pub dedupe_key: String,
+}
+
+impl TextRef {
+    pub fn of(text: &OutboundText) -> Self {
+        Self { store_id: text.store_id.clone(), phone: text.phone.clone(), dedupe_key: text.dedupe_key.clone() }
+    }
+
+    /// The text's primary key.
+    pub fn keys(&self) -> Keys {
+        Keys::new(keys::customer_pk(&self.store_id, &self.phone), format!("TEXT#{}", self.dedupe_key))
+    }
 }
 
 /// Written once, ever, under its dedupe key. Every unfinished text is on the
@@ -122,9 +157,8 @@ impl Entity for OutboundText {
     type Scope = ();
 
     fn keys(&self, _: &()) -> Keys {
-        let pk = keys::customer_pk(&self.store_id, &self.phone);
-        let sk = format!("TEXT#{}", self.dedupe_key);
-        let mut k = Keys::new(pk.clone(), sk.clone());
+        let mut k = TextRef::of(self).keys();
+        let (pk, sk) = (k.pk.clone(), k.sk.clone());
         k.gsi2 = Some((keys::texts_feed(&self.store_id), format!("{}#{}", keys::ts(self.created_at), self.dedupe_key)));
         if !self.state.is_finished() {
             let due = self.due_at.unwrap_or(self.created_at);

@@ -3,6 +3,8 @@
 //! function code, driven exactly as `custops local up` drives it. Nothing needs
 //! starting by hand, and tests run in parallel.
 
+pub mod faults;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -163,4 +165,24 @@ pub fn ro_status(event_id: &str, status: &str, at: &str) -> Value {
             "amount_due_cents": 48735
         }
     })
+}
+
+impl Harness {
+    /// What a function's cold start builds, as the template configures it,
+    /// talking to `endpoint` (the emulator, or a fault proxy in front of it).
+    pub async fn deps(&self, function: &'static str, endpoint: &str) -> custops::Deps {
+        let env = self.stack.functions.iter().find(|f| f.def.binary == function).expect("a function").def.env.clone();
+        let config = custops::aws::local(endpoint).await;
+        custops::Deps::from_env(function, &env, &config, Arc::new(self.clock.clone())).expect("deps")
+    }
+}
+
+/// An SQS message carrying `event`, first delivery.
+pub fn message(event: &Value) -> custops::batch::Message {
+    custops::batch::Message {
+        message_id: format!("m-{}", event["event_id"].as_str().unwrap_or("?")),
+        body: event.to_string(),
+        receive_count: 1,
+        event_type: event["event_type"].as_str().map(str::to_owned),
+    }
 }

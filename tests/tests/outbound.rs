@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use custops::outbound::{plan, Outbound, Plan, Resumed, TextRequest};
+use custops::outbound::{plan, Delivery, Outbound, Plan, Resumed, TextRequest};
 use custops::table::{Guard, TxError, TxRejected};
 use custops::text::{MessageClass, TextState};
 use custops::{Clock, Phone, StoreConfig};
@@ -148,12 +148,12 @@ async fn an_sns_failure_followed_by_a_retry_publishes_exactly_once() {
 
     // The retry (the same event again) finds its text and sends it once.
     let out = outbound(&h);
-    let Err(TxError::Rejected(TxRejected::Duplicate { text: Some(pending) })) =
+    let Err(TxError::Rejected(TxRejected::Duplicate { text: Some(pending), .. })) =
         stage(&h, "e-1", MessageClass::Reply, "call#1").await
     else {
         panic!("the retry is a duplicate")
     };
-    assert!(matches!(out.resume(&store, &pending).await.unwrap(), Resumed::Sent(_)));
+    assert!(matches!(out.resume(&store, &pending).await.unwrap(), Resumed::Delivered(Delivery::Sent { .. })));
     assert_eq!(out.resume(&store, &pending).await.unwrap(), Resumed::Done, "a second retry sends nothing");
     assert_eq!(h.sms().await.len(), 1);
     assert_eq!(h.table().store_texts("northside-chevy").await.unwrap()[0].state, TextState::Sent);
@@ -187,20 +187,26 @@ async fn a_shadow_store_runs_everything_but_the_publish() {
     );
 }
 
+/// A sender that died after committing its text may have published it (SNS
+/// has no idempotency key): once its lease runs out the scheduler marks the
+/// text `unknown` and counts it, and nobody ever publishes it again.
 #[tokio::test]
-async fn a_text_whose_sender_died_after_committing_is_sent_once_by_the_scheduler_after_its_lease() {
+async fn a_text_whose_sender_died_mid_send_is_marked_unknown_after_its_lease_and_never_sent_twice() {
     let h = Harness::start("2026-11-23T16:05:00Z").await;
-    // The trigger committed its text and died before publishing it.
+    // The trigger committed its text and died before recording its publish.
     let Plan::Send(_) = stage(&h, "e-1", MessageClass::Reply, "call#9").await.unwrap() else { panic!() };
 
-    h.stack.tick().await.unwrap();
-    assert!(h.sms().await.is_empty(), "its lease still runs: it may be in flight");
+    let fired = h.stack.tick().await.unwrap();
+    assert_eq!(fired[0].1["skipped"], 1, "its lease still runs: it may be in flight");
     h.clock.set(at("2026-11-23T16:05:31Z"));
     let fired = h.stack.tick().await.unwrap();
-    assert_eq!(fired[0].1["sent"], 1);
+    assert_eq!(fired[0].1["unknown"], 1, "{fired:?}");
     h.stack.tick().await.unwrap();
-    assert_eq!(h.sms().await.len(), 1);
-    assert_eq!(h.table().store_texts("northside-chevy").await.unwrap()[0].state, TextState::Sent);
+    assert!(h.sms().await.is_empty(), "never published by anyone but its sender");
+    let texts = h.table().store_texts("northside-chevy").await.unwrap();
+    assert_eq!(texts[0].state, TextState::Unknown);
+    let facts = h.table().day_facts("northside-chevy", at("2026-11-23T16:05:00Z").date_naive()).await.unwrap();
+    assert!(facts.iter().any(|f| f.kind == custops::model::FactKind::TextAmbiguous), "counted for the operator");
 }
 
 #[tokio::test]

@@ -5,13 +5,15 @@
 //! (its cost grows with the due texts, not the table). For each, through the
 //! one outbound path: lease it (re-checking the opt-out in the same
 //! transaction), publish, mark sent. Every unfinished text is on that index
-//! (deferred ones at their due time, the rest from when they were written), so
-//! a text whose sender died after committing it is taken over once its lease
-//! runs out. A text another sender holds is skipped; a failed publish is
-//! released and tried again next run.
+//! (deferred ones at their due time, the rest from when they were written): a
+//! text released after a publish that certainly failed is sent again; one
+//! whose sender's lease ran out mid-send may have been published, so it is
+//! marked `unknown` for an operator, never sent twice. Every send checks the
+//! texting window at the moment of publishing. A text another sender holds is
+//! skipped.
 
 use custops::function::ScheduledFunction;
-use custops::outbound::Resumed;
+use custops::outbound::{Delivery, Resumed};
 use custops::text::OutboundText;
 use custops::{Core, ProcessError};
 use futures::stream::{self, StreamExt};
@@ -24,9 +26,17 @@ pub const CONCURRENCY: usize = 16;
 /// What one run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct TickReport {
+    /// Unfinished texts due by now.
     pub due: usize,
+    /// Published (or recorded, in shadow mode).
     pub sent: usize,
+    /// Put back to wait: the texting window had closed.
+    pub deferred: usize,
+    /// Marked `unknown`: the publish may have happened (never resent).
+    pub unknown: usize,
+    /// Held by another sender, not due, suppressed or finished already.
     pub skipped: usize,
+    /// Could not be released now; the next run tries again.
     pub failed: usize,
 }
 
@@ -45,7 +55,9 @@ impl ScheduledFunction for Scheduler {
             stream::iter(due).map(|text| release(core, text)).buffer_unordered(CONCURRENCY).collect().await;
         for r in results {
             match r {
-                Ok(Resumed::Sent(_)) => report.sent += 1,
+                Ok(Resumed::Delivered(Delivery::Sent { .. } | Delivery::Shadow)) => report.sent += 1,
+                Ok(Resumed::Delivered(Delivery::Deferred { .. })) => report.deferred += 1,
+                Ok(Resumed::Delivered(Delivery::Ambiguous) | Resumed::Abandoned) => report.unknown += 1,
                 Ok(_) => report.skipped += 1,
                 Err(e) => {
                     error!(error = %e, "could not release a due text; the next run tries again");

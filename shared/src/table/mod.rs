@@ -19,7 +19,7 @@ use crate::keys::{self, Index, PK, SK, VERSION};
 use crate::model::{Consent, Customer, CustomerState, Fact, RepairOrder, SendLedger, Task, Touchpoint};
 use crate::phone::Phone;
 use crate::store::StoreConfig;
-use crate::text::OutboundText;
+use crate::text::{OutboundText, TextRef};
 use item::{from_item, key_of, kind_of, number, s, to_item, Item};
 
 pub use outbox::Lease;
@@ -229,6 +229,21 @@ impl Table {
         }
         timeline.texts.sort_by_key(|t| t.created_at);
         Ok(timeline)
+    }
+
+    /// One text as it is now (a consistent read).
+    #[instrument(skip(self, text), fields(dedupe_key = %text.dedupe_key))]
+    pub async fn get_text(&self, text: &TextRef) -> Result<Option<OutboundText>, TableError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(key_of(&text.keys())))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| TableError::aws("GetItem", e))?;
+        out.item.map(from_item).transpose()
     }
 
     /// Every text of a store, oldest first (gsi2).

@@ -15,7 +15,7 @@ use super::{Table, TableError};
 use crate::entity::{CustomerId, Entity};
 use crate::keys::{Keys, VERSION};
 use crate::model::Consent;
-use crate::text::OutboundText;
+use crate::text::{OutboundText, TextRef};
 
 /// How a write is guarded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +38,10 @@ pub enum Guard {
 pub struct EventClaim {
     pub event_id: String,
     pub claimed_at: DateTime<Utc>,
+    /// The texts the event wrote: a retry finds them here, even when its own
+    /// decision plans none (the record says it was texted already).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub texts: Vec<TextRef>,
     /// When DynamoDB TTL may forget it: longer than any source's resend window.
     #[serde(skip)]
     pub expires_at: Option<DateTime<Utc>>,
@@ -58,8 +62,9 @@ impl Entity for EventClaim {
 #[derive(Debug)]
 pub enum TxRejected {
     /// The event was processed before (its claim exists): nothing was written.
-    /// `text` is the text the event wrote then, if this attempt staged one.
-    Duplicate { text: Option<Box<OutboundText>> },
+    /// `text` is the text this attempt staged, as it is now, if it exists;
+    /// `texts` are the texts the claims say the event wrote.
+    Duplicate { text: Option<Box<OutboundText>>, texts: Vec<TextRef> },
     /// A text with the same dedupe key exists; nothing was written.
     TextExists { text: Option<Box<OutboundText>> },
     /// The record changed since it was read (a concurrent writer) or the number
@@ -151,7 +156,13 @@ impl Tx {
     /// resends under new ids): the transaction fails as
     /// [`TxRejected::Duplicate`] if it was claimed before.
     pub fn claim(&mut self, key: &str, now: DateTime<Utc>) -> &mut Self {
-        let claim = EventClaim { event_id: key.to_owned(), claimed_at: now, expires_at: Some(now + self.claim_ttl) };
+        self.claim_with_texts(key, now, Vec::new())
+    }
+
+    /// [`Tx::claim`], remembering the texts the event writes.
+    pub fn claim_with_texts(&mut self, key: &str, now: DateTime<Utc>, texts: Vec<TextRef>) -> &mut Self {
+        let claim =
+            EventClaim { event_id: key.to_owned(), claimed_at: now, texts, expires_at: Some(now + self.claim_ttl) };
         let keys = claim.keys(&());
         let built = to_item(&claim, &keys).and_then(|item| {
             let put = Put::builder()
@@ -160,6 +171,7 @@ impl Tx {
                 // An expired claim (TTL not yet applied) counts as gone.
                 .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
                 .expression_attribute_values(":now", n(now.timestamp()))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .build()
                 .map_err(|e| mapping(&keys, EventClaim::KIND, e))?;
             Ok(TransactWriteItem::builder().put(put).build())
@@ -233,6 +245,7 @@ impl Table {
         };
         let mut failed = Vec::new();
         let mut text: Option<Box<OutboundText>> = None;
+        let mut texts = Vec::new();
         let mut other_code = None;
         for (kind, reason) in kinds.iter().zip(reasons) {
             match reason.code() {
@@ -241,13 +254,17 @@ impl Table {
                     if *kind == OutboundText::KIND {
                         text = reason.item.clone().map(from_item::<OutboundText>).transpose()?.map(Box::new);
                     }
+                    if *kind == EventClaim::KIND {
+                        let claim = reason.item.clone().map(from_item::<EventClaim>).transpose()?;
+                        texts.extend(claim.into_iter().flat_map(|c| c.texts));
+                    }
                 }
                 Some("None") | None => {}
                 Some(code) => other_code = Some(code.to_owned()),
             }
         }
         if failed.contains(&EventClaim::KIND) {
-            return Err(TxError::Rejected(TxRejected::Duplicate { text }));
+            return Err(TxError::Rejected(TxRejected::Duplicate { text, texts }));
         }
         if let Some(code) = other_code.filter(|_| failed.is_empty()) {
             // TransactionConflict, ThrottlingError, ...: transient.
