@@ -13,7 +13,7 @@ use std::future::Future;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::MessageAttributeValue;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use tracing::{error, info, warn, Instrument};
 
@@ -35,6 +35,10 @@ pub struct Message {
     /// How many times SQS has delivered it (1 on the first attempt).
     pub receive_count: u32,
     pub event_type: Option<String>,
+    /// When SQS first received it (its `SentTimestamp`; the same on every
+    /// retry): the order messages entered custops in, whatever the order
+    /// they are processed in.
+    pub sent_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -99,6 +103,11 @@ impl BatchAdapter {
             body: record.body.clone().unwrap_or_default(),
             receive_count,
             event_type: record.message_attributes.get("event_type").and_then(|a| a.string_value.clone()),
+            sent_at: record
+                .attributes
+                .get("SentTimestamp")
+                .and_then(|ms| ms.parse().ok())
+                .and_then(DateTime::from_timestamp_millis),
         };
         let err = match handler(message).await {
             Ok(()) => return Outcome::Processed,
@@ -160,5 +169,29 @@ impl BatchAdapter {
                 Outcome::Retry
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_message_carries_when_sqs_first_received_it() {
+        let sqs = aws_sdk_sqs::Client::new(&crate::aws::local("http://127.0.0.1:9").await);
+        let adapter = BatchAdapter::new(sqs, "http://127.0.0.1:9/q", 3, "test");
+        let mut record = SqsMessage::default();
+        record.message_id = Some("m-1".into());
+        record.attributes.insert("SentTimestamp".into(), "1795968000000".into());
+        let mut event = SqsEvent::default();
+        event.records.push(record);
+        let seen = std::sync::Mutex::new(None);
+        adapter
+            .run(event, |m| {
+                *seen.lock().unwrap() = m.sent_at;
+                async { Ok(()) }
+            })
+            .await;
+        assert_eq!(*seen.lock().unwrap(), DateTime::from_timestamp_millis(1_795_968_000_000));
     }
 }

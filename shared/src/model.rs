@@ -118,6 +118,10 @@ pub struct Consent {
     /// How the opt-out arrived (e.g. `sms:STOP`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opt_out_source: Option<String>,
+    /// When the customer sent the keyword (STOP or START) the ledger last
+    /// followed: an older one, processed late (a retry), changes nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyword_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marketing: Option<MarketingConsent>,
 }

@@ -90,7 +90,7 @@ impl Harness {
         let consent = custops::model::Consent {
             opted_out_at: Some(at(when)),
             opt_out_source: Some("sms:STOP".into()),
-            marketing: None,
+            ..Default::default()
         };
         let mut tx = self.table().tx();
         let customer = custops::CustomerId::new("northside-chevy", phone.clone());
@@ -183,6 +183,7 @@ pub fn message(event: &Value) -> custops::batch::Message {
         message_id: format!("m-{}", event["event_id"].as_str().unwrap_or("?")),
         body: event.to_string(),
         receive_count: 1,
+        sent_at: None,
         event_type: event["event_type"].as_str().map(str::to_owned),
     }
 }

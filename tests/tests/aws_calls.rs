@@ -57,6 +57,7 @@ async fn after_the_warm_up_the_first_event_of_a_cold_start_costs_what_every_late
         message_id: "m-1".into(),
         body: event.to_string(),
         receive_count: 1,
+        sent_at: None,
         event_type: Some("call.missed".into()),
     };
     missed_call::MissedCall::process(&deps, message).await.unwrap();

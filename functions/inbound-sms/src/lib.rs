@@ -82,7 +82,8 @@ impl SqsFunction for InboundSmsHandler {
         let store = deps.store_by_number(&number("destinationNumber", &sms.destination_number)?, &event_id).await?;
         let customer = CustomerId::new(&store.store_id, from);
         let state = deps.table.customer_state(&customer).await?;
-        let change = decide(&store, &sms, &customer, &state, deps.clock.now());
+        let now = deps.clock.now();
+        let change = decide(&store, &sms, &customer, &state, message.sent_at.unwrap_or(now), now);
         if deps.apply(&store, change).await? != Applied::Duplicate {
             info!(intent = ?intent(&sms), "inbound text recorded");
         }
@@ -96,11 +97,14 @@ pub fn event_id(sms: &InboundSms) -> String {
 }
 
 /// What one inbound text changes, decided from the sender's record. Pure.
+/// `sent_at`: when the text entered custops (its SQS `SentTimestamp`, the
+/// same on every retry); STOP and START take effect in that order.
 pub fn decide(
     store: &StoreConfig,
     sms: &InboundSms,
     sender: &CustomerId,
     state: &CustomerState,
+    sent_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Change {
     let event_id = event_id(sms);
@@ -108,13 +112,22 @@ pub fn decide(
     let word = keyword(sms);
     let mut record = RecordChange::new(sender.clone());
     let mut change = Change::new(&event_id);
-    match intent(sms) {
+    let intent = intent(sms);
+    let superseded = state.consent.keyword_at.is_some_and(|last| sent_at < last);
+    match intent {
+        Intent::OptOut | Intent::OptIn if superseded => {
+            // Processed late (a retry): the customer's later keyword stands.
+            let summary =
+                format!("texted {word} at {}, before the keyword the ledger follows: no change", sent_at.to_rfc3339());
+            record.touch(touch("consent.late", summary));
+        }
         Intent::OptOut => {
             let mut consent = state.consent.clone();
             if !consent.opted_out() {
-                consent.opted_out_at = Some(now);
+                consent.opted_out_at = Some(sent_at);
                 consent.opt_out_source = Some(format!("sms:{word}"));
             }
+            consent.keyword_at = Some(sent_at);
             record.consent = Some((consent, state.consent.clone()));
             record.touch(touch("consent.opted_out", format!("opted out by texting {word}")));
             change = change.fact(Fact::new(store, FactKind::SmsOptOut, &event_id, now));
@@ -123,6 +136,7 @@ pub fn decide(
             let mut consent = state.consent.clone();
             consent.opted_out_at = None;
             consent.opt_out_source = None;
+            consent.keyword_at = Some(sent_at);
             record.consent = Some((consent, state.consent.clone()));
             record.touch(touch("consent.opted_in", format!("opted back in by texting {word}")));
         }

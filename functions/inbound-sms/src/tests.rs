@@ -17,7 +17,38 @@ fn sms(keyword: Option<&str>, body: &str) -> InboundSms {
 }
 
 fn decided(message: &InboundSms, state: &CustomerState) -> Change {
-    decide(&northside(), message, &customer(SENDER), state, at("2026-11-23T16:05:00Z"))
+    let now = at("2026-11-23T16:05:00Z");
+    decide(&northside(), message, &customer(SENDER), state, now, now)
+}
+
+/// Decides `body`, sent at `sent_at`, on `state`; returns the ledger after it.
+fn keyword_sent_at(body: &str, sent_at: &str, state: &CustomerState) -> (Change, Consent) {
+    let change =
+        decide(&northside(), &sms(None, body), &customer(SENDER), state, at(sent_at), at("2026-11-23T16:10:00Z"));
+    let consent = change.records[0].consent.clone().map(|(c, _)| c).unwrap_or_else(|| state.consent.clone());
+    (change, consent)
+}
+
+/// STOP and START apply in the order the customer sent them (their
+/// `SentTimestamp` at SQS, the same on every retry), not the order they are
+/// processed in: a retried START never undoes a later STOP.
+#[test]
+fn a_start_sent_before_a_stop_that_was_processed_first_changes_nothing() {
+    let (_, stopped) = keyword_sent_at("STOP", "2026-11-23T16:02:00Z", &CustomerState::default());
+    assert_eq!(stopped.opted_out_at, Some(at("2026-11-23T16:02:00Z")), "opted out when they sent it");
+    let state = CustomerState { consent: stopped, ..Default::default() };
+    // The START was sent a minute before the STOP; SQS retried it.
+    let (late, after) = keyword_sent_at("START", "2026-11-23T16:01:00Z", &state);
+    assert!(after.opted_out(), "still opted out");
+    assert!(late.records[0].consent.is_none(), "the ledger is not written");
+    assert!(late.records[0].touchpoints.iter().any(|t| t.kind == "consent.late"));
+
+    // And the other way round: a STOP sent before a START processed first.
+    let (_, started) = keyword_sent_at("START", "2026-11-23T16:03:00Z", &state);
+    assert!(!started.opted_out());
+    let state = CustomerState { consent: started, ..Default::default() };
+    let (_, after) = keyword_sent_at("STOP", "2026-11-23T16:02:30Z", &state);
+    assert!(!after.opted_out(), "the customer's last word was START");
 }
 
 #[test]
@@ -54,7 +85,7 @@ fn stop_opts_the_number_out_with_when_and_how_against_the_ledger_as_read() {
 fn a_second_stop_keeps_the_first_opt_out_time() {
     let first = at("2026-11-01T00:00:00Z");
     let state = CustomerState {
-        consent: Consent { opted_out_at: Some(first), opt_out_source: Some("sms:STOP".into()), marketing: None },
+        consent: Consent { opted_out_at: Some(first), opt_out_source: Some("sms:STOP".into()), ..Default::default() },
         ..Default::default()
     };
     let (consent, read) = decided(&sms(None, "QUIT"), &state).records[0].consent.clone().unwrap();
