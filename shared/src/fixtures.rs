@@ -13,10 +13,10 @@ pub fn at(t: &str) -> DateTime<Utc> {
     t.parse().expect("an RFC 3339 time")
 }
 
-/// Northside Chevrolet: Chicago, open Mon-Fri 07:00-19:00, Sat 08:00-17:00, closed Sunday.
-pub fn northside() -> StoreConfig {
-    StoreConfig::from_json(
-        &json!({
+/// Northside Chevrolet's configuration document: Chicago, open Mon-Fri
+/// 07:00-19:00, Sat 08:00-17:00, closed Sunday.
+pub fn northside_json() -> Value {
+    json!({
             "store_id": "northside-chevy",
             "name": "Northside Chevrolet",
             "timezone": "America/Chicago",
@@ -25,10 +25,12 @@ pub fn northside() -> StoreConfig {
             "hours": {"mon": ["07:00","19:00"], "tue": ["07:00","19:00"], "wed": ["07:00","19:00"],
                       "thu": ["07:00","19:00"], "fri": ["07:00","19:00"], "sat": ["08:00","17:00"], "sun": null},
             "owners": {"service": "bdc-service", "sales": "bdc-sales", "parts": "parts-desk", "main": "bdc"}
-        })
-        .to_string(),
-    )
-    .expect("a valid store")
+    })
+}
+
+/// Northside Chevrolet (see [`northside_json`]).
+pub fn northside() -> StoreConfig {
+    StoreConfig::from_json(&northside_json().to_string()).expect("a valid store")
 }
 
 /// A carrier or DMS event at Northside.

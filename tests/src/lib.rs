@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use custops::table::Table;
-use custops::PinnedClock;
+use custops::{Clock, PinnedClock};
 use custops_cli::commands::{self, DeadLetter, Target};
 use custops_cli::emulator::{self, Emulator, EmulatorOptions, SentSms};
 use custops_cli::local::{LocalOptions, LocalStack};
@@ -25,16 +25,7 @@ pub struct Harness {
 
 /// The store most tests use: Chicago, open Mon-Fri 07:00-19:00, Sat 08:00-17:00.
 pub fn northside() -> Value {
-    json!({
-        "store_id": "northside-chevy",
-        "name": "Northside Chevrolet",
-        "timezone": "America/Chicago",
-        "sms_number": "+15125550100",
-        "booking_url": "https://northside.example/service",
-        "hours": {"mon": ["07:00","19:00"], "tue": ["07:00","19:00"], "wed": ["07:00","19:00"],
-                  "thu": ["07:00","19:00"], "fri": ["07:00","19:00"], "sat": ["08:00","17:00"], "sun": null},
-        "owners": {"service": "bdc-service", "sales": "bdc-sales", "parts": "parts-desk", "main": "bdc"}
-    })
+    custops::fixtures::northside_json()
 }
 
 /// A `call.missed` event.
@@ -186,4 +177,37 @@ pub fn message(event: &Value) -> custops::batch::Message {
         sent_at: None,
         event_type: event["event_type"].as_str().map(str::to_owned),
     }
+}
+
+/// Plans a text to Maria (+15125550142) at Northside as a trigger would and
+/// commits it with the trigger's claim through `table`, without publishing it.
+pub async fn commit_text(
+    h: &Harness,
+    table: &Table,
+    event_id: &str,
+    class: custops::text::MessageClass,
+    dedupe: &str,
+) -> Result<custops::outbound::Plan, custops::table::TxError> {
+    let store = custops::fixtures::northside();
+    let customer = custops::fixtures::customer("+15125550142");
+    let state = table.customer_state(&customer).await.expect("the state");
+    let plan = custops::outbound::plan(
+        custops::outbound::TextRequest {
+            store: &store,
+            to: &customer.phone,
+            class,
+            body: format!("Northside Chevrolet: your 2021 Chevrolet Tahoe is ready ({dedupe})."),
+            dedupe_key: dedupe.into(),
+            trigger: "test",
+            event_id,
+        },
+        &state.consent,
+        &state.sends,
+        h.clock.now(),
+    );
+    let mut tx = table.tx();
+    tx.claim(event_id, h.clock.now());
+    custops::outbound::stage(&mut tx, &customer, &plan, &state.sends);
+    table.commit(tx).await?;
+    Ok(plan)
 }

@@ -4,7 +4,7 @@
 //! fault proxy in front of the emulator (`custops_tests::faults`).
 
 use custops::function::SqsFunction;
-use custops::outbound::{plan, Plan, TextRequest};
+use custops::outbound::Plan;
 use custops::text::{MessageClass, TextState};
 use custops::{Clock, CustomerId, Phone, StoreConfig};
 use custops_tests::faults::{Fault, FaultProxy, THROTTLED};
@@ -19,28 +19,7 @@ fn store() -> StoreConfig {
 /// Plans a text for Maria and commits it with its claim, as a trigger does,
 /// through `deps`' table; returns the plan (not yet published).
 async fn committed(h: &Harness, deps: &custops::Deps, event_id: &str, class: MessageClass, dedupe: &str) -> Plan {
-    let store = store();
-    let customer = CustomerId::new(&store.store_id, Phone::parse(MARIA).unwrap());
-    let state = deps.table.customer_state(&customer).await.unwrap();
-    let plan = plan(
-        TextRequest {
-            store: &store,
-            to: &customer.phone,
-            class,
-            body: format!("Northside Chevrolet: your Tahoe is ready ({dedupe})."),
-            dedupe_key: dedupe.into(),
-            trigger: "test",
-            event_id,
-        },
-        &state.consent,
-        &state.sends,
-        h.clock.now(),
-    );
-    let mut tx = deps.table.tx();
-    tx.claim(event_id, h.clock.now());
-    custops::outbound::stage(&mut tx, &customer, &plan, &state.sends);
-    deps.table.commit(tx).await.unwrap();
-    plan
+    custops_tests::commit_text(h, &deps.table, event_id, class, dedupe).await.expect("committed")
 }
 
 async fn texts(h: &Harness) -> Vec<custops::text::OutboundText> {

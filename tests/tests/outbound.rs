@@ -4,41 +4,19 @@
 
 use std::sync::Arc;
 
-use custops::outbound::{plan, Delivery, Outbound, Plan, Resumed, TextRequest};
+use custops::outbound::{Delivery, Outbound, Plan, Resumed};
 use custops::table::{Guard, TxError, TxRejected};
 use custops::text::{MessageClass, TextState};
-use custops::{Clock, Phone, StoreConfig};
+use custops::{Phone, StoreConfig};
 use custops_tests::{at, northside, Harness};
 
 fn store() -> StoreConfig {
     StoreConfig::from_json(&northside().to_string()).unwrap()
 }
 
-/// Plans a text as a trigger would and commits it with the trigger's claim.
+/// Plans a text to Maria as a trigger would and commits it with the trigger's claim.
 async fn stage(h: &Harness, event_id: &str, class: MessageClass, dedupe: &str) -> Result<Plan, TxError> {
-    let store = store();
-    let phone = Phone::parse("+15125550142").unwrap();
-    let customer = custops::CustomerId::new(&store.store_id, phone.clone());
-    let state = h.table().customer_state(&customer).await.unwrap();
-    let plan = plan(
-        TextRequest {
-            store: &store,
-            to: &phone,
-            class,
-            body: format!("Northside Chevrolet: your 2021 Chevrolet Tahoe is ready ({dedupe})."),
-            dedupe_key: dedupe.into(),
-            trigger: "test",
-            event_id,
-        },
-        &state.consent,
-        &state.sends,
-        h.clock.now(),
-    );
-    let mut tx = h.table().tx();
-    tx.claim(event_id, h.clock.now());
-    custops::outbound::stage(&mut tx, &customer, &plan, &state.sends);
-    h.table().commit(tx).await?;
-    Ok(plan)
+    custops_tests::commit_text(h, &h.table(), event_id, class, dedupe).await
 }
 
 fn outbound(h: &Harness) -> Outbound {
