@@ -40,6 +40,22 @@ pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("target"))
 }
 
+/// The deploy tools (aws-sam-cli, cargo-lambda, ziglang), pinned with every
+/// dependency, compiled in so the CLI installs exactly these.
+pub const DEPLOY_REQUIREMENTS: &str = include_str!("../../infra/deploy-requirements.txt");
+
+/// `cargo deploy-tools`: installs the pinned deploy tools into
+/// `.custops/deploy-venv` (once; again when the pins change) and returns its
+/// `bin/`, which puts `sam`, `cargo-lambda` and `python -m ziglang` on PATH.
+pub fn deploy_tools() -> Result<PathBuf, BoxError> {
+    let python = crate::emulator::ensure_venv(
+        "deploy",
+        "the pinned deploy tools (sam, cargo-lambda, zig)",
+        DEPLOY_REQUIREMENTS,
+    )?;
+    Ok(python.parent().map(Path::to_path_buf).unwrap_or_default())
+}
+
 /// The function binaries the template deploys.
 pub fn functions() -> Result<Vec<String>, BoxError> {
     let t = Template::parse(TEMPLATE, &Placement::local(""))?;

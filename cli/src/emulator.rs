@@ -41,26 +41,34 @@ pub fn home() -> PathBuf {
 /// Makes sure the pinned emulator is installed; safe to call from many test
 /// processes at once (one installs, the others wait on the lock).
 pub fn ensure_installed() -> Result<PathBuf, EmulatorError> {
+    ensure_venv("emulator", "the pinned AWS emulator (moto)", REQUIREMENTS)
+}
+
+/// Makes sure `.custops/<name>-venv` holds exactly `requirements` (a pinned
+/// pip freeze), installing it on first use or when the pins change; returns
+/// its python. Safe to call from many processes at once (one installs, the
+/// others wait on the lock).
+pub fn ensure_venv(name: &str, what: &str, requirements: &str) -> Result<PathBuf, EmulatorError> {
     let home = home();
     fs::create_dir_all(&home).map_err(io(format!("creating {}", home.display())))?;
-    let venv = home.join("emulator-venv");
+    let venv = home.join(format!("{name}-venv"));
     let python = venv.join("bin").join("python");
     let stamp = venv.join(".custops-requirements");
-    let lock = File::create(home.join("emulator.lock")).map_err(io("creating the install lock"))?;
+    let lock = File::create(home.join(format!("{name}.lock"))).map_err(io("creating the install lock"))?;
     lock.lock().map_err(io("taking the install lock"))?;
-    if fs::read_to_string(&stamp).ok().as_deref() == Some(REQUIREMENTS) && python.exists() {
+    if fs::read_to_string(&stamp).ok().as_deref() == Some(requirements) && python.exists() {
         return Ok(python);
     }
-    eprintln!("custops: installing the pinned AWS emulator (moto) into {} (about a minute, once)", venv.display());
+    eprintln!("custops: installing {what} into {} (about a minute, once)", venv.display());
     let _ = fs::remove_dir_all(&venv);
     let python3 = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     run(std::process::Command::new(&python3).args(["-m", "venv"]).arg(&venv))?;
-    let requirements = home.join("emulator-requirements.txt");
-    fs::write(&requirements, REQUIREMENTS).map_err(io("writing requirements"))?;
+    let file = home.join(format!("{name}-requirements.txt"));
+    fs::write(&file, requirements).map_err(io("writing requirements"))?;
     run(std::process::Command::new(&python)
         .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
-        .arg(&requirements))?;
-    fs::write(&stamp, REQUIREMENTS).map_err(io("writing the install stamp"))?;
+        .arg(&file))?;
+    fs::write(&stamp, requirements).map_err(io("writing the install stamp"))?;
     Ok(python)
 }
 

@@ -90,6 +90,8 @@ enum Command {
         #[arg(long)]
         target: Option<String>,
     },
+    /// Installs the pinned deploy tools (sam, cargo-lambda, zig) into .custops/deploy-venv and prints how to use them.
+    DeployTools,
     /// Builds nothing, starts a private emulator, replays events/ and prints what customers received.
     Demo {
         /// Folder of sample stores and events.
@@ -224,6 +226,14 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             Ok(())
         }
         Command::Demo { events } => demo(&events).await,
+        Command::DeployTools => {
+            let bin = tokio::task::spawn_blocking(custops_cli::artifacts::deploy_tools)
+                .await
+                .map_err(|e| e.to_string())??;
+            println!("deploy tools ready: sam, cargo-lambda and zig (pinned in infra/deploy-requirements.txt)");
+            println!("export PATH=\"{}:$PATH\"", bin.display());
+            Ok(())
+        }
         Command::Artifacts { target } => {
             let artifacts = tokio::task::spawn_blocking(move || custops_cli::artifacts::build(target.as_deref()))
                 .await

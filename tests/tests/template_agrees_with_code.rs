@@ -142,3 +142,33 @@ fn the_deploy_profile_is_the_release_profile_sam_builds() {
         assert!(release.iter().any(|l| l == setting), "release lacks {setting}: {release:?}");
     }
 }
+
+/// `sam build` (the template's build metadata) and `cargo artifacts` build
+/// the same functions, from the same crates, with the same profile (above).
+#[test]
+fn every_function_is_built_by_sam_build_and_by_cargo_artifacts_alike() {
+    let t = template();
+    let mut sam: Vec<String> = Vec::new();
+    for f in t.functions() {
+        let r = &t.resources[&f.logical_id];
+        assert_eq!(r.metadata["BuildMethod"], "rust-cargolambda", "{}", f.logical_id);
+        assert_eq!(r.metadata["BuildProperties"]["Binary"], f.binary.as_str(), "{}", f.logical_id);
+        assert_eq!(r.properties["CodeUri"], format!("../functions/{}", f.binary), "{}", f.logical_id);
+        sam.push(f.binary);
+    }
+    let mut artifacts = custops_cli::artifacts::functions().unwrap();
+    let mut registry: Vec<String> = registry::FUNCTIONS.iter().map(|r| r.name.to_owned()).collect();
+    sam.sort();
+    artifacts.sort();
+    registry.sort();
+    assert_eq!(sam, artifacts);
+    assert_eq!(sam, registry);
+    // The deploy tools are pinned with every dependency.
+    for tool in ["aws-sam-cli==", "cargo-lambda==", "ziglang=="] {
+        assert!(custops_cli::artifacts::DEPLOY_REQUIREMENTS.lines().any(|l| l.starts_with(tool)), "{tool}");
+    }
+    assert!(custops_cli::artifacts::DEPLOY_REQUIREMENTS
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .all(|l| l.contains("==")));
+}
