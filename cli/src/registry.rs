@@ -55,6 +55,7 @@ pub const FUNCTIONS: &[Registration] = &[
     sqs::<missed_call::MissedCall>(),
     sqs::<vehicle_ready::VehicleReady>(),
     sqs::<inbound_sms::InboundSmsHandler>(),
+    sqs::<declined_service::DeclinedService>(),
     scheduled::<scheduler::Scheduler>(),
 ];
 

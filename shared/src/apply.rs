@@ -13,9 +13,12 @@ use crate::batch::Message;
 use crate::context::Core;
 use crate::entity::CustomerId;
 use crate::error::ProcessError;
-use crate::event::{Envelope, EventData};
-use crate::model::{Consent, Customer, Fact, RepairOrder, SendLedger, Task, Touchpoint};
+use crate::event::{CustomerEvent, Envelope, EventData};
+use crate::model::{
+    Consent, Customer, CustomerState, DeclinedLine, Fact, FollowUp, RepairOrder, SendLedger, Task, Touchpoint,
+};
 use crate::outbound::{Delivery, Plan, Resumed};
+use crate::phone::Phone;
 use crate::store::StoreConfig;
 use crate::table::{Guard, Tx, TxError, TxRejected};
 use crate::text::{OutboundText, TextRef};
@@ -37,6 +40,26 @@ impl Core {
         let data = envelope.data()?;
         let store = self.store(&envelope.store_id, &envelope.event_id).await?;
         Ok(Event { envelope, data, store })
+    }
+}
+
+impl Core {
+    /// Steps 1 and 2 for a DMS event about a customer: the event parsed with
+    /// its store, the customer's record address (a phone number that cannot
+    /// be parsed is bad input) and their current state (one Query).
+    pub async fn load<T: CustomerEvent>(
+        &self,
+        message: &Message,
+    ) -> Result<(Event<T>, CustomerId, CustomerState), ProcessError> {
+        let event = self.event::<T>(message).await?;
+        let dms = event.data.customer();
+        let phone = Phone::parse(&dms.phone).map_err(|e| ProcessError::Invalid {
+            event_id: event.envelope.event_id.clone(),
+            reason: format!("customer {}: {e}", dms.dms_id),
+        })?;
+        let customer = CustomerId::new(&event.store.store_id, phone);
+        let state = self.table.customer_state(&customer).await?;
+        Ok((event, customer, state))
     }
 }
 
@@ -63,6 +86,8 @@ pub struct RecordChange {
     /// The consent ledger, and the ledger it was read as.
     pub consent: Option<(Consent, Consent)>,
     pub repair_orders: Vec<RepairOrder>,
+    pub declined: Vec<DeclinedLine>,
+    pub follow_ups: Vec<FollowUp>,
     pub tasks: Vec<Task>,
     pub touchpoints: Vec<Touchpoint>,
     /// The text, planned by [`crate::outbound::plan`], and the send ledger it
@@ -91,6 +116,11 @@ impl Change {
         self
     }
 
+    pub fn facts(mut self, facts: impl IntoIterator<Item = Fact>) -> Self {
+        self.facts.extend(facts);
+        self
+    }
+
     /// The text this change plans, if any.
     pub fn plan(&self) -> Option<&Plan> {
         self.records.iter().find_map(|r| r.text.as_ref().map(|(p, _)| p))
@@ -104,6 +134,8 @@ impl RecordChange {
             profile: None,
             consent: None,
             repair_orders: Vec::new(),
+            declined: Vec::new(),
+            follow_ups: Vec::new(),
             tasks: Vec::new(),
             touchpoints: Vec::new(),
             text: None,
@@ -150,6 +182,12 @@ impl Core {
             }
             for ro in &r.repair_orders {
                 tx.put_on(id, ro, Guard::Always);
+            }
+            for line in &r.declined {
+                tx.put_on(id, line, Guard::Always);
+            }
+            for step in &r.follow_ups {
+                tx.put(step, Guard::Always);
             }
             for task in &r.tasks {
                 tx.put(task, Guard::Always);

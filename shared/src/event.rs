@@ -131,6 +131,17 @@ impl EventData for RoStatusChanged {
     const EVENT_TYPE: &'static str = "ro.status_changed";
 }
 
+/// A DMS event about one of its customers.
+pub trait CustomerEvent: EventData {
+    fn customer(&self) -> &DmsCustomer;
+}
+
+impl CustomerEvent for RoStatusChanged {
+    fn customer(&self) -> &DmsCustomer {
+        &self.customer
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeclinedLine {
     pub line_id: String,
@@ -157,6 +168,12 @@ impl EventData for RoClosed {
     const EVENT_TYPE: &'static str = "ro.closed";
 }
 
+impl CustomerEvent for RoClosed {
+    fn customer(&self) -> &DmsCustomer {
+        &self.customer
+    }
+}
+
 /// `deal.delivered` on `dms-events`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct DealDelivered {
@@ -169,6 +186,12 @@ pub struct DealDelivered {
 
 impl EventData for DealDelivered {
     const EVENT_TYPE: &'static str = "deal.delivered";
+}
+
+impl CustomerEvent for DealDelivered {
+    fn customer(&self) -> &DmsCustomer {
+        &self.customer
+    }
 }
 
 /// A two-way SMS payload from AWS End User Messaging on `inbound-sms`.

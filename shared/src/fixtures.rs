@@ -49,3 +49,19 @@ pub fn envelope(event_type: &str, event_id: &str, occurred_at: &str, data: Value
 pub fn customer(phone: &str) -> CustomerId {
     CustomerId::new("northside-chevy", Phone::parse(phone).expect("a valid phone number"))
 }
+
+/// The customer's state once `change` is committed (its last record), for
+/// deciding the next event.
+pub fn state_after(change: &crate::apply::Change) -> crate::model::CustomerState {
+    let r = change.records.last().expect("a record");
+    crate::model::CustomerState {
+        profile: r.profile.clone().map(|(p, _)| p),
+        version: Some(1),
+        consent: r.consent.clone().map(|(c, _)| c).unwrap_or_default(),
+        repair_orders: r.repair_orders.clone(),
+        declined: r.declined.clone(),
+        follow_ups: r.follow_ups.clone(),
+        tasks: r.tasks.clone(),
+        ..Default::default()
+    }
+}

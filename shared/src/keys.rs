@@ -10,6 +10,8 @@
 //! | consent ledger (`consent`) | `CUST#{store}#{e164}` | `#CONSENT` | | | |
 //! | send ledger, caps (`send_ledger`) | `CUST#{store}#{e164}` | `#SENDS` | | | |
 //! | repair order (`repair_order`) | `CUST#{store}#{e164}` | `#RO#{ro}` | `RO#{store}#{ro}` / `RO` | | |
+//! | declined line (`declined_line`) | `CUST#{store}#{e164}` | `#DECL#{ro}#{line}` | | | |
+//! | follow-up step (`follow_up`) | `CUST#{store}#{e164}` | `#STEP#{ro}#{step}` | | | `DUE` / `{due}#{pk}#{sk}` (scheduled only) |
 //! | task (`task`) | `CUST#{store}#{e164}` | `#TASK#{task_id}` | | `TASKS#{store}#{owner}` / `{due}#{task_id}` (open only) | |
 //! | outbound text (`text`) | `CUST#{store}#{e164}` | `TEXT#{dedupe key}` | | `TEXTS#{store}` / `{created}#{dedupe key}` | `DUE` / `{due}#{pk}#{sk}` (unfinished only) |
 //! | touchpoint (`touchpoint`) | `CUST#{store}#{e164}` | `TL#{at}#{event_id}#{kind}` | | | |
@@ -21,8 +23,9 @@
 //! `sk` begins with `#`: one Query); a customer's timeline (`pk`); customer by
 //! DMS id (gsi1); a repair order by RO number (gsi1); open tasks by owner in
 //! due order (gsi2); every text of a store in order (gsi2); texts due at a time
-//! (gsi3, sparse: only unfinished texts carry it, so its cost grows with the
-//! texts in flight, not the table); what happened at a store on a day (`pk`:
+//! and follow-up steps due at a time (gsi3, sparse: only unfinished texts and
+//! scheduled steps carry it, so its cost grows with the work in flight, not
+//! the table); what happened at a store on a day (`pk`:
 //! one small fact per event, written in the event's own transaction, so no two
 //! events ever write the same item).
 
@@ -139,6 +142,8 @@ mod tests {
             amount_due_cents: None,
             closed_at: None,
             texted: vec![],
+            performed: vec![],
+            mileage: None,
         };
         let task = Task::open(&id, TaskKind::Callback, "t", ("o".into(), crate::store::Department::Service), now, now);
         for state in

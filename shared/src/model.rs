@@ -178,6 +178,11 @@ pub struct RepairOrder {
     /// Statuses the customer has been texted about (one text per RO and status).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub texted: Vec<String>,
+    /// The op codes performed, once the RO is closed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub performed: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mileage: Option<u32>,
 }
 
 impl Entity for RepairOrder {
@@ -202,6 +207,111 @@ impl RepairOrder {
     }
 }
 
+/// A line of work the customer declined on a closed repair order: revenue
+/// the store already earned the right to, followed up until it ends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeclinedLine {
+    pub ro_number: String,
+    pub line_id: String,
+    pub op_code: String,
+    pub description: String,
+    pub estimate_cents: i64,
+    /// The RO's advisor: who calls about it.
+    pub advisor: Person,
+    /// When it was declined: the RO's close.
+    pub declined_at: DateTime<Utc>,
+    pub status: LineStatus,
+    /// When it stopped being open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<DateTime<Utc>>,
+    /// The RO that performed the work (recovered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovered_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineStatus {
+    /// Declined, not done yet: followed up.
+    Open,
+    /// A later RO performed its op code: its estimate is recovered revenue.
+    Recovered,
+    /// An appointment was booked for it.
+    Booked,
+    /// The customer said no for good (a person closed its task so).
+    Declined,
+}
+
+impl DeclinedLine {
+    pub fn is_open(&self) -> bool {
+        self.status == LineStatus::Open
+    }
+}
+
+impl Entity for DeclinedLine {
+    const KIND: &'static str = "declined_line";
+    type Scope = CustomerId;
+
+    fn keys(&self, of: &CustomerId) -> Keys {
+        Keys::new(of.pk(), format!("#DECL#{}#{}", self.ro_number, self.line_id))
+    }
+}
+
+/// One step of a repair order's declined-work cadence: on its day the
+/// scheduler follows up on the RO's lines still open (a marketing text naming
+/// them, a task for the advisor), or cancels the step, saying why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FollowUp {
+    pub store_id: String,
+    pub phone: Phone,
+    pub ro_number: String,
+    /// 1 for the first step.
+    pub step: u32,
+    /// Days after the RO's close.
+    pub days: u32,
+    pub due_at: DateTime<Utc>,
+    pub status: StepStatus,
+    /// What became of it (sent, task only, cancelled and why).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Scheduled,
+    Done,
+    Cancelled,
+}
+
+impl FollowUp {
+    pub fn customer(&self) -> CustomerId {
+        CustomerId::new(&self.store_id, self.phone.clone())
+    }
+
+    /// The step, ended with `status` and why.
+    pub fn ended(&self, status: StepStatus, outcome: impl Into<String>) -> Self {
+        Self { status, outcome: Some(outcome.into()), ..self.clone() }
+    }
+}
+
+/// A scheduled step is on the sparse due index (gsi3), beside the texts due:
+/// the scheduler's one Query finds both; an ended step leaves it.
+impl Entity for FollowUp {
+    const KIND: &'static str = "follow_up";
+    type Scope = ();
+
+    fn keys(&self, _: &()) -> Keys {
+        let pk = keys::customer_pk(&self.store_id, &self.phone);
+        let sk = format!("#STEP#{}#{}", self.ro_number, self.step);
+        let mut k = Keys::new(pk.clone(), sk.clone());
+        if self.status == StepStatus::Scheduled {
+            k.gsi3 = Some((keys::DUE_PK.into(), format!("{}#{pk}#{sk}", keys::ts(self.due_at))));
+        }
+        k
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskKind {
@@ -211,6 +321,8 @@ pub enum TaskKind {
     BookInstall,
     /// Answer a text the customer sent.
     ReplySms,
+    /// Call about work the customer declined (a step of the declined-work cadence).
+    DeclinedFollowup,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -356,6 +468,10 @@ pub struct SendEntry {
     /// When the text goes (now, or its due time).
     pub at: DateTime<Utc>,
     pub class: crate::text::MessageClass,
+    /// The cadence it belongs to (a repair order's declined-work follow-ups):
+    /// the steps of one cadence never cap each other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cadence: Option<String>,
 }
 
 /// Versioned (`version`): two texts planned at once cannot both pass a cap.
@@ -398,6 +514,8 @@ pub struct CustomerState {
     pub consent: Consent,
     pub repair_orders: Vec<RepairOrder>,
     pub tasks: Vec<Task>,
+    pub declined: Vec<DeclinedLine>,
+    pub follow_ups: Vec<FollowUp>,
 }
 
 impl CustomerState {
@@ -423,6 +541,9 @@ pub struct Fact {
     pub kind: FactKind,
     pub event_id: String,
     pub at: DateTime<Utc>,
+    /// The amount it is about (a declined line's estimate), in cents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cents: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -441,6 +562,16 @@ pub enum FactKind {
     SmsReceived,
     /// A text whose publish may or may not have happened (never resent).
     TextAmbiguous,
+    /// A repair order closed (a service visit).
+    RoClosed,
+    /// A line declined on an RO closed that day (`cents`: its estimate).
+    LineDeclined,
+    /// A declined line a later RO performed (`cents`: recovered revenue).
+    LineRecovered,
+    /// A declined-work follow-up step texted the customer.
+    FollowUpTexted,
+    /// A declined-work follow-up step gave the advisor a task, no text.
+    FollowUpTaskOnly,
 }
 
 impl FactKind {
@@ -453,6 +584,11 @@ impl FactKind {
             FactKind::SmsOptOut => "sms_opt_out",
             FactKind::SmsReceived => "sms_received",
             FactKind::TextAmbiguous => "text_ambiguous",
+            FactKind::RoClosed => "ro_closed",
+            FactKind::LineDeclined => "line_declined",
+            FactKind::LineRecovered => "line_recovered",
+            FactKind::FollowUpTexted => "follow_up_texted",
+            FactKind::FollowUpTaskOnly => "follow_up_task_only",
         }
     }
 }
@@ -466,7 +602,14 @@ impl Fact {
             kind,
             event_id: event_id.to_owned(),
             at,
+            cents: None,
         }
+    }
+
+    /// The fact, about `cents`.
+    pub fn cents(mut self, cents: i64) -> Self {
+        self.cents = Some(cents);
+        self
     }
 }
 

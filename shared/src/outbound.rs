@@ -59,6 +59,8 @@ pub struct TextRequest<'a> {
     pub dedupe_key: String,
     pub trigger: &'static str,
     pub event_id: &'a str,
+    /// The cadence it is a step of: steps of one cadence never cap each other.
+    pub cadence: Option<String>,
 }
 
 /// Why a text is not sent at all.
@@ -345,7 +347,8 @@ fn source_chain<'a>(e: &'a (dyn std::error::Error + 'static)) -> impl Iterator<I
 pub fn stage(tx: &mut Tx, customer: &CustomerId, plan: &Plan, sends: &SendLedger) {
     if let Some(text) = plan.text() {
         let at = text.due_at.unwrap_or(text.created_at);
-        let next = sends.with(SendEntry { at, class: text.class }, text.created_at, LEDGER_KEEP);
+        let entry = SendEntry { at, class: text.class, cadence: text.cadence.clone() };
+        let next = sends.with(entry, text.created_at, LEDGER_KEEP);
         tx.put(text, Guard::New)
             .put_on(customer, &next, Guard::Version((sends.version > 0).then_some(sends.version)))
             .require_not_opted_out(customer);
@@ -371,7 +374,7 @@ pub fn plan(req: TextRequest<'_>, consent: &Consent, sends: &SendLedger, now: Da
     };
     let (encoding, segs) = segments(&req.body);
     let quiet = next_allowed(req.class, req.store, now);
-    let (due, capped) = match apply_caps(req.class, req.store, sends, quiet) {
+    let (due, capped) = match apply_caps(req.class, req.store, sends, quiet, req.cadence.as_deref()) {
         Ok(t) => (t, t > quiet),
         Err(cap) => return Plan::Suppress(Suppressed::Capped(cap)),
     };
@@ -403,6 +406,7 @@ pub fn plan(req: TextRequest<'_>, consent: &Consent, sends: &SendLedger, now: Da
         suppressed_reason: None,
         defer_reason,
         shadow: req.store.mode == StoreMode::Shadow,
+        cadence: req.cadence,
     };
     if deferred {
         Plan::Defer(text)
@@ -420,6 +424,7 @@ pub fn apply_caps(
     store: &StoreConfig,
     sends: &SendLedger,
     at: DateTime<Utc>,
+    cadence: Option<&str>,
 ) -> Result<DateTime<Utc>, String> {
     let caps = store.caps;
     let day = Duration::hours(24);
@@ -427,9 +432,14 @@ pub fn apply_caps(
     match class {
         MessageClass::Reply => Ok(at),
         MessageClass::Marketing => {
-            if sends.count_near(at, Duration::days(7), Some(MessageClass::Marketing))
-                >= caps.marketing_per_7_days as usize
-            {
+            let week = Duration::days(7);
+            let other_marketing = sends
+                .entries
+                .iter()
+                .filter(|e| e.class == MessageClass::Marketing && (e.at - at).abs() < week)
+                .filter(|e| cadence.is_none() || e.cadence.as_deref() != cadence)
+                .count();
+            if other_marketing >= caps.marketing_per_7_days as usize {
                 Err(format!("{} marketing text(s) per 7 days", caps.marketing_per_7_days))
             } else if sends.count_near(at, day, None) >= any_cap {
                 Err(format!("{any_cap} texts per 24 hours"))
@@ -510,6 +520,7 @@ mod tests {
             dedupe_key: "k".into(),
             trigger: "test",
             event_id: "e",
+            cadence: None,
         }
     }
 
@@ -620,7 +631,7 @@ mod tests {
 
     fn ledger(entries: &[(&str, MessageClass)]) -> SendLedger {
         SendLedger {
-            entries: entries.iter().map(|(t, class)| SendEntry { at: at(t), class: *class }).collect(),
+            entries: entries.iter().map(|(t, class)| SendEntry { at: at(t), class: *class, cadence: None }).collect(),
             version: 1,
         }
     }
@@ -634,10 +645,10 @@ mod tests {
             ("2026-11-23T15:20:00Z", MessageClass::Transactional),
         ]);
         let now = at("2026-11-23T16:00:00Z");
-        assert_eq!(apply_caps(MessageClass::Reply, &s, &busy, now), Ok(now));
-        assert!(apply_caps(MessageClass::Marketing, &s, &busy, now).unwrap_err().contains("24 hours"));
+        assert_eq!(apply_caps(MessageClass::Reply, &s, &busy, now, None), Ok(now));
+        assert!(apply_caps(MessageClass::Marketing, &s, &busy, now, None).unwrap_err().contains("24 hours"));
         // The fourth transactional waits until 24 h after the latest one, inside the window.
-        let due = apply_caps(MessageClass::Transactional, &s, &busy, now).unwrap();
+        let due = apply_caps(MessageClass::Transactional, &s, &busy, now, None).unwrap();
         assert_eq!(due, at("2026-11-24T15:20:00Z"));
     }
 
@@ -651,7 +662,7 @@ mod tests {
             ("2026-11-24T02:40:00Z", MessageClass::Reply),
             ("2026-11-24T02:50:00Z", MessageClass::Reply),
         ]);
-        let due = apply_caps(MessageClass::Transactional, &s, &busy, at("2026-11-24T02:55:00Z")).unwrap();
+        let due = apply_caps(MessageClass::Transactional, &s, &busy, at("2026-11-24T02:55:00Z"), None).unwrap();
         let local = due.with_timezone(&s.timezone).time();
         assert!(
             local >= NaiveTime::from_hms_opt(8, 0, 0).unwrap() && local < NaiveTime::from_hms_opt(21, 0, 0).unwrap()

@@ -66,7 +66,19 @@ pub const READY_FOR_PICKUP: Spec = Spec {
     ],
 };
 
-pub const ALL: &[Spec] = &[MISSED_CALL_OPEN, MISSED_CALL_CLOSED, PARTS_ARRIVED, READY_FOR_PICKUP];
+pub const DECLINED_FOLLOWUP: Spec = Spec {
+    key: "declined_followup",
+    default: "Hi {first_name}, this is {store}. At your last visit your {vehicle} needed: {work}. We can take care of it when it suits you.{booking} Reply STOP to opt out.",
+    variables: &[
+        FIRST_NAME,
+        STORE,
+        VEHICLE,
+        ("work", "front brake pads & rotors, cabin air filter, wiper blades"),
+        BOOKING,
+    ],
+};
+
+pub const ALL: &[Spec] = &[MISSED_CALL_OPEN, MISSED_CALL_CLOSED, PARTS_ARRIVED, READY_FOR_PICKUP, DECLINED_FOLLOWUP];
 
 /// Fills `{name}` variables; an unknown one is left as written.
 fn fill(template: &str, vars: &[(&str, &str)]) -> String {

@@ -119,6 +119,9 @@ pub struct OutboundText {
     pub attempts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed_reason: Option<String>,
+    /// The cadence it is a step of (see `SendEntry::cadence`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cadence: Option<String>,
     /// Planned while the store ran in shadow mode: recorded, never published,
     /// whatever the store's mode when it falls due.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

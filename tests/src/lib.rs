@@ -200,6 +200,7 @@ pub async fn commit_text(
             dedupe_key: dedupe.into(),
             trigger: "test",
             event_id,
+            cadence: None,
         },
         &state.consent,
         &state.sends,

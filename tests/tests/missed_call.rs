@@ -32,6 +32,8 @@ async fn seed_known_customer(h: &Harness, phone: &str) {
         amount_due_cents: None,
         closed_at: None,
         texted: vec![],
+        performed: vec![],
+        mileage: None,
     };
     let mut tx = h.table().tx();
     tx.put(&customer, Guard::Version(None)).put_on(&customer.id(), &ro, Guard::Always);

@@ -160,6 +160,7 @@ pub fn decide(
                 dedupe_key: format!("missed-call#{}", call.call_id),
                 trigger: MissedCall::NAME,
                 event_id,
+                cadence: None,
             },
             &state.consent,
             &state.sends,

@@ -54,6 +54,8 @@ fn maria_with_open_ro() -> CustomerState {
             amount_due_cents: None,
             closed_at: None,
             texted: vec![],
+            performed: vec![],
+            mileage: None,
         }],
         ..Default::default()
     }

@@ -1,4 +1,5 @@
-//! `scheduler`: releases deferred texts when they fall due.
+//! `scheduler`: releases what falls due: deferred texts, and the steps of
+//! declined-work follow-ups (`declined_service::decide_step`).
 //!
 //! Trigger: an EventBridge schedule, every 5 minutes (`custops local tick`
 //! fires it locally). Reads: the texts due by now from the sparse `gsi3` index
@@ -14,7 +15,7 @@
 
 use custops::function::ScheduledFunction;
 use custops::outbound::{Delivery, Resumed};
-use custops::text::OutboundText;
+use custops::table::Due;
 use custops::{Core, ProcessError};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
@@ -34,6 +35,8 @@ pub struct TickReport {
     pub deferred: usize,
     /// Marked `unknown`: the publish may have happened (never resent).
     pub unknown: usize,
+    /// Declined-work follow-up steps released (texted, task only, or cancelled with the reason).
+    pub follow_ups: usize,
     /// Held by another sender, not due, suppressed or finished already.
     pub skipped: usize,
     /// Could not be released now; the next run tries again.
@@ -49,16 +52,19 @@ impl ScheduledFunction for Scheduler {
 
     /// Releases every text due by now.
     async fn run(core: &Core) -> Result<TickReport, ProcessError> {
-        let due = core.table.due_texts(core.clock.now()).await?;
+        let due = core.table.due(core.clock.now()).await?;
         let mut report = TickReport { due: due.len(), ..Default::default() };
         let results: Vec<_> =
-            stream::iter(due).map(|text| release(core, text)).buffer_unordered(CONCURRENCY).collect().await;
+            stream::iter(due).map(|work| release(core, work)).buffer_unordered(CONCURRENCY).collect().await;
         for r in results {
             match r {
-                Ok(Resumed::Delivered(Delivery::Sent { .. } | Delivery::Shadow)) => report.sent += 1,
-                Ok(Resumed::Delivered(Delivery::Deferred { .. })) => report.deferred += 1,
-                Ok(Resumed::Delivered(Delivery::Ambiguous) | Resumed::Abandoned) => report.unknown += 1,
-                Ok(_) => report.skipped += 1,
+                Ok(Released::Step) => report.follow_ups += 1,
+                Ok(Released::Text(r)) => match r {
+                    Resumed::Delivered(Delivery::Sent { .. } | Delivery::Shadow) => report.sent += 1,
+                    Resumed::Delivered(Delivery::Deferred { .. }) => report.deferred += 1,
+                    Resumed::Delivered(Delivery::Ambiguous) | Resumed::Abandoned => report.unknown += 1,
+                    _ => report.skipped += 1,
+                },
                 Err(e) => {
                     error!(error = %e, "could not release a due text; the next run tries again");
                     report.failed += 1;
@@ -70,8 +76,27 @@ impl ScheduledFunction for Scheduler {
     }
 }
 
-/// Sends one due text through the outbound path, if it may still go.
-async fn release(core: &Core, text: OutboundText) -> Result<Resumed, ProcessError> {
-    let store = core.store(&text.store_id, &text.event_id).await?;
-    Ok(core.outbound.resume(&store, &text).await?)
+/// What releasing one piece of due work did.
+enum Released {
+    Text(Resumed),
+    Step,
+}
+
+/// Releases one piece of due work: a text through the outbound path, if it
+/// may still go; a follow-up step through its trigger's `decide_step` and the
+/// one commit path (its text, when it may go now, is sent there).
+async fn release(core: &Core, work: Due) -> Result<Released, ProcessError> {
+    match work {
+        Due::Text(text) => {
+            let store = core.store(&text.store_id, &text.event_id).await?;
+            Ok(Released::Text(core.outbound.resume(&store, &text).await?))
+        }
+        Due::FollowUp(step) => {
+            let store = core.store(&step.store_id, &declined_service::step_key(&step)).await?;
+            let state = core.table.customer_state(&step.customer()).await?;
+            let change = declined_service::decide_step(&store, &step, &state, core.clock.now());
+            core.apply(&store, change).await?;
+            Ok(Released::Step)
+        }
+    }
 }

@@ -25,7 +25,7 @@ use custops::outbound::{next_allowed, plan, Plan, TextRequest};
 use custops::store::{Department, StoreConfig};
 use custops::templates;
 use custops::text::{dollars, MessageClass};
-use custops::{Applied, Change, CustomerId, Deps, Event, Phone, ProcessError, RecordChange};
+use custops::{Applied, Change, CustomerId, Deps, Event, ProcessError, RecordChange};
 
 pub const PARTS_ARRIVED: &str = "parts_arrived";
 pub const READY_FOR_PICKUP: &str = "ready_for_pickup";
@@ -37,13 +37,7 @@ impl SqsFunction for VehicleReady {
     const NAME: &'static str = "vehicle-ready";
 
     async fn process(deps: &Deps, message: Message) -> Result<(), ProcessError> {
-        let Event { envelope, data: change, store } = deps.event::<RoStatusChanged>(&message).await?;
-        let phone = Phone::parse(&change.customer.phone).map_err(|e| ProcessError::Invalid {
-            event_id: envelope.event_id.clone(),
-            reason: format!("customer {}: {e}", change.customer.dms_id),
-        })?;
-        let customer = CustomerId::new(&store.store_id, phone);
-        let state = deps.table.customer_state(&customer).await?;
+        let (Event { envelope, data: change, store }, customer, state) = deps.load::<RoStatusChanged>(&message).await?;
         // A DMS customer at a number the store has no record for may have changed
         // numbers: the DMS id finds the old record (one more Query, only then).
         let previous = match &state.profile {
@@ -121,8 +115,8 @@ pub fn decide(
 
     let known = state.repair_orders.iter().find(|r| r.ro_number == change.ro_number);
     let summary = format!("{} {}: {}", change.ro_number, change.vehicle.describe(), change.status);
-    if known.is_some_and(|r| r.status_at > at) {
-        // Older than what we know: history only.
+    if known.is_some_and(|r| r.status_at > at || r.closed_at.is_some_and(|closed| at <= closed)) {
+        // Older than what we know (or than the RO's close): history only.
         record.touch(touch("ro.status_changed", format!("{summary} (arrived late; current status unchanged)")));
         record.consent = consent.map(|c| (c, state.consent.clone()));
         return decided.record(record);
@@ -138,6 +132,8 @@ pub fn decide(
         amount_due_cents: change.amount_due_cents,
         closed_at: known.and_then(|r| r.closed_at),
         texted: known.map(|r| r.texted.clone()).unwrap_or_default(),
+        performed: known.map(|r| r.performed.clone()).unwrap_or_default(),
+        mileage: known.and_then(|r| r.mileage),
     };
     let first_name = change.customer.first_name.as_str();
     let vehicle = change.vehicle.describe();
@@ -207,6 +203,7 @@ pub fn decide(
                 dedupe_key: format!("ro-status#{}#{}", change.ro_number, change.status),
                 trigger: VehicleReady::NAME,
                 event_id,
+                cadence: None,
             },
             // The ledger as this transaction leaves it.
             consent.as_ref().unwrap_or(&state.consent),

@@ -36,15 +36,7 @@ fn decided(state: &CustomerState, s: &str, occurred_at: &str) -> Change {
 
 /// The state a committed change leaves (for the next event).
 fn after(change: &Change) -> CustomerState {
-    let r = change.records.last().unwrap();
-    CustomerState {
-        profile: r.profile.clone().map(|(p, _)| p),
-        version: Some(1),
-        consent: r.consent.clone().map(|(c, _)| c).unwrap_or_default(),
-        repair_orders: r.repair_orders.clone(),
-        tasks: r.tasks.clone(),
-        ..Default::default()
-    }
+    custops::fixtures::state_after(change)
 }
 
 fn main_record(change: &Change) -> &RecordChange {
@@ -180,4 +172,15 @@ fn an_opted_out_customer_is_not_texted_and_the_resend_key_names_ro_status_and_ti
         )]
     );
     assert_eq!(change.facts[0].kind, FactKind::RoStatusChanged);
+}
+
+#[test]
+fn a_status_older_than_the_ros_close_never_reopens_it() {
+    let ready = decided(&CustomerState::default(), READY_FOR_PICKUP, "2026-11-23T16:05:00Z");
+    let mut state = after(&ready);
+    state.repair_orders[0].closed_at = Some(at("2026-11-23T23:20:00Z"));
+    state.repair_orders[0].status = "closed".into();
+    let late = decided(&state, "in_progress", "2026-11-23T20:00:00Z");
+    assert!(main_record(&late).repair_orders.is_empty(), "the closed RO stays closed");
+    assert!(late.plan().is_none());
 }

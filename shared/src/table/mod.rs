@@ -16,7 +16,9 @@ use tracing::instrument;
 
 use crate::entity::{CustomerId, Entity};
 use crate::keys::{self, Index, PK, SK, VERSION};
-use crate::model::{Consent, Customer, CustomerState, Fact, RepairOrder, SendLedger, Task, Touchpoint};
+use crate::model::{
+    Consent, Customer, CustomerState, DeclinedLine, Fact, FollowUp, RepairOrder, SendLedger, Task, Touchpoint,
+};
 use crate::phone::Phone;
 use crate::store::StoreConfig;
 use crate::text::{OutboundText, TextRef};
@@ -57,6 +59,13 @@ pub struct Timeline {
     pub state: CustomerState,
     pub touchpoints: Vec<Touchpoint>,
     pub texts: Vec<OutboundText>,
+}
+
+/// Work on the due index.
+#[derive(Debug, Clone)]
+pub enum Due {
+    Text(Box<OutboundText>),
+    FollowUp(FollowUp),
 }
 
 /// The table and its client. Cheap to clone.
@@ -192,6 +201,8 @@ impl Table {
             SendLedger::KIND => state.sends = from_item(item)?,
             RepairOrder::KIND => state.repair_orders.push(from_item(item)?),
             Task::KIND => state.tasks.push(from_item(item)?),
+            DeclinedLine::KIND => state.declined.push(from_item(item)?),
+            FollowUp::KIND => state.follow_ups.push(from_item(item)?),
             _ => return Ok(false),
         }
         Ok(true)
@@ -252,12 +263,21 @@ impl Table {
         self.query_all(Some(keys::GSI2), &keys::texts_feed(store_id), Range::All).await
     }
 
-    /// Unfinished texts due at or before `now` (gsi3, sparse): cost grows with
-    /// the texts in flight, not with the table.
+    /// What is due at or before `now` (gsi3, sparse): unfinished texts and
+    /// scheduled follow-up steps. Its cost grows with the work in flight, not
+    /// with the table.
     #[instrument(skip(self))]
-    pub async fn due_texts(&self, now: DateTime<Utc>) -> Result<Vec<OutboundText>, TableError> {
+    pub async fn due(&self, now: DateTime<Utc>) -> Result<Vec<Due>, TableError> {
         let upto = format!("{}~", keys::ts(now));
-        self.query_all(Some(keys::GSI3), keys::DUE_PK, Range::UpTo(&upto)).await
+        let mut due = Vec::new();
+        for item in self.query(Some(keys::GSI3), keys::DUE_PK, Range::UpTo(&upto)).await? {
+            match kind_of(&item) {
+                OutboundText::KIND => due.push(Due::Text(Box::new(from_item(item)?))),
+                FollowUp::KIND => due.push(Due::FollowUp(from_item(item)?)),
+                _ => {}
+            }
+        }
+        Ok(due)
     }
 
     /// What happened at a store on one store-local day: the day's facts (one

@@ -1,0 +1,286 @@
+//! `declined-service`: the RO close is a trigger, not the finish line. A
+//! declined brake job is revenue the store already earned the right to.
+//!
+//! Trigger: `ro.closed` on `dms-events`, through the function's SQS queue
+//! (filter policy on `event_type`).
+//! Reads: the store config (cached), the customer's current state (one Query).
+//! Decides ([`decide`], pure): the repair order closed (performed work,
+//! mileage), the visit (the customer's last service date: the lapse clock),
+//! each declined line (op code, description, estimate), the lines of earlier
+//! ROs this one performed (recovered: their estimates are recovered revenue),
+//! the day's facts, the timeline, and one follow-up step per day of the
+//! store's `declined_cadence_days`. Applies it in one transaction, claimed on
+//! the event id and on the RO (a duplicate `ro.closed` changes nothing).
+//!
+//! On each step's day the `scheduler` releases it through [`decide_step`]:
+//! a `marketing` text naming the RO's lines still open (largest estimate
+//! first, with the booking link) and a task for the RO's advisor; the task
+//! only, without marketing consent; nothing, and the reason on the timeline,
+//! when every line ended, the customer opted out, or the customer replied and
+//! a person has the conversation.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use tracing::info;
+
+use custops::batch::Message;
+use custops::event::{Envelope, RoClosed};
+use custops::function::SqsFunction;
+use custops::model::{
+    Customer, CustomerState, DeclinedLine, Fact, FactKind, FollowUp, LineStatus, RepairOrder, StepStatus, Task,
+    TaskKind, Touchpoint,
+};
+use custops::outbound::{plan, Plan, Suppressed, TextRequest};
+use custops::store::{Department, StoreConfig};
+use custops::templates;
+use custops::text::{dollars, MessageClass};
+use custops::{Applied, Change, CustomerId, Deps, Event, ProcessError, RecordChange};
+
+/// The function (its code is [`decide`] and [`decide_step`]; see [`SqsFunction`]).
+pub struct DeclinedService;
+
+impl SqsFunction for DeclinedService {
+    const NAME: &'static str = "declined-service";
+
+    async fn process(deps: &Deps, message: Message) -> Result<(), ProcessError> {
+        let (Event { envelope, data: closed, store }, customer, state) = deps.load::<RoClosed>(&message).await?;
+        let change = decide(&store, &envelope, &closed, &customer, &state, deps.clock.now());
+        if deps.apply(&store, change).await? != Applied::Duplicate {
+            info!(ro_number = %closed.ro_number, declined = closed.declined.len(), "repair order closed");
+        }
+        Ok(())
+    }
+}
+
+/// The store-local hour a follow-up step falls due: inside the texting
+/// window, no later than 16:00.
+pub const FOLLOW_UP_HOUR: u32 = 10;
+/// The advisor's task is due this long after the step (16:00 that day).
+pub const TASK_DUE_HOURS: i64 = 6;
+
+/// The claim on the RO: a DMS resend of its close under a new event id is a duplicate.
+pub fn natural_key(store: &StoreConfig, closed: &RoClosed) -> String {
+    format!("ro.closed#{}#{}", store.store_id, closed.ro_number)
+}
+
+/// When the step `days` after a close falls due: that store-local day at
+/// [`FOLLOW_UP_HOUR`].
+pub fn step_due(store: &StoreConfig, closed_at: DateTime<Utc>, days: u32) -> DateTime<Utc> {
+    let date = store.local(closed_at).date_naive() + Duration::days(i64::from(days));
+    date.and_hms_opt(FOLLOW_UP_HOUR, 0, 0)
+        .and_then(|t| store.timezone.from_local_datetime(&t).earliest())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(closed_at + Duration::days(i64::from(days)))
+}
+
+/// What one RO close changes, decided from the customer's record. Pure.
+pub fn decide(
+    store: &StoreConfig,
+    envelope: &Envelope,
+    closed: &RoClosed,
+    customer: &CustomerId,
+    state: &CustomerState,
+    now: DateTime<Utc>,
+) -> Change {
+    let (at, event_id) = (envelope.occurred_at, envelope.event_id.as_str());
+    let touch = |kind: &str, summary: String| Touchpoint::of_event(at, event_id, kind, summary);
+    let ro_number = closed.ro_number.as_str();
+    let mut record = RecordChange::new(customer.clone());
+    let mut facts = vec![Fact::new(store, FactKind::RoClosed, event_id, closed.closed_at)];
+
+    let mut profile =
+        state.profile.clone().unwrap_or_else(|| Customer::lead(&store.store_id, customer.phone.clone(), now));
+    profile.merge_dms(&closed.customer, now);
+    profile.upsert_vehicle(&closed.vehicle);
+    if profile.last_visit_at.is_none_or(|v| v < closed.closed_at) {
+        profile.last_visit_at = Some(closed.closed_at);
+    }
+    record.profile = Some((profile, state.version));
+    record.consent =
+        state.consent.with_marketing(closed.customer.marketing_consent, "dms", at).map(|c| (c, state.consent.clone()));
+
+    let known = state.repair_orders.iter().find(|r| r.ro_number == ro_number);
+    let mileage = closed.mileage.map(|m| format!(" at {m} miles")).unwrap_or_default();
+    record.touch(touch(
+        "ro.closed",
+        format!("{ro_number} {} closed{mileage}: {} performed", closed.vehicle.describe(), closed.performed.join(", ")),
+    ));
+    record.repair_orders.push(RepairOrder {
+        ro_number: ro_number.to_owned(),
+        status: "closed".into(),
+        status_at: known.map_or(closed.closed_at, |r| r.status_at.max(closed.closed_at)),
+        vehicle: closed.vehicle.clone(),
+        advisor: closed.advisor.clone(),
+        amount_due_cents: known.and_then(|r| r.amount_due_cents),
+        closed_at: Some(closed.closed_at),
+        texted: known.map(|r| r.texted.clone()).unwrap_or_default(),
+        performed: closed.performed.clone(),
+        mileage: closed.mileage,
+    });
+
+    // What happened to each line: a fact for the day (with its amount) and a
+    // touchpoint of its own (one per line: a transaction writes an item once).
+    let mut line_event = |line: &DeclinedLine, kind: FactKind, touch_kind: &str, summary: String| {
+        let id = format!("{event_id}#{}", line.line_id);
+        facts.push(Fact::new(store, kind, &id, closed.closed_at).cents(line.estimate_cents));
+        record.touch(Touchpoint::of_event(at, &id, touch_kind, summary));
+        record.declined.push(line.clone());
+    };
+    // Work declined on an earlier RO and done on this one is recovered.
+    for line in state
+        .declined
+        .iter()
+        .filter(|l| l.is_open() && l.ro_number != ro_number && closed.performed.contains(&l.op_code))
+    {
+        let summary = format!(
+            "{} ({}), declined on {}, done on {ro_number}: {} recovered",
+            line.description,
+            line.op_code,
+            line.ro_number,
+            dollars(line.estimate_cents)
+        );
+        let recovered = DeclinedLine {
+            status: LineStatus::Recovered,
+            ended_at: Some(closed.closed_at),
+            recovered_by: Some(ro_number.to_owned()),
+            ..line.clone()
+        };
+        line_event(&recovered, FactKind::LineRecovered, "declined.recovered", summary);
+    }
+    for d in &closed.declined {
+        let line = DeclinedLine {
+            ro_number: ro_number.to_owned(),
+            line_id: d.line_id.clone(),
+            op_code: d.op_code.clone(),
+            description: d.description.clone(),
+            estimate_cents: d.estimate_cents,
+            advisor: closed.advisor.clone(),
+            declined_at: closed.closed_at,
+            status: LineStatus::Open,
+            ended_at: None,
+            recovered_by: None,
+        };
+        let summary =
+            format!("declined on {ro_number}: {} ({}), {}", d.description, d.op_code, dollars(d.estimate_cents));
+        line_event(&line, FactKind::LineDeclined, "declined.recorded", summary);
+    }
+    if !closed.declined.is_empty() {
+        for (i, days) in store.declined_cadence_days.iter().enumerate() {
+            record.follow_ups.push(FollowUp {
+                store_id: store.store_id.clone(),
+                phone: customer.phone.clone(),
+                ro_number: ro_number.to_owned(),
+                step: i as u32 + 1,
+                days: *days,
+                due_at: step_due(store, closed.closed_at, *days),
+                status: StepStatus::Scheduled,
+                outcome: None,
+            });
+        }
+        let days: Vec<String> = store.declined_cadence_days.iter().map(u32::to_string).collect();
+        record.touch(touch(
+            "follow_up.scheduled",
+            format!("declined work followed up {} days after the close", days.join(", ")),
+        ));
+    }
+    Change::new(event_id).natural_key(natural_key(store, closed)).facts(facts).record(record)
+}
+
+/// The idempotency key of a step's release: once per step, however often
+/// the scheduler runs.
+pub fn step_key(step: &FollowUp) -> String {
+    format!("follow-up#{}#{}#{}#{}", step.store_id, step.phone.e164(), step.ro_number, step.step)
+}
+
+/// What one due follow-up step does, decided from the customer's record. Pure.
+pub fn decide_step(store: &StoreConfig, step: &FollowUp, state: &CustomerState, now: DateTime<Utc>) -> Change {
+    let event_id = step_key(step);
+    let customer = step.customer();
+    let touch = |kind: &str, summary: String| Touchpoint::of_event(now, &event_id, kind, summary);
+    let mut record = RecordChange::new(customer.clone());
+    let change = Change::new(&event_id);
+    if state
+        .follow_ups
+        .iter()
+        .any(|s| s.ro_number == step.ro_number && s.step == step.step && s.status != StepStatus::Scheduled)
+    {
+        return change.record(record);
+    }
+    let mut open: Vec<&DeclinedLine> =
+        state.declined.iter().filter(|l| l.ro_number == step.ro_number && l.is_open()).collect();
+    open.sort_by_key(|l| std::cmp::Reverse(l.estimate_cents));
+    let stop = if open.is_empty() {
+        Some(format!("nothing declined on {} is still open (recovered, booked or declined)", step.ro_number))
+    } else if state.consent.opted_out() {
+        Some("the customer opted out".to_owned())
+    } else if state.open_task(TaskKind::ReplySms).is_some() {
+        Some("the customer replied: a person has the conversation until the reply task is closed".to_owned())
+    } else {
+        None
+    };
+    let label = format!("step {} (day {}) for {}", step.step, step.days, step.ro_number);
+    if let Some(why) = stop {
+        record.touch(touch("follow_up.cancelled", format!("{label} cancelled: {why}")));
+        record.follow_ups.push(step.ended(StepStatus::Cancelled, why));
+        return change.record(record);
+    }
+
+    let work: Vec<String> = open.iter().map(|l| l.description.to_lowercase()).collect();
+    let total: i64 = open.iter().map(|l| l.estimate_cents).sum();
+    let advisor = &open[0].advisor;
+    let first_name = state.profile.as_ref().and_then(|p| p.first_name.clone()).unwrap_or_else(|| "there".into());
+    let vehicle = state
+        .repair_orders
+        .iter()
+        .find(|r| r.ro_number == step.ro_number)
+        .map(|r| r.vehicle.describe())
+        .unwrap_or_else(|| "vehicle".into());
+    let booking = store.booking_url.as_ref().map(|u| format!(" Book: {u}")).unwrap_or_default();
+    let body = store.render(
+        &templates::DECLINED_FOLLOWUP,
+        &[("first_name", &first_name), ("vehicle", &vehicle), ("work", &work.join(", ")), ("booking", &booking)],
+    );
+    let text = plan(
+        TextRequest {
+            store,
+            to: &customer.phone,
+            class: MessageClass::Marketing,
+            body,
+            dedupe_key: format!("declined#{}#{}", step.ro_number, step.step),
+            trigger: DeclinedService::NAME,
+            event_id: &event_id,
+            cadence: Some(format!("declined#{}", step.ro_number)),
+        },
+        &state.consent,
+        &state.sends,
+        now,
+    );
+    let (fact, outcome) = match &text {
+        Plan::Send(_) | Plan::Defer(_) => (FactKind::FollowUpTexted, "texted, and the advisor calls".to_owned()),
+        Plan::Suppress(Suppressed::NoMarketingConsent) => {
+            (FactKind::FollowUpTaskOnly, "no marketing consent: the advisor calls, no text".to_owned())
+        }
+        Plan::Suppress(s) => (FactKind::FollowUpTaskOnly, format!("no text ({}): the advisor calls", s.reason())),
+    };
+    record.touch(touch(
+        "follow_up.released",
+        format!("{label}: {outcome}; open: {} ({})", work.join(", "), dollars(total)),
+    ));
+    record.tasks.push(
+        Task::open(
+            &customer,
+            TaskKind::DeclinedFollowup,
+            format!("declined-{}-{}", step.ro_number, step.step),
+            (advisor.id.clone(), Department::Service),
+            now.max(step.due_at) + Duration::hours(TASK_DUE_HOURS),
+            now,
+        )
+        .note(format!("call {first_name} about the declined work: {} ({})", work.join(", "), dollars(total)))
+        .about_ro(Some(&step.ro_number)),
+    );
+    record.follow_ups.push(step.ended(StepStatus::Done, outcome));
+    record.text = Some((text, state.sends.clone()));
+    change.fact(Fact::new(store, fact, &event_id, now)).record(record)
+}
+
+#[cfg(test)]
+mod tests;

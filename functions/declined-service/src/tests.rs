@@ -1,0 +1,212 @@
+//! The rules of the RO close and of its follow-up steps, on `decide` and
+//! `decide_step` (no AWS).
+
+use custops::fixtures::{at, customer, envelope, northside};
+use custops::model::{Consent, MarketingConsent, SendEntry, SendLedger, TaskStatus};
+use serde_json::json;
+
+use super::*;
+
+const MARIA: &str = "+15125550142";
+
+/// RO-48213 closed Monday 17:20 Chicago: oil, tires, MPI done; brakes ($620)
+/// and the cabin filter ($89) declined.
+fn closed(
+    event_id: &str,
+    ro: &str,
+    closed_at: &str,
+    performed: &[&str],
+    declined: serde_json::Value,
+) -> (Envelope, RoClosed) {
+    let e = envelope(
+        "ro.closed",
+        event_id,
+        closed_at,
+        json!({
+            "ro_number": ro, "closed_at": closed_at,
+            "customer": {"dms_id": "C1001", "first_name": "Maria", "last_name": "Gonzalez", "phone": MARIA,
+                         "marketing_consent": true},
+            "vehicle": {"vin": "1GNSKNKDXMR214387", "year": 2021, "make": "Chevrolet", "model": "Tahoe"},
+            "advisor": {"id": "adv-7", "name": "Dana Whitfield"},
+            "mileage": 38412, "performed": performed, "declined": declined
+        }),
+    );
+    let data = e.data().unwrap();
+    (e, data)
+}
+
+fn brakes_and_filter() -> serde_json::Value {
+    json!([
+        {"line_id": "L4", "op_code": "BRK-FRT-PR", "description": "Front brake pads & rotors", "estimate_cents": 62000},
+        {"line_id": "L5", "op_code": "CAF-REPL", "description": "Cabin air filter", "estimate_cents": 8900}
+    ])
+}
+
+fn first_close() -> Change {
+    let (e, c) =
+        closed("d-1", "RO-48213", "2026-11-23T23:20:00Z", &["LOF-SYN", "TIRE-ROT", "MPI"], brakes_and_filter());
+    decide(&northside(), &e, &c, &customer(MARIA), &CustomerState::default(), at("2026-11-23T23:20:05Z"))
+}
+
+/// The state a committed change leaves (for the next event).
+fn after(change: &Change) -> CustomerState {
+    custops::fixtures::state_after(change)
+}
+
+fn kinds(change: &Change) -> Vec<(FactKind, Option<i64>)> {
+    change.facts.iter().map(|f| (f.kind, f.cents)).collect()
+}
+
+#[test]
+fn the_close_records_the_visit_the_declined_lines_and_three_follow_up_steps() {
+    let change = first_close();
+    let r = &change.records[0];
+    let ro = &r.repair_orders[0];
+    assert_eq!((ro.closed_at, ro.mileage), (Some(at("2026-11-23T23:20:00Z")), Some(38412)));
+    assert_eq!(ro.performed, ["LOF-SYN", "TIRE-ROT", "MPI"]);
+    assert_eq!(r.profile.as_ref().unwrap().0.last_visit_at, Some(at("2026-11-23T23:20:00Z")), "the lapse clock");
+    assert_eq!(r.declined.len(), 2);
+    assert!(r.declined.iter().all(|l| l.is_open() && l.advisor.id == "adv-7"));
+    assert_eq!(
+        kinds(&change),
+        [(FactKind::RoClosed, None), (FactKind::LineDeclined, Some(62000)), (FactKind::LineDeclined, Some(8900))]
+    );
+    // Days 3, 10 and 30 after Monday 23 November, at 10:00 Chicago (CST, UTC-6).
+    let due: Vec<_> = r.follow_ups.iter().map(|s| (s.step, s.days, s.due_at)).collect();
+    assert_eq!(
+        due,
+        [(1, 3, at("2026-11-26T16:00:00Z")), (2, 10, at("2026-12-03T16:00:00Z")), (3, 30, at("2026-12-23T16:00:00Z"))]
+    );
+    assert_eq!(change.natural_keys, ["ro.closed#northside-chevy#RO-48213"], "a resend under a new id is a duplicate");
+}
+
+/// One transaction may write an item once: every touchpoint of a change has its own key.
+fn assert_unique_items(change: &Change) {
+    use custops::entity::Entity;
+    let r = &change.records[0];
+    let mut keys: Vec<String> = r.touchpoints.iter().map(|t| t.keys(&r.customer).sk).collect();
+    let n = keys.len();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), n, "{:?}", r.touchpoints);
+}
+
+#[test]
+fn recovering_two_lines_at_once_writes_each_touchpoint_once() {
+    let state = after(&first_close());
+    let (e, c) = closed("d-2", "RO-49001", "2026-12-01T18:00:00Z", &["BRK-FRT-PR", "CAF-REPL"], brakes_and_filter());
+    let change = decide(&northside(), &e, &c, &customer(MARIA), &state, at("2026-12-01T18:00:05Z"));
+    assert_eq!(change.records[0].declined.iter().filter(|l| l.status == LineStatus::Recovered).count(), 2);
+    assert_unique_items(&change);
+}
+
+#[test]
+fn a_later_ro_that_performs_a_declined_op_code_recovers_that_line_and_only_that_line() {
+    let state = after(&first_close());
+    let (e, c) = closed("d-2", "RO-49001", "2026-12-01T18:00:00Z", &["BRK-FRT-PR"], json!([]));
+    let change = decide(&northside(), &e, &c, &customer(MARIA), &state, at("2026-12-01T18:00:05Z"));
+    assert_unique_items(&change);
+    let r = &change.records[0];
+    assert_eq!(r.declined.len(), 1, "only the brakes");
+    let brakes = &r.declined[0];
+    assert_eq!((brakes.status, brakes.recovered_by.as_deref()), (LineStatus::Recovered, Some("RO-49001")));
+    assert!(kinds(&change).contains(&(FactKind::LineRecovered, Some(62000))));
+    assert!(r.follow_ups.is_empty(), "nothing declined on the new RO");
+    assert!(r.touchpoints.iter().any(|t| t.kind == "declined.recovered" && t.summary.contains("$620.00")));
+}
+
+fn step(change: &Change, n: usize) -> FollowUp {
+    change.records[0].follow_ups[n].clone()
+}
+
+#[test]
+fn a_due_step_texts_the_open_work_largest_first_with_the_booking_link_and_gives_the_advisor_a_task() {
+    let close = first_close();
+    let state = after(&close);
+    let now = at("2026-11-26T16:00:00Z");
+    let change = decide_step(&northside(), &step(&close, 0), &state, now);
+    let Some(Plan::Send(text)) = change.plan() else { panic!("a text now: {:?}", change.plan()) };
+    assert_eq!(text.class, MessageClass::Marketing);
+    assert!(text.body.contains("front brake pads & rotors, cabin air filter"), "{}", text.body);
+    assert!(text.body.contains("Northside Chevrolet") && text.body.contains("https://northside.example/service"));
+    assert!(text.body.contains("Reply STOP"));
+    assert_eq!(text.cadence.as_deref(), Some("declined#RO-48213"));
+    let r = &change.records[0];
+    let task = &r.tasks[0];
+    assert_eq!((task.kind, task.owner.as_str(), task.status), (TaskKind::DeclinedFollowup, "adv-7", TaskStatus::Open));
+    assert_eq!(task.due_at, at("2026-11-26T22:00:00Z"), "16:00 that day");
+    assert_eq!(r.follow_ups[0].status, StepStatus::Done);
+    assert_eq!(kinds(&change), [(FactKind::FollowUpTexted, None)]);
+    assert_eq!(change.event_id, "follow-up#northside-chevy#+15125550142#RO-48213#1", "once per step");
+}
+
+#[test]
+fn without_marketing_consent_a_step_is_a_task_and_no_text() {
+    let mut state = after(&first_close());
+    state.consent = Consent::default();
+    let change = decide_step(&northside(), &step(&first_close(), 0), &state, at("2026-11-26T16:00:00Z"));
+    assert!(matches!(change.plan(), Some(Plan::Suppress(Suppressed::NoMarketingConsent))));
+    assert_eq!(change.records[0].tasks.len(), 1);
+    assert_eq!(kinds(&change), [(FactKind::FollowUpTaskOnly, None)]);
+}
+
+#[test]
+fn a_step_is_cancelled_with_its_reason_when_nothing_is_open_the_customer_opted_out_or_replied() {
+    let close = first_close();
+    let now = at("2026-11-26T16:00:00Z");
+    let mut ended = after(&close);
+    for l in &mut ended.declined {
+        l.status = LineStatus::Booked;
+    }
+    let mut opted_out = after(&close);
+    opted_out.consent.opted_out_at = Some(at("2026-11-24T00:00:00Z"));
+    let mut replied = after(&close);
+    replied.tasks.push(Task::open(
+        &customer(MARIA),
+        TaskKind::ReplySms,
+        "reply-m-1",
+        ("bdc".into(), Department::Main),
+        now,
+        now,
+    ));
+    for (state, why) in [(ended, "still open"), (opted_out, "opted out"), (replied, "replied")] {
+        let change = decide_step(&northside(), &step(&close, 0), &state, now);
+        assert!(change.plan().is_none(), "{why}");
+        let r = &change.records[0];
+        assert!(r.tasks.is_empty(), "{why}");
+        assert_eq!(r.follow_ups[0].status, StepStatus::Cancelled, "{why}");
+        assert!(r.follow_ups[0].outcome.as_deref().unwrap().contains(why), "{:?}", r.follow_ups[0].outcome);
+        assert!(r.touchpoints.iter().any(|t| t.kind == "follow_up.cancelled"));
+    }
+}
+
+#[test]
+fn the_steps_of_one_cadence_never_cap_each_other_but_other_marketing_does() {
+    let close = first_close();
+    let mut state = after(&close);
+    state.consent.marketing =
+        Some(MarketingConsent { granted: true, source: "dms".into(), at: at("2026-01-01T00:00:00Z") });
+    // Step 1 went out six days and 23 hours before step 2 (a DST change would do that).
+    let step_1 = SendEntry {
+        at: at("2026-11-26T17:00:00Z"),
+        class: MessageClass::Marketing,
+        cadence: Some("declined#RO-48213".into()),
+    };
+    state.sends = SendLedger { entries: vec![step_1], version: 1 };
+    let change = decide_step(&northside(), &step(&close, 1), &state, at("2026-12-03T16:00:00Z"));
+    assert!(matches!(change.plan(), Some(Plan::Send(_))), "{:?}", change.plan());
+
+    let other = SendEntry { at: at("2026-12-01T17:00:00Z"), class: MessageClass::Marketing, cadence: None };
+    state.sends.entries.push(other);
+    let change = decide_step(&northside(), &step(&close, 1), &state, at("2026-12-03T16:00:00Z"));
+    assert!(matches!(change.plan(), Some(Plan::Suppress(Suppressed::Capped(_)))), "{:?}", change.plan());
+}
+
+#[test]
+fn a_step_already_ended_does_nothing_more() {
+    let close = first_close();
+    let mut state = after(&close);
+    state.follow_ups[0] = state.follow_ups[0].ended(StepStatus::Done, "texted");
+    let change = decide_step(&northside(), &step(&close, 0), &state, at("2026-11-26T16:05:00Z"));
+    assert!(change.plan().is_none() && change.records[0].tasks.is_empty() && change.records[0].follow_ups.is_empty());
+}
