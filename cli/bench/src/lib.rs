@@ -46,6 +46,21 @@ fn ro(event_id: &str, status: &str, at: DateTime<Utc>) -> String {
     .to_string()
 }
 
+fn ro_closed(event_id: &str, ro: &str, at: DateTime<Utc>, declined: Value) -> String {
+    json!({"event_id": event_id, "event_type": "ro.closed", "occurred_at": at, "store_id": "northside-chevy",
+           "data": {"ro_number": ro, "closed_at": at, "performed": ["LOF-SYN", "MPI"], "declined": declined,
+                    "customer": {"dms_id": "C1001", "first_name": "Maria", "last_name": "Gonzalez", "phone": "+15125550142",
+                                 "marketing_consent": true},
+                    "vehicle": {"vin": "1GNSKNKDXMR214387", "year": 2021, "make": "Chevrolet", "model": "Tahoe"},
+                    "advisor": {"id": "adv-7", "name": "Dana Whitfield"}, "mileage": 38412}})
+    .to_string()
+}
+
+fn declined_lines() -> Value {
+    json!([{"line_id": "L4", "op_code": "BRK-FRT-PR", "description": "Front brake pads & rotors", "estimate_cents": 62000},
+           {"line_id": "L5", "op_code": "CAF-REPL", "description": "Cabin air filter", "estimate_cents": 8900}])
+}
+
 /// Runs every scenario on a private emulator and returns one row each.
 pub async fn aws_calls() -> Result<Vec<CallsRow>, BoxError> {
     let emulator = Emulator::start(0).await?;
@@ -59,6 +74,7 @@ pub async fn aws_calls() -> Result<Vec<CallsRow>, BoxError> {
     // Warm-up: each function's cold start loads the store once; Maria is a DMS customer.
     stack.invoke("vehicle-ready", &[ro("warm-ro", "checked_in", t(0))]).await?;
     stack.invoke("missed-call", &[call("warm-call", "warm", "+15125550170", t(0))]).await?;
+    stack.invoke("declined-service", &[ro_closed("warm-close", "RO-40000", t(0), json!([]))]).await?;
 
     let scenarios: Vec<(&str, &str, String, Option<usize>, i64)> = vec![
         (
@@ -75,6 +91,20 @@ pub async fn aws_calls() -> Result<Vec<CallsRow>, BoxError> {
         ("vehicle-ready", "ready_for_pickup (text, task closed)", ro("d-2", "ready_for_pickup", t(6)), Some(4), 6),
         ("vehicle-ready", "DMS resend under a new event id", ro("d-2b", "ready_for_pickup", t(6)), None, 7),
         ("vehicle-ready", "other status (recorded, no text)", ro("d-3", "in_progress", t(8)), None, 8),
+        (
+            "declined-service",
+            "ro.closed, 2 declined lines, 3 steps scheduled (no text)",
+            ro_closed("d-5", "RO-48213", t(9), declined_lines()),
+            Some(3),
+            9,
+        ),
+        (
+            "declined-service",
+            "DMS resend of the close under a new event id",
+            ro_closed("d-5b", "RO-48213", t(9), declined_lines()),
+            None,
+            10,
+        ),
     ];
     for (function, scenario, body, target, minute) in scenarios {
         clock.set(t(minute) + Duration::seconds(2));
@@ -97,6 +127,21 @@ pub async fn aws_calls() -> Result<Vec<CallsRow>, BoxError> {
     let calls = recorder.calls().await?;
     let released = fired.first().map(|(_, r)| r["sent"].clone()).unwrap_or(Value::Null);
     rows.push(row("scheduler", &format!("one run, {} due text(s) released, cold store cache", released), None, calls));
+
+    // The status text the caps held (three texts in 24 h) goes out once the window frees.
+    clock.set("2026-11-24T17:00:00Z".parse()?);
+    stack.tick().await?;
+    // Day 3 of the cadence, 10:00 in Chicago: the first follow-up step (a
+    // marketing text naming the open work, and the advisor's task).
+    clock.set("2026-11-26T16:00:00Z".parse()?);
+    let recorder = CallRecorder::start(&emulator.endpoint).await?;
+    let fired = stack.tick().await?;
+    let calls = recorder.calls().await?;
+    let released = fired.first().map(|(_, r)| r["follow_ups"].clone()).unwrap_or(Value::Null);
+    let scenario = format!(
+        "one run, {released} follow-up step released (text + task); the step itself: Query, TransactWriteItems, Publish, UpdateItem"
+    );
+    rows.push(row("scheduler", &scenario, Some(5), calls));
     emulator.stop().await;
     Ok(rows)
 }
