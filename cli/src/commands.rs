@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use aws_sdk_sns::types::MessageAttributeValue as SnsAttribute;
 use aws_sdk_sqs::types::MessageAttributeValue;
 use custops::batch::{ATTR_KIND, ATTR_REASON, FAILURE_ATTRIBUTES};
+use custops::model::{Task, TaskOutcome};
 use custops::table::Table;
 use custops::text::OutboundText;
-use custops::{Phone, StoreConfig};
+use custops::{Core, CustomerId, Phone, SharedClock, StoreConfig};
 use serde_json::Value;
 
 use crate::template::{Placement, Template, TEMPLATE};
@@ -61,12 +62,17 @@ pub async fn store_put(target: &Target, file: &Path) -> Result<(StoreConfig, Vec
     Ok((store, warnings))
 }
 
-/// Every outbound text, oldest first, of one store or all.
-pub async fn texts(target: &Target, store: Option<&str>) -> Result<Vec<OutboundText>, BoxError> {
-    let stores = match store {
+/// The store named, or every store.
+async fn store_ids(target: &Target, store: Option<&str>) -> Result<Vec<String>, BoxError> {
+    Ok(match store {
         Some(s) => vec![s.to_owned()],
         None => target.table.list_stores().await?.into_iter().map(|s| s.store_id).collect(),
-    };
+    })
+}
+
+/// Every outbound text, oldest first, of one store or all.
+pub async fn texts(target: &Target, store: Option<&str>) -> Result<Vec<OutboundText>, BoxError> {
+    let stores = store_ids(target, store).await?;
     let mut all = Vec::new();
     for s in stores {
         all.extend(target.table.store_texts(&s).await?);
@@ -75,36 +81,42 @@ pub async fn texts(target: &Target, store: Option<&str>) -> Result<Vec<OutboundT
     Ok(all)
 }
 
-pub fn print_texts(texts: &[OutboundText], json: bool) {
+/// Prints a listing as JSON, or a line per item for a person (`none` when empty).
+fn print_list<T: serde::Serialize>(items: &[T], json: bool, none: &str, line: impl Fn(&T) -> String) {
     if json {
-        println!("{}", serde_json::to_string_pretty(texts).unwrap_or_default());
-        return;
+        println!("{}", serde_json::to_string_pretty(items).unwrap_or_default());
+    } else if items.is_empty() {
+        println!("{none}");
+    } else {
+        for item in items {
+            println!("{}", line(item));
+        }
     }
-    if texts.is_empty() {
-        println!("no texts");
-    }
-    for t in texts {
-        let state = serde_json::to_value(t.state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-        let class = serde_json::to_value(t.class).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-        println!(
+}
+
+/// An enum's name as serde writes it (`marketing`, `declined_followup`).
+fn name_of(value: impl serde::Serialize) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+pub fn print_texts(texts: &[OutboundText], json: bool) {
+    print_list(texts, json, "no texts", |t| {
+        format!(
             "{}  {:<16} {:<13} {:<13} {:<8}  {}",
             t.created_at.format("%Y-%m-%d %H:%M:%SZ"),
             t.store_id,
             t.phone.e164(),
-            class,
-            state,
+            name_of(t.class),
+            name_of(t.state),
             t.body
-        );
-    }
+        )
+    });
 }
 
 /// `custops timeline PHONE`: one customer's record and every touchpoint.
 pub async fn timeline(target: &Target, phone: &str, store: Option<&str>, json: bool) -> Result<(), BoxError> {
     let phone = Phone::parse(phone)?;
-    let stores = match store {
-        Some(s) => vec![s.to_owned()],
-        None => target.table.list_stores().await?.into_iter().map(|s| s.store_id).collect(),
-    };
+    let stores = store_ids(target, store).await?;
     let mut out = Vec::new();
     for store_id in stores {
         let t = target.table.timeline(&custops::CustomerId::new(&store_id, phone.clone())).await?;
@@ -163,6 +175,52 @@ pub async fn timeline(target: &Target, phone: &str, store: Option<&str>, json: b
     if json {
         println!("{}", serde_json::to_string_pretty(&out)?);
     }
+    Ok(())
+}
+
+/// `custops tasks`: the open tasks of one store (or all), due first,
+/// optionally one owner's.
+pub async fn tasks(target: &Target, store: Option<&str>, owner: Option<&str>) -> Result<Vec<Task>, BoxError> {
+    let stores = store_ids(target, store).await?;
+    let mut open = Vec::new();
+    for s in stores {
+        open.extend(target.table.open_tasks(&s).await?.into_iter().filter(|t| owner.is_none_or(|o| t.owner == o)));
+    }
+    open.sort_by_key(|t| t.due_at);
+    Ok(open)
+}
+
+pub fn print_tasks(tasks: &[Task], json: bool) {
+    print_list(tasks, json, "no open tasks", |t| {
+        format!(
+            "due {}  {:<16} {:<13} {:<18} {:<12} {}  {}",
+            t.due_at.format("%Y-%m-%d %H:%MZ"),
+            t.store_id,
+            t.phone.e164(),
+            name_of(t.kind),
+            t.owner,
+            t.task_id,
+            t.note
+        )
+    });
+}
+
+/// `custops task done TASK_ID --store S --phone P [--outcome O]`: closes a
+/// task through the one commit path, with what its outcome means.
+pub async fn task_done(
+    target: &Target,
+    store_id: &str,
+    phone: &str,
+    task_id: &str,
+    outcome: TaskOutcome,
+    clock: SharedClock,
+) -> Result<(), BoxError> {
+    let customer = CustomerId::new(store_id, Phone::parse(phone)?);
+    let store = target.table.get_store(store_id).await?.ok_or_else(|| format!("unknown store {store_id:?}"))?;
+    let state = target.table.customer_state(&customer).await?;
+    let change = custops::tasks::done(&customer, &state, task_id, outcome, clock.now())?;
+    let core = Core::new(target.table.clone(), target.sns.clone(), clock);
+    core.apply(&store, change).await?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Parser, Subcommand};
+use custops::model::TaskOutcome;
 use custops::{PinnedClock, SharedClock, SystemClock};
 use custops_cli::commands::{self, Target};
 use custops_cli::emulator::{self, Emulator};
@@ -66,6 +67,19 @@ enum Command {
         #[command(flatten)]
         view: View,
     },
+    /// Open tasks, due first.
+    Tasks {
+        /// Only this owner's.
+        #[arg(long)]
+        owner: Option<String>,
+        #[command(flatten)]
+        view: View,
+    },
+    /// A task a person worked.
+    Task {
+        #[command(subcommand)]
+        command: TaskCommand,
+    },
     /// The GM morning report for a day.
     Report {
         #[arg(long)]
@@ -118,6 +132,22 @@ enum LocalCommand {
     Tick {
         #[arg(long)]
         at: Option<DateTime<Utc>>,
+        #[command(flatten)]
+        conn: Conn,
+    },
+}
+
+#[derive(Subcommand)]
+enum TaskCommand {
+    /// Close a task, with what happened (booked, reached, no_answer, declined).
+    Done {
+        task_id: String,
+        #[arg(long)]
+        store: String,
+        #[arg(long)]
+        phone: String,
+        #[arg(long, default_value = "reached", value_parser = ["booked", "reached", "no_answer", "declined"])]
+        outcome: String,
         #[command(flatten)]
         conn: Conn,
     },
@@ -184,6 +214,23 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         Command::Timeline { phone, view } => {
             let target = Target::new(view.conn.endpoint.as_deref(), &view.conn.stack).await?;
             commands::timeline(&target, &phone, view.store.as_deref(), view.json).await
+        }
+        Command::Tasks { owner, view } => {
+            let target = Target::new(view.conn.endpoint.as_deref(), &view.conn.stack).await?;
+            commands::print_tasks(&commands::tasks(&target, view.store.as_deref(), owner.as_deref()).await?, view.json);
+            Ok(())
+        }
+        Command::Task { command: TaskCommand::Done { task_id, store, phone, outcome, conn } } => {
+            let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
+            let outcome = match outcome.as_str() {
+                "booked" => TaskOutcome::Booked,
+                "no_answer" => TaskOutcome::NoAnswer,
+                "declined" => TaskOutcome::Declined,
+                _ => TaskOutcome::Reached,
+            };
+            commands::task_done(&target, &store, &phone, &task_id, outcome, Arc::new(SystemClock)).await?;
+            println!("task {task_id} done ({})", outcome.as_str());
+            Ok(())
         }
         Command::Report { store, date, conn } => {
             let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;

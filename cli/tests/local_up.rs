@@ -140,3 +140,47 @@ fn dlq_lists_every_dead_letter_however_many_there_are() {
         assert_eq!(ids.len(), 16, "every dead letter, once, and still there the second time: {listed}");
     }
 }
+
+/// The service lane through the binary: an RO closes with declined work, the
+/// day-3 follow-up goes out at `local tick`, the advisor's task is listed by
+/// `custops tasks`, and closing it as booked (`custops task done`) stops the
+/// rest of the cadence.
+#[test]
+fn tasks_and_task_done_work_the_declined_follow_ups() {
+    let (_up, endpoint) = local_up("2026-11-23T23:20:30Z");
+    publish(&endpoint, "dms/090-ro-closed.json");
+    let started = Instant::now();
+    while !custops(&endpoint, &["timeline", "+15125550142", "--store", "northside-chevy"]).contains("ro.closed") {
+        assert!(started.elapsed() < Duration::from_secs(20), "the close was not recorded");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let fired = custops(&endpoint, &["local", "tick", "--at", "2026-11-26T16:00:00Z"]);
+    assert!(fired.contains(r#""follow_ups":1"#), "{fired}");
+    let texts: serde_json::Value = serde_json::from_str(&custops(&endpoint, &["texts", "--json"])).unwrap();
+    assert_eq!(texts.as_array().unwrap().len(), 1, "{texts}");
+    assert_eq!(texts[0]["class"], "marketing");
+
+    let tasks: serde_json::Value = serde_json::from_str(&custops(
+        &endpoint,
+        &["tasks", "--store", "northside-chevy", "--owner", "adv-7", "--json"],
+    ))
+    .unwrap();
+    let task = &tasks.as_array().unwrap()[0];
+    assert_eq!((task["kind"].as_str(), task["phone"].as_str()), (Some("declined_followup"), Some("+15125550142")));
+    for field in ["task_id", "store_id", "owner", "due_at", "status"] {
+        assert!(!task[field].is_null(), "{field}: {task}");
+    }
+    let id = task["task_id"].as_str().unwrap();
+    let done = custops(
+        &endpoint,
+        &["task", "done", id, "--store", "northside-chevy", "--phone", "(512) 555-0142", "--outcome", "booked"],
+    );
+    assert!(done.contains("done (booked)"), "{done}");
+    let open = custops(&endpoint, &["tasks", "--owner", "adv-7", "--json"]);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&open).unwrap(), serde_json::json!([]), "{open}");
+
+    custops(&endpoint, &["local", "tick", "--at", "2026-12-03T16:00:00Z"]);
+    let texts: serde_json::Value = serde_json::from_str(&custops(&endpoint, &["texts", "--json"])).unwrap();
+    assert_eq!(texts.as_array().unwrap().len(), 1, "booked: no day-10 text");
+}

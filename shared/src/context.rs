@@ -45,6 +45,16 @@ impl Core {
             .ok_or_else(|| ProcessError::UnknownStore { event_id: event_id.to_owned(), store_id: sms_number.masked() })
     }
 
+    /// What an operator command applies changes with: the table, SNS and a clock.
+    pub fn new(table: Table, sns: aws_sdk_sns::Client, clock: SharedClock) -> Self {
+        Self {
+            outbound: Outbound::new(table.clone(), sns, clock.clone()),
+            stores: StoreCache::new(table.clone()),
+            table,
+            clock,
+        }
+    }
+
     /// Reads `TABLE_NAME`; builds the clients from the one `SdkConfig`.
     pub fn from_env(env: &impl EnvSource, config: &SdkConfig, clock: SharedClock) -> Result<Self, ConfigError> {
         Self::with_clients(env, &Clients::new(config), clock)

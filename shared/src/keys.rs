@@ -12,7 +12,7 @@
 //! | repair order (`repair_order`) | `CUST#{store}#{e164}` | `#RO#{ro}` | `RO#{store}#{ro}` / `RO` | | |
 //! | declined line (`declined_line`) | `CUST#{store}#{e164}` | `#DECL#{ro}#{line}` | | | |
 //! | follow-up step (`follow_up`) | `CUST#{store}#{e164}` | `#STEP#{ro}#{step}` | | | `DUE` / `{due}#{pk}#{sk}` (scheduled only) |
-//! | task (`task`) | `CUST#{store}#{e164}` | `#TASK#{task_id}` | | `TASKS#{store}#{owner}` / `{due}#{task_id}` (open only) | |
+//! | task (`task`) | `CUST#{store}#{e164}` | `#TASK#{task_id}` | | `TASKS#{store}` / `{due}#{task_id}` (open only) | |
 //! | outbound text (`text`) | `CUST#{store}#{e164}` | `TEXT#{dedupe key}` | | `TEXTS#{store}` / `{created}#{dedupe key}` | `DUE` / `{due}#{pk}#{sk}` (unfinished only) |
 //! | touchpoint (`touchpoint`) | `CUST#{store}#{e164}` | `TL#{at}#{event_id}#{kind}` | | | |
 //! | event claim (`event_claim`) | `EVENT#{event_id}` | `EVENT` | | | |
@@ -21,8 +21,8 @@
 //! Access patterns: every store (`pk`); a store by its texting number (gsi1);
 //! customer by phone within a store (`pk`); a customer's current state (`pk`,
 //! `sk` begins with `#`: one Query); a customer's timeline (`pk`); customer by
-//! DMS id (gsi1); a repair order by RO number (gsi1); open tasks by owner in
-//! due order (gsi2); every text of a store in order (gsi2); texts due at a time
+//! DMS id (gsi1); a repair order by RO number (gsi1); a store's open tasks in
+//! due order (gsi2, sparse: done tasks leave it); every text of a store in order (gsi2); texts due at a time
 //! and follow-up steps due at a time (gsi3, sparse: only unfinished texts and
 //! scheduled steps carry it, so its cost grows with the work in flight, not
 //! the table); what happened at a store on a day (`pk`:
@@ -109,9 +109,10 @@ pub fn texts_feed(store_id: &str) -> String {
     format!("TEXTS#{store_id}")
 }
 
-/// The gsi2 value of an owner's open tasks.
-pub fn tasks_of(store_id: &str, owner: &str) -> String {
-    format!("TASKS#{store_id}#{owner}")
+/// The gsi2 value of a store's open tasks (an owner's are filtered from them:
+/// the open tasks are the store's working set, not its history).
+pub fn open_tasks(store_id: &str) -> String {
+    format!("TASKS#{store_id}")
 }
 
 /// The partition of a store's facts for one store-local day.

@@ -25,6 +25,7 @@ pub mod outbound;
 pub mod phone;
 pub mod store;
 pub mod table;
+pub mod tasks;
 pub mod telemetry;
 pub mod templates;
 pub mod text;

@@ -320,6 +320,7 @@ pub enum TaskKind {
     /// Call to book the install of an arrived part.
     BookInstall,
     /// Answer a text the customer sent.
+    #[serde(rename = "reply")]
     ReplySms,
     /// Call about work the customer declined (a step of the declined-work cadence).
     DeclinedFollowup,
@@ -349,6 +350,34 @@ pub struct Task {
     /// What only a callback has: the calls folded into it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calls: Option<Calls>,
+    /// How a person closed it, and when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<TaskOutcome>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done_at: Option<DateTime<Utc>>,
+}
+
+/// How a person closed a task (`custops task done --outcome`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskOutcome {
+    /// The customer booked: the work the task was about is ended as booked.
+    Booked,
+    Reached,
+    NoAnswer,
+    /// The customer said no for good: the work is ended as declined.
+    Declined,
+}
+
+impl TaskOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskOutcome::Booked => "booked",
+            TaskOutcome::Reached => "reached",
+            TaskOutcome::NoAnswer => "no_answer",
+            TaskOutcome::Declined => "declined",
+        }
+    }
 }
 
 /// The missed calls a callback task answers (repeat calls add to it).
@@ -384,6 +413,8 @@ impl Task {
             ro_number: None,
             note: String::new(),
             calls: None,
+            outcome: None,
+            done_at: None,
         }
     }
 
@@ -409,16 +440,16 @@ impl Task {
     }
 }
 
-/// Open tasks are on their owner's feed (gsi2), in due order; done ones leave it.
+/// Open tasks are on their store's feed (gsi2), in due order; done ones leave it.
 impl Entity for Task {
     const KIND: &'static str = "task";
     type Scope = ();
 
     fn keys(&self, _: &()) -> Keys {
         let mut k = Keys::new(keys::customer_pk(&self.store_id, &self.phone), format!("#TASK#{}", self.task_id));
-        k.gsi2 = self.is_open().then(|| {
-            (keys::tasks_of(&self.store_id, &self.owner), format!("{}#{}", keys::ts(self.due_at), self.task_id))
-        });
+        k.gsi2 = self
+            .is_open()
+            .then(|| (keys::open_tasks(&self.store_id), format!("{}#{}", keys::ts(self.due_at), self.task_id)));
         k
     }
 }

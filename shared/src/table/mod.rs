@@ -242,6 +242,13 @@ impl Table {
         Ok(timeline)
     }
 
+    /// A store's open tasks, due first (gsi2, sparse: its cost grows with the
+    /// open tasks, not the table).
+    #[instrument(skip(self))]
+    pub async fn open_tasks(&self, store_id: &str) -> Result<Vec<Task>, TableError> {
+        self.query_all(Some(keys::GSI2), &keys::open_tasks(store_id), Range::All).await
+    }
+
     /// One text as it is now (a consistent read).
     #[instrument(skip(self, text), fields(dedupe_key = %text.dedupe_key))]
     pub async fn get_text(&self, text: &TextRef) -> Result<Option<OutboundText>, TableError> {

@@ -1,0 +1,139 @@
+//! What closing a task means (`custops task done`): a pure decision, applied
+//! through the one commit path like every trigger's.
+
+use chrono::{DateTime, Utc};
+
+use crate::apply::{Change, RecordChange};
+use crate::entity::CustomerId;
+use crate::model::{CustomerState, LineStatus, StepStatus, TaskKind, TaskOutcome, TaskStatus, Touchpoint};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TaskError {
+    #[error("no task {0:?} on this customer's record")]
+    NotFound(String),
+    #[error("task {0:?} was closed already")]
+    AlreadyDone(String),
+}
+
+/// The idempotency key of closing a task: a task is closed once.
+pub fn done_key(customer: &CustomerId, task_id: &str) -> String {
+    format!("task-done#{}#{}#{task_id}", customer.store_id, customer.phone.e164())
+}
+
+/// Closes `task_id` with `outcome`. A declined-work task closed as `booked`
+/// or `declined` ends the RO's open declined lines so (the rest of its
+/// cadence is cancelled, never sent); closing a reply task lets marketing
+/// follow-ups go again.
+pub fn done(
+    customer: &CustomerId,
+    state: &CustomerState,
+    task_id: &str,
+    outcome: TaskOutcome,
+    now: DateTime<Utc>,
+) -> Result<Change, TaskError> {
+    let task = state.tasks.iter().find(|t| t.task_id == task_id).ok_or_else(|| TaskError::NotFound(task_id.into()))?;
+    if task.status == TaskStatus::Done {
+        return Err(TaskError::AlreadyDone(task_id.into()));
+    }
+    let event_id = done_key(customer, task_id);
+    let touch = |kind: &str, summary: String| Touchpoint::of_event(now, &event_id, kind, summary);
+    let mut record = RecordChange::new(customer.clone());
+    record.touch(touch("task.done", format!("{task_id} done by a person: {}", outcome.as_str())));
+    record.tasks.push(crate::model::Task { outcome: Some(outcome), done_at: Some(now), ..task.closed() });
+    let ends = match outcome {
+        TaskOutcome::Booked => Some(LineStatus::Booked),
+        TaskOutcome::Declined => Some(LineStatus::Declined),
+        TaskOutcome::Reached | TaskOutcome::NoAnswer => None,
+    };
+    if let (TaskKind::DeclinedFollowup, Some(status), Some(ro)) = (task.kind, ends, task.ro_number.as_deref()) {
+        for line in state.declined.iter().filter(|l| l.ro_number == ro && l.is_open()) {
+            record.declined.push(crate::model::DeclinedLine { status, ended_at: Some(now), ..line.clone() });
+        }
+        let why = format!("the advisor's task was closed as {}", outcome.as_str());
+        for step in state.follow_ups.iter().filter(|s| s.ro_number == ro && s.status == StepStatus::Scheduled) {
+            record.follow_ups.push(step.ended(StepStatus::Cancelled, why.clone()));
+        }
+        record.touch(touch("declined.ended", format!("declined work on {ro} ended: {why}")));
+    }
+    Ok(Change::new(&event_id).record(record))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{DeclinedLine, FollowUp, Task};
+    use crate::phone::Phone;
+    use crate::store::Department;
+
+    fn at(t: &str) -> DateTime<Utc> {
+        t.parse().unwrap()
+    }
+
+    fn maria() -> CustomerId {
+        CustomerId::new("northside-chevy", Phone::parse("+15125550142").unwrap())
+    }
+
+    fn with_declined_work() -> CustomerState {
+        let now = at("2026-11-26T16:00:00Z");
+        let task = Task::open(
+            &maria(),
+            TaskKind::DeclinedFollowup,
+            "declined-RO-1-1",
+            ("adv-7".into(), Department::Service),
+            now,
+            now,
+        )
+        .about_ro(Some("RO-1"));
+        let line = DeclinedLine {
+            ro_number: "RO-1".into(),
+            line_id: "L4".into(),
+            op_code: "BRK".into(),
+            description: "Brakes".into(),
+            estimate_cents: 62000,
+            advisor: serde_json::from_str(r#"{"id":"adv-7","name":"Dana"}"#).unwrap(),
+            declined_at: now,
+            status: LineStatus::Open,
+            ended_at: None,
+            recovered_by: None,
+        };
+        let step = FollowUp {
+            store_id: "northside-chevy".into(),
+            phone: maria().phone,
+            ro_number: "RO-1".into(),
+            step: 2,
+            days: 10,
+            due_at: at("2026-12-03T16:00:00Z"),
+            status: StepStatus::Scheduled,
+            outcome: None,
+        };
+        CustomerState { tasks: vec![task], declined: vec![line], follow_ups: vec![step], ..Default::default() }
+    }
+
+    #[test]
+    fn a_declined_work_task_closed_as_booked_ends_the_work_and_cancels_the_rest_of_the_cadence() {
+        let now = at("2026-11-26T18:00:00Z");
+        let change = done(&maria(), &with_declined_work(), "declined-RO-1-1", TaskOutcome::Booked, now).unwrap();
+        let r = &change.records[0];
+        assert_eq!((r.tasks[0].status, r.tasks[0].outcome), (TaskStatus::Done, Some(TaskOutcome::Booked)));
+        assert_eq!(r.declined[0].status, LineStatus::Booked);
+        assert_eq!(r.follow_ups[0].status, StepStatus::Cancelled);
+        assert_eq!(change.event_id, "task-done#northside-chevy#+15125550142#declined-RO-1-1");
+    }
+
+    #[test]
+    fn reached_or_no_answer_only_closes_the_task_and_unknown_or_done_tasks_are_errors() {
+        let now = at("2026-11-26T18:00:00Z");
+        let change = done(&maria(), &with_declined_work(), "declined-RO-1-1", TaskOutcome::NoAnswer, now).unwrap();
+        assert!(change.records[0].declined.is_empty() && change.records[0].follow_ups.is_empty());
+        assert_eq!(
+            done(&maria(), &with_declined_work(), "nope", TaskOutcome::Reached, now).unwrap_err(),
+            TaskError::NotFound("nope".into())
+        );
+        let mut closed = with_declined_work();
+        closed.tasks[0].status = TaskStatus::Done;
+        assert!(matches!(
+            done(&maria(), &closed, "declined-RO-1-1", TaskOutcome::Reached, now),
+            Err(TaskError::AlreadyDone(_))
+        ));
+    }
+}
