@@ -129,6 +129,8 @@ pub async fn timeline(target: &Target, phone: &str, store: Option<&str>, json: b
                 "customer": t.state.profile,
                 "consent": t.state.consent,
                 "repair_orders": t.state.repair_orders,
+                "declined": t.state.declined,
+                "follow_ups": t.state.follow_ups,
                 "tasks": t.state.tasks,
                 "touchpoints": t.touchpoints,
                 "texts": t.texts,
@@ -156,6 +158,27 @@ pub async fn timeline(target: &Target, phone: &str, store: Option<&str>, json: b
                 ro.status,
                 ro.vehicle.describe(),
                 ro.advisor.name
+            );
+        }
+        for line in &t.state.declined {
+            println!(
+                "declined on {}: {} ({}), {}: {}",
+                line.ro_number,
+                line.description,
+                line.op_code,
+                custops::text::dollars(line.estimate_cents),
+                name_of(line.status)
+            );
+        }
+        for step in &t.state.follow_ups {
+            println!(
+                "follow-up {} step {} (day {}), due {}: {}{}",
+                step.ro_number,
+                step.step,
+                step.days,
+                step.due_at,
+                name_of(step.status),
+                step.outcome.as_ref().map(|o| format!(" ({o})")).unwrap_or_default()
             );
         }
         for task in &t.state.tasks {

@@ -155,6 +155,10 @@ fn tasks_and_task_done_work_the_declined_follow_ups() {
         std::thread::sleep(Duration::from_millis(200));
     }
 
+    let timeline = custops(&endpoint, &["timeline", "+15125550142", "--store", "northside-chevy"]);
+    assert!(timeline.contains("declined on RO-48213: Front brake pads & rotors (BRK-FRT-PR), $620.00: open"), "{timeline}");
+    assert!(timeline.contains("follow-up RO-48213 step 1 (day 3)"), "{timeline}");
+
     let fired = custops(&endpoint, &["local", "tick", "--at", "2026-11-26T16:00:00Z"]);
     assert!(fired.contains(r#""follow_ups":1"#), "{fired}");
     let texts: serde_json::Value = serde_json::from_str(&custops(&endpoint, &["texts", "--json"])).unwrap();
