@@ -346,7 +346,9 @@ pub async fn dlq(target: &Target, redrive: bool) -> Result<Vec<DeadLetter>, BoxE
 pub fn topic_for(event_type: &str) -> Option<&'static str> {
     match event_type {
         "call.missed" => Some("carrier-events"),
-        "ro.status_changed" | "ro.closed" | "deal.delivered" => Some("dms-events"),
+        "ro.status_changed" | "ro.closed" | "deal.delivered" | "appointment.booked" | "appointment.missed" => {
+            Some("dms-events")
+        }
         _ => None,
     }
 }

@@ -56,6 +56,7 @@ pub const FUNCTIONS: &[Registration] = &[
     sqs::<vehicle_ready::VehicleReady>(),
     sqs::<inbound_sms::InboundSmsHandler>(),
     sqs::<declined_service::DeclinedService>(),
+    sqs::<appointments::Appointments>(),
     scheduled::<scheduler::Scheduler>(),
 ];
 

@@ -156,7 +156,10 @@ fn tasks_and_task_done_work_the_declined_follow_ups() {
     }
 
     let timeline = custops(&endpoint, &["timeline", "+15125550142", "--store", "northside-chevy"]);
-    assert!(timeline.contains("declined on RO-48213: Front brake pads & rotors (BRK-FRT-PR), $620.00: open"), "{timeline}");
+    assert!(
+        timeline.contains("declined on RO-48213: Front brake pads & rotors (BRK-FRT-PR), $620.00: open"),
+        "{timeline}"
+    );
     assert!(timeline.contains("follow-up RO-48213 step 1 (day 3)"), "{timeline}");
 
     let fired = custops(&endpoint, &["local", "tick", "--at", "2026-11-26T16:00:00Z"]);

@@ -194,6 +194,52 @@ impl CustomerEvent for DealDelivered {
     }
 }
 
+/// `appointment.booked` and `appointment.missed` on `dms-events`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Appointment {
+    pub appointment_id: String,
+    /// When the appointment is (or was).
+    pub at: DateTime<Utc>,
+    pub customer: DmsCustomer,
+    #[serde(default)]
+    pub vehicle: Option<Vehicle>,
+    /// The work it is for; none listed: any work.
+    #[serde(default)]
+    pub op_codes: Option<Vec<String>>,
+    #[serde(default)]
+    pub advisor: Option<Person>,
+}
+
+/// `appointment.booked`: a promise to come in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct AppointmentBooked(pub Appointment);
+
+impl EventData for AppointmentBooked {
+    const EVENT_TYPE: &'static str = "appointment.booked";
+}
+
+impl CustomerEvent for AppointmentBooked {
+    fn customer(&self) -> &DmsCustomer {
+        &self.0.customer
+    }
+}
+
+/// `appointment.missed`: a no-show.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct AppointmentMissed(pub Appointment);
+
+impl EventData for AppointmentMissed {
+    const EVENT_TYPE: &'static str = "appointment.missed";
+}
+
+impl CustomerEvent for AppointmentMissed {
+    fn customer(&self) -> &DmsCustomer {
+        &self.0.customer
+    }
+}
+
 /// A two-way SMS payload from AWS End User Messaging on `inbound-sms`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]

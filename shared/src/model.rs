@@ -324,6 +324,8 @@ pub enum TaskKind {
     ReplySms,
     /// Call about work the customer declined (a step of the declined-work cadence).
     DeclinedFollowup,
+    /// Call a customer who missed their appointment, to rebook it.
+    NoShow,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -470,6 +472,11 @@ impl Touchpoint {
     pub fn of_event(at: DateTime<Utc>, event_id: &str, kind: &str, summary: String) -> Self {
         Self { at, kind: kind.to_owned(), event_id: Some(event_id.to_owned()), summary }
     }
+
+    /// A touchpoint of a carrier or DMS event, when it happened.
+    pub fn of_envelope(envelope: &crate::event::Envelope, kind: &str, summary: String) -> Self {
+        Self::of_event(envelope.occurred_at, &envelope.event_id, kind, summary)
+    }
 }
 
 /// Unique per event and kind, so a retried event rewrites, never repeats, it.
@@ -603,6 +610,9 @@ pub enum FactKind {
     FollowUpTexted,
     /// A declined-work follow-up step gave the advisor a task, no text.
     FollowUpTaskOnly,
+    AppointmentBooked,
+    /// A customer missed their appointment.
+    NoShow,
 }
 
 impl FactKind {
@@ -620,6 +630,8 @@ impl FactKind {
             FactKind::LineRecovered => "line_recovered",
             FactKind::FollowUpTexted => "follow_up_texted",
             FactKind::FollowUpTaskOnly => "follow_up_task_only",
+            FactKind::AppointmentBooked => "appointment_booked",
+            FactKind::NoShow => "no_show",
         }
     }
 }

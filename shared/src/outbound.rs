@@ -95,7 +95,38 @@ pub enum Plan {
     Suppress(Suppressed),
 }
 
+impl<'a> TextRequest<'a> {
+    pub fn new(
+        store: &'a StoreConfig,
+        to: &'a Phone,
+        class: MessageClass,
+        body: String,
+        dedupe_key: String,
+        trigger: &'static str,
+        event_id: &'a str,
+    ) -> Self {
+        Self { store, to, class, body, dedupe_key, trigger, event_id, cadence: None }
+    }
+}
+
 impl Plan {
+    /// What the timeline says about the planned text (`what`: "text-back",
+    /// "ready_for_pickup text"): its touchpoint kind and summary.
+    pub fn summary(&self, what: &str) -> (&'static str, String) {
+        match self {
+            Plan::Send(_) => ("text.queued", format!("{what} queued")),
+            Plan::Defer(t) => (
+                "text.deferred",
+                format!(
+                    "{what} deferred to {} ({})",
+                    t.due_at.map(|d| d.to_rfc3339()).unwrap_or_default(),
+                    t.defer_reason.as_deref().unwrap_or("quiet hours")
+                ),
+            ),
+            Plan::Suppress(s) => ("text.suppressed", format!("no {what}: {}", s.reason())),
+        }
+    }
+
     pub fn text(&self) -> Option<&OutboundText> {
         match self {
             Plan::Send(t) | Plan::Defer(t) => Some(t),

@@ -78,7 +78,14 @@ pub const DECLINED_FOLLOWUP: Spec = Spec {
     ],
 };
 
-pub const ALL: &[Spec] = &[MISSED_CALL_OPEN, MISSED_CALL_CLOSED, PARTS_ARRIVED, READY_FOR_PICKUP, DECLINED_FOLLOWUP];
+pub const NO_SHOW: Spec = Spec {
+    key: "no_show",
+    default: "Hi {first_name}, we missed you at {store} today. Want to pick a new time?{booking} Or reply here and we'll call you.",
+    variables: &[FIRST_NAME, STORE, BOOKING],
+};
+
+pub const ALL: &[Spec] =
+    &[MISSED_CALL_OPEN, MISSED_CALL_CLOSED, PARTS_ARRIVED, READY_FOR_PICKUP, DECLINED_FOLLOWUP, NO_SHOW];
 
 /// Fills `{name}` variables; an unknown one is left as written.
 fn fill(template: &str, vars: &[(&str, &str)]) -> String {

@@ -128,3 +128,48 @@ async fn without_marketing_consent_the_advisor_gets_the_tasks_and_no_text_goes_o
     let task = state.open_task(TaskKind::DeclinedFollowup).expect("a task for the advisor");
     assert_eq!(task.owner, "adv-7");
 }
+
+fn appointment(event_type: &str, event_id: &str, occurred_at: &str, op_codes: Option<Value>) -> Value {
+    let mut data = json!({
+        "appointment_id": "A-77", "at": "2026-11-30T15:00:00Z",
+        "customer": {"dms_id": "C1001", "first_name": "Maria", "last_name": "Gonzalez", "phone": MARIA}
+    });
+    if let Some(codes) = op_codes {
+        data["op_codes"] = codes;
+    }
+    json!({"event_id": event_id, "event_type": event_type, "occurred_at": occurred_at,
+           "store_id": "northside-chevy", "data": data})
+}
+
+#[tokio::test]
+async fn a_booked_appointment_stops_the_follow_ups_of_the_work_it_covers() {
+    let h = Harness::start("2026-11-23T23:20:05Z").await;
+    h.publish(&ro_closed("d-1", "RO-48213", "2026-11-23T23:20:00Z", &["MPI"], brakes_and_filter(), true)).await;
+    h.settle().await;
+    h.clock.set(at("2026-11-24T15:00:05Z"));
+    h.publish(&appointment("appointment.booked", "b-1", "2026-11-24T15:00:00Z", None)).await;
+    h.settle().await;
+    let state = h.table().customer_state(&maria()).await.unwrap();
+    assert!(state.declined.iter().all(|l| l.status == LineStatus::Booked));
+    assert!(state.follow_ups.iter().all(|s| s.status == StepStatus::Cancelled));
+
+    tick_twice(&h, "2026-11-26T16:00:00Z").await;
+    assert!(h.sms().await.is_empty(), "booked: no follow-up text");
+}
+
+#[tokio::test]
+async fn a_no_show_is_invited_to_rebook_once_and_the_service_owner_gets_a_task() {
+    // Friday 09:05 in Chicago.
+    let h = Harness::start("2026-11-27T15:05:05Z").await;
+    h.publish(&appointment("appointment.missed", "m-1", "2026-11-27T15:05:00Z", None)).await;
+    h.publish(&appointment("appointment.missed", "m-2", "2026-11-27T15:06:00Z", None)).await; // the same no-show again
+    h.settle().await;
+    let sms = h.sms().await;
+    assert_eq!(sms.len(), 1, "{sms:?}");
+    assert!(
+        sms[0].message.contains("Northside Chevrolet") && sms[0].message.contains("https://northside.example/service")
+    );
+    let state = h.table().customer_state(&maria()).await.unwrap();
+    let task = state.open_task(TaskKind::NoShow).expect("a no-show task");
+    assert_eq!(task.owner, "bdc-service");
+}

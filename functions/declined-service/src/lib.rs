@@ -241,14 +241,17 @@ pub fn decide_step(store: &StoreConfig, step: &FollowUp, state: &CustomerState, 
     );
     let text = plan(
         TextRequest {
-            store,
-            to: &customer.phone,
-            class: MessageClass::Marketing,
-            body,
-            dedupe_key: format!("declined#{}#{}", step.ro_number, step.step),
-            trigger: DeclinedService::NAME,
-            event_id: &event_id,
+            // The steps of one cadence never cap each other.
             cadence: Some(format!("declined#{}", step.ro_number)),
+            ..TextRequest::new(
+                store,
+                &customer.phone,
+                MessageClass::Marketing,
+                body,
+                format!("declined#{}#{}", step.ro_number, step.step),
+                DeclinedService::NAME,
+                &event_id,
+            )
         },
         &state.consent,
         &state.sends,

@@ -152,24 +152,22 @@ pub fn decide(
     ));
     let text = body.map(|body| {
         plan(
-            TextRequest {
+            TextRequest::new(
                 store,
-                to: &caller.phone,
-                class: MessageClass::Reply,
+                &caller.phone,
+                MessageClass::Reply,
                 body,
-                dedupe_key: format!("missed-call#{}", call.call_id),
-                trigger: MissedCall::NAME,
+                format!("missed-call#{}", call.call_id),
+                MissedCall::NAME,
                 event_id,
-                cadence: None,
-            },
+            ),
             &state.consent,
             &state.sends,
             now,
         )
     });
     let (kind, summary) = match &text {
-        Some(Plan::Send(_)) | Some(Plan::Defer(_)) => ("text.queued", "text-back queued".to_owned()),
-        Some(Plan::Suppress(s)) => ("text.suppressed", format!("no text-back: {}", s.reason())),
+        Some(p) => p.summary("text-back"),
         None => ("text.suppressed", format!("no text-back: one was sent in the last {TEXT_BACK_WINDOW_HOURS} hours")),
     };
     record.touch(Touchpoint::of_event(at, event_id, kind, summary));

@@ -21,7 +21,7 @@ use custops::batch::Message;
 use custops::event::{Envelope, RoStatusChanged};
 use custops::function::SqsFunction;
 use custops::model::{Customer, CustomerState, Fact, FactKind, Origin, RepairOrder, Task, TaskKind, Touchpoint};
-use custops::outbound::{next_allowed, plan, Plan, TextRequest};
+use custops::outbound::{next_allowed, plan, TextRequest};
 use custops::store::{Department, StoreConfig};
 use custops::templates;
 use custops::text::{dollars, MessageClass};
@@ -195,37 +195,24 @@ pub fn decide(
 
     let text = body.map(|body| {
         plan(
-            TextRequest {
+            TextRequest::new(
                 store,
-                to: &customer.phone,
-                class: MessageClass::Transactional,
+                &customer.phone,
+                MessageClass::Transactional,
                 body,
-                dedupe_key: format!("ro-status#{}#{}", change.ro_number, change.status),
-                trigger: VehicleReady::NAME,
+                format!("ro-status#{}#{}", change.ro_number, change.status),
+                VehicleReady::NAME,
                 event_id,
-                cadence: None,
-            },
+            ),
             // The ledger as this transaction leaves it.
             consent.as_ref().unwrap_or(&state.consent),
             &state.sends,
             now,
         )
     });
-    match &text {
-        Some(Plan::Send(_)) => record.touch(touch("text.queued", format!("{} text queued", change.status))),
-        Some(Plan::Defer(t)) => record.touch(touch(
-            "text.deferred",
-            format!(
-                "{} text deferred to {} ({})",
-                change.status,
-                t.due_at.map(|d| d.to_rfc3339()).unwrap_or_default(),
-                t.defer_reason.as_deref().unwrap_or("quiet hours")
-            ),
-        )),
-        Some(Plan::Suppress(s)) => {
-            record.touch(touch("text.suppressed", format!("no {} text: {}", change.status, s.reason())))
-        }
-        None => {}
+    if let Some(p) = &text {
+        let (kind, summary) = p.summary(&format!("{} text", change.status));
+        record.touch(touch(kind, summary));
     }
     if text.is_some() {
         ro.texted.push(change.status.clone());
