@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 use custops::model::TaskOutcome;
-use custops::{PinnedClock, SharedClock, SystemClock};
+use custops::{Clock, PinnedClock, SharedClock, SystemClock};
 use custops_cli::commands::{self, Target};
 use custops_cli::emulator::{self, Emulator};
 use custops_cli::local::{LocalOptions, LocalStack};
@@ -357,6 +357,19 @@ async fn demo(dir: &std::path::Path) -> Result<(), BoxError> {
         stack.run_until_idle(Duration::from_secs(60)).await?;
         println!("event  {:<38} -> {topic}", display(dir, e));
     }
+    // The weeks after: the scheduler at 10:00 Chicago each day for 31 days
+    // (`custops local tick --at`), so the declined-work follow-ups go out.
+    let last = clock.now();
+    let mut fired = 0;
+    for day in 1..=31 {
+        let morning = (last + chrono::Duration::days(day)).date_naive().and_hms_opt(16, 0, 0).map(|t| t.and_utc());
+        let Some(at) = morning else { continue };
+        clock.set(at);
+        for (_, report) in stack.tick().await? {
+            fired += report["follow_ups"].as_u64().unwrap_or(0) + report["sent"].as_u64().unwrap_or(0);
+        }
+    }
+    println!("tick   every morning for 31 days (local tick)    -> {fired} follow-up(s) and deferred text(s) released");
     let sms = emulator::sent_sms(&emulator.endpoint).await?;
     println!("\nWhat customers received ({} texts):", sms.len() - before);
     for m in &sms[before..] {
