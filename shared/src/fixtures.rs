@@ -65,3 +65,43 @@ pub fn state_after(change: &crate::apply::Change) -> crate::model::CustomerState
         ..Default::default()
     }
 }
+
+/// Maria (+15125550142) with work declined on RO-1: brakes (`BRK-FRT-PR`,
+/// $620) and a cabin filter (`CAF-REPL`, $89), open; step 2 of the cadence
+/// scheduled for 3 December; the advisor's follow-up task `declined-RO-1-1` open.
+pub fn declined_work() -> crate::model::CustomerState {
+    use crate::model::{DeclinedLine, FollowUp, LineStatus, StepStatus, Task, TaskKind};
+    let now = at("2026-11-26T16:00:00Z");
+    let maria = customer("+15125550142");
+    let line = |id: &str, op: &str, desc: &str, cents: i64| DeclinedLine {
+        ro_number: "RO-1".into(),
+        line_id: id.into(),
+        op_code: op.into(),
+        description: desc.into(),
+        estimate_cents: cents,
+        advisor: serde_json::from_value(json!({"id": "adv-7", "name": "Dana"})).expect("a person"),
+        declined_at: now,
+        status: LineStatus::Open,
+        ended_at: None,
+        recovered_by: None,
+    };
+    let step = FollowUp {
+        store_id: maria.store_id.clone(),
+        phone: maria.phone.clone(),
+        ro_number: "RO-1".into(),
+        step: 2,
+        days: 10,
+        due_at: at("2026-12-03T16:00:00Z"),
+        status: StepStatus::Scheduled,
+        outcome: None,
+    };
+    let owner = ("adv-7".to_owned(), crate::store::Department::Service);
+    let task =
+        Task::open(&maria, TaskKind::DeclinedFollowup, "declined-RO-1-1", owner, now, now).about_ro(Some("RO-1"));
+    crate::model::CustomerState {
+        declined: vec![line("L4", "BRK-FRT-PR", "Front brakes", 62000), line("L5", "CAF-REPL", "Cabin filter", 8900)],
+        follow_ups: vec![step],
+        tasks: vec![task],
+        ..Default::default()
+    }
+}

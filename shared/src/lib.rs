@@ -16,7 +16,7 @@ pub mod entity;
 pub mod env;
 pub mod error;
 pub mod event;
-#[cfg(feature = "fixtures")]
+#[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
 pub mod function;
 pub mod keys;

@@ -523,14 +523,20 @@ impl Entity for SendLedger {
 }
 
 impl SendLedger {
-    /// Texts of `class` (any class if `None`) closer than `window` to `t`.
+    /// Texts of `class` (any class if `None`) closer than `window` to `t`,
+    /// leaving out the steps of cadence `except` (they never cap each other).
     pub fn count_near(
         &self,
         t: DateTime<Utc>,
         window: chrono::Duration,
         class: Option<crate::text::MessageClass>,
+        except: Option<&str>,
     ) -> usize {
-        self.entries.iter().filter(|e| class.is_none_or(|c| e.class == c) && (e.at - t).abs() < window).count()
+        self.entries
+            .iter()
+            .filter(|e| class.is_none_or(|c| e.class == c) && (e.at - t).abs() < window)
+            .filter(|e| except.is_none() || e.cadence.as_deref() != except)
+            .count()
     }
 
     /// The ledger with one more text, pruned of entries older than `keep` before `now`.

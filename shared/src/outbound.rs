@@ -463,16 +463,10 @@ pub fn apply_caps(
     match class {
         MessageClass::Reply => Ok(at),
         MessageClass::Marketing => {
-            let week = Duration::days(7);
-            let other_marketing = sends
-                .entries
-                .iter()
-                .filter(|e| e.class == MessageClass::Marketing && (e.at - at).abs() < week)
-                .filter(|e| cadence.is_none() || e.cadence.as_deref() != cadence)
-                .count();
+            let other_marketing = sends.count_near(at, Duration::days(7), Some(MessageClass::Marketing), cadence);
             if other_marketing >= caps.marketing_per_7_days as usize {
                 Err(format!("{} marketing text(s) per 7 days", caps.marketing_per_7_days))
-            } else if sends.count_near(at, day, None) >= any_cap {
+            } else if sends.count_near(at, day, None, None) >= any_cap {
                 Err(format!("{any_cap} texts per 24 hours"))
             } else {
                 Ok(at)
@@ -482,7 +476,7 @@ pub fn apply_caps(
             let mut t = at;
             // Each step moves past the latest text in the window, so this ends.
             for _ in 0..=sends.entries.len() {
-                if sends.count_near(t, day, None) < any_cap {
+                if sends.count_near(t, day, None, None) < any_cap {
                     return Ok(t);
                 }
                 let latest = sends.entries.iter().filter(|e| (e.at - t).abs() < day).map(|e| e.at).max().unwrap_or(t);

@@ -61,9 +61,7 @@ pub fn done(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{DeclinedLine, FollowUp, Task};
     use crate::phone::Phone;
-    use crate::store::Department;
 
     fn at(t: &str) -> DateTime<Utc> {
         t.parse().unwrap()
@@ -74,39 +72,7 @@ mod tests {
     }
 
     fn with_declined_work() -> CustomerState {
-        let now = at("2026-11-26T16:00:00Z");
-        let task = Task::open(
-            &maria(),
-            TaskKind::DeclinedFollowup,
-            "declined-RO-1-1",
-            ("adv-7".into(), Department::Service),
-            now,
-            now,
-        )
-        .about_ro(Some("RO-1"));
-        let line = DeclinedLine {
-            ro_number: "RO-1".into(),
-            line_id: "L4".into(),
-            op_code: "BRK".into(),
-            description: "Brakes".into(),
-            estimate_cents: 62000,
-            advisor: serde_json::from_str(r#"{"id":"adv-7","name":"Dana"}"#).unwrap(),
-            declined_at: now,
-            status: LineStatus::Open,
-            ended_at: None,
-            recovered_by: None,
-        };
-        let step = FollowUp {
-            store_id: "northside-chevy".into(),
-            phone: maria().phone,
-            ro_number: "RO-1".into(),
-            step: 2,
-            days: 10,
-            due_at: at("2026-12-03T16:00:00Z"),
-            status: StepStatus::Scheduled,
-            outcome: None,
-        };
-        CustomerState { tasks: vec![task], declined: vec![line], follow_ups: vec![step], ..Default::default() }
+        crate::fixtures::declined_work()
     }
 
     #[test]

@@ -90,6 +90,9 @@ pub struct Tx {
     error: Option<TableError>,
     /// Consent items guarded by a put (a transaction may touch an item once).
     consent_guarded: Vec<String>,
+    /// The items put so far: DynamoDB refuses a transaction that writes one
+    /// twice, so a change that would is refused here, as bad input, with the item named.
+    written: std::collections::HashSet<(String, String)>,
     claim_ttl: Duration,
 }
 
@@ -101,6 +104,7 @@ impl Table {
             parts: Vec::new(),
             error: None,
             consent_guarded: Vec::new(),
+            written: Default::default(),
             claim_ttl: self.claim_ttl,
         }
     }
@@ -137,6 +141,9 @@ impl Tx {
     }
 
     fn put_keyed<E: Entity>(&mut self, entity: &E, keys: &Keys, guard: Guard) -> &mut Self {
+        if !self.written.insert((keys.pk.clone(), keys.sk.clone())) {
+            return self.push(E::KIND, Err(mapping(keys, E::KIND, "written twice in one transaction")));
+        }
         let built = to_item(entity, keys).and_then(|mut item| {
             let (condition, values) = condition(guard, &mut item);
             let put = Put::builder()
@@ -276,5 +283,29 @@ impl Table {
             return Err(TxError::Rejected(TxRejected::TextExists { text }));
         }
         Err(TxError::Rejected(TxRejected::Conflict(failed)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Touchpoint;
+
+    /// DynamoDB answers a transaction that writes one item twice with a
+    /// validation error, which would look retryable; it is refused before
+    /// any call, as a mapping error (bad input: dead-lettered at once).
+    #[tokio::test]
+    async fn a_transaction_that_writes_an_item_twice_is_refused_before_it_is_sent() {
+        let table = Table::new(aws_sdk_dynamodb::Client::new(&crate::aws::local("http://127.0.0.1:9").await), "t");
+        let customer = crate::fixtures::customer("+15125550142");
+        let now = crate::fixtures::at("2026-11-23T16:05:00Z");
+        let touch = Touchpoint::of_event(now, "e-1", "declined.recovered", "one".into());
+        let mut tx = table.tx();
+        tx.put_on(&customer, &touch, Guard::Always).put_on(&customer, &touch, Guard::Always);
+        let err = table.commit(tx).await.unwrap_err();
+        assert!(
+            matches!(&err, TxError::Table(TableError::Mapping { reason, .. }) if reason.contains("twice")),
+            "{err:?}"
+        );
     }
 }
