@@ -57,7 +57,10 @@ pub const FUNCTIONS: &[Registration] = &[
     sqs::<inbound_sms::InboundSmsHandler>(),
     sqs::<declined_service::DeclinedService>(),
     sqs::<appointments::Appointments>(),
+    sqs::<deal_delivered::DealDeliveredFn>(),
+    sqs::<win_back::WinBack>(),
     scheduled::<scheduler::Scheduler>(),
+    scheduled::<lapse_sweep::LapseSweep>(),
 ];
 
 /// The registration of the function named `name`.

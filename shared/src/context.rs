@@ -11,8 +11,9 @@ use aws_config::SdkConfig;
 use crate::aws::Clients;
 use crate::batch::BatchAdapter;
 use crate::clock::SharedClock;
-use crate::env::{ConfigError, EnvSource, DLQ_URL, MAX_RECEIVE_COUNT, TABLE_NAME, WARM_UP};
+use crate::env::{ConfigError, EnvSource, DLQ_URL, HANDOFF_QUEUE_URL, MAX_RECEIVE_COUNT, TABLE_NAME, WARM_UP};
 use crate::error::ProcessError;
+use crate::handoff::{Handoff, HandoffError};
 use crate::outbound::Outbound;
 use crate::phone::Phone;
 use crate::store::StoreConfig;
@@ -26,9 +27,16 @@ pub struct Core {
     pub outbound: Outbound,
     pub stores: StoreCache,
     pub clock: SharedClock,
+    /// The worker queue a scheduled function hands work to (`HANDOFF_QUEUE_URL`).
+    pub handoff: Option<Handoff>,
 }
 
 impl Core {
+    /// The worker queue this function hands work to.
+    pub fn handoff(&self) -> Result<&Handoff, HandoffError> {
+        self.handoff.as_ref().ok_or(HandoffError::NotConfigured)
+    }
+
     /// The configuration of the store an event names; an unknown store is bad input.
     pub async fn store(&self, store_id: &str, event_id: &str) -> Result<Arc<StoreConfig>, ProcessError> {
         self.stores
@@ -52,6 +60,7 @@ impl Core {
             stores: StoreCache::new(table.clone()),
             table,
             clock,
+            handoff: None,
         }
     }
 
@@ -67,6 +76,7 @@ impl Core {
             stores: StoreCache::new(table.clone()),
             table,
             clock,
+            handoff: env.var(HANDOFF_QUEUE_URL).filter(|u| !u.is_empty()).map(|u| Handoff::new(clients.sqs.clone(), u)),
         })
     }
 

@@ -17,10 +17,15 @@ pub const RUST_LOG: &str = "RUST_LOG";
 /// list of `dynamodb` and `sns`; empty for nothing (see `context::WarmUp`).
 pub const WARM_UP: &str = "WARM_UP";
 
+/// The queue a scheduled function hands its work to (its worker's queue).
+pub const HANDOFF_QUEUE_URL: &str = "HANDOFF_QUEUE_URL";
+
 /// The variables every SQS-fed function reads.
 pub const SQS_FUNCTION_ENV: &[&str] = &[TABLE_NAME, DLQ_URL, MAX_RECEIVE_COUNT, RUST_LOG, WARM_UP];
 /// The variables every scheduled function reads.
 pub const SCHEDULED_FUNCTION_ENV: &[&str] = &[TABLE_NAME, RUST_LOG, WARM_UP];
+/// The variables a scheduled function that hands work to a worker reads.
+pub const HANDOFF_FUNCTION_ENV: &[&str] = &[TABLE_NAME, RUST_LOG, WARM_UP, HANDOFF_QUEUE_URL];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

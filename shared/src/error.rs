@@ -20,6 +20,8 @@ pub enum ProcessError {
     Table(#[from] TableError),
     #[error(transparent)]
     Outbound(#[from] OutboundError),
+    #[error(transparent)]
+    Handoff(#[from] crate::handoff::HandoffError),
 }
 
 impl ProcessError {

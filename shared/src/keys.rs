@@ -6,7 +6,7 @@
 //! | entity (`entity` attribute) | pk | sk | gsi1 (by reference) | gsi2 (per-store feeds) | gsi3 (due, sparse) |
 //! |---|---|---|---|---|---|
 //! | store config (`store`) | `STORES` | `STORE#{store}` | `SMSNUM#{e164}` / `STORE` | | |
-//! | customer profile (`customer`) | `CUST#{store}#{e164}` | `#PROFILE` | `DMS#{store}#{dms_id}` / `CUST` | | |
+//! | customer profile (`customer`) | `CUST#{store}#{e164}` | `#PROFILE` | `DMS#{store}#{dms_id}` / `CUST` | `LAPSE#{store}` / `{last visit}#{e164}` (until contacted about that lapse) | |
 //! | consent ledger (`consent`) | `CUST#{store}#{e164}` | `#CONSENT` | | | |
 //! | send ledger, caps (`send_ledger`) | `CUST#{store}#{e164}` | `#SENDS` | | | |
 //! | repair order (`repair_order`) | `CUST#{store}#{e164}` | `#RO#{ro}` | `RO#{store}#{ro}` / `RO` | | |
@@ -22,7 +22,10 @@
 //! customer by phone within a store (`pk`); a customer's current state (`pk`,
 //! `sk` begins with `#`: one Query); a customer's timeline (`pk`); customer by
 //! DMS id (gsi1); a repair order by RO number (gsi1); a store's open tasks in
-//! due order (gsi2, sparse: done tasks leave it); every text of a store in order (gsi2); texts due at a time
+//! due order (gsi2, sparse: done tasks leave it); a store's customers by last
+//! visit whose lapse it has not reached out about (gsi2, sparse: the sweep
+//! reads those visited before the cutoff, so its reads grow with the newly
+//! lapsed, and a changed `lapse_months` moves only the cutoff); every text of a store in order (gsi2); texts due at a time
 //! and follow-up steps due at a time (gsi3, sparse: only unfinished texts and
 //! scheduled steps carry it, so its cost grows with the work in flight, not
 //! the table); what happened at a store on a day (`pk`:
@@ -113,6 +116,12 @@ pub fn texts_feed(store_id: &str) -> String {
 /// the open tasks are the store's working set, not its history).
 pub fn open_tasks(store_id: &str) -> String {
     format!("TASKS#{store_id}")
+}
+
+/// The gsi2 value of a store's customers by last visit, not yet contacted
+/// about its lapse.
+pub fn lapse_feed(store_id: &str) -> String {
+    format!("LAPSE#{store_id}")
 }
 
 /// The partition of a store's facts for one store-local day.

@@ -19,6 +19,7 @@ pub mod event;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
 pub mod function;
+pub mod handoff;
 pub mod keys;
 pub mod model;
 pub mod outbound;

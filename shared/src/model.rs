@@ -44,6 +44,13 @@ pub struct Customer {
     /// stays for its history, the DMS id now finds the new one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moved_to: Option<Phone>,
+    /// Every vehicle bought here and delivered (`deal.delivered`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub purchases: Vec<Purchase>,
+    /// The lapse the store last reached out about (win-back): while it is the
+    /// lapse of `last_visit_at`, the sweep skips the customer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lapse_contacted: Option<LapseContact>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -62,6 +69,8 @@ impl Customer {
             last_visit_at: None,
             vehicles: Vec::new(),
             moved_to: None,
+            purchases: Vec::new(),
+            lapse_contacted: None,
             created_at: now,
             updated_at: now,
         }
@@ -96,9 +105,54 @@ impl Customer {
     pub fn id(&self) -> CustomerId {
         CustomerId::new(&self.store_id, self.phone.clone())
     }
+
+    /// A visit (a repair order closed, a vehicle delivered) at `at`: the
+    /// lapse clock restarts from the latest one.
+    pub fn visited(&mut self, at: DateTime<Utc>) {
+        if self.last_visit_at.is_none_or(|v| v < at) {
+            self.last_visit_at = Some(at);
+        }
+    }
+
+    /// The visit whose lapse the store has not reached out about yet: what
+    /// the lapse sweep's index holds.
+    pub fn uncontacted_visit(&self) -> Option<DateTime<Utc>> {
+        let visit = self.last_visit_at?;
+        (self.lapse_contacted.as_ref().map(|c| c.visit_at) != Some(visit)).then_some(visit)
+    }
+
+    /// Whether the store reached out about the customer's current lapse (no
+    /// visit since): their next visit is a return.
+    pub fn contacted_about_lapse(&self) -> bool {
+        self.last_visit_at.is_some() && self.uncontacted_visit().is_none()
+    }
+
+    /// The vehicle to name to the customer: the last one delivered, else the last serviced.
+    pub fn main_vehicle(&self) -> Option<&Vehicle> {
+        let bought = self.purchases.iter().max_by_key(|p| p.delivered_at).map(|p| &p.vehicle);
+        bought.or(self.vehicles.last())
+    }
+}
+
+/// A vehicle the customer bought here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Purchase {
+    pub deal_id: String,
+    pub delivered_at: DateTime<Utc>,
+    pub vehicle: Vehicle,
+    pub salesperson: Person,
+}
+
+/// The store reached out about the lapse after the visit at `visit_at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LapseContact {
+    pub visit_at: DateTime<Utc>,
+    pub at: DateTime<Utc>,
 }
 
 /// Versioned (`version`): concurrent writers of one record serialise on it.
+/// A customer with a visit the store has not reached out about is on the
+/// store's lapse feed (gsi2, sparse), by that visit.
 impl Entity for Customer {
     const KIND: &'static str = "customer";
     type Scope = ();
@@ -106,6 +160,12 @@ impl Entity for Customer {
     fn keys(&self, _: &()) -> Keys {
         let mut k = Keys::new(keys::customer_pk(&self.store_id, &self.phone), "#PROFILE");
         k.gsi1 = self.dms_key().map(|id| (keys::dms_ref(&self.store_id, id), "CUST".into()));
+        // On the store's lapse feed, by last visit, until the store reaches
+        // out about this lapse: the sweep reads the lapsed part of it only.
+        k.gsi2 = self
+            .uncontacted_visit()
+            .filter(|_| self.moved_to.is_none())
+            .map(|visit| (keys::lapse_feed(&self.store_id), format!("{}#{}", keys::ts(visit), self.phone.e164())));
         k
     }
 }
@@ -326,6 +386,10 @@ pub enum TaskKind {
     DeclinedFollowup,
     /// Call a customer who missed their appointment, to rebook it.
     NoShow,
+    /// Call a customer who has not been back for `lapse_months`.
+    WinBack,
+    /// Set the first service appointment of a vehicle just delivered.
+    FirstService,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -619,6 +683,14 @@ pub enum FactKind {
     AppointmentBooked,
     /// A customer missed their appointment.
     NoShow,
+    /// A vehicle was delivered (a sale).
+    DealDelivered,
+    /// A lapsed customer got a win-back text (and the service owner a task).
+    WinBackTexted,
+    /// A lapsed customer was given to the service owner, without a text.
+    WinBackTaskOnly,
+    /// A customer the store reached out to about their lapse came back (a visit).
+    WinBackReturned,
 }
 
 impl FactKind {
@@ -638,6 +710,10 @@ impl FactKind {
             FactKind::FollowUpTaskOnly => "follow_up_task_only",
             FactKind::AppointmentBooked => "appointment_booked",
             FactKind::NoShow => "no_show",
+            FactKind::DealDelivered => "deal_delivered",
+            FactKind::WinBackTexted => "win_back_texted",
+            FactKind::WinBackTaskOnly => "win_back_task_only",
+            FactKind::WinBackReturned => "win_back_returned",
         }
     }
 }

@@ -71,6 +71,9 @@ pub enum Suppressed {
     NotMobile,
     /// A marketing text over a frequency cap (named).
     Capped(String),
+    /// The store already speaks to the customer about something else (named):
+    /// one voice at a time, a person follows up instead.
+    OneVoice(String),
 }
 
 impl Suppressed {
@@ -80,6 +83,7 @@ impl Suppressed {
             Suppressed::NoMarketingConsent => "marketing text without marketing consent".into(),
             Suppressed::NotMobile => "the number cannot receive texts".into(),
             Suppressed::Capped(cap) => format!("frequency cap: {cap}"),
+            Suppressed::OneVoice(why) => format!("one voice at a time: {why}"),
         }
     }
 }

@@ -342,6 +342,13 @@ impl StoreConfig {
         t.with_timezone(&self.timezone)
     }
 
+    /// A customer whose last visit is before this is lapsed at `now`: more
+    /// than `lapse_months` calendar months ago (a month-end clamps, as a
+    /// calendar does: 31 March less one month is 28 or 29 February).
+    pub fn lapse_cutoff(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now.checked_sub_months(chrono::Months::new(self.lapse_months)).unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
+
     /// Whether the store is open at `t`.
     pub fn is_open(&self, t: DateTime<Utc>) -> bool {
         let local = self.local(t);

@@ -84,8 +84,14 @@ pub const NO_SHOW: Spec = Spec {
     variables: &[FIRST_NAME, STORE, BOOKING],
 };
 
+pub const WIN_BACK: Spec = Spec {
+    key: "win_back",
+    default: "Hi {first_name}, it's been a while since we've seen your {vehicle} at {store}. Is it due for service?{booking} Reply STOP to opt out.",
+    variables: &[FIRST_NAME, STORE, VEHICLE, BOOKING],
+};
+
 pub const ALL: &[Spec] =
-    &[MISSED_CALL_OPEN, MISSED_CALL_CLOSED, PARTS_ARRIVED, READY_FOR_PICKUP, DECLINED_FOLLOWUP, NO_SHOW];
+    &[MISSED_CALL_OPEN, MISSED_CALL_CLOSED, PARTS_ARRIVED, READY_FOR_PICKUP, DECLINED_FOLLOWUP, NO_SHOW, WIN_BACK];
 
 /// Fills `{name}` variables; an unknown one is left as written.
 fn fill(template: &str, vars: &[(&str, &str)]) -> String {

@@ -144,7 +144,8 @@ fn booked(
     // The open tasks it answers: callbacks, and the follow-ups of work it covers.
     for task in state.tasks.iter().filter(|t| t.is_open()) {
         let answers = match task.kind {
-            TaskKind::Callback | TaskKind::NoShow => true,
+            // Setting an appointment is what these tasks ask for.
+            TaskKind::Callback | TaskKind::NoShow | TaskKind::WinBack | TaskKind::FirstService => true,
             TaskKind::DeclinedFollowup => ending.iter().any(|l| task.ro_number.as_deref() == Some(&l.ro_number)),
             TaskKind::BookInstall | TaskKind::ReplySms => false,
         };

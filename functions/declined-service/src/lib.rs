@@ -91,9 +91,11 @@ pub fn decide(
         state.profile.clone().unwrap_or_else(|| Customer::lead(&store.store_id, customer.phone.clone(), now));
     profile.merge_dms(&closed.customer, now);
     profile.upsert_vehicle(&closed.vehicle);
-    if profile.last_visit_at.is_none_or(|v| v < closed.closed_at) {
-        profile.last_visit_at = Some(closed.closed_at);
+    if profile.contacted_about_lapse() && profile.last_visit_at.is_some_and(|v| v < closed.closed_at) {
+        // Back after a win-back: the day counts it.
+        facts.push(Fact::new(store, FactKind::WinBackReturned, event_id, closed.closed_at));
     }
+    profile.visited(closed.closed_at);
     record.profile = Some((profile, state.version));
     record.consent =
         state.consent.with_marketing(closed.customer.marketing_consent, "dms", at).map(|c| (c, state.consent.clone()));

@@ -249,6 +249,15 @@ impl Table {
         self.query_all(Some(keys::GSI2), &keys::open_tasks(store_id), Range::All).await
     }
 
+    /// A store's customers whose last visit is before `cutoff` and whose lapse
+    /// the store has not reached out about yet, longest lapsed first (gsi2,
+    /// sparse: contacted customers leave it, so its cost grows with the newly
+    /// lapsed, not with the customers).
+    #[instrument(skip(self))]
+    pub async fn lapsed(&self, store_id: &str, cutoff: DateTime<Utc>) -> Result<Vec<Customer>, TableError> {
+        self.query_all(Some(keys::GSI2), &keys::lapse_feed(store_id), Range::UpTo(&keys::ts(cutoff))).await
+    }
+
     /// One text as it is now (a consistent read).
     #[instrument(skip(self, text), fields(dedupe_key = %text.dedupe_key))]
     pub async fn get_text(&self, text: &TextRef) -> Result<Option<OutboundText>, TableError> {

@@ -1,0 +1,98 @@
+//! The rules of a delivery, on `decide` (no AWS).
+
+use custops::fixtures::{at, customer, envelope, northside, state_after};
+use custops::model::{Customer, LapseContact, Origin, TaskStatus};
+use serde_json::json;
+
+use super::*;
+
+const MARIA: &str = "+15125550142";
+
+fn delivered(event_id: &str, deal_id: &str, when: &str, consent: Option<bool>) -> (Envelope, DealDelivered) {
+    let mut data = json!({
+        "deal_id": deal_id, "delivered_at": when,
+        "customer": {"dms_id": "C1001", "first_name": "Maria", "last_name": "Gonzalez", "phone": "(512) 555-0142"},
+        "vehicle": {"vin": "1GNSKCKD5MR100001", "year": 2025, "make": "Chevrolet", "model": "Tahoe"},
+        "salesperson": {"id": "sp-7", "name": "Jordan Lee"}
+    });
+    if let Some(c) = consent {
+        data["customer"]["marketing_consent"] = json!(c);
+    }
+    let e = envelope("deal.delivered", event_id, when, data);
+    let d = serde_json::from_value(e.data.clone()).unwrap();
+    (e, d)
+}
+
+fn deliver(state: &CustomerState, consent: Option<bool>) -> Change {
+    let (e, d) = delivered("dms-d1", "D-9001", "2026-11-24T21:00:00Z", consent);
+    decide(&northside(), &e, &d, &customer(MARIA), state, at("2026-11-24T21:00:05Z"))
+}
+
+#[test]
+fn a_delivery_puts_the_purchase_on_the_record_and_starts_the_lapse_clock() {
+    let change = deliver(&CustomerState::default(), Some(true));
+    let r = &change.records[0];
+    let (profile, version) = r.profile.as_ref().unwrap();
+    assert_eq!(*version, None, "a new record");
+    assert_eq!(profile.origin, Origin::Dms);
+    assert_eq!(profile.purchases.len(), 1);
+    assert_eq!(profile.purchases[0].deal_id, "D-9001");
+    assert_eq!(profile.purchases[0].salesperson.name, "Jordan Lee");
+    assert_eq!(profile.salesperson.as_ref().map(|s| s.id.as_str()), Some("sp-7"));
+    assert_eq!(profile.vehicles[0].model, "Tahoe");
+    assert_eq!(profile.last_visit_at, Some(at("2026-11-24T21:00:00Z")), "the lapse clock starts at delivery");
+    assert!(r.consent.as_ref().is_some_and(|(c, _)| c.marketing_granted()), "the DMS's consent is recorded");
+    assert_eq!(change.natural_keys, ["deal.delivered#northside-chevy#D-9001"]);
+    assert_eq!(change.facts.iter().map(|f| f.kind).collect::<Vec<_>>(), [FactKind::DealDelivered]);
+}
+
+#[test]
+fn the_service_owner_gets_the_first_service_appointment_and_the_customer_gets_no_text() {
+    let change = deliver(&CustomerState::default(), Some(true));
+    let r = &change.records[0];
+    assert!(r.text.is_none(), "a delivery texts nobody");
+    assert_eq!(r.tasks.len(), 1);
+    let t = &r.tasks[0];
+    assert_eq!((t.kind, t.status, t.owner.as_str()), (TaskKind::FirstService, TaskStatus::Open, "bdc-service"));
+    assert_eq!(t.task_id, "first-service-D-9001");
+    assert_eq!(t.due_at, at("2026-11-27T21:00:05Z"));
+    assert!(t.note.contains("2025 Chevrolet Tahoe"), "{}", t.note);
+}
+
+#[test]
+fn a_lead_from_a_missed_call_becomes_the_buyer() {
+    let lead = Customer::lead("northside-chevy", custops::Phone::parse(MARIA).unwrap(), at("2026-11-20T15:00:00Z"));
+    let state = CustomerState { profile: Some(lead), version: Some(3), ..Default::default() };
+    let change = deliver(&state, None);
+    let (profile, version) = change.records[0].profile.as_ref().unwrap();
+    assert_eq!(*version, Some(3), "the lead's record, written over its version");
+    assert_eq!((profile.origin, profile.dms_id.as_deref()), (Origin::Dms, Some("C1001")));
+    assert_eq!(profile.created_at, at("2026-11-20T15:00:00Z"));
+    assert!(change.records[0].touchpoints.iter().any(|t| t.summary.contains("lead")));
+}
+
+#[test]
+fn a_later_service_visit_keeps_the_lapse_clock() {
+    let first = deliver(&CustomerState::default(), None);
+    let mut state = state_after(&first);
+    let later_visit = at("2027-01-05T16:00:00Z");
+    state.profile.as_mut().unwrap().last_visit_at = Some(later_visit);
+    // The DMS reports the delivery late (a second deal delivered earlier).
+    let (e, d) = delivered("dms-d2", "D-8000", "2026-12-01T18:00:00Z", None);
+    let change = decide(&northside(), &e, &d, &customer(MARIA), &state, at("2027-01-06T10:00:00Z"));
+    let profile = &change.records[0].profile.as_ref().unwrap().0;
+    assert_eq!(profile.last_visit_at, Some(later_visit));
+    assert_eq!(profile.purchases.len(), 2);
+}
+
+#[test]
+fn buying_again_after_a_win_back_counts_as_coming_back() {
+    let mut state = state_after(&deliver(&CustomerState::default(), None));
+    let visit = at("2025-06-01T15:00:00Z");
+    let profile = state.profile.as_mut().unwrap();
+    profile.last_visit_at = Some(visit);
+    profile.lapse_contacted = Some(LapseContact { visit_at: visit, at: at("2026-07-02T15:00:00Z") });
+    let (e, d) = delivered("dms-d3", "D-9100", "2026-11-24T21:00:00Z", None);
+    let change = decide(&northside(), &e, &d, &customer(MARIA), &state, at("2026-11-24T21:00:05Z"));
+    assert!(change.facts.iter().any(|f| f.kind == FactKind::WinBackReturned));
+}

@@ -1,0 +1,92 @@
+//! `lapse-sweep`: finds the silent defectors before an independent shop does.
+//!
+//! Trigger: an EventBridge schedule, once a day (`custops local tick` fires
+//! it locally).
+//! Reads: the stores (one Query), then per store the customers whose last
+//! visit is before the store's cutoff (`lapse_months` ago) and whose lapse
+//! nobody has reached out about: a Query of the sparse lapse index (gsi2
+//! `LAPSE#{store}`, by last visit). A contacted customer leaves the index and
+//! comes back with their next visit, so the reads grow with the newly lapsed
+//! customers, never with the customers or the ones already contacted; a
+//! changed `lapse_months` moves the cutoff and rewrites nothing.
+//! Writes: nothing itself. Each lapsed customer becomes one message on the
+//! `win-back` queue ([`win_back::Lapsed`]), where the worker re-reads the
+//! record and decides; one bad customer ends in that queue's DLQ and never
+//! stops the rest. Handing over the same customer twice (two runs before
+//! the worker got to it) changes nothing: the worker is claimed per lapse.
+
+use custops::function::ScheduledFunction;
+use custops::{Core, ProcessError, StoreConfig};
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
+use tracing::{error, info};
+use win_back::Lapsed;
+
+/// Stores swept at once.
+pub const CONCURRENCY: usize = 4;
+
+/// What one run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SweepReport {
+    pub stores: usize,
+    /// Items the lapse index returned: the newly lapsed customers (and any
+    /// handed over before that the worker has not finished).
+    pub read: usize,
+    /// Customers handed to the win-back worker.
+    pub handed_off: usize,
+    /// Stores that could not be swept now (the next run tries again).
+    pub failed: usize,
+}
+
+/// The function (see [`ScheduledFunction`]).
+pub struct LapseSweep;
+
+impl ScheduledFunction for LapseSweep {
+    const NAME: &'static str = "lapse-sweep";
+    const ENV: &'static [&'static str] = custops::env::HANDOFF_FUNCTION_ENV;
+    type Report = SweepReport;
+
+    async fn run(core: &Core) -> Result<SweepReport, ProcessError> {
+        core.handoff()?;
+        let stores = core.table.list_stores().await?;
+        let mut report = SweepReport { stores: stores.len(), ..Default::default() };
+        let results: Vec<_> =
+            stream::iter(stores).map(|store| sweep(core, store)).buffer_unordered(CONCURRENCY).collect().await;
+        for (store, result) in results {
+            match result {
+                Ok((read, handed)) => {
+                    report.read += read;
+                    report.handed_off += handed;
+                }
+                Err(e) => {
+                    error!(error = %e, store_id = store, "could not sweep a store; the next run tries again");
+                    report.failed += 1;
+                }
+            }
+        }
+        info!(?report, "lapse sweep");
+        Ok(report)
+    }
+}
+
+/// Sweeps one store: its id, and (items read, customers handed over).
+async fn sweep(core: &Core, store: StoreConfig) -> (String, Result<(usize, usize), ProcessError>) {
+    let result = sweep_store(core, &store).await;
+    (store.store_id, result)
+}
+
+async fn sweep_store(core: &Core, store: &StoreConfig) -> Result<(usize, usize), ProcessError> {
+    let cutoff = store.lapse_cutoff(core.clock.now());
+    let lapsed = core.table.lapsed(&store.store_id, cutoff).await?;
+    let read = lapsed.len();
+    let bodies = lapsed
+        .into_iter()
+        .filter_map(|c| {
+            let last_visit_at = c.uncontacted_visit()?;
+            let lapse_months = store.lapse_months;
+            serde_json::to_string(&Lapsed { store_id: c.store_id, phone: c.phone, last_visit_at, lapse_months }).ok()
+        })
+        .collect();
+    let handed = core.handoff()?.send(bodies).await?;
+    Ok((read, handed))
+}
