@@ -344,32 +344,32 @@ async fn demo(dir: &std::path::Path) -> Result<(), BoxError> {
         println!("store  {:<38} {}", display(dir, s), store.name);
     }
     let before = emulator::sent_sms(&emulator.endpoint).await?.len();
+    let mut released = Released::default();
     for e in &events {
         let body = std::fs::read_to_string(e)?;
-        // Time moves with the events: each is handled a few seconds after it happened.
+        // Time moves with the events: each is handled a few seconds after it
+        // happened, and the scheduled functions run every morning of the
+        // (last 40) days before it, as EventBridge would.
         if let Some(at) = serde_json::from_str::<serde_json::Value>(&body)
             .ok()
             .and_then(|v| v.get("occurred_at").and_then(|t| t.as_str()).and_then(|t| t.parse::<DateTime<Utc>>().ok()))
         {
+            let since = clock.now().max(at - chrono::Duration::days(40));
+            released.add(&tick_mornings(&stack, &clock, since, at).await?);
             clock.set(at + chrono::Duration::seconds(5));
         }
         let topic = commands::publish_event(&stack.clients.sns, |t| stack.topic_arn(t), &body).await?;
         stack.run_until_idle(Duration::from_secs(60)).await?;
         println!("event  {:<38} -> {topic}", display(dir, e));
     }
-    // The weeks after: the scheduler at 10:00 Chicago each day for 31 days
-    // (`custops local tick --at`), so the declined-work follow-ups go out.
+    // The weeks after: every morning for 31 days (`custops local tick --at`),
+    // so the declined-work follow-ups go out.
     let last = clock.now();
-    let mut fired = 0;
-    for day in 1..=31 {
-        let morning = (last + chrono::Duration::days(day)).date_naive().and_hms_opt(16, 0, 0).map(|t| t.and_utc());
-        let Some(at) = morning else { continue };
-        clock.set(at);
-        for (_, report) in stack.tick().await? {
-            fired += report["follow_ups"].as_u64().unwrap_or(0) + report["sent"].as_u64().unwrap_or(0);
-        }
-    }
-    println!("tick   every morning for 31 days (local tick)    -> {fired} follow-up(s) and deferred text(s) released");
+    released.add(&tick_mornings(&stack, &clock, last, last + chrono::Duration::days(31)).await?);
+    println!(
+        "tick   every morning between and after the events (local tick) -> {} follow-up(s), {} deferred text(s), {} lapsed customer(s) handed to win-back",
+        released.follow_ups, released.sent, released.lapsed
+    );
     let sms = emulator::sent_sms(&emulator.endpoint).await?;
     println!("\nWhat customers received ({} texts):", sms.len() - before);
     for m in &sms[before..] {
@@ -382,6 +382,49 @@ async fn demo(dir: &std::path::Path) -> Result<(), BoxError> {
     }
     emulator.stop().await;
     Ok(())
+}
+
+/// What the scheduled functions released during the demo.
+#[derive(Default)]
+struct Released {
+    follow_ups: u64,
+    sent: u64,
+    lapsed: u64,
+}
+
+impl Released {
+    fn add(&mut self, other: &Released) {
+        self.follow_ups += other.follow_ups;
+        self.sent += other.sent;
+        self.lapsed += other.lapsed;
+    }
+}
+
+/// Fires every scheduled function at 16:00 UTC (10:00 in Chicago) of each
+/// day after `from` up to before `to`, and lets the queue work they start finish.
+async fn tick_mornings(
+    stack: &LocalStack,
+    clock: &PinnedClock,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Released, BoxError> {
+    let mut released = Released::default();
+    let mut day = from.date_naive().succ_opt();
+    while let Some(d) = day {
+        let Some(at) = d.and_hms_opt(16, 0, 0).map(|t| t.and_utc()) else { break };
+        if at >= to {
+            break;
+        }
+        clock.set(at);
+        for (_, report) in stack.tick().await? {
+            released.follow_ups += report["follow_ups"].as_u64().unwrap_or(0);
+            released.sent += report["sent"].as_u64().unwrap_or(0);
+            released.lapsed += report["handed_off"].as_u64().unwrap_or(0);
+        }
+        stack.run_until_idle(Duration::from_secs(60)).await?;
+        day = d.succ_opt();
+    }
+    Ok(released)
 }
 
 fn display(dir: &std::path::Path, p: &std::path::Path) -> String {

@@ -127,11 +127,13 @@ pub fn decide(
         record.touch(Touchpoint::of_event(at, &id, touch_kind, summary));
         record.declined.push(line.clone());
     };
-    // Work declined on an earlier RO and done on this one is recovered.
+    // Work declined on an earlier RO and done on this one is recovered:
+    // open work, and work booked (the booking kept).
+    let recoverable = |l: &DeclinedLine| matches!(l.status, LineStatus::Open | LineStatus::Booked);
     for line in state
         .declined
         .iter()
-        .filter(|l| l.is_open() && l.ro_number != ro_number && closed.performed.contains(&l.op_code))
+        .filter(|l| recoverable(l) && l.ro_number != ro_number && closed.performed.contains(&l.op_code))
     {
         let summary = format!(
             "{} ({}), declined on {}, done on {ro_number}: {} recovered",

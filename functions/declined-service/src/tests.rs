@@ -115,6 +115,33 @@ fn a_later_ro_that_performs_a_declined_op_code_recovers_that_line_and_only_that_
     assert!(r.touchpoints.iter().any(|t| t.kind == "declined.recovered" && t.summary.contains("$620.00")));
 }
 
+#[test]
+fn work_booked_and_then_done_is_recovered_but_work_the_customer_refused_is_not() {
+    let mut state = after(&first_close());
+    state.declined[0].status = LineStatus::Booked; // the brakes, booked
+    state.declined[1].status = LineStatus::Declined; // the filter, refused for good
+    let (e, c) = closed("d-2", "RO-49001", "2026-12-01T18:00:00Z", &["BRK-FRT-PR", "CAF-REPL"], json!([]));
+    let change = decide(&northside(), &e, &c, &customer(MARIA), &state, at("2026-12-01T18:00:05Z"));
+    let recovered: Vec<&str> = change.records[0].declined.iter().map(|l| l.op_code.as_str()).collect();
+    assert_eq!(recovered, ["BRK-FRT-PR"]);
+    assert!(kinds(&change).contains(&(FactKind::LineRecovered, Some(62000))));
+}
+
+#[test]
+fn a_visit_after_a_win_back_is_a_return() {
+    let mut state = after(&first_close());
+    let visit = at("2026-11-23T23:20:00Z");
+    state.profile.as_mut().unwrap().lapse_contacted =
+        Some(custops::model::LapseContact { visit_at: visit, at: at("2027-12-24T16:00:00Z") });
+    let (e, c) = closed("d-3", "RO-50000", "2028-01-05T18:00:00Z", &["LOF-SYN"], json!([]));
+    let change = decide(&northside(), &e, &c, &customer(MARIA), &state, at("2028-01-05T18:00:05Z"));
+    assert!(kinds(&change).contains(&(FactKind::WinBackReturned, None)));
+    let profile = &change.records[0].profile.as_ref().unwrap().0;
+    assert_eq!(profile.uncontacted_visit(), Some(at("2028-01-05T18:00:00Z")), "a new lapse clock");
+    // A first visit is not a return.
+    assert!(!kinds(&first_close()).iter().any(|(k, _)| *k == FactKind::WinBackReturned));
+}
+
 fn step(change: &Change, n: usize) -> FollowUp {
     change.records[0].follow_ups[n].clone()
 }
