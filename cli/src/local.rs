@@ -376,6 +376,16 @@ impl LocalStack {
         Ok(out)
     }
 
+    /// Fires one scheduled function (by its binary name) once; its report.
+    pub async fn fire(&self, binary: &str) -> Result<Option<serde_json::Value>, BoxError> {
+        let f = self
+            .functions
+            .iter()
+            .find(|f| f.def.binary == binary && f.def.scheduled)
+            .ok_or_else(|| format!("no scheduled function {binary}"))?;
+        f.handler.tick().await
+    }
+
     /// Invokes an SQS-fed function directly with one batch, as Lambda's event
     /// source would after receiving `bodies` (first delivery each).
     pub async fn invoke(&self, binary: &str, bodies: &[String]) -> Result<SqsBatchResponse, BoxError> {

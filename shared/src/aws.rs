@@ -100,6 +100,12 @@ pub struct Clients {
 
 impl Clients {
     pub fn new(config: &SdkConfig) -> Self {
+        Self::with_timeouts(config, OPERATION_TIMEOUT, ATTEMPT_TIMEOUT)
+    }
+
+    /// The clients with other DynamoDB and SQS timeouts (a benchmark against
+    /// an emulator far slower than DynamoDB); publishing keeps its own.
+    pub fn with_timeouts(config: &SdkConfig, operation: Duration, attempt: Duration) -> Self {
         let timeouts = |operation: Duration, attempt: Duration| {
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(1))
@@ -112,13 +118,13 @@ impl Clients {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(
                 aws_sdk_dynamodb::config::Builder::from(config)
                     .retry_config(retrying.clone())
-                    .timeout_config(timeouts(OPERATION_TIMEOUT, ATTEMPT_TIMEOUT))
+                    .timeout_config(timeouts(operation, attempt))
                     .build(),
             ),
             sqs: aws_sdk_sqs::Client::from_conf(
                 aws_sdk_sqs::config::Builder::from(config)
                     .retry_config(retrying)
-                    .timeout_config(timeouts(OPERATION_TIMEOUT, ATTEMPT_TIMEOUT))
+                    .timeout_config(timeouts(operation, attempt))
                     .build(),
             ),
             sns: aws_sdk_sns::Client::from_conf(

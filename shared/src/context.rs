@@ -69,7 +69,8 @@ impl Core {
         Self::with_clients(env, &Clients::new(config), clock)
     }
 
-    fn with_clients(env: &impl EnvSource, clients: &Clients, clock: SharedClock) -> Result<Self, ConfigError> {
+    /// Reads `TABLE_NAME` (and `HANDOFF_QUEUE_URL`, if set); uses `clients`.
+    pub fn with_clients(env: &impl EnvSource, clients: &Clients, clock: SharedClock) -> Result<Self, ConfigError> {
         let table = Table::new(clients.dynamodb.clone(), env.required(TABLE_NAME)?);
         Ok(Self {
             outbound: Outbound::new(table.clone(), clients.sns.clone(), clock.clone()),

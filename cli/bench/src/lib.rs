@@ -56,6 +56,28 @@ fn ro_closed(event_id: &str, ro: &str, at: DateTime<Utc>, declined: Value) -> St
     .to_string()
 }
 
+fn delivered(event_id: &str, deal: &str, phone: &str, at: DateTime<Utc>) -> String {
+    json!({"event_id": event_id, "event_type": "deal.delivered", "occurred_at": at, "store_id": "northside-chevy",
+           "data": {"deal_id": deal, "delivered_at": at,
+                    "customer": {"dms_id": format!("C-{deal}"), "first_name": "James", "last_name": "Okafor", "phone": phone,
+                                 "marketing_consent": true},
+                    "vehicle": {"vin": "1GCUDDED2TZ158204", "year": 2026, "make": "Chevrolet", "model": "Silverado 1500"},
+                    "salesperson": {"id": "sp-3", "name": "Rico Alvarez"}}})
+    .to_string()
+}
+
+fn no_show(event_id: &str, appointment: &str, phone: &str, at: DateTime<Utc>) -> String {
+    json!({"event_id": event_id, "event_type": "appointment.missed", "occurred_at": at, "store_id": "northside-chevy",
+           "data": {"appointment_id": appointment, "at": at,
+                    "customer": {"dms_id": format!("C-{appointment}"), "first_name": "Ana", "last_name": "Ruiz", "phone": phone}}})
+    .to_string()
+}
+
+fn lapsed(phone: &str, last_visit_at: DateTime<Utc>) -> String {
+    json!({"store_id": "northside-chevy", "phone": phone, "last_visit_at": last_visit_at, "lapse_months": 13})
+        .to_string()
+}
+
 fn declined_lines() -> Value {
     json!([{"line_id": "L4", "op_code": "BRK-FRT-PR", "description": "Front brake pads & rotors", "estimate_cents": 62000},
            {"line_id": "L5", "op_code": "CAF-REPL", "description": "Cabin air filter", "estimate_cents": 8900}])
@@ -75,6 +97,11 @@ pub async fn aws_calls() -> Result<Vec<CallsRow>, BoxError> {
     stack.invoke("vehicle-ready", &[ro("warm-ro", "checked_in", t(0))]).await?;
     stack.invoke("missed-call", &[call("warm-call", "warm", "+15125550170", t(0))]).await?;
     stack.invoke("declined-service", &[ro_closed("warm-close", "RO-40000", t(0), json!([]))]).await?;
+    stack.invoke("appointments", &[no_show("warm-ns", "A-0", "+15125550171", t(0))]).await?;
+    stack.invoke("deal-delivered", &[delivered("warm-deal", "D-0", "+15125550172", t(0))]).await?;
+    stack.invoke("win-back", &[lapsed("+15125550173", t(0))]).await?;
+    // James took delivery 14 months ago and has not been back.
+    let long_ago = monday - Duration::days(430);
 
     let scenarios: Vec<(&str, &str, String, Option<usize>, i64)> = vec![
         (
@@ -105,6 +132,28 @@ pub async fn aws_calls() -> Result<Vec<CallsRow>, BoxError> {
             None,
             10,
         ),
+        (
+            "appointments",
+            "appointment.missed (rebook text + task)",
+            no_show("a-1", "A-1", "+15125550174", t(11)),
+            Some(4),
+            11,
+        ),
+        (
+            "deal-delivered",
+            "deal.delivered, a new customer (record + first-service task, no text)",
+            delivered("s-1", "D-1", "+15125550163", long_ago),
+            Some(3),
+            12,
+        ),
+        (
+            "win-back",
+            "a lapsed customer with consent (win-back text + task)",
+            lapsed("+15125550163", long_ago),
+            Some(4),
+            13,
+        ),
+        ("win-back", "the same lapse handed over again", lapsed("+15125550163", long_ago), None, 14),
     ];
     for (function, scenario, body, target, minute) in scenarios {
         clock.set(t(minute) + Duration::seconds(2));
@@ -123,25 +172,41 @@ pub async fn aws_calls() -> Result<Vec<CallsRow>, BoxError> {
     stack.invoke("vehicle-ready", &[late]).await?;
     clock.set("2026-11-24T14:00:00Z".parse()?);
     let recorder = CallRecorder::start(&emulator.endpoint).await?;
-    let fired = stack.tick().await?;
+    let released = stack.fire("scheduler").await?.map(|r| r["sent"].clone()).unwrap_or(Value::Null);
     let calls = recorder.calls().await?;
-    let released = fired.first().map(|(_, r)| r["sent"].clone()).unwrap_or(Value::Null);
     rows.push(row("scheduler", &format!("one run, {} due text(s) released, cold store cache", released), None, calls));
 
     // The status text the caps held (three texts in 24 h) goes out once the window frees.
     clock.set("2026-11-24T17:00:00Z".parse()?);
-    stack.tick().await?;
+    stack.fire("scheduler").await?;
     // Day 3 of the cadence, 10:00 in Chicago: the first follow-up step (a
     // marketing text naming the open work, and the advisor's task).
     clock.set("2026-11-26T16:00:00Z".parse()?);
     let recorder = CallRecorder::start(&emulator.endpoint).await?;
-    let fired = stack.tick().await?;
+    let released = stack.fire("scheduler").await?.map(|r| r["follow_ups"].clone()).unwrap_or(Value::Null);
     let calls = recorder.calls().await?;
-    let released = fired.first().map(|(_, r)| r["follow_ups"].clone()).unwrap_or(Value::Null);
     let scenario = format!(
         "one run, {released} follow-up step released (text + task); the step itself: Query, TransactWriteItems, Publish, UpdateItem"
     );
     rows.push(row("scheduler", &scenario, Some(5), calls));
+
+    // The daily sweep, one store, a customer who lapsed overnight (Ana took
+    // delivery 14 months ago; the scenarios above contacted James already).
+    clock.set(long_ago + Duration::minutes(1));
+    stack.invoke("deal-delivered", &[delivered("s-2", "D-2", "+15125550175", long_ago)]).await?;
+    clock.set("2026-11-27T15:00:00Z".parse()?);
+    let recorder = CallRecorder::start(&emulator.endpoint).await?;
+    let sweep = stack.fire("lapse-sweep").await?.unwrap_or(Value::Null);
+    let calls = recorder.calls().await?;
+    rows.push(row(
+        "lapse-sweep",
+        &format!(
+            "one run, one store, {} lapsed customer(s) handed to win-back: Query (stores), Query (lapse index), SendMessageBatch",
+            sweep["handed_off"]
+        ),
+        Some(3),
+        calls,
+    ));
     emulator.stop().await;
     Ok(rows)
 }
@@ -201,8 +266,9 @@ pub struct RuntimeReport {
     pub init: Vec<InitRow>,
     /// Per function: (bootstrap bytes, zip bytes).
     pub sizes: Vec<(String, u64, u64)>,
-    /// Peak RSS of the missed-call binary after a batch of 10 events.
-    pub missed_call_peak_rss_bytes: u64,
+    /// Per function: peak RSS after a batch of 10 of its own events (a
+    /// scheduled function: after one run).
+    pub peak_rss: Vec<(String, u64)>,
     /// Batch wall times with latency on every AWS call, against the stand-in
     /// (the emulator's answers, replayed) and against the emulator itself.
     pub concurrency: Vec<Concurrency>,
@@ -416,12 +482,16 @@ pub async fn runtime(runs: usize, latency: std::time::Duration) -> Result<Runtim
         }
     }
 
-    // Peak memory after a batch of 10.
-    let p = BootstrapProcess::spawn(&binary, "missed-call", &env_of("missed-call"), Some(&emulator.endpoint)).await?;
-    p.ready(Span::from_secs(10)).await?;
-    invoke_batch(&p, callers.calls("rss", 10)).await?;
-    let missed_call_peak_rss_bytes = p.peak_rss().unwrap_or_default();
-    drop(p);
+    // Peak memory of each function after a batch of 10 of its own events
+    // (in registry order: deal-delivered's buyers are win-back's lapsed).
+    let mut peak_rss = Vec::new();
+    for f in &functions {
+        let p = BootstrapProcess::spawn(&lambda_dir.join(f).join("bootstrap"), f, &env_of(f), Some(&emulator.endpoint))
+            .await?;
+        p.ready(Span::from_secs(10)).await?;
+        invoke(&p, sample_payload(f, &callers)?).await.map_err(|e| format!("{f}: {e}"))?;
+        peak_rss.push((f.clone(), p.peak_rss().unwrap_or_default()));
+    }
 
     // Concurrency: every AWS call delayed; ten messages should cost about one.
     // First against the stand-in, which answers as the emulator did, each call
@@ -466,7 +536,7 @@ pub async fn runtime(runs: usize, latency: std::time::Duration) -> Result<Runtim
         });
     }
     emulator.stop().await;
-    Ok(RuntimeReport { cold_starts, init, sizes, missed_call_peak_rss_bytes, concurrency, stand_in_answered })
+    Ok(RuntimeReport { cold_starts, init, sizes, peak_rss, concurrency, stand_in_answered })
 }
 
 /// Starts missed-call against `endpoint`, sends `warm`, then each (batch of
@@ -495,12 +565,57 @@ fn init_line(logs: &[String]) -> Option<Value> {
     logs.iter().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find(|v| v["fields"]["message"] == "init")
 }
 
-/// Sends one SQS batch to a running function; its wall time if no message failed.
-async fn invoke_batch(
+/// What a function is given to measure its memory: a batch of 10 of its own
+/// events, each for a different customer (a scheduled function: its tick).
+fn sample_payload(function: &str, callers: &NewCallers) -> Result<Value, BoxError> {
+    let at: DateTime<Utc> = "2026-11-23T16:00:00Z".parse()?;
+    let long_ago = Utc::now() - Duration::days(430);
+    let phone = |i: usize| format!("+1512555{:04}", 2000 + i);
+    let bodies: Vec<String> = match function {
+        "missed-call" => callers.calls("rss", 10),
+        "vehicle-ready" => (0..10)
+            .map(|i| ro(&format!("rss-ro-{i}"), "parts_arrived", at).replace("+15125550142", &phone(i)))
+            .map(|b| b.replace("RO-48213", "RO-RSS"))
+            .collect(),
+        "inbound-sms" => (0..10)
+            .map(|i| {
+                json!({"originationNumber": phone(10 + i), "destinationNumber": "+15125550100",
+                       "messageKeyword": "KEYWORD", "messageBody": "Is my car ready yet?",
+                       "inboundMessageId": format!("rss-in-{i}"), "previousPublishedMessageId": "p"})
+                .to_string()
+            })
+            .collect(),
+        "declined-service" => (0..10)
+            .map(|i| {
+                ro_closed(&format!("rss-close-{i}"), "RO-RSS2", at, declined_lines())
+                    .replace("+15125550142", &phone(20 + i))
+            })
+            .collect(),
+        "appointments" => {
+            (0..10).map(|i| no_show(&format!("rss-ns-{i}"), &format!("A-R{i}"), &phone(30 + i), at)).collect()
+        }
+        "deal-delivered" => {
+            (0..10).map(|i| delivered(&format!("rss-deal-{i}"), &format!("D-R{i}"), &phone(40 + i), long_ago)).collect()
+        }
+        "win-back" => (0..10).map(|i| lapsed(&phone(40 + i), long_ago)).collect(),
+        "scheduler" | "lapse-sweep" => return Ok(scheduled_tick()),
+        other => return Err(format!("no sample events for {other}").into()),
+    };
+    Ok(sqs_event(&bodies))
+}
+
+/// EventBridge's scheduled event, as Lambda passes it.
+fn scheduled_tick() -> Value {
+    json!({"version": "0", "id": "bench", "detail-type": "Scheduled Event", "source": "aws.events",
+           "account": "123456789012", "time": Utc::now(), "region": "us-east-1", "resources": [], "detail": {}})
+}
+
+/// Sends one payload to a running function; its wall time if nothing in it failed.
+async fn invoke(
     p: &custops_cli::runtime_api::BootstrapProcess,
-    bodies: Vec<String>,
+    payload: Value,
 ) -> Result<std::time::Duration, BoxError> {
-    let payload = serde_json::to_vec(&sqs_event(&bodies))?;
+    let payload = serde_json::to_vec(&payload)?;
     let started = std::time::Instant::now();
     match p.api.invoke(payload, std::time::Duration::from_secs(60)).await? {
         custops_cli::runtime_api::Outcome::Response(body)
@@ -508,8 +623,16 @@ async fn invoke_batch(
         {
             Ok(started.elapsed())
         }
-        other => Err(format!("the batch failed: {other:?}").into()),
+        other => Err(format!("the invocation failed: {other:?}").into()),
     }
+}
+
+/// Sends one SQS batch to a running function; its wall time if no message failed.
+async fn invoke_batch(
+    p: &custops_cli::runtime_api::BootstrapProcess,
+    bodies: Vec<String>,
+) -> Result<std::time::Duration, BoxError> {
+    invoke(p, sqs_event(&bodies)).await
 }
 
 /// The runtime report as Markdown.
@@ -573,13 +696,10 @@ pub fn runtime_tables(r: &RuntimeReport) -> String {
         &[("function", false), ("bootstrap", true), ("bootstrap.zip", true)],
         r.sizes.iter().map(|(f, b, z)| vec![f.clone(), mb(*b), mb(*z)]),
     ));
-    out.push_str("\n### Memory (missed-call)\n\n");
+    out.push_str("\n### Memory: peak RSS after a batch of 10 of the function's own events (scheduled: one run)\n\n");
     out.push_str(&table(
-        &[("measure", false), ("value", true)],
-        [vec![
-            "peak RSS after a batch of 10".to_owned(),
-            format!("{:.1} MB", r.missed_call_peak_rss_bytes as f64 / 1e6),
-        ]],
+        &[("function", false), ("peak RSS", true)],
+        r.peak_rss.iter().map(|(f, bytes)| vec![f.clone(), format!("{:.1} MB", *bytes as f64 / 1e6)]),
     ));
     out.push_str("\n### Concurrency (missed-call): a batch of 10 beside a batch of 1, median of 3\n\n");
     out.push_str(&table(
@@ -721,4 +841,121 @@ mod tests {
         let t = table(&[("name", false), ("n", true)], [vec!["a".into(), "1".into()], vec!["b".into(), "22".into()]]);
         assert_eq!(t, "| name | n |\n| --- | ---: |\n| a | 1 |\n| b | 22 |\n");
     }
+}
+
+/// The lapse sweep at one table size.
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepScale {
+    pub customers: usize,
+    /// Lapsed since the last sweep: what it must find.
+    pub newly_lapsed: usize,
+    /// Lapsed and contacted already: what it must not read.
+    pub contacted: usize,
+    /// Items the sweep's Queries returned (DynamoDB bills these).
+    pub read: usize,
+    pub handed_off: usize,
+    /// AWS calls of the run.
+    pub calls: usize,
+    /// The run's wall time against the emulator.
+    pub sweep_ms: f64,
+    pub seed_seconds: f64,
+}
+
+/// Seeds `customers` profiles at one store (1% lapsed since the last sweep,
+/// 5% lapsed and contacted already, the rest seen within the year) and runs
+/// the sweep once.
+pub async fn sweep_scale(customers: usize) -> Result<SweepScale, BoxError> {
+    use futures::stream::{self, TryStreamExt};
+    let emulator = Emulator::start(0).await?;
+    let now: DateTime<Utc> = "2026-11-25T15:00:00Z".parse()?;
+    let stack =
+        LocalStack::provision(&emulator.endpoint, Arc::new(PinnedClock::at(now)), LocalOptions::default()).await?;
+    let table = stack.table();
+    table.put_store(&custops::StoreConfig::from_json(STORE)?).await?;
+    let (mut newly_lapsed, mut contacted) = (0, 0);
+    let mut profiles = Vec::with_capacity(customers);
+    for i in 0..customers {
+        let phone = custops::Phone::parse(&format!("+1512{}", 2_000_000 + i))?;
+        let mut c = custops::model::Customer::lead("northside-chevy", phone, now - Duration::days(800));
+        c.first_name = Some("Pat".into());
+        let (visit, was_contacted) = match i % 100 {
+            0 => (now - Duration::days(400 + (i % 20) as i64), false),
+            1..=5 => (now - Duration::days(420 + (i % 90) as i64), true),
+            _ => (now - Duration::days((i % 360) as i64), false),
+        };
+        c.last_visit_at = Some(visit);
+        if was_contacted {
+            c.lapse_contacted = Some(custops::model::LapseContact { visit_at: visit, at: visit + Duration::days(400) });
+            contacted += 1;
+        } else if visit < now - Duration::days(396) {
+            newly_lapsed += 1;
+        }
+        profiles.push(c);
+    }
+    let started = std::time::Instant::now();
+    stream::iter(profiles.chunks(500).map(Ok::<_, BoxError>))
+        .try_for_each_concurrent(4, |chunk| {
+            let table = table.clone();
+            async move { Ok(table.import_customers(chunk).await?) }
+        })
+        .await?;
+    let seed_seconds = started.elapsed().as_secs_f64();
+
+    // The sweep's own code, as the template configures it, but with patient
+    // clients: moto answers a GSI Query by walking every item of the table
+    // in Python (seconds at 100,000), where DynamoDB reads only the part of
+    // the index asked for; the function's 2 s attempt timeout is for DynamoDB.
+    let env = stack.functions.iter().find(|f| f.def.binary == "lapse-sweep").ok_or("no lapse-sweep")?.def.env.clone();
+    let config = custops::aws::local(&emulator.endpoint).await;
+    let patient = std::time::Duration::from_secs(120);
+    let clients = custops::aws::Clients::with_timeouts(&config, patient, patient);
+    let core = custops::Core::with_clients(&env, &clients, Arc::new(PinnedClock::at(now)))?;
+    let recorder = CallRecorder::start(&emulator.endpoint).await?;
+    let started = std::time::Instant::now();
+    let report =
+        serde_json::to_value(<lapse_sweep::LapseSweep as custops::function::ScheduledFunction>::run(&core).await?)?;
+    let sweep_ms = millis(started.elapsed());
+    let calls = recorder.calls().await?.len();
+    emulator.stop().await;
+    let count = |k: &str| report[k].as_u64().unwrap_or_default() as usize;
+    Ok(SweepScale {
+        customers,
+        newly_lapsed,
+        contacted,
+        read: count("read"),
+        handed_off: count("handed_off"),
+        calls,
+        sweep_ms,
+        seed_seconds,
+    })
+}
+
+/// The sweep's scaling as Markdown.
+pub fn sweep_table(rows: &[SweepScale]) -> String {
+    let mut out = String::from("### Lapse sweep: items read grow with the newly lapsed, not with the customers\n\n");
+    out.push_str(&table(
+        &[
+            ("customers", true),
+            ("newly lapsed", true),
+            ("lapsed, contacted", true),
+            ("items read", true),
+            ("read / newly lapsed", true),
+            ("handed off", true),
+            ("AWS calls", true),
+            ("sweep (emulator)", true),
+        ],
+        rows.iter().map(|r| {
+            vec![
+                r.customers.to_string(),
+                r.newly_lapsed.to_string(),
+                r.contacted.to_string(),
+                r.read.to_string(),
+                format!("{:.2}", r.read as f64 / r.newly_lapsed.max(1) as f64),
+                r.handed_off.to_string(),
+                r.calls.to_string(),
+                format!("{:.0} ms", r.sweep_ms),
+            ]
+        }),
+    ));
+    out
 }

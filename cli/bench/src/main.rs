@@ -27,6 +27,9 @@ struct Bench {
     /// Skip the binaries' measures (cold start, size, memory, concurrency).
     #[arg(long)]
     skip_runtime: bool,
+    /// Table sizes (customers at one store) the lapse sweep is measured at (none: skip).
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
+    sweep_customers: Vec<usize>,
     /// Mixed events pushed through the whole local pipeline (0: skip). The
     /// emulator is the bottleneck: 10,000 take several minutes here.
     #[arg(long, default_value_t = 10_000)]
@@ -66,7 +69,19 @@ async fn run(b: Bench) -> Result<(), BoxError> {
         println!("{}", custops_bench::pipeline_table(&p));
         Some(p)
     };
-    let report = serde_json::json!({ "aws_calls_per_event": rows, "runtime": runtime, "pipeline": pipeline });
+    let mut sweeps = Vec::new();
+    if !b.calls_only {
+        for n in b.sweep_customers.iter().copied().filter(|n| *n > 0) {
+            eprintln!("custops-bench: seeding {n} customers for the lapse sweep");
+            sweeps.push(custops_bench::sweep_scale(n).await?);
+        }
+        if !sweeps.is_empty() {
+            println!("{}", custops_bench::sweep_table(&sweeps));
+        }
+    }
+    let report = serde_json::json!({
+        "aws_calls_per_event": rows, "runtime": runtime, "pipeline": pipeline, "lapse_sweep": sweeps
+    });
     std::fs::write(&b.json, serde_json::to_string_pretty(&report)?)?;
     println!("written to {}", b.json.display());
     Ok(())

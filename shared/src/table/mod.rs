@@ -10,6 +10,8 @@ mod item;
 pub mod outbox;
 pub mod tx;
 
+use std::collections::HashMap;
+
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use tracing::instrument;
@@ -256,6 +258,51 @@ impl Table {
     #[instrument(skip(self))]
     pub async fn lapsed(&self, store_id: &str, cutoff: DateTime<Utc>) -> Result<Vec<Customer>, TableError> {
         self.query_all(Some(keys::GSI2), &keys::lapse_feed(store_id), Range::UpTo(&keys::ts(cutoff))).await
+    }
+
+    /// Loads customer profiles in bulk (an initial import from a DMS export,
+    /// a benchmark's seed): `BatchWriteItem`, 25 to a call, unconditional,
+    /// each at version 1. Not for live changes: those go through `apply`.
+    #[instrument(skip_all, fields(customers = customers.len()))]
+    pub async fn import_customers(&self, customers: &[Customer]) -> Result<(), TableError> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        for chunk in customers.chunks(25) {
+            let mut requests = Vec::with_capacity(chunk.len());
+            for c in chunk {
+                let mut item = to_item(c, &c.keys(&()))?;
+                item.insert(VERSION.into(), item::n(1));
+                let put = PutRequest::builder().set_item(Some(item)).build().map_err(|e| TableError::Aws {
+                    operation: "BatchWriteItem",
+                    code: None,
+                    message: e.to_string(),
+                })?;
+                requests.push(WriteRequest::builder().put_request(put).build());
+            }
+            // What DynamoDB leaves unprocessed (throttling) is sent again.
+            let mut pending = Some(HashMap::from([(self.name.clone(), requests)]));
+            for attempt in 0.. {
+                let Some(items) = pending.take().filter(|p| p.values().any(|r| !r.is_empty())) else { break };
+                if attempt == 8 {
+                    return Err(TableError::Aws {
+                        operation: "BatchWriteItem",
+                        code: None,
+                        message: "items still unprocessed after 8 attempts".into(),
+                    });
+                }
+                if attempt > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                }
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .set_request_items(Some(items))
+                    .send()
+                    .await
+                    .map_err(|e| TableError::aws("BatchWriteItem", e))?;
+                pending = out.unprocessed_items;
+            }
+        }
+        Ok(())
     }
 
     /// One text as it is now (a consistent read).
