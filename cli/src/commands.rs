@@ -342,6 +342,47 @@ pub async fn dlq(target: &Target, redrive: bool) -> Result<Vec<DeadLetter>, BoxE
     Ok(found)
 }
 
+/// The URL of every dead-letter queue of the template.
+pub async fn dlq_urls(target: &Target) -> Result<Vec<String>, BoxError> {
+    let mut urls = Vec::new();
+    let sources: Vec<String> = target.template.of_type("AWS::SQS::Queue").map(|q| q.logical_id.clone()).collect();
+    for source in sources {
+        if let Some(dlq) = target.template.dlq_of(&source) {
+            urls.push(target.queue_url(&dlq).await?);
+        }
+    }
+    Ok(urls)
+}
+
+/// `custops report`: the GM report of `store`'s local day `date`, made now,
+/// and the 7 days up to it for the page's chart.
+pub async fn report(
+    target: &Target,
+    store_id: &str,
+    date: chrono::NaiveDate,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(custops::report::Report, Vec<crate::report_page::DayPoint>), BoxError> {
+    let store = target.table.get_store(store_id).await?.ok_or_else(|| format!("no store {store_id:?}"))?;
+    let mut data = custops::report::gather(&target.table, &store, date).await?;
+    data.dead_letters = custops::report::dead_letters(&target.sqs, &dlq_urls(target).await?).await?;
+    let report = custops::report::build(&store, date, now, &data);
+    let mut history = Vec::new();
+    for back in (0..7).rev() {
+        let day = date - chrono::Duration::days(back);
+        let calls = if back == 0 {
+            report.missed_calls.clone()
+        } else {
+            custops::report::missed_calls_on(&target.table, &store, day).await?
+        };
+        history.push(crate::report_page::DayPoint {
+            date: day,
+            missed_calls: calls.total,
+            median_seconds_to_text: calls.median_seconds_to_text,
+        });
+    }
+    Ok((report, history))
+}
+
 /// The topic an event type is published to (CONTRACT §3).
 pub fn topic_for(event_type: &str) -> Option<&'static str> {
     match event_type {

@@ -6,6 +6,8 @@ pub mod commands;
 pub mod emulator;
 pub mod local;
 pub mod registry;
+pub mod replay;
+pub mod report_page;
 pub mod runtime_api;
 pub mod template;
 

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Parser, Subcommand};
@@ -12,6 +11,7 @@ use custops::{Clock, PinnedClock, SharedClock, SystemClock};
 use custops_cli::commands::{self, Target};
 use custops_cli::emulator::{self, Emulator};
 use custops_cli::local::{LocalOptions, LocalStack};
+use custops_cli::replay;
 use custops_cli::BoxError;
 
 #[derive(Parser)]
@@ -84,8 +84,18 @@ enum Command {
     Report {
         #[arg(long)]
         store: String,
+        /// The store-local day (YYYY-MM-DD).
         #[arg(long)]
         date: NaiveDate,
+        /// Print the report as one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Also write it as one self-contained HTML page.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        /// When the report is made (what is open and overdue is as of then; default: now).
+        #[arg(long, value_name = "RFC3339")]
+        at: Option<DateTime<Utc>>,
         #[command(flatten)]
         conn: Conn,
     },
@@ -232,20 +242,18 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             println!("task {task_id} done ({})", outcome.as_str());
             Ok(())
         }
-        Command::Report { store, date, conn } => {
+        Command::Report { store, date, json, html, at, conn } => {
             let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
-            let facts = target.table.day_facts(&store, date).await?;
-            let mut counts = std::collections::BTreeMap::new();
-            for f in &facts {
-                *counts.entry(f.kind.as_str()).or_insert(0) += 1;
+            let (report, history) = commands::report(&target, &store, date, at.unwrap_or_else(Utc::now)).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!("{report}");
             }
-            let texts = commands::texts(&target, Some(&store)).await?;
-            println!("{store} on {date}");
-            for (kind, n) in &counts {
-                println!("  {kind:<28} {n}");
+            if let Some(file) = html {
+                std::fs::write(&file, custops_cli::report_page::render(&report, &history)?)?;
+                eprintln!("wrote {}", file.display());
             }
-            let day_texts = texts.iter().filter(|t| t.created_at.date_naive() == date).count();
-            println!("  {:<28} {day_texts}", "texts");
             Ok(())
         }
         Command::Dlq { redrive, json, conn } => {
@@ -327,45 +335,14 @@ async fn local_up(port: u16, now: Option<DateTime<Utc>>, bootstrap_dir: Option<P
 
 async fn demo(dir: &std::path::Path) -> Result<(), BoxError> {
     let emulator = Emulator::start(0).await?;
-    let (stores, events) = commands::sample_files(dir)?;
-    let first = events
-        .iter()
-        .filter_map(|p| std::fs::read_to_string(p).ok())
-        .filter_map(|b| serde_json::from_str::<serde_json::Value>(&b).ok())
-        .filter_map(|v| v.get("occurred_at").and_then(|t| t.as_str()).and_then(|t| t.parse::<DateTime<Utc>>().ok()))
-        .min()
-        .unwrap_or_else(Utc::now);
-    let clock = PinnedClock::at(first);
+    let clock = PinnedClock::at(replay::first_event_time(dir)?.unwrap_or_else(Utc::now));
     let stack = LocalStack::provision(&emulator.endpoint, Arc::new(clock.clone()), LocalOptions::default()).await?;
     let target = Target::new(Some(&emulator.endpoint), "custops").await?;
     println!("custops demo: local AWS emulator at {}", emulator.endpoint);
-    for s in &stores {
-        let (store, _) = commands::store_put(&target, s).await?;
-        println!("store  {:<38} {}", display(dir, s), store.name);
-    }
     let before = emulator::sent_sms(&emulator.endpoint).await?.len();
-    let mut released = Released::default();
-    for e in &events {
-        let body = std::fs::read_to_string(e)?;
-        // Time moves with the events: each is handled a few seconds after it
-        // happened, and the scheduled functions run every morning of the
-        // (last 40) days before it, as EventBridge would.
-        if let Some(at) = serde_json::from_str::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v.get("occurred_at").and_then(|t| t.as_str()).and_then(|t| t.parse::<DateTime<Utc>>().ok()))
-        {
-            let since = clock.now().max(at - chrono::Duration::days(40));
-            released.add(&tick_mornings(&stack, &clock, since, at).await?);
-            clock.set(at + chrono::Duration::seconds(5));
-        }
-        let topic = commands::publish_event(&stack.clients.sns, |t| stack.topic_arn(t), &body).await?;
-        stack.run_until_idle(Duration::from_secs(60)).await?;
-        println!("event  {:<38} -> {topic}", display(dir, e));
-    }
-    // The weeks after: every morning for 31 days (`custops local tick --at`),
-    // so the declined-work follow-ups go out.
-    let last = clock.now();
-    released.add(&tick_mornings(&stack, &clock, last, last + chrono::Duration::days(31)).await?);
+    // Every event, each a few seconds after it happened, the scheduled
+    // functions every morning between them, and 31 mornings after the last.
+    let released = replay::replay(&stack, &clock, &target, dir, None, |line| println!("{line}")).await?;
     println!(
         "tick   every morning between and after the events (local tick) -> {} follow-up(s), {} deferred text(s), {} lapsed customer(s) handed to win-back",
         released.follow_ups, released.sent, released.lapsed
@@ -380,53 +357,14 @@ async fn demo(dir: &std::path::Path) -> Result<(), BoxError> {
     for l in &letters {
         println!("  {}", l.reason);
     }
+    // The GM's report of the scenario's Monday, as `custops report` prints it,
+    // made at the end of the demo's clock; and its page.
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).ok_or("a date")?;
+    let (report, history) = commands::report(&target, "northside-chevy", day, clock.now()).await?;
+    println!("\n`custops report --store northside-chevy --date {day}`:\n{report}");
+    let page = custops_cli::artifacts::target_dir().join("demo-report.html");
+    std::fs::write(&page, custops_cli::report_page::render(&report, &history)?)?;
+    println!("\nThe same as a page: {}", page.display());
     emulator.stop().await;
     Ok(())
-}
-
-/// What the scheduled functions released during the demo.
-#[derive(Default)]
-struct Released {
-    follow_ups: u64,
-    sent: u64,
-    lapsed: u64,
-}
-
-impl Released {
-    fn add(&mut self, other: &Released) {
-        self.follow_ups += other.follow_ups;
-        self.sent += other.sent;
-        self.lapsed += other.lapsed;
-    }
-}
-
-/// Fires every scheduled function at 16:00 UTC (10:00 in Chicago) of each
-/// day after `from` up to before `to`, and lets the queue work they start finish.
-async fn tick_mornings(
-    stack: &LocalStack,
-    clock: &PinnedClock,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<Released, BoxError> {
-    let mut released = Released::default();
-    let mut day = from.date_naive().succ_opt();
-    while let Some(d) = day {
-        let Some(at) = d.and_hms_opt(16, 0, 0).map(|t| t.and_utc()) else { break };
-        if at >= to {
-            break;
-        }
-        clock.set(at);
-        for (_, report) in stack.tick().await? {
-            released.follow_ups += report["follow_ups"].as_u64().unwrap_or(0);
-            released.sent += report["sent"].as_u64().unwrap_or(0);
-            released.lapsed += report["handed_off"].as_u64().unwrap_or(0);
-        }
-        stack.run_until_idle(Duration::from_secs(60)).await?;
-        day = d.succ_opt();
-    }
-    Ok(released)
-}
-
-fn display(dir: &std::path::Path, p: &std::path::Path) -> String {
-    p.strip_prefix(dir).unwrap_or(p).display().to_string()
 }

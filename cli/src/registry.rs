@@ -61,6 +61,7 @@ pub const FUNCTIONS: &[Registration] = &[
     sqs::<win_back::WinBack>(),
     scheduled::<scheduler::Scheduler>(),
     scheduled::<lapse_sweep::LapseSweep>(),
+    scheduled::<daily_report::DailyReport>(),
 ];
 
 /// The registration of the function named `name`.

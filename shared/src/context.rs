@@ -11,7 +11,10 @@ use aws_config::SdkConfig;
 use crate::aws::Clients;
 use crate::batch::BatchAdapter;
 use crate::clock::SharedClock;
-use crate::env::{ConfigError, EnvSource, DLQ_URL, HANDOFF_QUEUE_URL, MAX_RECEIVE_COUNT, TABLE_NAME, WARM_UP};
+use crate::env::{
+    ConfigError, EnvSource, DLQ_URL, DLQ_URLS, GM_REPORTS_TOPIC_ARN, HANDOFF_QUEUE_URL, MAX_RECEIVE_COUNT, TABLE_NAME,
+    WARM_UP,
+};
 use crate::error::ProcessError;
 use crate::handoff::{Handoff, HandoffError};
 use crate::outbound::Outbound;
@@ -29,6 +32,17 @@ pub struct Core {
     pub clock: SharedClock,
     /// The worker queue a scheduled function hands work to (`HANDOFF_QUEUE_URL`).
     pub handoff: Option<Handoff>,
+    /// Where the GM report goes and which DLQs it counts (`GM_REPORTS_TOPIC_ARN`, `DLQ_URLS`).
+    pub reports: Option<ReportTargets>,
+}
+
+/// What the daily report publishes to and counts.
+#[derive(Debug, Clone)]
+pub struct ReportTargets {
+    pub sns: aws_sdk_sns::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub topic_arn: String,
+    pub dlq_urls: Vec<String>,
 }
 
 impl Core {
@@ -61,6 +75,7 @@ impl Core {
             table,
             clock,
             handoff: None,
+            reports: None,
         }
     }
 
@@ -78,6 +93,19 @@ impl Core {
             table,
             clock,
             handoff: env.var(HANDOFF_QUEUE_URL).filter(|u| !u.is_empty()).map(|u| Handoff::new(clients.sqs.clone(), u)),
+            reports: env.var(GM_REPORTS_TOPIC_ARN).filter(|a| !a.is_empty()).map(|topic_arn| ReportTargets {
+                sns: clients.sns.clone(),
+                sqs: clients.sqs.clone(),
+                topic_arn,
+                dlq_urls: env
+                    .var(DLQ_URLS)
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|u| !u.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            }),
         })
     }
 

@@ -20,12 +20,19 @@ pub const WARM_UP: &str = "WARM_UP";
 /// The queue a scheduled function hands its work to (its worker's queue).
 pub const HANDOFF_QUEUE_URL: &str = "HANDOFF_QUEUE_URL";
 
+/// The SNS topic the GM report is published to.
+pub const GM_REPORTS_TOPIC_ARN: &str = "GM_REPORTS_TOPIC_ARN";
+/// Every dead-letter queue (comma-separated URLs): the report counts what waits in them.
+pub const DLQ_URLS: &str = "DLQ_URLS";
+
 /// The variables every SQS-fed function reads.
 pub const SQS_FUNCTION_ENV: &[&str] = &[TABLE_NAME, DLQ_URL, MAX_RECEIVE_COUNT, RUST_LOG, WARM_UP];
 /// The variables every scheduled function reads.
 pub const SCHEDULED_FUNCTION_ENV: &[&str] = &[TABLE_NAME, RUST_LOG, WARM_UP];
 /// The variables a scheduled function that hands work to a worker reads.
 pub const HANDOFF_FUNCTION_ENV: &[&str] = &[TABLE_NAME, RUST_LOG, WARM_UP, HANDOFF_QUEUE_URL];
+/// The variables the daily report reads.
+pub const REPORT_FUNCTION_ENV: &[&str] = &[TABLE_NAME, RUST_LOG, WARM_UP, GM_REPORTS_TOPIC_ARN, DLQ_URLS];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -22,6 +22,9 @@ pub enum ProcessError {
     Outbound(#[from] OutboundError),
     #[error(transparent)]
     Handoff(#[from] crate::handoff::HandoffError),
+    /// A call to SNS or SQS other than a text (a report, a count) failed.
+    #[error("{what}: {reason}")]
+    Aws { what: String, reason: String },
 }
 
 impl ProcessError {

@@ -10,7 +10,7 @@
 //! | consent ledger (`consent`) | `CUST#{store}#{e164}` | `#CONSENT` | | | |
 //! | send ledger, caps (`send_ledger`) | `CUST#{store}#{e164}` | `#SENDS` | | | |
 //! | repair order (`repair_order`) | `CUST#{store}#{e164}` | `#RO#{ro}` | `RO#{store}#{ro}` / `RO` | | |
-//! | declined line (`declined_line`) | `CUST#{store}#{e164}` | `#DECL#{ro}#{line}` | | | |
+//! | declined line (`declined_line`) | `CUST#{store}#{e164}` | `#DECL#{ro}#{line}` | | `DECLINED#{store}` / `{declined}#{e164}#{ro}#{line}` (open only) | |
 //! | follow-up step (`follow_up`) | `CUST#{store}#{e164}` | `#STEP#{ro}#{step}` | | | `DUE` / `{due}#{pk}#{sk}` (scheduled only) |
 //! | task (`task`) | `CUST#{store}#{e164}` | `#TASK#{task_id}` | | `TASKS#{store}` / `{due}#{task_id}` (open only) | |
 //! | outbound text (`text`) | `CUST#{store}#{e164}` | `TEXT#{dedupe key}` | | `TEXTS#{store}` / `{created}#{dedupe key}` | `DUE` / `{due}#{pk}#{sk}` (unfinished only) |
@@ -25,7 +25,8 @@
 //! due order (gsi2, sparse: done tasks leave it); a store's customers by last
 //! visit whose lapse it has not reached out about (gsi2, sparse: the sweep
 //! reads those visited before the cutoff, so its reads grow with the newly
-//! lapsed, and a changed `lapse_months` moves only the cutoff); every text of a store in order (gsi2); texts due at a time
+//! lapsed, and a changed `lapse_months` moves only the cutoff); a store's
+//! declined work still open (gsi2, sparse: the report's open dollars); every text of a store in order (gsi2); texts due at a time
 //! and follow-up steps due at a time (gsi3, sparse: only unfinished texts and
 //! scheduled steps carry it, so its cost grows with the work in flight, not
 //! the table); what happened at a store on a day (`pk`:
@@ -122,6 +123,11 @@ pub fn open_tasks(store_id: &str) -> String {
 /// about its lapse.
 pub fn lapse_feed(store_id: &str) -> String {
     format!("LAPSE#{store_id}")
+}
+
+/// The gsi2 value of a store's declined lines still open.
+pub fn open_declined(store_id: &str) -> String {
+    format!("DECLINED#{store_id}")
 }
 
 /// The partition of a store's facts for one store-local day.

@@ -308,12 +308,20 @@ impl DeclinedLine {
     }
 }
 
+/// An open line is on its store's feed of open declined work (gsi2, sparse).
 impl Entity for DeclinedLine {
     const KIND: &'static str = "declined_line";
     type Scope = CustomerId;
 
     fn keys(&self, of: &CustomerId) -> Keys {
-        Keys::new(of.pk(), format!("#DECL#{}#{}", self.ro_number, self.line_id))
+        let mut k = Keys::new(of.pk(), format!("#DECL#{}#{}", self.ro_number, self.line_id));
+        // Open work is on the store's feed of open declined work (the report's
+        // open dollars); an ended line leaves it.
+        k.gsi2 = self.is_open().then(|| {
+            let sk = format!("{}#{}#{}#{}", keys::ts(self.declined_at), of.phone.e164(), self.ro_number, self.line_id);
+            (keys::open_declined(&of.store_id), sk)
+        });
+        k
     }
 }
 
@@ -652,6 +660,20 @@ pub struct Fact {
     /// The amount it is about (a declined line's estimate), in cents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cents: Option<i64>,
+    /// The department it concerns (a missed call's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<Department>,
+    /// The task it gave a person (a callback, a no-show's), for the report
+    /// to see what became of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<TaskRef>,
+}
+
+/// Where a task is: its customer's number and its id (the store is the fact's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskRef {
+    pub phone: Phone,
+    pub task_id: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -691,6 +713,8 @@ pub enum FactKind {
     WinBackTaskOnly,
     /// A customer the store reached out to about their lapse came back (a visit).
     WinBackReturned,
+    /// A missed call gave a person a new callback task (`task`).
+    CallbackCreated,
 }
 
 impl FactKind {
@@ -714,6 +738,7 @@ impl FactKind {
             FactKind::WinBackTexted => "win_back_texted",
             FactKind::WinBackTaskOnly => "win_back_task_only",
             FactKind::WinBackReturned => "win_back_returned",
+            FactKind::CallbackCreated => "callback_created",
         }
     }
 }
@@ -728,7 +753,21 @@ impl Fact {
             event_id: event_id.to_owned(),
             at,
             cents: None,
+            department: None,
+            task: None,
         }
+    }
+
+    /// The fact, about `department`.
+    pub fn department(mut self, department: Department) -> Self {
+        self.department = Some(department);
+        self
+    }
+
+    /// The fact, about the task `task`.
+    pub fn task(mut self, task: &Task) -> Self {
+        self.task = Some(TaskRef { phone: task.phone.clone(), task_id: task.task_id.clone() });
+        self
     }
 
     /// The fact, about `cents`.

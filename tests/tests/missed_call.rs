@@ -153,7 +153,15 @@ async fn no_text_to_an_opted_out_caller_or_the_stores_own_line_or_an_invalid_num
     let mut facts: Vec<FactKind> =
         h.table().day_facts("northside-chevy", day).await.unwrap().iter().map(|f| f.kind).collect();
     facts.sort();
-    assert_eq!(facts, [FactKind::MissedCall, FactKind::MissedCallOwnLine, FactKind::MissedCallInvalidNumber]);
+    assert_eq!(
+        facts,
+        [
+            FactKind::MissedCall,
+            FactKind::MissedCallOwnLine,
+            FactKind::MissedCallInvalidNumber,
+            FactKind::CallbackCreated
+        ]
+    );
 }
 
 #[tokio::test]

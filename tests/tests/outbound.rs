@@ -34,13 +34,13 @@ async fn transactional_at_2130_store_time_is_deferred_and_sent_by_the_first_sche
     h.stack.tick().await.unwrap();
     assert!(h.sms().await.is_empty(), "nothing at 21:30");
     h.clock.set(at("2026-11-24T13:55:00Z")); // 07:55
-    let fired = h.stack.tick().await.unwrap();
-    assert_eq!(fired[0].1["due"], 0);
+    let fired = h.stack.fire("scheduler").await.unwrap().expect("the scheduler reports");
+    assert_eq!(fired["due"], 0);
     assert!(h.sms().await.is_empty(), "nothing before 08:00");
 
     h.clock.set(at("2026-11-24T14:00:00Z")); // 08:00, the first run in the window
-    let fired = h.stack.tick().await.unwrap();
-    assert_eq!(fired[0].1["sent"], 1);
+    let fired = h.stack.fire("scheduler").await.unwrap().expect("the scheduler reports");
+    assert_eq!(fired["sent"], 1);
     let sms = h.sms().await;
     assert_eq!(sms.len(), 1);
     assert_eq!(sms[0].phone_number, "+15125550142");
@@ -174,11 +174,11 @@ async fn a_text_whose_sender_died_mid_send_is_marked_unknown_after_its_lease_and
     // The trigger committed its text and died before recording its publish.
     let Plan::Send(_) = stage(&h, "e-1", MessageClass::Reply, "call#9").await.unwrap() else { panic!() };
 
-    let fired = h.stack.tick().await.unwrap();
-    assert_eq!(fired[0].1["skipped"], 1, "its lease still runs: it may be in flight");
+    let fired = h.stack.fire("scheduler").await.unwrap().expect("the scheduler reports");
+    assert_eq!(fired["skipped"], 1, "its lease still runs: it may be in flight");
     h.clock.set(at("2026-11-23T16:05:31Z"));
-    let fired = h.stack.tick().await.unwrap();
-    assert_eq!(fired[0].1["unknown"], 1, "{fired:?}");
+    let fired = h.stack.fire("scheduler").await.unwrap().expect("the scheduler reports");
+    assert_eq!(fired["unknown"], 1, "{fired:?}");
     h.stack.tick().await.unwrap();
     assert!(h.sms().await.is_empty(), "never published by anyone but its sender");
     let texts = h.table().store_texts("northside-chevy").await.unwrap();

@@ -172,3 +172,19 @@ fn every_function_is_built_by_sam_build_and_by_cargo_artifacts_alike() {
         .filter(|l| !l.starts_with('#'))
         .all(|l| l.contains("==")));
 }
+
+/// The daily report counts what waits in every DLQ: a function added
+/// without adding its DLQ to `DLQ_URLS` would hide its failures from the GM.
+#[test]
+fn the_daily_report_counts_every_dead_letter_queue() {
+    let t = template();
+    let report = t.functions().into_iter().find(|f| f.binary == "daily-report").expect("daily-report");
+    let listed: BTreeSet<String> = report.env[custops::env::DLQ_URLS].split(',').map(str::to_owned).collect();
+    let dlqs: BTreeSet<String> = t
+        .of_type("AWS::SQS::Queue")
+        .filter_map(|q| t.dlq_of(&q.logical_id))
+        .map(|dlq| format!("http://127.0.0.1:1/123456789012/{}", t.name_of(&dlq).unwrap()))
+        .collect();
+    assert_eq!(listed, dlqs);
+    assert!(report.scheduled);
+}

@@ -99,9 +99,14 @@ pub fn decide(
         Kept::Booked(a) => ("appointment.booked", booked(store, envelope, a, state, &mut record)),
         Kept::Missed(a) => ("appointment.missed", missed(store, envelope, a, &first_name, state, now, &mut record)),
     };
+    let mut fact = Fact::new(store, fact, &envelope.event_id, envelope.occurred_at);
+    if let (Kept::Missed(_), Some(task)) = (kept, record.tasks.iter().find(|t| t.kind == TaskKind::NoShow)) {
+        // The report sees whether the no-show rebooked: its task closed as booked.
+        fact = fact.task(task);
+    }
     Change::new(&envelope.event_id)
         .natural_key(format!("{kind}#{}#{}", store.store_id, a.appointment_id))
-        .fact(Fact::new(store, fact, &envelope.event_id, envelope.occurred_at))
+        .fact(fact)
         .record(record)
 }
 

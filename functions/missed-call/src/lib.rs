@@ -44,7 +44,7 @@ impl SqsFunction for MissedCall {
             }
             Err((kind, why)) => {
                 warn!(reason = %custops::phone::redact_digits(&why), "missed call not texted back");
-                untextable(&store, &envelope, kind)
+                untextable(&store, &envelope, &call, kind)
             }
         };
         let texted = matches!(change.plan(), Some(Plan::Send(_)));
@@ -73,8 +73,9 @@ pub fn natural_key(store: &StoreConfig, call: &CallMissed) -> String {
 }
 
 /// A call nobody can be texted or called back for: claimed and counted.
-pub fn untextable(store: &StoreConfig, envelope: &Envelope, kind: FactKind) -> Change {
-    Change::new(&envelope.event_id).fact(Fact::new(store, kind, &envelope.event_id, envelope.occurred_at))
+pub fn untextable(store: &StoreConfig, envelope: &Envelope, call: &CallMissed, kind: FactKind) -> Change {
+    Change::new(&envelope.event_id)
+        .fact(Fact::new(store, kind, &envelope.event_id, envelope.occurred_at).department(call.department))
 }
 
 /// What one missed call changes, decided from the caller's record. Pure.
@@ -171,14 +172,15 @@ pub fn decide(
         None => ("text.suppressed", format!("no text-back: one was sent in the last {TEXT_BACK_WINDOW_HOURS} hours")),
     };
     record.touch(Touchpoint::of_event(at, event_id, kind, summary));
+    let mut facts = vec![Fact::new(store, FactKind::MissedCall, event_id, at).department(call.department)];
+    if existing.is_none() {
+        facts.push(Fact::new(store, FactKind::CallbackCreated, event_id, at).department(call.department).task(&task));
+    }
     record.profile = Some((customer, state.version));
     record.tasks.push(task);
     record.text = text.map(|p| (p, state.sends.clone()));
 
-    Change::new(event_id)
-        .natural_key(natural_key(store, call))
-        .fact(Fact::new(store, FactKind::MissedCall, event_id, at))
-        .record(record)
+    Change::new(event_id).natural_key(natural_key(store, call)).facts(facts).record(record)
 }
 
 fn body(

@@ -74,6 +74,13 @@ fn a_known_customer_with_an_open_repair_order_is_greeted_by_name_and_their_advis
     assert_eq!(task.ro_number.as_deref(), Some("RO-48213"));
     assert_eq!(task.due_at, at("2026-11-23T16:20:00Z"), "15 minutes after the call");
     assert_eq!(record(&change).profile.as_ref().unwrap().1, Some(3), "written against the version read");
+    let facts: Vec<(FactKind, Option<Department>)> = change.facts.iter().map(|f| (f.kind, f.department)).collect();
+    assert_eq!(
+        facts,
+        [(FactKind::MissedCall, Some(Department::Service)), (FactKind::CallbackCreated, Some(Department::Service))],
+        "the day counts the call and the new callback, by department"
+    );
+    assert_eq!(change.facts[1].task.as_ref().map(|t| t.task_id.as_str()), Some(task.task_id.as_str()));
 }
 
 #[test]
@@ -126,6 +133,8 @@ fn a_repeat_call_within_24_hours_adds_to_the_open_callback_and_sends_no_second_t
     assert_eq!((calls.count, calls.last_call_at), (2, at("2026-11-23T18:00:00Z")));
     assert!(record(&again).touchpoints.iter().any(|t| t.kind == "text.suppressed" && t.summary.contains("24 hours")));
     assert!(record(&again).touchpoints.iter().any(|t| t.kind == "task.updated"));
+    let kinds: Vec<FactKind> = again.facts.iter().map(|f| f.kind).collect();
+    assert_eq!(kinds, [FactKind::MissedCall], "a repeat call is counted, its callback is not new");
 
     // A day later the caller is texted back again.
     let (e, c) = call("c-3", "call-3", CALLER, "2026-11-24T16:06:00Z", "service");
@@ -150,7 +159,7 @@ fn the_call_id_is_claimed_so_a_carrier_resend_under_a_new_event_id_is_a_duplicat
     let change = missed(&CustomerState::default(), "2026-11-23T16:05:00Z");
     assert_eq!(change.event_id, "c-1");
     assert_eq!(change.natural_keys, ["call.missed#northside-chevy#call-1"]);
-    assert_eq!(change.facts.len(), 1);
+    assert_eq!(change.facts.len(), 2, "the call and its new callback");
     assert_eq!(change.facts[0].kind, FactKind::MissedCall);
     assert_eq!(change.facts[0].day.to_string(), "2026-11-23", "the store-local day");
 }
@@ -164,9 +173,10 @@ fn calls_from_the_stores_own_line_or_an_unparseable_number_are_counted_not_texte
         let (e, c) = call("c-1", "call-1", from, "2026-11-23T16:05:00Z", "service");
         let (got, _) = caller(&store, &c).unwrap_err();
         assert_eq!(got, kind);
-        let change = untextable(&store, &e, got);
+        let change = untextable(&store, &e, &c, got);
         assert!(change.records.is_empty() && change.plan().is_none());
         assert_eq!(change.facts[0].kind, kind);
+        assert_eq!(change.facts[0].department, Some(Department::Service), "counted by department");
     }
     let (_, c) = call("c-1", "call-1", "(512) 555-0142", "2026-11-23T16:05:00Z", "service");
     assert_eq!(caller(&store, &c).unwrap().e164(), CALLER);

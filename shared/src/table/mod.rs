@@ -17,7 +17,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use tracing::instrument;
 
 use crate::entity::{CustomerId, Entity};
-use crate::keys::{self, Index, PK, SK, VERSION};
+use crate::keys::{self, Index, Keys, PK, SK, VERSION};
 use crate::model::{
     Consent, Customer, CustomerState, DeclinedLine, Fact, FollowUp, RepairOrder, SendLedger, Task, Touchpoint,
 };
@@ -86,6 +86,8 @@ enum Range<'a> {
     /// decision rests on must see the last write (a START seconds ago).
     Prefix(&'a str),
     UpTo(&'a str),
+    /// The items whose sort key is between these (both included).
+    Between(&'a str, &'a str),
 }
 
 impl Table {
@@ -141,6 +143,7 @@ impl Table {
             Range::All => ("#pk = :pk", None),
             Range::Prefix(p) => ("#pk = :pk AND begins_with(#sk, :sk)", Some(*p)),
             Range::UpTo(u) => ("#pk = :pk AND #sk <= :sk", Some(*u)),
+            Range::Between(from, _) => ("#pk = :pk AND #sk BETWEEN :sk AND :to", Some(*from)),
         };
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
@@ -159,6 +162,9 @@ impl Table {
                 .set_exclusive_start_key(start.take());
             if let Some(v) = sk {
                 q = q.expression_attribute_names("#sk", sk_attr).expression_attribute_values(":sk", s(v));
+            }
+            if let Range::Between(_, to) = &range {
+                q = q.expression_attribute_values(":to", s(*to));
             }
             let out = q.send().await.map_err(|e| TableError::aws("Query", e))?;
             items.extend(out.items.unwrap_or_default());
@@ -305,6 +311,23 @@ impl Table {
         Ok(())
     }
 
+    /// Whether `key` has been claimed (an event id or a natural key; a consistent read).
+    #[instrument(skip(self))]
+    pub async fn is_claimed(&self, key: &str) -> Result<bool, TableError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(key_of(&EventClaim::keys_of(key))))
+            .consistent_read(true)
+            .projection_expression("#pk")
+            .expression_attribute_names("#pk", PK)
+            .send()
+            .await
+            .map_err(|e| TableError::aws("GetItem", e))?;
+        Ok(out.item.is_some())
+    }
+
     /// One text as it is now (a consistent read).
     #[instrument(skip(self, text), fields(dedupe_key = %text.dedupe_key))]
     pub async fn get_text(&self, text: &TextRef) -> Result<Option<OutboundText>, TableError> {
@@ -324,6 +347,64 @@ impl Table {
     #[instrument(skip(self))]
     pub async fn store_texts(&self, store_id: &str) -> Result<Vec<OutboundText>, TableError> {
         self.query_all(Some(keys::GSI2), &keys::texts_feed(store_id), Range::All).await
+    }
+
+    /// A store's texts created in `[from, to)`, oldest first (gsi2): a day's
+    /// texts, for the report.
+    #[instrument(skip(self))]
+    pub async fn texts_between(
+        &self,
+        store_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<OutboundText>, TableError> {
+        // Sort keys are `{created}#{dedupe key}`: `#` sorts before digits.
+        let (from, to) = (keys::ts(from), format!("{}#", keys::ts(to - Duration::milliseconds(1))) + "~");
+        self.query_all(Some(keys::GSI2), &keys::texts_feed(store_id), Range::Between(&from, &to)).await
+    }
+
+    /// A store's declined lines still open (neither recovered nor ended by a
+    /// booking or a person), oldest first (gsi2, sparse: ended lines leave it).
+    #[instrument(skip(self))]
+    pub async fn open_declined(&self, store_id: &str) -> Result<Vec<DeclinedLine>, TableError> {
+        self.query_all(Some(keys::GSI2), &keys::open_declined(store_id), Range::All).await
+    }
+
+    /// The tasks `refs` point at, at `store_id`, as they are now
+    /// (`BatchGetItem`, 100 keys a call); a task not found is left out.
+    #[instrument(skip(self, refs), fields(tasks = refs.len()))]
+    pub async fn tasks(&self, store_id: &str, refs: &[crate::model::TaskRef]) -> Result<Vec<Task>, TableError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut found = Vec::new();
+        // BatchGetItem refuses a key asked for twice.
+        let unique: std::collections::BTreeSet<(String, String)> =
+            refs.iter().map(|r| (keys::customer_pk(store_id, &r.phone), format!("#TASK#{}", r.task_id))).collect();
+        let keys: Vec<Item> = unique.into_iter().map(|(pk, sk)| key_of(&Keys::new(pk, sk))).collect();
+        for chunk in keys.chunks(100) {
+            let mut pending = Some(chunk.to_vec());
+            for attempt in 0..8 {
+                let Some(batch) = pending.take().filter(|k| !k.is_empty()) else { break };
+                if attempt > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(batch))
+                    .build()
+                    .map_err(|e| TableError::Aws { operation: "BatchGetItem", code: None, message: e.to_string() })?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.name, request)
+                    .send()
+                    .await
+                    .map_err(|e| TableError::aws("BatchGetItem", e))?;
+                for item in out.responses.unwrap_or_default().remove(&self.name).unwrap_or_default() {
+                    found.push(from_item(item)?);
+                }
+                pending = out.unprocessed_keys.and_then(|mut u| u.remove(&self.name)).map(|k| k.keys);
+            }
+        }
+        Ok(found)
     }
 
     /// What is due at or before `now` (gsi3, sparse): unfinished texts and

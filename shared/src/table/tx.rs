@@ -47,12 +47,19 @@ pub struct EventClaim {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+impl EventClaim {
+    /// Where the claim on `key` is.
+    pub fn keys_of(key: &str) -> Keys {
+        Keys::new(format!("EVENT#{key}"), "EVENT")
+    }
+}
+
 impl Entity for EventClaim {
     const KIND: &'static str = "event_claim";
     type Scope = ();
 
     fn keys(&self, _: &()) -> Keys {
-        let mut k = Keys::new(format!("EVENT#{}", self.event_id), "EVENT");
+        let mut k = Self::keys_of(&self.event_id);
         k.expires_at = self.expires_at.map(|t| t.timestamp());
         k
     }

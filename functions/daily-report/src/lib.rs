@@ -1,0 +1,158 @@
+//! `daily-report`: the GM who reviews morning performance sees every
+//! communication failure of the day before, across every department.
+//!
+//! Trigger: an EventBridge schedule, every hour (`custops local tick` fires
+//! it locally). Each run, for every store whose local time is past
+//! [`REPORT_HOUR`] (06:00), publishes yesterday's report (store-local day)
+//! once: the text version of `custops report`, to the `gm-reports` SNS topic
+//! (subject: the store and the day; an email subscription is a template
+//! parameter). Hourly, not once at 06:00 UTC: stores keep their own time
+//! zones, and a run that failed is made up by the next one.
+//! Reads: the stores (one Query); per store due, the report's reads
+//! (`custops::report::gather`: the day's facts and texts, the tasks they
+//! point at, the open tasks and open declined work, never a Scan), the DLQ
+//! counts, and whether the day was published already (a claim, one GetItem).
+//! Writes: the claim `gm-report#{store}#{day}`, after the publish: a publish
+//! that fails is tried again by the next run; a run that dies between the
+//! publish and the claim may publish the day twice, never lose it.
+
+use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
+use serde::Serialize;
+use tracing::{error, info};
+
+use custops::context::ReportTargets;
+use custops::function::ScheduledFunction;
+use custops::report;
+use custops::{Change, Core, ProcessError, StoreConfig};
+
+/// The store-local hour from which yesterday's report goes out.
+pub const REPORT_HOUR: u32 = 6;
+
+/// What one run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RunReport {
+    pub stores: usize,
+    /// Reports published.
+    pub published: usize,
+    /// Stores before 06:00, or whose report went out already.
+    pub not_due: usize,
+    pub failed: usize,
+}
+
+/// The function (see [`ScheduledFunction`]).
+pub struct DailyReport;
+
+impl ScheduledFunction for DailyReport {
+    const NAME: &'static str = "daily-report";
+    const ENV: &'static [&'static str] = custops::env::REPORT_FUNCTION_ENV;
+    type Report = RunReport;
+
+    async fn run(core: &Core) -> Result<RunReport, ProcessError> {
+        let targets = core.reports.as_ref().ok_or_else(|| ProcessError::Aws {
+            what: "daily-report".into(),
+            reason: "GM_REPORTS_TOPIC_ARN is not set".into(),
+        })?;
+        let now = core.clock.now();
+        let stores = core.table.list_stores().await?;
+        let mut run = RunReport { stores: stores.len(), ..Default::default() };
+        for store in &stores {
+            let Some(day) = due_day(store, now) else {
+                run.not_due += 1;
+                continue;
+            };
+            match publish(core, targets, store, day, now).await {
+                Ok(true) => run.published += 1,
+                Ok(false) => run.not_due += 1,
+                Err(e) => {
+                    error!(store_id = %store.store_id, %day, error = %e, "the report was not published; the next run tries again");
+                    run.failed += 1;
+                }
+            }
+        }
+        info!(?run, "daily report");
+        Ok(run)
+    }
+}
+
+/// The day whose report is due at `now` for `store`: yesterday, once the
+/// store's clock is past [`REPORT_HOUR`].
+pub fn due_day(store: &StoreConfig, now: DateTime<Utc>) -> Option<NaiveDate> {
+    let local = store.local(now);
+    (local.hour() >= REPORT_HOUR).then(|| local.date_naive() - Duration::days(1))
+}
+
+/// The claim of one store's day.
+pub fn claim_key(store: &StoreConfig, day: NaiveDate) -> String {
+    format!("gm-report#{}#{day}", store.store_id)
+}
+
+/// The subject line (SNS allows 100 characters).
+pub fn subject(r: &report::Report) -> String {
+    let s = format!(
+        "{}: {} at risk, {} missed calls ({})",
+        r.store_name,
+        custops::text::dollars(r.revenue_at_risk_cents),
+        r.missed_calls.total,
+        r.date.format("%a %-d %b")
+    );
+    s.chars().take(100).collect()
+}
+
+/// Publishes the report of `day` unless it went out already; whether it was published.
+async fn publish(
+    core: &Core,
+    targets: &ReportTargets,
+    store: &StoreConfig,
+    day: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<bool, ProcessError> {
+    let key = claim_key(store, day);
+    if core.table.is_claimed(&key).await? {
+        return Ok(false);
+    }
+    let mut data = report::gather(&core.table, store, day).await?;
+    data.dead_letters = report::dead_letters(&targets.sqs, &targets.dlq_urls)
+        .await
+        .map_err(|reason| ProcessError::Aws { what: format!("{key}: counting the dead letters"), reason })?;
+    let r = report::build(store, day, now, &data);
+    targets
+        .sns
+        .publish()
+        .topic_arn(&targets.topic_arn)
+        .subject(subject(&r))
+        .message(r.to_string())
+        .send()
+        .await
+        .map_err(|e| ProcessError::Aws {
+            what: format!("{key}: publishing"),
+            reason: aws_sdk_sns::error::DisplayErrorContext(&e).to_string(),
+        })?;
+    core.apply(store, Change::new(&key)).await?;
+    info!(store_id = %store.store_id, %day, risk_cents = r.revenue_at_risk_cents, "report published");
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use custops::fixtures::{at, northside};
+
+    #[test]
+    fn yesterdays_report_is_due_from_six_in_the_morning_store_time() {
+        let store = northside(); // Chicago, UTC-6 in November
+        assert_eq!(due_day(&store, at("2026-11-24T11:59:00Z")), None, "05:59 in Chicago");
+        assert_eq!(due_day(&store, at("2026-11-24T12:00:00Z")), Some("2026-11-23".parse().unwrap()));
+        assert_eq!(due_day(&store, at("2026-11-25T05:30:00Z")), Some("2026-11-23".parse().unwrap()), "23:30 Tuesday");
+        assert_eq!(claim_key(&store, "2026-11-23".parse().unwrap()), "gm-report#northside-chevy#2026-11-23");
+    }
+
+    #[test]
+    fn the_subject_names_the_store_the_risk_and_the_day_within_snss_limit() {
+        let mut store = northside();
+        let day = "2026-11-23".parse().unwrap();
+        let r = report::build(&store, day, at("2026-11-24T12:00:00Z"), &Default::default());
+        assert_eq!(subject(&r), "Northside Chevrolet: $0.00 at risk, 0 missed calls (Mon 23 Nov)");
+        store.name = "N".repeat(150);
+        assert_eq!(subject(&report::build(&store, day, at("2026-11-24T12:00:00Z"), &Default::default())).len(), 100);
+    }
+}

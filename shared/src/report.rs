@@ -1,0 +1,438 @@
+//! The GM's morning report: yesterday's dropped handoffs and the revenue at
+//! risk, for one store-local day.
+//!
+//! What it reads never grows with the customers: the day's facts (one small
+//! item per event, under the store's day), the day's texts (the store's texts
+//! feed, between the day's bounds), the tasks the day's facts point at (a
+//! `BatchGetItem`), the store's open tasks and open declined work (sparse
+//! indexes), and the DLQs' message counts. [`gather`] reads; [`build`] is
+//! pure, so every number is unit-tested on it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{DeclinedLine, Fact, FactKind, Task, TaskKind, TaskOutcome, TaskStatus};
+use crate::store::{Department, StoreConfig};
+use crate::table::{Table, TableError};
+use crate::text::{OutboundText, TextState};
+
+/// The share of unanswered callers who never call back (3 in 4).
+pub const NEVER_CALL_BACK: (u64, u64) = (3, 4);
+
+/// The report (`custops report --json`): the contract's fields, and more.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub store_id: String,
+    pub store_name: String,
+    pub date: NaiveDate,
+    pub generated_at: DateTime<Utc>,
+    pub missed_calls: MissedCalls,
+    pub status_texts: StatusTexts,
+    pub no_shows: NoShows,
+    pub declined: Declined,
+    pub win_back: WinBack,
+    pub opt_outs: u64,
+    /// Open tasks past due when the report was made, by owner (most first).
+    pub overdue_tasks: Vec<OwnerOverdue>,
+    pub texts: Texts,
+    /// Messages waiting in the dead-letter queues.
+    pub dead_letters: u64,
+    /// `callbacks_open` x 0.75 x `avg_ro_cents` (rounded to a cent) + `declined.open_cents`.
+    pub revenue_at_risk_cents: i64,
+    /// The formula with the day's numbers.
+    pub revenue_at_risk_formula: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MissedCalls {
+    /// `call.missed` events of the day (duplicates excluded, repeat calls each counted).
+    pub total: u64,
+    /// Calls that got a text-back.
+    pub texted_back: u64,
+    /// Median seconds from the call to its text-back (none without a text-back).
+    pub median_seconds_to_text: Option<f64>,
+    /// Callback tasks created that day and still open.
+    pub callbacks_open: u64,
+    /// Callback tasks created that day and done.
+    pub callbacks_done: u64,
+    pub callbacks_done_on_time: u64,
+    pub callbacks_done_late: u64,
+    pub by_department: Vec<DepartmentCalls>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DepartmentCalls {
+    pub department: String,
+    pub total: u64,
+    pub texted_back: u64,
+    pub callbacks_open: u64,
+    pub callbacks_done_late: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatusTexts {
+    /// Status texts (parts arrived, ready for pickup) created that day and sent.
+    pub sent: u64,
+    /// Of those created that day, the ones held for quiet hours or caps.
+    pub deferred: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NoShows {
+    pub total: u64,
+    /// Whose no-show task was closed as booked (an appointment booked since).
+    pub rebooked: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Declined {
+    /// Estimates of the lines declined on ROs closed that day.
+    pub new_cents: i64,
+    /// Estimates of every declined line of the store still open, as of the report.
+    pub open_cents: i64,
+    /// Estimates of the lines recovered that day.
+    pub recovered_cents: i64,
+    /// Follow-up steps that texted the customer that day.
+    pub follow_ups_sent: u64,
+    /// Follow-up steps that gave the advisor a task without a text.
+    pub follow_ups_task_only: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WinBack {
+    /// Lapsed customers texted.
+    pub texted: u64,
+    /// Win-back tasks given to the service owner (texted or not).
+    pub tasks: u64,
+    /// Customers contacted about a lapse who came back that day.
+    pub came_back: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Texts {
+    pub sent: u64,
+    pub segments: u64,
+    /// Estimated cost of the texts sent, in cents (rounded).
+    pub est_cost_cents: u64,
+}
+
+/// Who dropped what: an owner's open tasks past due.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OwnerOverdue {
+    pub owner: String,
+    pub count: u64,
+    pub oldest_due_at: DateTime<Utc>,
+    /// How many of each kind (`callback`: 2, ...).
+    pub kinds: BTreeMap<String, u64>,
+}
+
+/// What a day's report is made from.
+#[derive(Debug, Clone, Default)]
+pub struct DayData {
+    /// The day's facts.
+    pub facts: Vec<Fact>,
+    /// The texts created that store-local day.
+    pub texts: Vec<OutboundText>,
+    /// The tasks the day's facts point at (callbacks, no-shows), as they are now.
+    pub tasks: Vec<Task>,
+    /// The store's open tasks now.
+    pub open_tasks: Vec<Task>,
+    /// The store's open declined lines now.
+    pub open_declined: Vec<DeclinedLine>,
+    /// Messages waiting in the dead-letter queues.
+    pub dead_letters: u64,
+}
+
+/// The UTC bounds `[start, end)` of a store-local day.
+pub fn day_bounds(store: &StoreConfig, date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    let at = |d: NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .and_then(|t| store.timezone.from_local_datetime(&t).earliest())
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+    };
+    (at(date), at(date + Duration::days(1)))
+}
+
+/// Reads what the report of `date` needs (everything but the DLQ counts).
+pub async fn gather(table: &Table, store: &StoreConfig, date: NaiveDate) -> Result<DayData, TableError> {
+    let (start, end) = day_bounds(store, date);
+    let facts = table.day_facts(&store.store_id, date).await?;
+    let refs: Vec<_> = facts.iter().filter_map(|f| f.task.clone()).collect();
+    let (texts, tasks, open_tasks, open_declined) = tokio::try_join!(
+        table.texts_between(&store.store_id, start, end),
+        table.tasks(&store.store_id, &refs),
+        table.open_tasks(&store.store_id),
+        table.open_declined(&store.store_id),
+    )?;
+    Ok(DayData { facts, texts, tasks, open_tasks, open_declined, dead_letters: 0 })
+}
+
+/// Messages waiting (or being read) in the dead-letter queues at `urls`.
+pub async fn dead_letters(sqs: &aws_sdk_sqs::Client, urls: &[String]) -> Result<u64, String> {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let mut total = 0;
+    for url in urls {
+        let out = sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())?;
+        total += out.attributes.unwrap_or_default().values().filter_map(|v| v.parse::<u64>().ok()).sum::<u64>();
+    }
+    Ok(total)
+}
+
+/// One day of the missed-call history (the page's chart): the day's facts
+/// and texts only.
+pub async fn missed_calls_on(table: &Table, store: &StoreConfig, date: NaiveDate) -> Result<MissedCalls, TableError> {
+    let (start, end) = day_bounds(store, date);
+    let (facts, texts) =
+        tokio::try_join!(table.day_facts(&store.store_id, date), table.texts_between(&store.store_id, start, end))?;
+    let data = DayData { facts, texts, ..Default::default() };
+    Ok(build(store, date, end, &data).missed_calls)
+}
+
+fn sent(text: &OutboundText) -> bool {
+    matches!(text.state, TextState::Sent | TextState::Shadow)
+}
+
+fn median(mut xs: Vec<f64>) -> Option<f64> {
+    if xs.is_empty() {
+        return None;
+    }
+    xs.sort_by(f64::total_cmp);
+    let mid = xs.len() / 2;
+    Some(if xs.len().is_multiple_of(2) { (xs[mid - 1] + xs[mid]) / 2.0 } else { xs[mid] })
+}
+
+fn dollars(cents: i64) -> String {
+    crate::text::dollars(cents)
+}
+
+/// The report of `date`, made at `now`. Pure.
+pub fn build(store: &StoreConfig, date: NaiveDate, now: DateTime<Utc>, data: &DayData) -> Report {
+    let count = |kind: FactKind| data.facts.iter().filter(|f| f.kind == kind).count() as u64;
+    let cents = |kind: FactKind| data.facts.iter().filter(|f| f.kind == kind).filter_map(|f| f.cents).sum::<i64>();
+    let task_of = |f: &Fact| {
+        f.task.as_ref().and_then(|r| data.tasks.iter().find(|t| t.task_id == r.task_id && t.phone == r.phone))
+    };
+
+    // Missed calls, their text-backs and callbacks, by department.
+    let call_kinds = [FactKind::MissedCall, FactKind::MissedCallOwnLine, FactKind::MissedCallInvalidNumber];
+    let calls: Vec<&Fact> = data.facts.iter().filter(|f| call_kinds.contains(&f.kind)).collect();
+    let text_back =
+        |f: &Fact| data.texts.iter().find(|t| t.event_id == f.event_id && t.trigger == "missed-call" && sent(t));
+    let mut departments: BTreeMap<String, DepartmentCalls> = BTreeMap::new();
+    let dept = |d: Option<Department>| d.map_or("unknown", Department::as_str).to_owned();
+    let mut seconds = Vec::new();
+    for call in &calls {
+        let row = departments.entry(dept(call.department)).or_default();
+        row.total += 1;
+        if let Some(t) = text_back(call) {
+            row.texted_back += 1;
+            if let Some(sent_at) = t.sent_at {
+                seconds.push((sent_at - call.at).num_milliseconds() as f64 / 1000.0);
+            }
+        }
+    }
+    let (mut open, mut on_time, mut late) = (0, 0, 0);
+    for f in data.facts.iter().filter(|f| f.kind == FactKind::CallbackCreated) {
+        let Some(task) = task_of(f) else { continue };
+        let row = departments.entry(dept(f.department)).or_default();
+        match (task.status, task.done_at) {
+            (TaskStatus::Open, _) => {
+                open += 1;
+                row.callbacks_open += 1;
+            }
+            (TaskStatus::Done, Some(done)) if done > task.due_at => {
+                late += 1;
+                row.callbacks_done_late += 1;
+            }
+            (TaskStatus::Done, _) => on_time += 1,
+        }
+    }
+    let by_department =
+        departments.into_iter().map(|(department, row)| DepartmentCalls { department, ..row }).collect();
+    let missed_calls = MissedCalls {
+        total: calls.len() as u64,
+        texted_back: calls.iter().filter(|c| text_back(c).is_some()).count() as u64,
+        median_seconds_to_text: median(seconds),
+        callbacks_open: open,
+        callbacks_done: on_time + late,
+        callbacks_done_on_time: on_time,
+        callbacks_done_late: late,
+        by_department,
+    };
+
+    let status: Vec<&OutboundText> = data.texts.iter().filter(|t| t.trigger == "vehicle-ready").collect();
+    let status_texts = StatusTexts {
+        sent: status.iter().filter(|t| sent(t)).count() as u64,
+        deferred: status.iter().filter(|t| t.defer_reason.is_some() || t.state == TextState::Deferred).count() as u64,
+    };
+
+    let no_show_facts: Vec<&Fact> = data.facts.iter().filter(|f| f.kind == FactKind::NoShow).collect();
+    let no_shows = NoShows {
+        total: no_show_facts.len() as u64,
+        rebooked: no_show_facts
+            .iter()
+            .filter(|f| task_of(f).is_some_and(|t| t.outcome == Some(TaskOutcome::Booked)))
+            .count() as u64,
+    };
+
+    let declined = Declined {
+        new_cents: cents(FactKind::LineDeclined),
+        open_cents: data.open_declined.iter().filter(|l| l.is_open()).map(|l| l.estimate_cents).sum(),
+        recovered_cents: cents(FactKind::LineRecovered),
+        follow_ups_sent: count(FactKind::FollowUpTexted),
+        follow_ups_task_only: count(FactKind::FollowUpTaskOnly),
+    };
+    let win_back = WinBack {
+        texted: count(FactKind::WinBackTexted),
+        tasks: count(FactKind::WinBackTexted) + count(FactKind::WinBackTaskOnly),
+        came_back: count(FactKind::WinBackReturned),
+    };
+
+    let mut owners: BTreeMap<String, OwnerOverdue> = BTreeMap::new();
+    for t in data.open_tasks.iter().filter(|t| t.is_open() && t.due_at < now) {
+        let o = owners.entry(t.owner.clone()).or_insert_with(|| OwnerOverdue {
+            owner: t.owner.clone(),
+            count: 0,
+            oldest_due_at: t.due_at,
+            kinds: BTreeMap::new(),
+        });
+        o.count += 1;
+        o.oldest_due_at = o.oldest_due_at.min(t.due_at);
+        *o.kinds.entry(kind_name(t.kind).to_owned()).or_default() += 1;
+    }
+    let mut overdue_tasks: Vec<OwnerOverdue> = owners.into_values().collect();
+    overdue_tasks.sort_by(|a, b| b.count.cmp(&a.count).then(a.oldest_due_at.cmp(&b.oldest_due_at)));
+
+    let delivered: Vec<&OutboundText> = data.texts.iter().filter(|t| t.state == TextState::Sent).collect();
+    let texts = Texts {
+        sent: delivered.len() as u64,
+        segments: delivered.iter().map(|t| u64::from(t.segments)).sum(),
+        est_cost_cents: (delivered.iter().map(|t| t.est_price_micro_usd).sum::<u64>() + 5_000) / 10_000,
+    };
+
+    let (num, den) = NEVER_CALL_BACK;
+    let unanswered = (missed_calls.callbacks_open * num * store.avg_ro_cents + den / 2) / den;
+    let revenue_at_risk_cents = unanswered as i64 + declined.open_cents;
+    let revenue_at_risk_formula = format!(
+        "{} open callbacks x 0.75 x {} average RO + {} open declined work = {}",
+        missed_calls.callbacks_open,
+        dollars(store.avg_ro_cents as i64),
+        dollars(declined.open_cents),
+        dollars(revenue_at_risk_cents)
+    );
+    Report {
+        store_id: store.store_id.clone(),
+        store_name: store.name.clone(),
+        date,
+        generated_at: now,
+        missed_calls,
+        status_texts,
+        no_shows,
+        declined,
+        win_back,
+        opt_outs: count(FactKind::SmsOptOut),
+        overdue_tasks,
+        texts,
+        dead_letters: data.dead_letters,
+        revenue_at_risk_cents,
+        revenue_at_risk_formula,
+    }
+}
+
+/// A task kind as `custops tasks` names it.
+pub fn kind_name(kind: TaskKind) -> &'static str {
+    match kind {
+        TaskKind::Callback => "callback",
+        TaskKind::BookInstall => "book_install",
+        TaskKind::ReplySms => "reply",
+        TaskKind::DeclinedFollowup => "declined_followup",
+        TaskKind::NoShow => "no_show",
+        TaskKind::WinBack => "win_back",
+        TaskKind::FirstService => "first_service",
+    }
+}
+
+impl std::fmt::Display for Report {
+    /// The report for a person: what the GM reads first comes first.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let m = &self.missed_calls;
+        writeln!(
+            f,
+            "{} ({}): the morning report for {}",
+            self.store_name,
+            self.store_id,
+            self.date.format("%A %-d %B %Y")
+        )?;
+        writeln!(f)?;
+        writeln!(f, "Revenue at risk: {}", dollars(self.revenue_at_risk_cents))?;
+        writeln!(f, "  = {}", self.revenue_at_risk_formula)?;
+        writeln!(f)?;
+        let median =
+            m.median_seconds_to_text.map(|s| format!(", median {s:.0} s from call to text")).unwrap_or_default();
+        writeln!(f, "Missed calls: {} ({} texted back{median})", m.total, m.texted_back)?;
+        writeln!(
+            f,
+            "  callbacks: {} still open, {} done on time, {} done late",
+            m.callbacks_open, m.callbacks_done_on_time, m.callbacks_done_late
+        )?;
+        for d in &m.by_department {
+            writeln!(
+                f,
+                "  {:<8} {} calls, {} texted back, {} callbacks open, {} late",
+                d.department, d.total, d.texted_back, d.callbacks_open, d.callbacks_done_late
+            )?;
+        }
+        writeln!(f, "Status texts: {} sent, {} deferred", self.status_texts.sent, self.status_texts.deferred)?;
+        writeln!(f, "No-shows: {} ({} rebooked)", self.no_shows.total, self.no_shows.rebooked)?;
+        let d = &self.declined;
+        writeln!(
+            f,
+            "Declined work: {} new, {} recovered, {} still open; {} follow-ups texted, {} by phone only",
+            dollars(d.new_cents),
+            dollars(d.recovered_cents),
+            dollars(d.open_cents),
+            d.follow_ups_sent,
+            d.follow_ups_task_only
+        )?;
+        let w = &self.win_back;
+        writeln!(f, "Win-back: {} texted, {} tasks, {} came back", w.texted, w.tasks, w.came_back)?;
+        writeln!(f, "Opt-outs: {}", self.opt_outs)?;
+        if self.overdue_tasks.is_empty() {
+            writeln!(f, "Overdue tasks: none")?;
+        } else {
+            writeln!(f, "Overdue tasks, by owner:")?;
+            for o in &self.overdue_tasks {
+                let kinds: Vec<String> = o.kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+                writeln!(
+                    f,
+                    "  {:<14} {} overdue ({}), oldest due {}",
+                    o.owner,
+                    o.count,
+                    kinds.join(", "),
+                    o.oldest_due_at.format("%Y-%m-%d %H:%M UTC")
+                )?;
+            }
+        }
+        writeln!(
+            f,
+            "Texts sent: {} ({} segments, about {})",
+            self.texts.sent,
+            self.texts.segments,
+            dollars(self.texts.est_cost_cents as i64)
+        )?;
+        write!(f, "Dead letters waiting: {}", self.dead_letters)
+    }
+}
+
+#[cfg(test)]
+mod tests;
