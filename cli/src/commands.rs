@@ -148,8 +148,17 @@ pub async fn timeline(target: &Target, phone: &str, store: Option<&str>, json: b
                 c.dms_id.as_ref().map(|d| format!(", dms {d}")).unwrap_or_default()
             );
         }
-        if t.state.consent.opted_out() {
-            println!("consent: OPTED OUT");
+        let consent = &t.state.consent;
+        let marketing = match (&consent.marketing, &consent.marketing_paused) {
+            (_, Some(p)) => {
+                format!("marketing paused since {} (until {} is closed)", p.at.format("%Y-%m-%d %H:%MZ"), p.task_id)
+            }
+            (Some(m), None) if m.granted => format!("marketing consent from {}", m.source),
+            _ => "no marketing consent".to_owned(),
+        };
+        println!("consent: {}; {marketing}", if consent.opted_out() { "OPTED OUT" } else { "may be texted" });
+        for c in &consent.history {
+            println!("  consent {}  {:<19} {}", c.at.format("%Y-%m-%d %H:%M:%SZ"), c.change, c.source);
         }
         for ro in &t.state.repair_orders {
             println!(

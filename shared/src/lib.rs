@@ -24,6 +24,7 @@ pub mod keys;
 pub mod model;
 pub mod outbound;
 pub mod phone;
+pub mod recipient;
 pub mod report;
 pub mod store;
 pub mod table;

@@ -175,7 +175,7 @@ impl Entity for Customer {
 pub struct Consent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opted_out_at: Option<DateTime<Utc>>,
-    /// How the opt-out arrived (e.g. `sms:STOP`).
+    /// How the opt-out arrived (e.g. `sms keyword STOP (message {id})`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opt_out_source: Option<String>,
     /// When the customer sent the keyword (STOP or START) the ledger last
@@ -184,6 +184,34 @@ pub struct Consent {
     pub keyword_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marketing: Option<MarketingConsent>,
+    /// Marketing held back: the customer's reply may mean "stop" and a
+    /// person decides (closing the flagged task lifts it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marketing_paused: Option<MarketingPause>,
+    /// Every change of this ledger, oldest first: what, when, on what authority.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<ConsentChange>,
+}
+
+/// Marketing held back until a person looks at what the customer wrote.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MarketingPause {
+    pub at: DateTime<Utc>,
+    /// The flagged task whose closing lifts it.
+    pub task_id: String,
+    pub why: String,
+}
+
+/// One change of the consent ledger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsentChange {
+    pub at: DateTime<Utc>,
+    /// `opted_out`, `opted_in`, `marketing_granted`, `marketing_withdrawn`,
+    /// `marketing_paused`, `marketing_resumed`.
+    pub change: String,
+    /// The authority: `dms event {id}`, `sms keyword STOP (message {id})`,
+    /// `sms free text (message {id})`, `operator (task {id} closed)`.
+    pub source: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -204,15 +232,28 @@ impl Entity for Consent {
 }
 
 impl Consent {
-    /// The ledger after the DMS reported `granted`, or `None` if nothing changes.
-    pub fn with_marketing(&self, granted: Option<bool>, source: &str, at: DateTime<Utc>) -> Option<Consent> {
+    /// The ledger after the DMS reported `granted` in event `event_id`, or
+    /// `None` if nothing changes.
+    pub fn with_marketing(&self, granted: Option<bool>, event_id: &str, at: DateTime<Utc>) -> Option<Consent> {
         let granted = granted?;
         if self.marketing.as_ref().is_some_and(|m| m.granted == granted) {
             return None;
         }
+        let source = format!("dms event {event_id}");
         let mut next = self.clone();
-        next.marketing = Some(MarketingConsent { granted, source: source.to_owned(), at });
+        next.marketing = Some(MarketingConsent { granted, source: source.clone(), at });
+        next.record(at, if granted { "marketing_granted" } else { "marketing_withdrawn" }, source);
         Some(next)
+    }
+
+    /// Adds a change to the ledger's history.
+    pub fn record(&mut self, at: DateTime<Utc>, change: &str, source: impl Into<String>) {
+        self.history.push(ConsentChange { at, change: change.to_owned(), source: source.into() });
+    }
+
+    /// Whether marketing is held back for a person to look at a reply.
+    pub fn marketing_paused(&self) -> bool {
+        self.marketing_paused.is_some()
     }
 
     pub fn opted_out(&self) -> bool {

@@ -61,6 +61,10 @@ pub struct TextRequest<'a> {
     pub event_id: &'a str,
     /// The cadence it is a step of: steps of one cadence never cap each other.
     pub cadence: Option<String>,
+    /// The one confirmation of an opt-out the customer wrote in their own
+    /// words (FCC 24-24: one, within 5 minutes, no marketing): it goes to
+    /// the number its own event opts out, and only within those 5 minutes.
+    pub confirms_opt_out: bool,
 }
 
 /// Why a text is not sent at all.
@@ -71,6 +75,8 @@ pub enum Suppressed {
     NotMobile,
     /// A marketing text over a frequency cap (named).
     Capped(String),
+    /// The customer's reply may mean "stop": marketing waits for a person.
+    MarketingPaused,
     /// The store already speaks to the customer about something else (named):
     /// one voice at a time, a person follows up instead.
     OneVoice(String),
@@ -84,9 +90,15 @@ impl Suppressed {
             Suppressed::NotMobile => "the number cannot receive texts".into(),
             Suppressed::Capped(cap) => format!("frequency cap: {cap}"),
             Suppressed::OneVoice(why) => format!("one voice at a time: {why}"),
+            Suppressed::MarketingPaused => {
+                "marketing paused: the customer's reply may mean stop, a person decides".into()
+            }
         }
     }
 }
+
+/// How long after an opt-out its confirmation may go (FCC 24-24, 47 CFR 64.1200(a)(10)).
+pub const CONFIRMATION_WINDOW: Duration = Duration::minutes(5);
 
 /// How far back the send ledger must reach: the longest cap window.
 pub const LEDGER_KEEP: Duration = Duration::days(7);
@@ -109,7 +121,7 @@ impl<'a> TextRequest<'a> {
         trigger: &'static str,
         event_id: &'a str,
     ) -> Self {
-        Self { store, to, class, body, dedupe_key, trigger, event_id, cadence: None }
+        Self { store, to, class, body, dedupe_key, trigger, event_id, cadence: None, confirms_opt_out: false }
     }
 }
 
@@ -221,7 +233,7 @@ impl Outbound {
     pub async fn deliver(&self, text: &OutboundText, store: &StoreConfig) -> Result<Delivery, OutboundError> {
         let token = text.lease_token.clone().unwrap_or_default();
         let now = self.clock.now();
-        let allowed = next_allowed(text.class, store, now);
+        let allowed = window_opens(text.class, store, &text.phone, now);
         if allowed > now {
             self.table.defer_text(text, &token, allowed).await?;
             info!(until = %allowed, "the texting window closed before the text could go: deferred");
@@ -284,6 +296,11 @@ impl Outbound {
     #[instrument(skip_all, fields(dedupe_key = %text.dedupe_key))]
     pub async fn resume(&self, store: &StoreConfig, text: &OutboundText) -> Result<Resumed, OutboundError> {
         let now = self.clock.now();
+        if text.confirms_opt_out && now > text.created_at + CONFIRMATION_WINDOW {
+            let reason = "an opt-out is confirmed within 5 minutes or not at all (FCC 24-24)";
+            self.table.suppress_text(text, reason, now).await?;
+            return Ok(Resumed::Suppressed);
+        }
         let lease = Duration::from_std(LEASE).unwrap_or(Duration::seconds(30));
         Ok(match self.table.lease_text(text, now, lease).await? {
             Lease::Acquired(token) => {
@@ -384,9 +401,10 @@ pub fn stage(tx: &mut Tx, customer: &CustomerId, plan: &Plan, sends: &SendLedger
         let at = text.due_at.unwrap_or(text.created_at);
         let entry = SendEntry { at, class: text.class, cadence: text.cadence.clone() };
         let next = sends.with(entry, text.created_at, LEDGER_KEEP);
-        tx.put(text, Guard::New)
-            .put_on(customer, &next, Guard::Version((sends.version > 0).then_some(sends.version)))
-            .require_not_opted_out(customer);
+        tx.put(text, Guard::New).put_on(customer, &next, Guard::Version((sends.version > 0).then_some(sends.version)));
+        if !text.confirms_opt_out {
+            tx.require_not_opted_out(customer);
+        }
     }
 }
 
@@ -402,17 +420,29 @@ pub fn plan(req: TextRequest<'_>, consent: &Consent, sends: &SendLedger, now: Da
     let consent_basis = match req.class {
         MessageClass::Reply => "reply_to_customer_contact".to_owned(),
         MessageClass::Transactional => "transactional_relationship".to_owned(),
+        // Prior express written consent (47 CFR 64.1200(c)(2), (f)(9)): the
+        // text records which grant it relied on.
         MessageClass::Marketing => match &consent.marketing {
-            Some(m) if m.granted => format!("marketing_opt_in:{}", m.source),
+            _ if consent.marketing_paused() => return Plan::Suppress(Suppressed::MarketingPaused),
+            Some(m) if m.granted => format!("marketing_opt_in:{} ({})", m.source, m.at.to_rfc3339()),
             _ => return Plan::Suppress(Suppressed::NoMarketingConsent),
         },
     };
     let (encoding, segs) = segments(&req.body);
-    let quiet = next_allowed(req.class, req.store, now);
+    let quiet = window_opens(req.class, req.store, req.to, now);
     let (due, capped) = match apply_caps(req.class, req.store, sends, quiet, req.cadence.as_deref()) {
         Ok(t) => (t, t > quiet),
         Err(cap) => return Plan::Suppress(Suppressed::Capped(cap)),
     };
+    if req.class == MessageClass::Marketing {
+        let rule = crate::recipient::recipient(req.to).rule;
+        if let Some(max) = rule.max_per_24_hours {
+            if sends.count_near(due, Duration::hours(24), Some(MessageClass::Marketing), None) >= max {
+                let cap = format!("{}: {max} solicitations per 24 hours ({})", rule.state, rule.source);
+                return Plan::Suppress(Suppressed::Capped(cap));
+            }
+        }
+    }
     let deferred = due > now;
     let defer_reason = deferred.then(|| if capped { "frequency cap" } else { "quiet hours" }.to_owned());
     let lease = Duration::from_std(LEASE).unwrap_or(Duration::seconds(30));
@@ -442,6 +472,7 @@ pub fn plan(req: TextRequest<'_>, consent: &Consent, sends: &SendLedger, now: Da
         defer_reason,
         shadow: req.store.mode == StoreMode::Shadow,
         cadence: req.cadence,
+        confirms_opt_out: req.confirms_opt_out,
     };
     if deferred {
         Plan::Defer(text)
@@ -491,7 +522,30 @@ pub fn apply_caps(
     }
 }
 
-/// The earliest instant at or after `now` a text of `class` may go.
+/// The earliest instant at or after `now` a text of `class` may go to `to`:
+/// the store's window, and for marketing also the recipient's (their state's
+/// hours in their zone, see [`crate::recipient`]): the stricter of the two.
+pub fn window_opens(class: MessageClass, store: &StoreConfig, to: &Phone, now: DateTime<Utc>) -> DateTime<Utc> {
+    let store_opens = next_allowed(class, store, now);
+    if class != MessageClass::Marketing {
+        return store_opens;
+    }
+    let recipient = crate::recipient::recipient(to);
+    let mut t = store_opens;
+    // Each round moves to the next opening of one of the two windows; both
+    // open every week, so a few rounds find an instant inside both.
+    for _ in 0..16 {
+        let theirs = crate::recipient::opens(&recipient, store.timezone, t);
+        let ours = next_allowed(class, store, theirs);
+        if ours == theirs {
+            return ours;
+        }
+        t = ours;
+    }
+    t
+}
+
+/// The earliest instant at or after `now` the store's window allows a text of `class`.
 pub fn next_allowed(class: MessageClass, store: &StoreConfig, now: DateTime<Utc>) -> DateTime<Utc> {
     let ((opens, closes), skip_closed_days) = match class {
         MessageClass::Reply => return now,
@@ -550,6 +604,7 @@ mod tests {
             trigger: "test",
             event_id: "e",
             cadence: None,
+            confirms_opt_out: false,
         }
     }
 
@@ -586,7 +641,7 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!(t.consent_basis, "marketing_opt_in:dms");
+        assert_eq!(t.consent_basis, "marketing_opt_in:dms (2026-01-01T00:00:00+00:00)", "the grant it relied on");
         assert_eq!((t.segments, t.est_price_micro_usd), (1, US_PRICE_PER_SEGMENT_MICRO_USD));
     }
 
@@ -756,5 +811,141 @@ mod tests {
             ),
             Plan::Suppress(Suppressed::NotMobile)
         ));
+    }
+
+    fn store_in(tz: &str, sms: &str) -> StoreConfig {
+        StoreConfig::from_json(&format!(r#"{{"store_id":"s","name":"Store","timezone":"{tz}","sms_number":"{sms}"}}"#))
+            .unwrap()
+    }
+
+    fn consented() -> Consent {
+        Consent {
+            marketing: Some(MarketingConsent { granted: true, source: "dms".into(), at: at("2026-01-01T00:00:00Z") }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_florida_customers_marketing_text_at_half_past_eight_waits_for_the_morning() {
+        // A Miami store at 20:30 (store window open until 21:00; Florida's closes at 20:00).
+        let s = store_in("America/New_York", "+13055550100");
+        let to = Phone::parse("+13055550123").unwrap();
+        let now = at("2026-11-25T01:30:00Z");
+        let Plan::Defer(t) = plan(req(&s, &to, MessageClass::Marketing), &consented(), &SendLedger::default(), now)
+        else {
+            panic!("deferred")
+        };
+        assert_eq!(t.due_at, Some(at("2026-11-25T13:00:00Z")), "08:00 in Miami");
+        // A transactional text is not a solicitation: the store's window applies.
+        assert!(matches!(
+            plan(req(&s, &to, MessageClass::Transactional), &consented(), &SendLedger::default(), now),
+            Plan::Send(_)
+        ));
+    }
+
+    #[test]
+    fn a_texas_number_gets_no_marketing_before_noon_on_sunday_whatever_the_stores_zone() {
+        // A Chicago store, Sunday 10:00, a Texas (512) number.
+        let s = store();
+        let to = Phone::parse("+15125550142").unwrap();
+        let Plan::Defer(t) = plan(
+            req(&s, &to, MessageClass::Marketing),
+            &consented(),
+            &SendLedger::default(),
+            at("2026-11-29T16:00:00Z"),
+        ) else {
+            panic!("deferred")
+        };
+        assert_eq!(t.due_at, Some(at("2026-11-29T18:00:00Z")));
+    }
+
+    #[test]
+    fn the_recipients_state_limits_solicitations_to_three_a_day() {
+        let mut s = store_in("America/New_York", "+13055550100");
+        s.caps.marketing_per_7_days = 10;
+        s.caps.texts_per_24_hours = 10;
+        let to = Phone::parse("+13055550123").unwrap();
+        let now = at("2026-11-24T15:00:00Z");
+        let entry = |h: i64| SendEntry { at: now - Duration::hours(h), class: MessageClass::Marketing, cadence: None };
+        let sends = SendLedger { entries: vec![entry(1), entry(2), entry(3)], version: 3 };
+        let Plan::Suppress(Suppressed::Capped(cap)) =
+            plan(req(&s, &to, MessageClass::Marketing), &consented(), &sends, now)
+        else {
+            panic!("capped")
+        };
+        assert!(cap.starts_with("FL: 3 solicitations per 24 hours"), "{cap}");
+    }
+
+    #[test]
+    fn paused_marketing_is_never_planned() {
+        let s = store();
+        let to = Phone::parse("+15125550142").unwrap();
+        let mut paused = consented();
+        paused.marketing_paused = Some(crate::model::MarketingPause {
+            at: at("2026-11-23T16:00:00Z"),
+            task_id: "reply-1".into(),
+            why: "may mean stop".into(),
+        });
+        assert!(matches!(
+            plan(req(&s, &to, MessageClass::Marketing), &paused, &SendLedger::default(), at("2026-11-24T16:00:00Z")),
+            Plan::Suppress(Suppressed::MarketingPaused)
+        ));
+    }
+
+    /// Every marketing text planned at any instant of two years, by stores in
+    /// every US zone to recipients of every rule, goes (or waits until) an
+    /// instant both the store's window and the recipient's allow, and the
+    /// earliest such instant.
+    #[test]
+    fn every_window_holds_in_every_us_zone_over_two_years() {
+        let zones = [
+            "America/New_York",
+            "America/Chicago",
+            "America/Denver",
+            "America/Phoenix",
+            "America/Los_Angeles",
+            "America/Anchorage",
+            "Pacific/Honolulu",
+        ];
+        // Florida (Eastern), the panhandle (Central), Oklahoma, Maryland,
+        // Texas, El Paso (Mountain), California (federal) and unknown.
+        let recipients = [
+            "+13055550123",
+            "+18505550123",
+            "+14055550123",
+            "+14105550123",
+            "+15125550123",
+            "+19155550123",
+            "+14155550123",
+            "+16055550123",
+        ];
+        let start = at("2026-01-01T00:00:00Z");
+        let mut checked = 0;
+        for zone in zones {
+            let s = store_in(zone, "+15125550100");
+            for r in recipients {
+                let to = Phone::parse(r).unwrap();
+                let who = crate::recipient::recipient(&to);
+                let allowed = |t: DateTime<Utc>| {
+                    next_allowed(MessageClass::Marketing, &s, t) == t && crate::recipient::allows(&who, s.timezone, t)
+                };
+                // Every 7 h 13 min for two years: every hour of every weekday, both DST changes.
+                let mut t = start;
+                while t < start + Duration::days(731) {
+                    let opens = window_opens(MessageClass::Marketing, &s, &to, t);
+                    assert!(opens >= t && allowed(opens), "{zone} to {r} at {t}: {opens}");
+                    if allowed(t) {
+                        assert_eq!(opens, t, "{zone} to {r} at {t}");
+                    } else {
+                        // Nothing earlier was allowed (checked at the minute).
+                        let before = opens - Duration::minutes(1);
+                        assert!(before < t || !allowed(before), "{zone} to {r}: {before} was allowed");
+                    }
+                    checked += 1;
+                    t += Duration::minutes(433);
+                }
+            }
+        }
+        assert!(checked > 100_000, "{checked}");
     }
 }

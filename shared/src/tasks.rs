@@ -45,6 +45,14 @@ pub fn done(
         TaskOutcome::Declined => Some(LineStatus::Declined),
         TaskOutcome::Reached | TaskOutcome::NoAnswer => None,
     };
+    // A person read the reply that paused marketing: it may go again.
+    if state.consent.marketing_paused.as_ref().is_some_and(|p| p.task_id == task_id) {
+        let mut consent = state.consent.clone();
+        consent.marketing_paused = None;
+        consent.record(now, "marketing_resumed", format!("operator (task {task_id} closed as {})", outcome.as_str()));
+        record.consent = Some((consent, state.consent.clone()));
+        record.touch(touch("consent.marketing_resumed", format!("marketing may go again: {task_id} closed")));
+    }
     if let (TaskKind::DeclinedFollowup, Some(status), Some(ro)) = (task.kind, ends, task.ro_number.as_deref()) {
         for line in state.declined.iter().filter(|l| l.ro_number == ro && l.is_open()) {
             record.declined.push(crate::model::DeclinedLine { status, ended_at: Some(now), ..line.clone() });
@@ -101,5 +109,23 @@ mod tests {
             done(&maria(), &closed, "declined-RO-1-1", TaskOutcome::Reached, now),
             Err(TaskError::AlreadyDone(_))
         ));
+    }
+
+    #[test]
+    fn closing_the_flagged_reply_task_lifts_the_marketing_pause_and_the_ledger_says_who() {
+        let now = at("2026-11-24T15:00:00Z");
+        let owner = ("bdc".to_owned(), crate::store::Department::Main);
+        let task = crate::model::Task::open(&maria(), TaskKind::ReplySms, "reply-9", owner, now, now);
+        let mut state = CustomerState { tasks: vec![task], ..Default::default() };
+        state.consent.marketing_paused =
+            Some(crate::model::MarketingPause { at: now, task_id: "reply-9".into(), why: "may mean stop".into() });
+        let change = done(&maria(), &state, "reply-9", TaskOutcome::Reached, now).unwrap();
+        let (consent, read) = change.records[0].consent.clone().expect("the ledger changes");
+        assert!(consent.marketing_paused.is_none() && read.marketing_paused.is_some());
+        let last = consent.history.last().unwrap();
+        assert_eq!(
+            (last.change.as_str(), last.source.as_str()),
+            ("marketing_resumed", "operator (task reply-9 closed as reached)")
+        );
     }
 }

@@ -129,6 +129,10 @@ pub struct OutboundText {
     /// Why a deferred text waits: quiet hours or a frequency cap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub defer_reason: Option<String>,
+    /// The confirmation of an opt-out in the customer's own words: it goes
+    /// to the number that just opted out, within 5 minutes or never.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub confirms_opt_out: bool,
 }
 
 /// Where a text is: what an event's claim remembers of the texts it wrote, so

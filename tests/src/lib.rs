@@ -201,6 +201,7 @@ pub async fn commit_text(
             trigger: "test",
             event_id,
             cadence: None,
+            confirms_opt_out: false,
         },
         &state.consent,
         &state.sends,

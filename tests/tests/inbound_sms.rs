@@ -22,7 +22,7 @@ async fn stop_puts_the_number_on_the_ledger_and_no_later_text_goes_out_until_sta
     let consent =
         h.table().customer_state(&custops::CustomerId::new("northside-chevy", phone.clone())).await.unwrap().consent;
     assert!(consent.opted_out());
-    assert_eq!(consent.opt_out_source.as_deref(), Some("sms:STOP"));
+    assert_eq!(consent.opt_out_source.as_deref(), Some("sms keyword STOP (message m-1)"));
 
     h.publish(&call_missed("c-1", "call-1", "+15125550188", NOW)).await;
     h.settle().await;

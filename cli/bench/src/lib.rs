@@ -598,7 +598,7 @@ fn sample_payload(function: &str, callers: &NewCallers) -> Result<Value, BoxErro
             (0..10).map(|i| delivered(&format!("rss-deal-{i}"), &format!("D-R{i}"), &phone(40 + i), long_ago)).collect()
         }
         "win-back" => (0..10).map(|i| lapsed(&phone(40 + i), long_ago)).collect(),
-        "scheduler" | "lapse-sweep" => return Ok(scheduled_tick()),
+        "scheduler" | "lapse-sweep" | "daily-report" => return Ok(scheduled_tick()),
         other => return Err(format!("no sample events for {other}").into()),
     };
     Ok(sqs_event(&bodies))

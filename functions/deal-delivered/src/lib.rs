@@ -86,7 +86,7 @@ pub fn decide(
     let first_name = profile.first_name.clone().unwrap_or_else(|| "the customer".into());
     record.consent = state
         .consent
-        .with_marketing(deal.customer.marketing_consent, "dms", envelope.occurred_at)
+        .with_marketing(deal.customer.marketing_consent, event_id, envelope.occurred_at)
         .map(|c| (c, state.consent.clone()));
 
     let lead = if was_lead { " (the lead from their call is now this customer)" } else { "" };

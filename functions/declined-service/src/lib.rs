@@ -97,8 +97,10 @@ pub fn decide(
     }
     profile.visited(closed.closed_at);
     record.profile = Some((profile, state.version));
-    record.consent =
-        state.consent.with_marketing(closed.customer.marketing_consent, "dms", at).map(|c| (c, state.consent.clone()));
+    record.consent = state
+        .consent
+        .with_marketing(closed.customer.marketing_consent, event_id, at)
+        .map(|c| (c, state.consent.clone()));
 
     let known = state.repair_orders.iter().find(|r| r.ro_number == ro_number);
     let mileage = closed.mileage.map(|m| format!(" at {m} miles")).unwrap_or_default();

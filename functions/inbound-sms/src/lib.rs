@@ -4,26 +4,39 @@
 //! topic, through the function's SQS queue.
 //! Reads: the store by its texting number (`destinationNumber`, cached), the
 //! customer's current state (one Query).
-//! Decides ([`decide`], pure): for an opt-out keyword (STOP, UNSUBSCRIBE, ...)
-//! the consent ledger (opted out, when, how); for an opt-in keyword (START,
-//! UNSTOP) the opt-out cleared; any other message goes on the timeline with a
-//! reply task for the store's main owner (a lead record for an unknown number).
-//! Applies it in one transaction, claimed on `inboundMessageId`. Sends nothing:
-//! End User Messaging answers the keywords itself.
+//! Decides ([`decide`], pure), reading the text as [`revocation::read`] does:
+//! - an opt-out keyword (STOP, UNSUBSCRIBE, ...): the consent ledger (opted
+//!   out, when, on what authority); End User Messaging answers it itself;
+//! - an opt-out in the customer's own words ("please stop texting me",
+//!   "wrong number", "no me envíen más mensajes"; FCC 24-24): the same, and
+//!   one `reply` confirmation naming the store, no marketing, sent at once
+//!   (within the 5 minutes the rule allows, or never);
+//! - a reply that may mean it ("not interested", "I sold that car"):
+//!   marketing to the customer paused on the consent ledger, and the text a
+//!   reply task flagged for a person (closing it lifts the pause);
+//! - an opt-in keyword (START, UNSTOP): the opt-out cleared;
+//! - anything else: on the timeline, with a reply task for the store's main
+//!   owner (a lead record for an unknown number).
+//!
+//! Applies it in one transaction, claimed on `inboundMessageId`.
 
 use chrono::{DateTime, Duration, Utc};
 use tracing::info;
 
+pub mod revocation;
+
 use custops::batch::Message;
 use custops::event::InboundSms;
 use custops::function::SqsFunction;
-use custops::model::{Customer, CustomerState, Fact, FactKind, Task, TaskKind, Touchpoint};
+use custops::model::{Customer, CustomerState, Fact, FactKind, MarketingPause, Task, TaskKind, Touchpoint};
+use custops::outbound::{plan, TextRequest};
 use custops::store::{Department, StoreConfig};
+use custops::text::MessageClass;
 use custops::{Applied, Change, CustomerId, Deps, Phone, ProcessError, RecordChange};
+use revocation::Reading;
 
 /// Keywords that opt a number out (the End User Messaging defaults).
-pub const OPT_OUT: &[&str] =
-    &["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "OPT-OUT", "REVOKE", "ARRET"];
+pub const OPT_OUT: &[&str] = revocation::OPT_OUT_KEYWORDS;
 /// Keywords that opt a number back in.
 pub const OPT_IN: &[&str] = &["START", "UNSTOP", "SUBSCRIBE"];
 pub const HELP: &[&str] = &["HELP", "INFO"];
@@ -33,7 +46,12 @@ pub const REPLY_DUE_MINUTES: i64 = 15;
 /// What a message asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Intent {
+    /// An opt-out keyword.
     OptOut,
+    /// An opt-out in the customer's own words.
+    OptOutInWords,
+    /// A reply that may mean "stop".
+    MayOptOut,
     OptIn,
     Help,
     Message,
@@ -50,15 +68,20 @@ pub fn keyword(sms: &InboundSms) -> String {
 /// The intent of a text, from its body.
 pub fn intent(sms: &InboundSms) -> Intent {
     let word = keyword(sms);
-    if OPT_OUT.contains(&word.as_str()) {
-        Intent::OptOut
-    } else if OPT_IN.contains(&word.as_str()) {
-        Intent::OptIn
-    } else if HELP.contains(&word.as_str()) {
-        Intent::Help
-    } else {
-        Intent::Message
+    match revocation::read(&sms.message_body) {
+        Reading::Keyword => Intent::OptOut,
+        Reading::Revokes => Intent::OptOutInWords,
+        Reading::MayRevoke => Intent::MayOptOut,
+        Reading::Other if OPT_IN.contains(&word.as_str()) => Intent::OptIn,
+        Reading::Other if HELP.contains(&word.as_str()) => Intent::Help,
+        Reading::Other => Intent::Message,
     }
+}
+
+/// The confirmation of an opt-out in the customer's words: names the store,
+/// nothing to buy (FCC 24-24 allows one, within 5 minutes, with no marketing).
+pub fn confirmation(store: &StoreConfig) -> String {
+    format!("{}: you're opted out and won't get more texts from us. Reply START to opt back in.", store.name)
 }
 
 /// The function (its code is [`decide`]; see [`SqsFunction`]).
@@ -114,34 +137,67 @@ pub fn decide(
     let mut change = Change::new(&event_id);
     let intent = intent(sms);
     let superseded = state.consent.keyword_at.is_some_and(|last| sent_at < last);
+    let message = &sms.inbound_message_id;
     match intent {
-        Intent::OptOut | Intent::OptIn if superseded => {
+        Intent::OptOut | Intent::OptOutInWords | Intent::OptIn if superseded => {
             // Processed late (a retry): the customer's later keyword stands.
             let summary =
                 format!("texted {word} at {}, before the keyword the ledger follows: no change", sent_at.to_rfc3339());
             record.touch(touch("consent.late", summary));
         }
-        Intent::OptOut => {
+        Intent::OptOut | Intent::OptOutInWords => {
+            let (source, how) = if intent == Intent::OptOut {
+                (format!("sms keyword {word} (message {message})"), format!("texting {word}"))
+            } else {
+                (format!("sms free text (message {message})"), format!("writing {:?}", sms.message_body))
+            };
             let mut consent = state.consent.clone();
-            if !consent.opted_out() {
+            let newly = !consent.opted_out();
+            if newly {
                 consent.opted_out_at = Some(sent_at);
-                consent.opt_out_source = Some(format!("sms:{word}"));
+                consent.opt_out_source = Some(source.clone());
+                consent.record(sent_at, "opted_out", source);
             }
             consent.keyword_at = Some(sent_at);
             record.consent = Some((consent, state.consent.clone()));
-            record.touch(touch("consent.opted_out", format!("opted out by texting {word}")));
+            record.touch(touch("consent.opted_out", format!("opted out by {how}")));
             change = change.fact(Fact::new(store, FactKind::SmsOptOut, &event_id, now));
+            // End User Messaging answers the keywords itself; an opt-out in
+            // words gets one confirmation from the store, at once.
+            if newly && intent == Intent::OptOutInWords {
+                let text = plan(
+                    TextRequest {
+                        confirms_opt_out: true,
+                        ..TextRequest::new(
+                            store,
+                            &sender.phone,
+                            MessageClass::Reply,
+                            confirmation(store),
+                            format!("opt-out-confirmation#{message}"),
+                            InboundSmsHandler::NAME,
+                            &event_id,
+                        )
+                    },
+                    &state.consent,
+                    &state.sends,
+                    now,
+                );
+                let (kind, summary) = text.summary("opt-out confirmation");
+                record.touch(touch(kind, summary));
+                record.text = Some((text, state.sends.clone()));
+            }
         }
         Intent::OptIn => {
             let mut consent = state.consent.clone();
             consent.opted_out_at = None;
             consent.opt_out_source = None;
             consent.keyword_at = Some(sent_at);
+            consent.record(sent_at, "opted_in", format!("sms keyword {word} (message {message})"));
             record.consent = Some((consent, state.consent.clone()));
             record.touch(touch("consent.opted_in", format!("opted back in by texting {word}")));
         }
         Intent::Help => record.touch(touch("sms.help", "asked for help".into())),
-        Intent::Message => {
+        Intent::Message | Intent::MayOptOut => {
             let mut customer =
                 state.profile.clone().unwrap_or_else(|| Customer::lead(&store.store_id, sender.phone.clone(), now));
             customer.updated_at = now;
@@ -157,6 +213,27 @@ pub fn decide(
                 )
                 .note("answer the customer's text")
             });
+            let task = if intent == Intent::MayOptOut {
+                // Marketing waits for a person: this may be a revocation.
+                let mut consent = state.consent.clone();
+                consent.marketing_paused = Some(MarketingPause {
+                    at: now,
+                    task_id: task.task_id.clone(),
+                    why: "the customer's reply may mean stop".into(),
+                });
+                consent.record(now, "marketing_paused", format!("sms free text (message {message})"));
+                record.consent = Some((consent, state.consent.clone()));
+                record.touch(touch(
+                    "consent.marketing_paused",
+                    format!("marketing paused until a person closes {}: the reply may mean stop", task.task_id),
+                ));
+                task.note(format!(
+                    "FLAGGED: the customer may be asking for no more texts ({:?}). Read it, answer, and close this task; marketing to them is paused until then",
+                    sms.message_body
+                ))
+            } else {
+                task
+            };
             record.tasks.push(task);
             record.touch(touch("sms.received", sms.message_body.clone()));
             change = change.fact(Fact::new(store, FactKind::SmsReceived, &event_id, now));

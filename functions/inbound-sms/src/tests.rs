@@ -2,6 +2,7 @@
 
 use custops::fixtures::{at, customer, northside};
 use custops::model::Consent;
+use custops::outbound::Plan;
 use serde_json::json;
 
 use super::*;
@@ -75,7 +76,7 @@ fn stop_opts_the_number_out_with_when_and_how_against_the_ledger_as_read() {
     let change = decided(&sms(Some("JOIN"), "Stop"), &CustomerState::default());
     let (consent, read) = change.records[0].consent.clone().unwrap();
     assert_eq!(consent.opted_out_at, Some(at("2026-11-23T16:05:00Z")));
-    assert_eq!(consent.opt_out_source.as_deref(), Some("sms:STOP"));
+    assert_eq!(consent.opt_out_source.as_deref(), Some("sms keyword STOP (message m-1)"));
     assert!(!read.opted_out());
     assert_eq!(change.facts[0].kind, FactKind::SmsOptOut);
     assert!(change.records[0].tasks.is_empty() && change.records[0].profile.is_none());
@@ -127,4 +128,55 @@ fn a_second_text_adds_to_the_open_reply_task() {
     second.inbound_message_id = "m-2".into();
     let again = decided(&second, &state);
     assert_eq!(again.records[0].tasks[0].task_id, "reply-m-1", "the open task, not a new one");
+}
+
+#[test]
+fn an_opt_out_in_words_opts_out_records_why_and_plans_one_confirmation() {
+    let change = decided(&sms(Some("JOIN"), "Please stop texting me"), &CustomerState::default());
+    let r = &change.records[0];
+    let (consent, read) = r.consent.clone().unwrap();
+    assert!(consent.opted_out() && !read.opted_out());
+    assert_eq!(consent.opt_out_source.as_deref(), Some("sms free text (message m-1)"));
+    assert_eq!(consent.history.len(), 1);
+    assert_eq!(
+        (consent.history[0].change.as_str(), consent.history[0].source.as_str()),
+        ("opted_out", "sms free text (message m-1)")
+    );
+    let Some(Plan::Send(text)) = change.plan() else { panic!("a confirmation: {:?}", change.plan()) };
+    assert_eq!(text.class, MessageClass::Reply);
+    assert!(text.confirms_opt_out);
+    assert!(text.body.starts_with("Northside Chevrolet:") && text.body.contains("opted out"), "{}", text.body);
+    assert!(!text.body.contains("http"), "nothing to buy: {}", text.body);
+    assert_eq!(text.dedupe_key, "opt-out-confirmation#m-1", "once per message");
+    assert!(change.facts.iter().any(|f| f.kind == FactKind::SmsOptOut));
+}
+
+#[test]
+fn a_keyword_gets_no_confirmation_from_the_store_and_neither_does_a_number_opted_out_already() {
+    // End User Messaging answers the keywords itself.
+    let keyword = decided(&sms(None, "STOP"), &CustomerState::default());
+    assert!(keyword.plan().is_none());
+    assert_eq!(keyword.records[0].consent.as_ref().unwrap().0.history[0].source, "sms keyword STOP (message m-1)");
+    let opted_out = CustomerState {
+        consent: Consent { opted_out_at: Some(at("2026-11-01T00:00:00Z")), ..Default::default() },
+        ..Default::default()
+    };
+    assert!(decided(&sms(None, "stop texting me"), &opted_out).plan().is_none());
+}
+
+#[test]
+fn a_reply_that_may_mean_stop_pauses_marketing_and_flags_the_task_for_a_person() {
+    let change = decided(&sms(None, "Not interested"), &CustomerState::default());
+    let r = &change.records[0];
+    let (consent, _) = r.consent.clone().unwrap();
+    assert!(!consent.opted_out(), "not an opt-out");
+    let pause = consent.marketing_paused.as_ref().expect("marketing paused");
+    assert_eq!(pause.task_id, r.tasks[0].task_id);
+    assert!(r.tasks[0].note.starts_with("FLAGGED"), "{}", r.tasks[0].note);
+    assert_eq!(r.tasks[0].kind, TaskKind::ReplySms);
+    assert!(change.plan().is_none());
+    // An ordinary reply pauses nothing.
+    let ordinary = decided(&sms(None, "I'll stop by at 3"), &CustomerState::default());
+    assert!(ordinary.records[0].consent.is_none());
+    assert!(!ordinary.records[0].tasks[0].note.starts_with("FLAGGED"));
 }

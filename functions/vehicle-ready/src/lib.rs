@@ -111,7 +111,7 @@ pub fn decide(
     profile.merge_dms(&change.customer, now);
     profile.upsert_vehicle(&change.vehicle);
     record.profile = Some((profile, state.version));
-    let consent = state.consent.with_marketing(change.customer.marketing_consent, "dms", at);
+    let consent = state.consent.with_marketing(change.customer.marketing_consent, event_id, at);
 
     let known = state.repair_orders.iter().find(|r| r.ro_number == change.ro_number);
     let summary = format!("{} {}: {}", change.ro_number, change.vehicle.describe(), change.status);

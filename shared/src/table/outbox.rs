@@ -88,7 +88,9 @@ impl Table {
             .map_err(|e| mapping(&keys, OutboundText::KIND, e))?;
         let mut tx = self.tx();
         tx.push(OutboundText::KIND, Ok(TransactWriteItem::builder().update(update).build()));
-        tx.require_not_opted_out(&CustomerId::new(&text.store_id, text.phone.clone()));
+        if !text.confirms_opt_out {
+            tx.require_not_opted_out(&CustomerId::new(&text.store_id, text.phone.clone()));
+        }
         match self.commit(tx).await {
             Ok(()) => Ok(Lease::Acquired(token)),
             Err(TxError::Rejected(TxRejected::Conflict(kinds))) if kinds.contains(&Consent::KIND) => {
