@@ -34,4 +34,17 @@ impl CustomerId {
     pub fn pk(&self) -> String {
         keys::customer_pk(&self.store_id, &self.phone)
     }
+
+    /// A stable token for this record, for idempotency keys that end up in
+    /// logs as event ids: the same customer always gives the same token, and
+    /// it does not spell the phone number (FNV-1a, 64 bits, of the store and
+    /// the number).
+    pub fn token(&self) -> String {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in self.store_id.bytes().chain([b'#']).chain(self.phone.e164().bytes()) {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        format!("c{hash:016x}")
+    }
 }

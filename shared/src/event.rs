@@ -39,6 +39,16 @@ impl Envelope {
         if env.store_id.trim().is_empty() {
             return Err(EventError::Envelope(format!("event {}: store_id is empty", env.event_id)));
         }
+        if env.event_id.chars().count() > MAX_ID || env.event_id.chars().any(char::is_control) {
+            return Err(EventError::Envelope(format!(
+                "event_id is longer than {MAX_ID} characters or holds control characters"
+            )));
+        }
+        let bad = |why: String| EventError::Envelope(format!("event {}: {why}", env.event_id));
+        if env.store_id.chars().count() > MAX_ID || env.store_id.chars().any(char::is_control) {
+            return Err(bad(format!("store_id is longer than {MAX_ID} characters or holds control characters")));
+        }
+        check_time("occurred_at", env.occurred_at).map_err(bad)?;
         Ok(env)
     }
 
@@ -51,11 +61,62 @@ impl Envelope {
                 actual: self.event_type.clone(),
             });
         }
-        T::deserialize(&self.data).map_err(|e| EventError::Data {
+        let invalid = |reason: String| EventError::Data {
             event_id: self.event_id.clone(),
             event_type: self.event_type.clone(),
-            reason: crate::phone::redact_digits(&e.to_string()),
-        })
+            reason: crate::phone::redact_digits(&reason),
+        };
+        let data = T::deserialize(&self.data).map_err(|e| invalid(e.to_string()))?;
+        check_value("data", &self.data).map_err(invalid)?;
+        Ok(data)
+    }
+}
+
+/// The longest id (event, store, call, RO, ...) custops accepts.
+pub const MAX_ID: usize = 256;
+/// The longest text field (a name, a description) custops accepts.
+pub const MAX_TEXT: usize = 1024;
+/// The largest amount, in cents ($10,000,000): larger is a DMS error.
+pub const MAX_CENTS: i64 = 1_000_000_000;
+
+/// Times custops accepts: 2000 to 2099 (a DMS's zero date or a far-future
+/// typo would file the event under a day nobody reads).
+pub fn check_time(field: &str, t: DateTime<Utc>) -> Result<(), String> {
+    use chrono::Datelike;
+    if (2000..2100).contains(&t.year()) {
+        Ok(())
+    } else {
+        Err(format!("{field} {} is out of range (2000-2099)", t.format("%Y-%m-%d")))
+    }
+}
+
+/// Checks what typing cannot: every text short and free of control
+/// characters (tabs and line breaks allowed), every `*_cents` amount between
+/// 0 and [`MAX_CENTS`], every time (`*_at`, `at`) between 2000 and 2099.
+pub fn check_value(path: &str, value: &serde_json::Value) -> Result<(), String> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => {
+            if s.chars().count() > MAX_TEXT {
+                return Err(format!("{path} is longer than {MAX_TEXT} characters"));
+            }
+            if s.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
+                return Err(format!("{path} holds control characters"));
+            }
+            if path.ends_with("_at") || path.ends_with(".at") {
+                if let Ok(t) = s.parse::<DateTime<Utc>>() {
+                    check_time(path, t)?;
+                }
+            }
+            Ok(())
+        }
+        Value::Number(n) if path.ends_with("_cents") => match n.as_i64() {
+            Some(c) if (0..=MAX_CENTS).contains(&c) => Ok(()),
+            _ => Err(format!("{path} must be between 0 and {MAX_CENTS} cents")),
+        },
+        Value::Array(items) => items.iter().enumerate().try_for_each(|(i, v)| check_value(&format!("{path}[{i}]"), v)),
+        Value::Object(fields) => fields.iter().try_for_each(|(k, v)| check_value(&format!("{path}.{k}"), v)),
+        _ => Ok(()),
     }
 }
 
@@ -252,6 +313,40 @@ pub struct InboundSms {
     pub inbound_message_id: String,
     #[serde(default)]
     pub previous_published_message_id: Option<String>,
+}
+
+/// The longest text custops accepts from a customer (ten concatenated SMS).
+pub const MAX_SMS_BODY: usize = 1600;
+
+impl InboundSms {
+    /// Parses a payload from End User Messaging; the reason it is not one.
+    pub fn parse(body: &str) -> Result<Self, String> {
+        let sms: InboundSms = serde_json::from_str(body)
+            .map_err(|e| format!("not an inbound SMS payload: {}", crate::phone::redact_digits(&e.to_string())))?;
+        if sms.inbound_message_id.trim().is_empty()
+            || sms.inbound_message_id.chars().count() > MAX_ID
+            || sms.inbound_message_id.chars().any(char::is_control)
+        {
+            return Err(format!(
+                "inboundMessageId is empty, longer than {MAX_ID} characters or holds control characters"
+            ));
+        }
+        if sms.message_body.chars().count() > MAX_SMS_BODY {
+            return Err(format!("messageBody is longer than {MAX_SMS_BODY} characters"));
+        }
+        let fields = [
+            ("originationNumber", Some(&sms.origination_number)),
+            ("destinationNumber", Some(&sms.destination_number)),
+            ("messageKeyword", sms.message_keyword.as_ref()),
+            ("previousPublishedMessageId", sms.previous_published_message_id.as_ref()),
+        ];
+        for (name, value) in fields {
+            if value.is_some_and(|v| v.chars().count() > MAX_ID || v.chars().any(char::is_control)) {
+                return Err(format!("{name} is longer than {MAX_ID} characters or holds control characters"));
+            }
+        }
+        Ok(sms)
+    }
 }
 
 #[cfg(test)]

@@ -188,3 +188,45 @@ fn the_daily_report_counts_every_dead_letter_queue() {
     assert_eq!(listed, dlqs);
     assert!(report.scheduled);
 }
+
+/// Least privilege and encryption, beyond what checkov checks: no IAM action
+/// with a wildcard; a wildcard resource only for what has no resource ARN
+/// (SMS to phone numbers, and the account's SMS settings read at warm-up);
+/// the table, every queue and every topic encrypted at rest.
+#[test]
+fn iam_is_least_privilege_and_everything_is_encrypted_at_rest() {
+    let t = template();
+    for f in t.of_type("AWS::Serverless::Function") {
+        let policies = f.properties["Policies"].as_array().expect("inline policies");
+        for statement in policies.iter().flat_map(|p| p["Statement"].as_array().cloned().unwrap_or_default()) {
+            let actions: Vec<String> = match &statement["Action"] {
+                Value::String(a) => vec![a.clone()],
+                Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect(),
+                other => panic!("{}: Action {other}", f.logical_id),
+            };
+            for a in &actions {
+                assert!(!a.contains('*') || a.ends_with(":GenerateDataKey*"), "{}: wildcard action {a}", f.logical_id);
+            }
+            let resources: Vec<String> = match &statement["Resource"] {
+                Value::String(r) => vec![r.clone()],
+                Value::Array(r) => {
+                    r.iter().map(|x| x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string())).collect()
+                }
+                other => vec![other.to_string()],
+            };
+            if resources.iter().any(|r| r == "*") {
+                let sms_only = actions.iter().all(|a| a == "sns:Publish" || a == "sns:GetSMSAttributes");
+                assert!(sms_only, "{}: a wildcard resource for {actions:?}", f.logical_id);
+            }
+        }
+    }
+    let table = t.of_type("AWS::DynamoDB::Table").next().unwrap();
+    assert_eq!(table.properties["SSESpecification"]["SSEEnabled"], true);
+    for q in t.of_type("AWS::SQS::Queue") {
+        let p = &q.properties;
+        assert!(p["SqsManagedSseEnabled"] == true || !p["KmsMasterKeyId"].is_null(), "{} encrypted", q.logical_id);
+    }
+    for topic in t.of_type("AWS::SNS::Topic") {
+        assert!(!topic.properties["KmsMasterKeyId"].is_null(), "{} encrypted", topic.logical_id);
+    }
+}

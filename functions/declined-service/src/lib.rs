@@ -194,7 +194,7 @@ pub fn decide(
 /// The idempotency key of a step's release: once per step, however often
 /// the scheduler runs.
 pub fn step_key(step: &FollowUp) -> String {
-    format!("follow-up#{}#{}#{}#{}", step.store_id, step.phone.e164(), step.ro_number, step.step)
+    format!("follow-up#{}#{}#{}#{}", step.store_id, step.customer().token(), step.ro_number, step.step)
 }
 
 /// What one due follow-up step does, decided from the customer's record. Pure.

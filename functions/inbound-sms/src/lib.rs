@@ -91,10 +91,8 @@ impl SqsFunction for InboundSmsHandler {
     const NAME: &'static str = "inbound-sms";
 
     async fn process(deps: &Deps, message: Message) -> Result<(), ProcessError> {
-        let sms: InboundSms = serde_json::from_str(&message.body).map_err(|e| ProcessError::Invalid {
-            event_id: message.message_id.clone(),
-            reason: format!("not an inbound SMS payload: {}", custops::phone::redact_digits(&e.to_string())),
-        })?;
+        let sms = InboundSms::parse(&message.body)
+            .map_err(|reason| ProcessError::Invalid { event_id: message.message_id.clone(), reason })?;
         let event_id = event_id(&sms);
         tracing::Span::current().record("event_id", event_id.as_str());
         let number = |what: &str, raw: &str| {

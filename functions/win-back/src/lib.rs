@@ -53,7 +53,7 @@ impl Lapsed {
 
     /// The idempotency key: one win-back per customer and lapse.
     pub fn key(&self) -> String {
-        format!("win-back#{}#{}#{}", self.store_id, self.phone.e164(), keys::ts(self.last_visit_at))
+        format!("win-back#{}#{}#{}", self.store_id, self.customer().token(), keys::ts(self.last_visit_at))
     }
 }
 
