@@ -2,8 +2,10 @@
 //! tests drive exactly what `custops local up` runs.
 
 pub mod artifacts;
+pub mod chaos;
 pub mod commands;
 pub mod emulator;
+pub mod faults;
 pub mod local;
 pub mod registry;
 pub mod replay;

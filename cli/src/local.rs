@@ -156,11 +156,15 @@ pub struct LocalOptions {
     /// `cargo artifacts` lays them out, or `<dir>/<function>`) through the
     /// Lambda Runtime API instead of the handler code in-process.
     pub bootstrap_dir: Option<std::path::PathBuf>,
+    /// Where the functions' own AWS calls go, when not straight to the
+    /// emulator (a fault proxy in front of it, for `custops chaos`); the
+    /// stack's own calls (Lambda's pollers, publishing events) go straight.
+    pub function_endpoint: Option<String>,
 }
 
 impl Default for LocalOptions {
     fn default() -> Self {
-        Self { visibility_timeout: 2, bootstrap_dir: None }
+        Self { visibility_timeout: 2, bootstrap_dir: None, function_endpoint: None }
     }
 }
 
@@ -168,7 +172,7 @@ impl LocalStack {
     /// Creates every resource of the template in the emulator at `endpoint` and
     /// builds the functions.
     pub async fn provision(endpoint: &str, clock: SharedClock, options: LocalOptions) -> Result<Self, BoxError> {
-        let mut stack = Self::connect(endpoint, clock).await?;
+        let mut stack = Self::connect_with(endpoint, options.function_endpoint.as_deref(), clock).await?;
         if let Some(dir) = &options.bootstrap_dir {
             stack.run_bootstraps(dir).await?;
         }
@@ -212,9 +216,22 @@ impl LocalStack {
 
     /// Connects to resources that exist already (for `tick` and operator commands).
     pub async fn connect(endpoint: &str, clock: SharedClock) -> Result<Self, BoxError> {
+        Self::connect_with(endpoint, None, clock).await
+    }
+
+    /// [`LocalStack::connect`], the functions calling AWS at `function_endpoint`.
+    pub async fn connect_with(
+        endpoint: &str,
+        function_endpoint: Option<&str>,
+        clock: SharedClock,
+    ) -> Result<Self, BoxError> {
         let template = Template::parse(TEMPLATE, &Placement::local(endpoint))?;
         let config = custops::aws::local(endpoint).await;
         let clients = Clients::new(&config);
+        let config = match function_endpoint {
+            Some(e) => custops::aws::local(e).await,
+            None => config,
+        };
         let mut functions = Vec::new();
         for def in template.functions() {
             let registration = crate::registry::find(&def.binary).ok_or_else(|| {

@@ -99,6 +99,20 @@ enum Command {
         #[command(flatten)]
         conn: Conn,
     },
+    /// Tries the promise hard: N mixed events, each delivered 1-3 times, with
+    /// AWS failing the functions' calls at a rate; counts what must be zero.
+    Chaos {
+        #[arg(long, default_value_t = 1000)]
+        events: usize,
+        /// The share of the functions' AWS calls that fail (0 to 1).
+        #[arg(long, default_value_t = 0.05)]
+        fault_rate: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Also write the counts as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// What failed and why; `--redrive` sends it back for another try.
     Dlq {
         #[arg(long)]
@@ -172,8 +186,12 @@ enum StoreCommand {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The demo's expected failures are reported in its own output.
-    custops::telemetry::init_cli(if matches!(cli.command, Command::Demo { .. }) { "off" } else { "warn" });
+    // The demo reports its own expected failures; chaos counts the ones it causes.
+    custops::telemetry::init_cli(if matches!(cli.command, Command::Demo { .. } | Command::Chaos { .. }) {
+        "off"
+    } else {
+        "warn"
+    });
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -255,6 +273,37 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 eprintln!("wrote {}", file.display());
             }
             Ok(())
+        }
+        Command::Chaos { events, fault_rate, seed, json } => {
+            if !(0.0..=1.0).contains(&fault_rate) {
+                return Err("--fault-rate is a share between 0 and 1".into());
+            }
+            let run = custops_cli::chaos::ChaosRun { events, fault_rate, seed, progress: true };
+            let report = custops_cli::chaos::run(&run).await?;
+            let mix: Vec<String> = report.fault_mix.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            println!(
+                "{} deliveries in {:.0} s; faults: {}; {} dead letters; {} texts sent",
+                report.deliveries,
+                report.seconds,
+                if mix.is_empty() { "none".to_owned() } else { mix.join(", ") },
+                report.dead_letters,
+                report.texts_sent
+            );
+            if let Some(file) = json {
+                std::fs::write(file, serde_json::to_string_pretty(&report)?)?;
+            }
+            for (reason, n) in &report.dead_letter_reasons {
+                println!("  {n} dead letter(s): {reason}");
+            }
+            if !report.lost_events.is_empty() {
+                println!("lost: {}", report.lost_events.join(", "));
+            }
+            println!("{}", report.line());
+            if report.held() {
+                Ok(())
+            } else {
+                Err("a promise did not hold".into())
+            }
         }
         Command::Dlq { redrive, json, conn } => {
             let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;

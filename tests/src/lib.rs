@@ -3,7 +3,7 @@
 //! function code, driven exactly as `custops local up` drives it. Nothing needs
 //! starting by hand, and tests run in parallel.
 
-pub mod faults;
+pub use custops_cli::faults;
 
 use std::sync::Arc;
 use std::time::Duration;

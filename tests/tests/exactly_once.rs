@@ -60,7 +60,7 @@ async fn a_text_released_just_before_21_00_is_not_sent_after_21_00_but_at_08_00(
 #[tokio::test]
 async fn a_publish_whose_answer_is_lost_is_never_published_again() {
     let h = Harness::start("2026-11-23T16:05:00Z").await;
-    let proxy = FaultProxy::start(&h.emulator.endpoint).await;
+    let proxy = FaultProxy::start(&h.emulator.endpoint).await.expect("the proxy starts");
     proxy.inject("Publish", Fault::DropAnswer, 1);
     let deps = h.deps("missed-call", &proxy.endpoint).await;
 
@@ -84,7 +84,7 @@ async fn a_publish_whose_answer_is_lost_is_never_published_again() {
 #[tokio::test]
 async fn a_throttled_mark_sent_is_retried_until_it_lands() {
     let h = Harness::start("2026-11-23T16:05:00Z").await;
-    let proxy = FaultProxy::start(&h.emulator.endpoint).await;
+    let proxy = FaultProxy::start(&h.emulator.endpoint).await.expect("the proxy starts");
     proxy.inject("UpdateItem", THROTTLED, custops::aws::ATTEMPTS as usize + 1);
     let deps = h.deps("missed-call", &proxy.endpoint).await;
 

@@ -155,7 +155,11 @@ fn booked(
             TaskKind::BookInstall | TaskKind::ReplySms => false,
         };
         if answers {
-            record.touch(touch("task.closed", format!("{} closed: the appointment is booked", task.task_id)));
+            // One touchpoint per task: a transaction writes an item once, and
+            // a touchpoint's key is its time, event and kind.
+            let id = format!("{}#{}", envelope.event_id, task.task_id);
+            let summary = format!("{} closed: the appointment is booked", task.task_id);
+            record.touch(Touchpoint::of_event(at, &id, "task.closed", summary));
             record.tasks.push(Task { outcome: Some(TaskOutcome::Booked), done_at: Some(at), ..task.closed() });
         }
     }

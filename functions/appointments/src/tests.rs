@@ -47,6 +47,10 @@ fn a_booking_for_one_op_code_ends_that_line_only_and_keeps_the_cadence_for_the_r
     assert!(r.follow_ups.is_empty(), "the filter is still open: the cadence goes on");
     let closed: Vec<&str> = r.tasks.iter().map(|t| t.task_id.as_str()).collect();
     assert_eq!(closed, ["declined-RO-1-1", "callback-1"]);
+    // Two tasks closed by one booking: two touchpoints, two items.
+    let keys: std::collections::BTreeSet<String> =
+        r.touchpoints.iter().map(|t| custops::entity::Entity::keys(t, &customer(MARIA)).sk).collect();
+    assert_eq!(keys.len(), r.touchpoints.len(), "every touchpoint its own item");
     assert!(r.tasks.iter().all(|t| t.status == TaskStatus::Done && t.outcome == Some(TaskOutcome::Booked)));
     assert_eq!(change.natural_keys, ["appointment.booked#northside-chevy#A-77"]);
 }
