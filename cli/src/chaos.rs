@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 
 use crate::commands::{self, Target};
 use crate::emulator::{self, Emulator, EmulatorOptions};
-use crate::faults::FaultProxy;
+use crate::faults::{FaultProxy, Rng};
 use crate::local::{LocalOptions, LocalStack};
 use crate::BoxError;
 
@@ -69,24 +69,6 @@ impl ChaosReport {
     }
 }
 
-/// xorshift64*: the run's randomness, from the seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-}
-
 /// One generated event: its body and the key its processing claims.
 struct Generated {
     at: DateTime<Utc>,
@@ -111,7 +93,7 @@ fn generate(rng: &mut Rng, n: usize, start: DateTime<Utc>) -> Vec<Generated> {
     let span_minutes = (n.div_ceil(250).max(2) * 24 * 60) as u64;
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
-        let at = start + Span::minutes((rng.next() % span_minutes) as i64);
+        let at = start + Span::minutes((rng.next_u64() % span_minutes) as i64);
         let lakeside = rng.chance(20);
         let (store, line, prefix) = if lakeside {
             ("lakeside-ford", "+13055550100", "+1305555")

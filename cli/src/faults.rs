@@ -66,25 +66,52 @@ pub const INTERNAL_ERROR: Fault = Fault::Answer(500, r#"{"__type":"InternalServe
 /// Service unavailable.
 pub const UNAVAILABLE: Fault = Fault::Answer(503, r#"{"__type":"ServiceUnavailable","message":"chaos"}"#);
 
+/// xorshift64*: a seeded, reproducible stream (the chaos run's and the
+/// hostile-input tests' randomness).
+#[derive(Debug, Clone)]
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number below `n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+
+    /// True `percent` times in a hundred.
+    pub fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+
+    /// One of `xs`.
+    pub fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
+        &xs[self.below(xs.len())]
+    }
+
+    /// A number in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
 /// Faults at a rate, from a seed.
 struct Chaos {
     rate: f64,
-    state: u64,
+    rng: Rng,
     slow: Duration,
     counts: BTreeMap<&'static str, u64>,
 }
 
 impl Chaos {
-    fn next(&mut self) -> u64 {
-        self.state ^= self.state >> 12;
-        self.state ^= self.state << 25;
-        self.state ^= self.state >> 27;
-        self.state.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
     /// The fault this call of `op` meets, if any.
     fn pick(&mut self, op: &str) -> Option<Fault> {
-        let roll = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
+        let roll = self.rng.unit();
         if roll >= self.rate {
             return None;
         }
@@ -106,7 +133,7 @@ impl Chaos {
             "SendMessage" | "SendMessageBatch" | "GetQueueAttributes" => &sqs,
             _ => return None,
         };
-        let fault = mix[(self.next() % mix.len() as u64) as usize].clone();
+        let fault = self.rng.pick(mix).clone();
         *self.counts.entry(fault.name()).or_default() += 1;
         Some(fault)
     }
@@ -173,7 +200,7 @@ impl FaultProxy {
     /// seeded with `seed`; `slow` is how late a slow answer comes.
     pub fn chaos(&self, rate: f64, seed: u64, slow: Duration) {
         *self.shared.chaos.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some(Chaos { rate, state: seed.max(1), slow, counts: BTreeMap::new() });
+            Some(Chaos { rate, rng: Rng(seed.max(1)), slow, counts: BTreeMap::new() });
     }
 
     /// Stops the chaos; returns how many faults of each kind it injected.

@@ -669,15 +669,7 @@ mod tests {
     /// not delayed when asked for inside the window.
     #[test]
     fn no_window_bound_text_is_ever_due_outside_0800_2100_local() {
-        let zones = [
-            "America/New_York",
-            "America/Chicago",
-            "America/Denver",
-            "America/Phoenix",
-            "America/Los_Angeles",
-            "America/Anchorage",
-            "Pacific/Honolulu",
-        ];
+        let zones = US_ZONES;
         let opens = NaiveTime::from_hms_opt(8, 0, 0).unwrap();
         let closes = NaiveTime::from_hms_opt(21, 0, 0).unwrap();
         for zone in zones {
@@ -813,6 +805,17 @@ mod tests {
         ));
     }
 
+    /// Every US zone a store may be in.
+    const US_ZONES: [&str; 7] = [
+        "America/New_York",
+        "America/Chicago",
+        "America/Denver",
+        "America/Phoenix",
+        "America/Los_Angeles",
+        "America/Anchorage",
+        "Pacific/Honolulu",
+    ];
+
     fn store_in(tz: &str, sms: &str) -> StoreConfig {
         StoreConfig::from_json(&format!(r#"{{"store_id":"s","name":"Store","timezone":"{tz}","sms_number":"{sms}"}}"#))
             .unwrap()
@@ -898,15 +901,7 @@ mod tests {
     /// earliest such instant.
     #[test]
     fn every_window_holds_in_every_us_zone_over_two_years() {
-        let zones = [
-            "America/New_York",
-            "America/Chicago",
-            "America/Denver",
-            "America/Phoenix",
-            "America/Los_Angeles",
-            "America/Anchorage",
-            "Pacific/Honolulu",
-        ];
+        let zones = US_ZONES;
         // Florida (Eastern), the panhandle (Central), Oklahoma, Maryland,
         // Texas, El Paso (Mountain), California (federal) and unknown.
         let recipients = [

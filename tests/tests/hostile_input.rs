@@ -6,26 +6,9 @@
 use custops::event::{
     AppointmentBooked, AppointmentMissed, CallMissed, DealDelivered, Envelope, InboundSms, RoClosed, RoStatusChanged,
 };
+use custops_cli::faults::Rng;
 use custops_tests::Harness;
 use serde_json::{json, Value};
-
-/// xorshift64*: a seeded, reproducible stream.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[self.below(xs.len())]
-    }
-}
 
 const NASTY_STRINGS: &[&str] = &[
     "",
