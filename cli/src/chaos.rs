@@ -22,6 +22,7 @@ use crate::commands::{self, Target};
 use crate::emulator::{self, Emulator, EmulatorOptions};
 use crate::faults::{FaultProxy, Rng};
 use crate::local::{LocalOptions, LocalStack};
+use crate::replay::tick_mornings;
 use crate::BoxError;
 
 /// What `custops chaos` is asked to do.
@@ -264,16 +265,6 @@ pub async fn run(options: &ChaosRun) -> Result<ChaosReport, BoxError> {
     report.seconds = started.elapsed().as_secs_f64();
     emulator.stop().await;
     Ok(report)
-}
-
-/// Every scheduled function at 16:00 UTC (the stores' morning) of each day in `(from, to)`.
-async fn tick_mornings(
-    stack: &LocalStack,
-    clock: &PinnedClock,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<(), BoxError> {
-    crate::replay::tick_mornings(stack, clock, from, to).await.map(drop)
 }
 
 async fn check(

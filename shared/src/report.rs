@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{DeclinedLine, Fact, FactKind, Task, TaskKind, TaskOutcome, TaskStatus};
 use crate::store::{Department, StoreConfig};
 use crate::table::{Table, TableError};
-use crate::text::{OutboundText, TextState};
+use crate::text::{dollars, OutboundText, TextState};
 
 /// The share of unanswered callers who never call back (3 in 4).
 pub const NEVER_CALL_BACK: (u64, u64) = (3, 4);
@@ -209,10 +209,6 @@ fn median(mut xs: Vec<f64>) -> Option<f64> {
     xs.sort_by(f64::total_cmp);
     let mid = xs.len() / 2;
     Some(if xs.len().is_multiple_of(2) { (xs[mid - 1] + xs[mid]) / 2.0 } else { xs[mid] })
-}
-
-fn dollars(cents: i64) -> String {
-    crate::text::dollars(cents)
 }
 
 /// The report of `date`, made at `now`. Pure.
