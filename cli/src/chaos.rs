@@ -186,7 +186,9 @@ pub async fn run(options: &ChaosRun) -> Result<ChaosReport, BoxError> {
     let local =
         LocalOptions { visibility_timeout: 1, function_endpoint: Some(proxy.endpoint.clone()), ..Default::default() };
     let stack = LocalStack::provision(&emulator.endpoint, Arc::new(clock.clone()), local).await?;
-    let target = Target::new(Some(&emulator.endpoint), "custops").await?;
+    // The checks read the whole table back from the emulator, whose Query over
+    // thousands of items outlasts the functions' 5 s timeout: patient clients.
+    let target = Target::patient(Some(&emulator.endpoint), "custops", Duration::from_secs(300)).await?;
     for store in [NORTHSIDE, LAKESIDE] {
         stack.table().put_store(&StoreConfig::from_json(store)?).await?;
     }
@@ -261,20 +263,19 @@ pub async fn run(options: &ChaosRun) -> Result<ChaosReport, BoxError> {
         fault_mix: mix.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
         ..Default::default()
     };
-    check(&stack, &target, &emulator, &events, &mut report).await?;
+    check(&target, &emulator, &events, &mut report).await?;
     report.seconds = started.elapsed().as_secs_f64();
     emulator.stop().await;
     Ok(report)
 }
 
 async fn check(
-    stack: &LocalStack,
     target: &Target,
     emulator: &Emulator,
     events: &[Generated],
     report: &mut ChaosReport,
 ) -> Result<(), BoxError> {
-    let table = stack.table();
+    let table = &target.table;
     // Lost: neither processed (its claim) nor in a DLQ.
     let letters = commands::dlq(target, false).await?;
     report.dead_letters = letters.len();

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use aws_sdk_sns::types::MessageAttributeValue as SnsAttribute;
 use aws_sdk_sqs::types::MessageAttributeValue;
@@ -27,8 +28,23 @@ pub struct Target {
 impl Target {
     /// `endpoint`: the emulator; `None`: real AWS with the normal credential chain.
     pub async fn new(endpoint: Option<&str>, stack: &str) -> Result<Self, BoxError> {
+        Self::connect(endpoint, stack, None).await
+    }
+
+    /// Like [`Target::new`], with `timeout` for every DynamoDB and SQS call
+    /// instead of the functions' short one: for reading a whole large table
+    /// from the emulator, which answers a Query over thousands of items in
+    /// seconds (the chaos run's checks, the benchmarks).
+    pub async fn patient(endpoint: Option<&str>, stack: &str, timeout: Duration) -> Result<Self, BoxError> {
+        Self::connect(endpoint, stack, Some(timeout)).await
+    }
+
+    async fn connect(endpoint: Option<&str>, stack: &str, timeout: Option<Duration>) -> Result<Self, BoxError> {
         let config = custops::aws::for_endpoint(endpoint).await;
-        let clients = custops::aws::Clients::new(&config);
+        let clients = match timeout {
+            Some(t) => custops::aws::Clients::with_timeouts(&config, t, t),
+            None => custops::aws::Clients::new(&config),
+        };
         let mut placement = Placement::local(endpoint.unwrap_or(""));
         placement.stack_name = stack.to_owned();
         if let Some(region) = config.region() {

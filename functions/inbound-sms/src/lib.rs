@@ -79,9 +79,14 @@ pub fn intent(sms: &InboundSms) -> Intent {
 }
 
 /// The confirmation of an opt-out in the customer's words: names the store,
-/// nothing to buy (FCC 24-24 allows one, within 5 minutes, with no marketing).
-pub fn confirmation(store: &StoreConfig) -> String {
-    format!("{}: you're opted out and won't get more texts from us. Reply START to opt back in.", store.name)
+/// nothing to buy (FCC 24-24 allows one, within 5 minutes, with no marketing),
+/// in the language the customer wrote in (English or Spanish).
+pub fn confirmation(store: &StoreConfig, customer_wrote: &str) -> String {
+    if revocation::spanish(customer_wrote) {
+        format!("{}: no le enviaremos más mensajes. Responda START para volver a recibirlos.", store.name)
+    } else {
+        format!("{}: you're opted out and won't get more texts from us. Reply START to opt back in.", store.name)
+    }
 }
 
 /// The function (its code is [`decide`]; see [`SqsFunction`]).
@@ -170,7 +175,7 @@ pub fn decide(
                             store,
                             &sender.phone,
                             MessageClass::Reply,
-                            confirmation(store),
+                            confirmation(store, &sms.message_body),
                             format!("opt-out-confirmation#{message}"),
                             InboundSmsHandler::NAME,
                             &event_id,

@@ -220,6 +220,59 @@ fn contains_phrase(text: &str, phrase: &str) -> bool {
     padded.contains(&format!(" {phrase} "))
 }
 
+/// Words that mark a reply as written in Spanish: none is an English word a
+/// customer would text a car dealer ("no", "me", "de" and "favor" are both).
+const SPANISH: &[&str] = &[
+    "mensajes",
+    "mensaje",
+    "textos",
+    "envien",
+    "manden",
+    "escriban",
+    "contacten",
+    "dejen",
+    "deje",
+    "dejar",
+    "enviar",
+    "enviarme",
+    "mandar",
+    "mandarme",
+    "escribir",
+    "contactar",
+    "recibir",
+    "baja",
+    "quiero",
+    "numero",
+    "equivocado",
+    "alto",
+    "basta",
+    "parar",
+    "paren",
+    "detener",
+    "gracias",
+    "interesa",
+    "tengo",
+    "vendi",
+    "cancelar",
+    "suscripcion",
+    "eliminar",
+    "borrar",
+    "borren",
+    "denme",
+    "darme",
+    "por",
+    "mas",
+    "ya",
+    "que",
+    "hora",
+    "esta",
+];
+
+/// Whether the customer wrote in Spanish (their opt-out is confirmed in it).
+pub fn spanish(text: &str) -> bool {
+    normalise(text).split(' ').any(|w| SPANISH.contains(&w))
+}
+
 /// How a text reads for consent.
 pub fn read(text: &str) -> Reading {
     let bare = text.trim().trim_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace()).to_uppercase();

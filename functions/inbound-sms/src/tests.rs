@@ -152,6 +152,17 @@ fn an_opt_out_in_words_opts_out_records_why_and_plans_one_confirmation() {
 }
 
 #[test]
+fn an_opt_out_written_in_spanish_is_confirmed_in_spanish() {
+    let change = decided(&sms(Some("JOIN"), "No me envíen más mensajes por favor"), &CustomerState::default());
+    let Some(Plan::Send(text)) = change.plan() else { panic!("a confirmation: {:?}", change.plan()) };
+    assert_eq!(
+        text.body,
+        "Northside Chevrolet: no le enviaremos más mensajes. Responda START para volver a recibirlos."
+    );
+    assert!(text.confirms_opt_out);
+}
+
+#[test]
 fn a_keyword_gets_no_confirmation_from_the_store_and_neither_does_a_number_opted_out_already() {
     // End User Messaging answers the keywords itself.
     let keyword = decided(&sms(None, "STOP"), &CustomerState::default());

@@ -4,7 +4,7 @@
 //!
 //!     cargo test -p inbound-sms --test revocation -- --nocapture
 
-use inbound_sms::revocation::{read, Reading};
+use inbound_sms::revocation::{read, spanish, Reading};
 
 const CORPUS: &str = include_str!("revocation_corpus.tsv");
 
@@ -57,4 +57,36 @@ fn the_corpus_has_every_clear_opt_out_and_no_false_one() {
     );
     assert!(wrong.is_empty(), "misread:\n{}", wrong.join("\n"));
     assert_eq!((fn_, fp), (0, 0));
+}
+
+/// The corpus's replies in Spanish: their opt-outs are confirmed in Spanish.
+const SPANISH_REPLIES: &[&str] = &[
+    "alto",
+    "ALTO",
+    "Basta",
+    "no me envíen más mensajes",
+    "No me envien mas mensajes por favor",
+    "no me manden más textos",
+    "dejen de enviarme mensajes",
+    "Dejen de mandar mensajes",
+    "quiero darme de baja",
+    "denme de baja",
+    "eliminar mi número",
+    "número equivocado",
+    "no quiero mas mensajes",
+    "cancelar",
+    "parar",
+    "no me interesa",
+    "ya lo vendí",
+    "ya no tengo ese carro",
+    "la camioneta ya está lista?",
+    "¿A qué hora cierran?",
+    "gracias",
+];
+
+#[test]
+fn the_spanish_replies_and_only_they_read_as_spanish() {
+    for (_, text) in corpus() {
+        assert_eq!(spanish(text), SPANISH_REPLIES.contains(&text), "{text:?}");
+    }
 }

@@ -284,20 +284,8 @@ impl Table {
                 })?;
                 requests.push(WriteRequest::builder().put_request(put).build());
             }
-            // What DynamoDB leaves unprocessed (throttling) is sent again.
-            let mut pending = Some(HashMap::from([(self.name.clone(), requests)]));
-            for attempt in 0.. {
-                let Some(items) = pending.take().filter(|p| p.values().any(|r| !r.is_empty())) else { break };
-                if attempt == 8 {
-                    return Err(TableError::Aws {
-                        operation: "BatchWriteItem",
-                        code: None,
-                        message: "items still unprocessed after 8 attempts".into(),
-                    });
-                }
-                if attempt > 0 {
-                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
-                }
+            let requests = HashMap::from([(self.name.clone(), requests)]);
+            until_processed("BatchWriteItem", requests, BATCH_BACKOFF, |items| async move {
                 let out = self
                     .client
                     .batch_write_item()
@@ -305,8 +293,9 @@ impl Table {
                     .send()
                     .await
                     .map_err(|e| TableError::aws("BatchWriteItem", e))?;
-                pending = out.unprocessed_items;
-            }
+                Ok(((), out.unprocessed_items.filter(|p| p.values().any(|r| !r.is_empty()))))
+            })
+            .await?;
         }
         Ok(())
     }
@@ -381,12 +370,7 @@ impl Table {
             refs.iter().map(|r| (keys::customer_pk(store_id, &r.phone), format!("#TASK#{}", r.task_id))).collect();
         let keys: Vec<Item> = unique.into_iter().map(|(pk, sk)| key_of(&Keys::new(pk, sk))).collect();
         for chunk in keys.chunks(100) {
-            let mut pending = Some(chunk.to_vec());
-            for attempt in 0..8 {
-                let Some(batch) = pending.take().filter(|k| !k.is_empty()) else { break };
-                if attempt > 0 {
-                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
-                }
+            let pages = until_processed("BatchGetItem", chunk.to_vec(), BATCH_BACKOFF, |batch| async move {
                 let request = KeysAndAttributes::builder()
                     .set_keys(Some(batch))
                     .build()
@@ -398,10 +382,13 @@ impl Table {
                     .send()
                     .await
                     .map_err(|e| TableError::aws("BatchGetItem", e))?;
-                for item in out.responses.unwrap_or_default().remove(&self.name).unwrap_or_default() {
-                    found.push(from_item(item)?);
-                }
-                pending = out.unprocessed_keys.and_then(|mut u| u.remove(&self.name)).map(|k| k.keys);
+                let items = out.responses.unwrap_or_default().remove(&self.name).unwrap_or_default();
+                let left = out.unprocessed_keys.and_then(|mut u| u.remove(&self.name)).map(|k| k.keys);
+                Ok((items, left.filter(|k| !k.is_empty())))
+            })
+            .await?;
+            for item in pages.into_iter().flatten() {
+                found.push(from_item(item)?);
             }
         }
         Ok(found)
@@ -429,5 +416,89 @@ impl Table {
     #[instrument(skip(self))]
     pub async fn day_facts(&self, store_id: &str, day: NaiveDate) -> Result<Vec<Fact>, TableError> {
         self.query_all(None, &keys::day(store_id, day), Range::All).await
+    }
+}
+
+/// Calls a batch operation (`BatchWriteItem`, `BatchGetItem`) until DynamoDB
+/// has processed all of `first`. What it leaves unprocessed (throttling, the
+/// size limit) goes again after a backoff that doubles from `backoff`, for up to
+/// [`BATCH_ATTEMPTS`] calls; anything still left is an error, never a silent
+/// gap. `call` sends one batch and returns what it answered and what is left.
+async fn until_processed<P, R, Fut>(
+    operation: &'static str,
+    first: P,
+    backoff: std::time::Duration,
+    mut call: impl FnMut(P) -> Fut,
+) -> Result<Vec<R>, TableError>
+where
+    Fut: std::future::Future<Output = Result<(R, Option<P>), TableError>>,
+{
+    let mut answers = Vec::new();
+    let mut pending = Some(first);
+    for attempt in 0..BATCH_ATTEMPTS {
+        let Some(batch) = pending.take() else { break };
+        if attempt > 0 {
+            tokio::time::sleep(backoff * (1 << (attempt - 1))).await;
+        }
+        let (answer, left) = call(batch).await?;
+        answers.push(answer);
+        pending = left;
+    }
+    match pending {
+        None => Ok(answers),
+        Some(_) => Err(TableError::Aws {
+            operation,
+            code: None,
+            message: format!("items still unprocessed after {BATCH_ATTEMPTS} attempts"),
+        }),
+    }
+}
+
+/// How many calls a batch operation gets before its leftovers are an error.
+const BATCH_ATTEMPTS: u32 = 8;
+
+/// The first wait before a batch's leftovers go again (then 200 ms, 400 ms, ...).
+const BATCH_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A batch call that leaves `left[i]` items unprocessed on its i-th call.
+    async fn run(left: &[usize]) -> (Result<Vec<usize>, TableError>, Vec<usize>) {
+        let sent = std::sync::Mutex::new(Vec::new());
+        let mut answers = left.iter().copied();
+        let backoff = std::time::Duration::from_millis(1);
+        let result = until_processed("BatchWriteItem", 25usize, backoff, |batch| {
+            sent.lock().unwrap().push(batch);
+            let left = answers.next().unwrap_or(0);
+            async move { Ok((batch - left, (left > 0).then_some(left))) }
+        })
+        .await;
+        (result, sent.into_inner().unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_batch_goes_again_with_what_was_left_until_all_is_processed() {
+        let started = std::time::Instant::now();
+        let (result, sent) = run(&[10, 3]).await;
+        assert_eq!(sent, [25, 10, 3], "each call sends only what the last one left");
+        assert_eq!(result.unwrap(), [15, 7, 3]);
+        assert!(started.elapsed() >= std::time::Duration::from_millis(1 + 2), "the backoff doubles");
+    }
+
+    #[tokio::test]
+    async fn a_batch_processed_at_once_is_one_call() {
+        let (result, sent) = run(&[]).await;
+        assert_eq!(sent, [25]);
+        assert_eq!(result.unwrap(), [25]);
+    }
+
+    #[tokio::test]
+    async fn what_stays_unprocessed_is_an_error_not_a_gap() {
+        let (result, sent) = run(&[1; 20]).await;
+        assert_eq!(sent.len(), BATCH_ATTEMPTS as usize);
+        let err = result.unwrap_err().to_string();
+        assert!(err.contains("BatchWriteItem") && err.contains("unprocessed after 8 attempts"), "{err}");
     }
 }
