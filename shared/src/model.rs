@@ -56,6 +56,9 @@ pub struct Customer {
 }
 
 impl Customer {
+    /// The profile's sort key in the customer's partition.
+    pub const PROFILE_SK: &'static str = "#PROFILE";
+
     pub fn lead(store_id: &str, phone: Phone, now: DateTime<Utc>) -> Self {
         Self {
             store_id: store_id.to_owned(),
@@ -158,7 +161,7 @@ impl Entity for Customer {
     type Scope = ();
 
     fn keys(&self, _: &()) -> Keys {
-        let mut k = Keys::new(keys::customer_pk(&self.store_id, &self.phone), "#PROFILE");
+        let mut k = Keys::new(keys::customer_pk(&self.store_id, &self.phone), Self::PROFILE_SK);
         k.gsi1 = self.dms_key().map(|id| (keys::dms_ref(&self.store_id, id), "CUST".into()));
         // On the store's lapse feed, by last visit, until the store reaches
         // out about this lapse: the sweep reads the lapsed part of it only.

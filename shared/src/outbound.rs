@@ -33,7 +33,7 @@ use crate::model::{Consent, SendEntry, SendLedger};
 use crate::phone::{Phone, Textability};
 use crate::store::{StoreConfig, StoreMode, LEGAL_WINDOW};
 use crate::table::{Guard, Lease, Table, TableError, Tx};
-use crate::text::{segments, MessageClass, OutboundText, TextState, US_PRICE_PER_SEGMENT_MICRO_USD};
+use crate::text::{segments, MessageClass, OutboundText, TextState, WithdrawnIf, US_PRICE_PER_SEGMENT_MICRO_USD};
 
 /// How long the writer of a text may take to publish it before another attempt
 /// may take it over. Shorter than the queues' visibility timeout, longer than a
@@ -65,6 +65,8 @@ pub struct TextRequest<'a> {
     /// words (FCC 24-24: one, within 5 minutes, no marketing): it goes to
     /// the number its own event opts out, and only within those 5 minutes.
     pub confirms_opt_out: bool,
+    /// What withdraws the text if it happens before the text goes.
+    pub withdrawn_if: Option<WithdrawnIf>,
 }
 
 /// Why a text is not sent at all.
@@ -121,7 +123,18 @@ impl<'a> TextRequest<'a> {
         trigger: &'static str,
         event_id: &'a str,
     ) -> Self {
-        Self { store, to, class, body, dedupe_key, trigger, event_id, cadence: None, confirms_opt_out: false }
+        Self {
+            store,
+            to,
+            class,
+            body,
+            dedupe_key,
+            trigger,
+            event_id,
+            cadence: None,
+            confirms_opt_out: false,
+            withdrawn_if: None,
+        }
     }
 }
 
@@ -317,6 +330,11 @@ impl Outbound {
                 info!("the number opted out before the text was sent: suppressed");
                 Resumed::Suppressed
             }
+            Lease::Withdrawn(why) => {
+                self.table.suppress_text(text, why.reason(), now).await?;
+                info!(reason = why.reason(), "the text was withdrawn before it was sent");
+                Resumed::Suppressed
+            }
             Lease::Abandoned => {
                 let reason = "its sender's lease ran out while it was sending: it may have been published";
                 if self.table.mark_unknown(text, store, None, reason, now).await? {
@@ -473,6 +491,7 @@ pub fn plan(req: TextRequest<'_>, consent: &Consent, sends: &SendLedger, now: Da
         shadow: req.store.mode == StoreMode::Shadow,
         cadence: req.cadence,
         confirms_opt_out: req.confirms_opt_out,
+        withdrawn_if: req.withdrawn_if,
     };
     if deferred {
         Plan::Defer(text)
@@ -595,17 +614,7 @@ mod tests {
     }
 
     fn req<'a>(store: &'a StoreConfig, to: &'a Phone, class: MessageClass) -> TextRequest<'a> {
-        TextRequest {
-            store,
-            to,
-            class,
-            body: "Northside: hi".into(),
-            dedupe_key: "k".into(),
-            trigger: "test",
-            event_id: "e",
-            cadence: None,
-            confirms_opt_out: false,
-        }
+        TextRequest::new(store, to, class, "Northside: hi".into(), "k".into(), "test", "e")
     }
 
     fn at(s: &str) -> DateTime<Utc> {

@@ -133,6 +133,30 @@ pub struct OutboundText {
     /// to the number that just opted out, within 5 minutes or never.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub confirms_opt_out: bool,
+    /// What withdraws the text if it happens before the text goes (a text
+    /// that waits for the window, or is retried, is checked when it is
+    /// leased; the check is in the lease's transaction).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn_if: Option<WithdrawnIf>,
+}
+
+/// What withdraws a text that has not gone yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WithdrawnIf {
+    /// The customer visits again: a win-back text is about the lapse since
+    /// the visit the store reached out about (`lapse_contacted`), and a
+    /// later visit (`last_visit_at` moves) ends that lapse.
+    Visited,
+}
+
+impl WithdrawnIf {
+    /// Why a text withdrawn by this was not sent (the text's `suppressed_reason`).
+    pub fn reason(self) -> &'static str {
+        match self {
+            WithdrawnIf::Visited => "withdrawn: the customer has visited since",
+        }
+    }
 }
 
 /// Where a text is: what an event's claim remembers of the texts it wrote, so

@@ -192,17 +192,15 @@ pub async fn commit_text(
     let customer = custops::fixtures::customer("+15125550142");
     let state = table.customer_state(&customer).await.expect("the state");
     let plan = custops::outbound::plan(
-        custops::outbound::TextRequest {
-            store: &store,
-            to: &customer.phone,
+        custops::outbound::TextRequest::new(
+            &store,
+            &customer.phone,
             class,
-            body: format!("Northside Chevrolet: your 2021 Chevrolet Tahoe is ready ({dedupe})."),
-            dedupe_key: dedupe.into(),
-            trigger: "test",
+            format!("Northside Chevrolet: your 2021 Chevrolet Tahoe is ready ({dedupe})."),
+            dedupe.into(),
+            "test",
             event_id,
-            cadence: None,
-            confirms_opt_out: false,
-        },
+        ),
         &state.consent,
         &state.sends,
         h.clock.now(),

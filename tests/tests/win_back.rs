@@ -4,7 +4,7 @@
 //! worker contacts each once per lapse, by text only when the store may.
 
 use custops::model::{TaskKind, TaskStatus};
-use custops::text::MessageClass;
+use custops::text::{MessageClass, TextState};
 use custops::{CustomerId, Phone};
 use custops_tests::{at, ro_status, Harness};
 use serde_json::{json, Value};
@@ -111,6 +111,39 @@ async fn a_customer_who_came_back_is_not_contacted_and_a_second_lapse_is() {
     assert!(facts.iter().any(|f| f.kind == custops::model::FactKind::WinBackReturned), "{facts:?}");
     sweep(&h, "2028-08-11T15:00:00Z").await;
     assert_eq!(h.sms().await.len(), 2, "the second lapse is contacted again");
+}
+
+#[tokio::test]
+async fn a_visit_while_the_win_back_text_waits_for_the_window_withdraws_it() {
+    let h = delivered_on_1_october_2025(true).await;
+    // 07:00 in Chicago: marketing to her Texas number waits for 09:00.
+    let report = sweep(&h, "2026-11-02T13:00:00Z").await;
+    assert_eq!(report["handed_off"], 1, "{report}");
+    assert!(h.sms().await.is_empty(), "not before the window");
+    let text = h.table().store_texts("northside-chevy").await.unwrap().remove(0);
+    assert_eq!((text.state, text.due_at), (TextState::Deferred, Some(at("2026-11-02T15:00:00Z"))));
+
+    // She brings the Tahoe in at 08:00: the lapse is over before the text goes.
+    h.clock.set(at("2026-11-02T14:00:05Z"));
+    h.publish(&serviced("r1", "2026-11-02T14:00:00Z")).await;
+    h.settle().await;
+    sweep(&h, "2026-11-02T15:05:00Z").await; // the scheduler releases what is due
+    assert!(h.sms().await.is_empty(), "the visit withdrew the win-back text");
+    let text = h.table().store_texts("northside-chevy").await.unwrap().remove(0);
+    assert_eq!(text.state, TextState::Suppressed);
+    assert_eq!(text.suppressed_reason.as_deref(), Some("withdrawn: the customer has visited since"));
+    assert!(h.dlq().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_win_back_text_that_waits_for_the_window_goes_when_nothing_happened_meanwhile() {
+    let h = delivered_on_1_october_2025(true).await;
+    sweep(&h, "2026-11-02T13:00:00Z").await;
+    assert!(h.sms().await.is_empty());
+    sweep(&h, "2026-11-02T15:05:00Z").await;
+    let sms = h.sms().await;
+    assert_eq!(sms.len(), 1, "{sms:?}");
+    assert!(sms[0].message.contains("2025 Chevrolet Tahoe"));
 }
 
 #[tokio::test]

@@ -31,7 +31,7 @@ use custops::model::{CustomerState, Fact, FactKind, LapseContact, StepStatus, Ta
 use custops::outbound::{plan, Plan, Suppressed, TextRequest};
 use custops::store::{Department, StoreConfig};
 use custops::templates;
-use custops::text::MessageClass;
+use custops::text::{MessageClass, WithdrawnIf};
 use custops::{Applied, Change, CustomerId, Deps, Phone, ProcessError, RecordChange};
 
 /// What the sweep hands over: one customer whose last visit is past the lapse.
@@ -125,22 +125,27 @@ pub fn decide(store: &StoreConfig, lapsed: &Lapsed, state: &CustomerState, now: 
     let text = match busy(state) {
         Some(why) => Plan::Suppress(Suppressed::OneVoice(why.to_owned())),
         None => plan(
-            TextRequest::new(
-                store,
-                &customer.phone,
-                MessageClass::Marketing,
-                store.render(
-                    &templates::WIN_BACK,
-                    &[
-                        ("first_name", &first_name),
-                        ("vehicle", vehicle.as_deref().unwrap_or("vehicle")),
-                        ("booking", &booking),
-                    ],
-                ),
-                format!("win-back#{}", keys::ts(lapsed.last_visit_at)),
-                WinBack::NAME,
-                &event_id,
-            ),
+            TextRequest {
+                // A visit before the text goes (it waits for the window, or
+                // is retried) withdraws it: the lapse it is about has ended.
+                withdrawn_if: Some(WithdrawnIf::Visited),
+                ..TextRequest::new(
+                    store,
+                    &customer.phone,
+                    MessageClass::Marketing,
+                    store.render(
+                        &templates::WIN_BACK,
+                        &[
+                            ("first_name", &first_name),
+                            ("vehicle", vehicle.as_deref().unwrap_or("vehicle")),
+                            ("booking", &booking),
+                        ],
+                    ),
+                    format!("win-back#{}", keys::ts(lapsed.last_visit_at)),
+                    WinBack::NAME,
+                    &event_id,
+                )
+            },
             &state.consent,
             &state.sends,
             now,

@@ -51,6 +51,7 @@ fn a_lapsed_customer_with_consent_gets_one_marketing_text_naming_the_store_and_v
     assert_eq!(text.class, MessageClass::Marketing);
     assert!(text.body.contains("Northside Chevrolet") && text.body.contains("2021 Chevrolet Tahoe"), "{}", text.body);
     assert!(text.body.contains("https://northside.example/service"), "{}", text.body);
+    assert_eq!(text.withdrawn_if, Some(WithdrawnIf::Visited), "a visit before it goes withdraws it");
     assert_eq!(r.tasks.len(), 1);
     let t = &r.tasks[0];
     assert_eq!((t.kind, t.status, t.owner.as_str()), (TaskKind::WinBack, TaskStatus::Open, "bdc-service"));

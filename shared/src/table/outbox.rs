@@ -9,7 +9,7 @@
 //!       |                            |   \--answer lost--> unknown
 //!       |                            \--lease ran out (holder died mid-send)--> unknown
 //!       \--(not yet)--> deferred --due, lease--> sending
-//! pending | deferred --opted out--> suppressed
+//! pending | deferred --opted out, or withdrawn (`withdrawn_if`)--> suppressed
 //! ```
 //!
 //! `unknown` is never published again: SNS has no idempotency key, so a text
@@ -26,9 +26,9 @@ use super::tx::{Guard, TxError, TxRejected};
 use super::{Table, TableError};
 use crate::entity::{CustomerId, Entity};
 use crate::keys::GSI3;
-use crate::model::{Consent, Fact, FactKind};
+use crate::model::{Consent, Customer, Fact, FactKind};
 use crate::store::StoreConfig;
-use crate::text::{OutboundText, TextState};
+use crate::text::{OutboundText, TextState, WithdrawnIf};
 
 /// The attribute holding a text's state.
 const STATE: &str = "state";
@@ -49,6 +49,8 @@ pub enum Lease {
     Done,
     /// The number opted out after the text was written: it must never go.
     OptedOut,
+    /// What withdraws the text happened after it was written: it must never go.
+    Withdrawn(WithdrawnIf),
 }
 
 /// `SET` clause that finishes a text: off the due index, lease dropped.
@@ -88,13 +90,20 @@ impl Table {
             .map_err(|e| mapping(&keys, OutboundText::KIND, e))?;
         let mut tx = self.tx();
         tx.push(OutboundText::KIND, Ok(TransactWriteItem::builder().update(update).build()));
+        let customer = CustomerId::new(&text.store_id, text.phone.clone());
         if !text.confirms_opt_out {
-            tx.require_not_opted_out(&CustomerId::new(&text.store_id, text.phone.clone()));
+            tx.require_not_opted_out(&customer);
+        }
+        if let Some(why) = text.withdrawn_if {
+            tx.require_not_withdrawn(&customer, why);
         }
         match self.commit(tx).await {
             Ok(()) => Ok(Lease::Acquired(token)),
             Err(TxError::Rejected(TxRejected::Conflict(kinds))) if kinds.contains(&Consent::KIND) => {
                 Ok(Lease::OptedOut)
+            }
+            Err(TxError::Rejected(TxRejected::Conflict(kinds))) if kinds.contains(&Customer::KIND) => {
+                Ok(text.withdrawn_if.map_or(Lease::Done, Lease::Withdrawn))
             }
             Err(TxError::Rejected(TxRejected::TextExists { text: Some(now_is) })) => Ok(match now_is.state {
                 TextState::Sending if now_is.lease_until.is_some_and(|l| l < now) => Lease::Abandoned,

@@ -14,8 +14,8 @@ use super::item::{from_item, key_of, mapping, n, to_item, Item};
 use super::{Table, TableError};
 use crate::entity::{CustomerId, Entity};
 use crate::keys::{Keys, VERSION};
-use crate::model::Consent;
-use crate::text::{OutboundText, TextRef};
+use crate::model::{Consent, Customer};
+use crate::text::{OutboundText, TextRef, WithdrawnIf};
 
 /// How a write is guarded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,6 +208,24 @@ impl Tx {
             .map(|c| TransactWriteItem::builder().condition_check(c).build())
             .map_err(|e| mapping(&keys, Consent::KIND, e));
         self.push(Consent::KIND, check)
+    }
+
+    /// Fails the transaction if what withdraws a text (`why`) has happened
+    /// to `customer` (names [`Customer::KIND`] in the conflict).
+    pub fn require_not_withdrawn(&mut self, customer: &CustomerId, why: WithdrawnIf) -> &mut Self {
+        let keys = Keys::new(customer.pk(), Customer::PROFILE_SK);
+        let condition = match why {
+            // The visit the store reached out about is still the last one.
+            WithdrawnIf::Visited => "lapse_contacted.visit_at = last_visit_at",
+        };
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_of(&keys)))
+            .condition_expression(condition)
+            .build()
+            .map(|c| TransactWriteItem::builder().condition_check(c).build())
+            .map_err(|e| mapping(&keys, Customer::KIND, e));
+        self.push(Customer::KIND, check)
     }
 
     pub fn len(&self) -> usize {
