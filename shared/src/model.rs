@@ -51,6 +51,12 @@ pub struct Customer {
     /// lapse of `last_visit_at`, the sweep skips the customer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lapse_contacted: Option<LapseContact>,
+    /// When custops last recorded a status change of one of the customer's
+    /// repair orders (epoch milliseconds in the table, for conditions): the
+    /// customer is in the shop, so a win-back text still waiting for its
+    /// window is withdrawn (one voice at a time; see `WithdrawnIf`).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "chrono::serde::ts_milliseconds_option")]
+    pub ro_activity_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -74,6 +80,7 @@ impl Customer {
             moved_to: None,
             purchases: Vec::new(),
             lapse_contacted: None,
+            ro_activity_at: None,
             created_at: now,
             updated_at: now,
         }

@@ -144,9 +144,11 @@ pub struct OutboundText {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WithdrawnIf {
-    /// The customer visits again: a win-back text is about the lapse since
-    /// the visit the store reached out about (`lapse_contacted`), and a
-    /// later visit (`last_visit_at` moves) ends that lapse.
+    /// The customer comes in again: a win-back text is about the lapse since
+    /// the visit the store reached out about (`lapse_contacted`). A later
+    /// visit (`last_visit_at` moves) ends that lapse, and a repair order
+    /// opened or moving meanwhile (`ro_activity_at` after the text was
+    /// written) means the store already speaks to the customer about it.
     Visited,
 }
 
@@ -154,7 +156,7 @@ impl WithdrawnIf {
     /// Why a text withdrawn by this was not sent (the text's `suppressed_reason`).
     pub fn reason(self) -> &'static str {
         match self {
-            WithdrawnIf::Visited => "withdrawn: the customer has visited since",
+            WithdrawnIf::Visited => "withdrawn: the customer has been in since (a visit or a repair order)",
         }
     }
 }

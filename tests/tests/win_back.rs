@@ -131,8 +131,27 @@ async fn a_visit_while_the_win_back_text_waits_for_the_window_withdraws_it() {
     assert!(h.sms().await.is_empty(), "the visit withdrew the win-back text");
     let text = h.table().store_texts("northside-chevy").await.unwrap().remove(0);
     assert_eq!(text.state, TextState::Suppressed);
-    assert_eq!(text.suppressed_reason.as_deref(), Some("withdrawn: the customer has visited since"));
+    assert_eq!(
+        text.suppressed_reason.as_deref(),
+        Some("withdrawn: the customer has been in since (a visit or a repair order)")
+    );
     assert!(h.dlq().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_repair_order_opened_while_the_win_back_text_waits_withdraws_it() {
+    let h = delivered_on_1_october_2025(true).await;
+    sweep(&h, "2026-11-02T13:00:00Z").await; // 07:00 in Chicago: the text waits for 09:00
+                                             // Her Tahoe checks in at 08:00: the store now speaks to her about the RO.
+    h.clock.set(at("2026-11-02T14:00:05Z"));
+    h.publish(&ro_status("s-1", "in_progress", "2026-11-02T14:00:00Z")).await;
+    h.settle().await;
+    sweep(&h, "2026-11-02T15:05:00Z").await;
+    assert!(h.sms().await.is_empty(), "one voice: no win-back text while her car is in the shop");
+    let text = h.table().store_texts("northside-chevy").await.unwrap().remove(0);
+    assert_eq!(text.state, TextState::Suppressed);
+    let state = h.table().customer_state(&maria()).await.unwrap();
+    assert!(state.open_task(TaskKind::WinBack).is_some(), "the service owner still has the task");
 }
 
 #[tokio::test]

@@ -122,6 +122,11 @@ pub fn decide(
         return decided.record(record);
     }
     record.touch(touch("ro.status_changed", summary));
+    // The customer is in the shop: a win-back text still waiting for its
+    // window is withdrawn when it is released (`WithdrawnIf::Visited`).
+    if let Some((profile, _)) = record.profile.as_mut() {
+        profile.ro_activity_at = Some(now);
+    }
 
     let mut ro = RepairOrder {
         ro_number: change.ro_number.clone(),

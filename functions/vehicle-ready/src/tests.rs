@@ -91,6 +91,8 @@ fn other_statuses_are_recorded_never_texted() {
     let change = decided(&CustomerState::default(), "in_progress", "2026-11-23T16:05:00Z");
     assert!(change.plan().is_none());
     assert_eq!(main_record(&change).repair_orders[0].status, "in_progress");
+    let profile = &main_record(&change).profile.as_ref().unwrap().0;
+    assert_eq!(profile.ro_activity_at, Some(at("2026-11-23T16:05:05Z")), "a waiting win-back text is withdrawn");
 }
 
 #[test]
@@ -100,6 +102,8 @@ fn a_status_older_than_the_current_one_is_history_only() {
     assert!(main_record(&late).repair_orders.is_empty(), "the current status is kept");
     assert!(late.plan().is_none());
     assert!(main_record(&late).touchpoints.iter().any(|t| t.summary.contains("arrived late")));
+    let before = after(&ready).profile.unwrap().ro_activity_at;
+    assert_eq!(main_record(&late).profile.as_ref().unwrap().0.ro_activity_at, before, "history moves nothing");
 }
 
 #[test]

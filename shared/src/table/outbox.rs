@@ -95,7 +95,7 @@ impl Table {
             tx.require_not_opted_out(&customer);
         }
         if let Some(why) = text.withdrawn_if {
-            tx.require_not_withdrawn(&customer, why);
+            tx.require_not_withdrawn(&customer, why, text.created_at);
         }
         match self.commit(tx).await {
             Ok(()) => Ok(Lease::Acquired(token)),

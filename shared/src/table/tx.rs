@@ -210,18 +210,29 @@ impl Tx {
         self.push(Consent::KIND, check)
     }
 
-    /// Fails the transaction if what withdraws a text (`why`) has happened
-    /// to `customer` (names [`Customer::KIND`] in the conflict).
-    pub fn require_not_withdrawn(&mut self, customer: &CustomerId, why: WithdrawnIf) -> &mut Self {
+    /// Fails the transaction if what withdraws a text written at `written`
+    /// (`why`) has happened to `customer` since (names [`Customer::KIND`] in
+    /// the conflict).
+    pub fn require_not_withdrawn(
+        &mut self,
+        customer: &CustomerId,
+        why: WithdrawnIf,
+        written: DateTime<Utc>,
+    ) -> &mut Self {
         let keys = Keys::new(customer.pk(), Customer::PROFILE_SK);
         let condition = match why {
-            // The visit the store reached out about is still the last one.
-            WithdrawnIf::Visited => "lapse_contacted.visit_at = last_visit_at",
+            // The visit the store reached out about is still the last one,
+            // and no repair order has moved since the text was written.
+            WithdrawnIf::Visited => {
+                "lapse_contacted.visit_at = last_visit_at \
+                 AND (attribute_not_exists(ro_activity_at) OR ro_activity_at < :written)"
+            }
         };
         let check = ConditionCheck::builder()
             .table_name(&self.table)
             .set_key(Some(key_of(&keys)))
             .condition_expression(condition)
+            .expression_attribute_values(":written", n(written.timestamp_millis()))
             .build()
             .map(|c| TransactWriteItem::builder().condition_check(c).build())
             .map_err(|e| mapping(&keys, Customer::KIND, e));
