@@ -34,7 +34,7 @@ impl Target {
     /// Like [`Target::new`], with `timeout` for every DynamoDB and SQS call
     /// instead of the functions' short one: for reading a whole large table
     /// from the emulator, which answers a Query over thousands of items in
-    /// seconds (the chaos run's checks, the benchmarks).
+    /// seconds (the chaos run's checks).
     pub async fn patient(endpoint: Option<&str>, stack: &str, timeout: Duration) -> Result<Self, BoxError> {
         Self::connect(endpoint, stack, Some(timeout)).await
     }

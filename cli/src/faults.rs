@@ -220,19 +220,26 @@ impl FaultProxy {
     }
 }
 
-/// The operation of a request: `X-Amz-Target` (JSON protocols) or the
-/// `Action` form field (query protocols, SNS).
-fn operation(headers: &HeaderMap, body: &[u8]) -> String {
+/// The AWS operation of a request (`DynamoDB_20120810.Query`, `Publish`):
+/// the JSON protocols' `X-Amz-Target` header or the query protocols' `Action`
+/// form field (SNS). Also the benchmark's stand-in's key.
+pub fn operation(headers: &HeaderMap, body: &[u8]) -> String {
     if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
-        return target.rsplit('.').next().unwrap_or_default().to_owned();
+        return target.to_owned();
     }
-    String::from_utf8_lossy(body).split('&').find_map(|kv| kv.strip_prefix("Action=")).unwrap_or_default().to_owned()
+    String::from_utf8_lossy(body)
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("Action="))
+        .unwrap_or("unknown")
+        .to_owned()
 }
 
 async fn proxy(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, 16 << 20).await.unwrap_or_default();
-    let op = operation(&parts.headers, &body);
+    let target = operation(&parts.headers, &body);
+    // Rules and the chaos mix name operations without the service prefix.
+    let op = target.rsplit('.').next().unwrap_or_default();
     let ruled = {
         let mut rules = shared.rules.lock().unwrap_or_else(|e| e.into_inner());
         rules.iter_mut().find(|r| r.operation == op && r.times > 0).map(|r| {
@@ -240,7 +247,7 @@ async fn proxy(State(shared): State<Arc<Shared>>, request: Request) -> Response 
             r.fault.clone()
         })
     };
-    let fault = ruled.or_else(|| shared.chaos.lock().unwrap_or_else(|e| e.into_inner()).as_mut()?.pick(&op));
+    let fault = ruled.or_else(|| shared.chaos.lock().unwrap_or_else(|e| e.into_inner()).as_mut()?.pick(op));
     match &fault {
         Some(Fault::Answer(status, answer)) => {
             let content_type = if answer.starts_with('<') { "text/xml" } else { "application/x-amz-json-1.0" };
@@ -300,4 +307,19 @@ async fn proxy(State(shared): State<Arc<Shared>>, request: Request) -> Response 
         }
     }
     response.body(Body::from(bytes)).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    #[test]
+    fn the_operation_comes_from_the_target_header_or_the_action() {
+        let mut h = HeaderMap::new();
+        assert_eq!(operation(&h, b"Action=Publish&Version=2010-03-31"), "Publish");
+        h.insert("x-amz-target", HeaderValue::from_static("DynamoDB_20120810.Query"));
+        assert_eq!(operation(&h, b"{}"), "DynamoDB_20120810.Query");
+    }
 }

@@ -39,15 +39,9 @@ impl Envelope {
         if env.store_id.trim().is_empty() {
             return Err(EventError::Envelope(format!("event {}: store_id is empty", env.event_id)));
         }
-        if env.event_id.chars().count() > MAX_ID || env.event_id.chars().any(char::is_control) {
-            return Err(EventError::Envelope(format!(
-                "event_id is longer than {MAX_ID} characters or holds control characters"
-            )));
-        }
+        check_id("event_id", &env.event_id).map_err(EventError::Envelope)?;
         let bad = |why: String| EventError::Envelope(format!("event {}: {why}", env.event_id));
-        if env.store_id.chars().count() > MAX_ID || env.store_id.chars().any(char::is_control) {
-            return Err(bad(format!("store_id is longer than {MAX_ID} characters or holds control characters")));
-        }
+        check_id("store_id", &env.store_id).map_err(bad)?;
         check_time("occurred_at", env.occurred_at).map_err(bad)?;
         Ok(env)
     }
@@ -78,6 +72,16 @@ pub const MAX_ID: usize = 256;
 pub const MAX_TEXT: usize = 1024;
 /// The largest amount, in cents ($10,000,000): larger is a DMS error.
 pub const MAX_CENTS: i64 = 1_000_000_000;
+
+/// An id custops accepts (an event's, a store's, a message's, a number as
+/// sent): at most [`MAX_ID`] characters, no control characters.
+pub fn check_id(field: &str, id: &str) -> Result<(), String> {
+    if id.chars().count() > MAX_ID || id.chars().any(char::is_control) {
+        Err(format!("{field} is longer than {MAX_ID} characters or holds control characters"))
+    } else {
+        Ok(())
+    }
+}
 
 /// Times custops accepts: 2000 to 2099 (a DMS's zero date or a far-future
 /// typo would file the event under a day nobody reads).
@@ -323,14 +327,10 @@ impl InboundSms {
     pub fn parse(body: &str) -> Result<Self, String> {
         let sms: InboundSms = serde_json::from_str(body)
             .map_err(|e| format!("not an inbound SMS payload: {}", crate::phone::redact_digits(&e.to_string())))?;
-        if sms.inbound_message_id.trim().is_empty()
-            || sms.inbound_message_id.chars().count() > MAX_ID
-            || sms.inbound_message_id.chars().any(char::is_control)
-        {
-            return Err(format!(
-                "inboundMessageId is empty, longer than {MAX_ID} characters or holds control characters"
-            ));
+        if sms.inbound_message_id.trim().is_empty() {
+            return Err("inboundMessageId is empty".into());
         }
+        check_id("inboundMessageId", &sms.inbound_message_id)?;
         if sms.message_body.chars().count() > MAX_SMS_BODY {
             return Err(format!("messageBody is longer than {MAX_SMS_BODY} characters"));
         }
@@ -341,9 +341,7 @@ impl InboundSms {
             ("previousPublishedMessageId", sms.previous_published_message_id.as_ref()),
         ];
         for (name, value) in fields {
-            if value.is_some_and(|v| v.chars().count() > MAX_ID || v.chars().any(char::is_control)) {
-                return Err(format!("{name} is longer than {MAX_ID} characters or holds control characters"));
-            }
+            value.map_or(Ok(()), |v| check_id(name, v))?;
         }
         Ok(sms)
     }

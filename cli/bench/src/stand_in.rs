@@ -20,6 +20,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
 
+use custops_cli::faults::operation;
 use custops_cli::BoxError;
 
 #[derive(Debug, Clone)]
@@ -163,19 +164,6 @@ async fn forward(s: &Shared, method: Method, uri: &Uri, headers: HeaderMap, body
     Ok(Answer { status, content_type, body: response.bytes().await? })
 }
 
-/// `DynamoDB_20120810.Query`, `Publish`: the JSON protocol's target header or
-/// the query protocol's `Action`.
-fn operation(headers: &HeaderMap, body: &[u8]) -> String {
-    if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
-        return target.to_owned();
-    }
-    String::from_utf8_lossy(body)
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("Action="))
-        .unwrap_or("unknown")
-        .to_owned()
-}
-
 /// The body with JSON object keys or form fields in order, so the same request
 /// from another process (another hash order) compares equal.
 fn canonical(body: &[u8]) -> String {
@@ -213,13 +201,5 @@ mod tests {
         assert_eq!(canonical(br#"{"b":1,"a":{"d":2,"c":3}}"#), canonical(br#"{"a":{"c":3,"d":2},"b":1}"#));
         assert_eq!(canonical(b"Action=Publish&Message=x"), canonical(b"Message=x&Action=Publish"));
         assert_ne!(canonical(br#"{"a":1}"#), canonical(br#"{"a":2}"#));
-    }
-
-    #[test]
-    fn the_operation_comes_from_the_target_header_or_the_action() {
-        let mut h = HeaderMap::new();
-        assert_eq!(operation(&h, b"Action=Publish&Version=2010-03-31"), "Publish");
-        h.insert("x-amz-target", HeaderValue::from_static("DynamoDB_20120810.Query"));
-        assert_eq!(operation(&h, b"{}"), "DynamoDB_20120810.Query");
     }
 }
