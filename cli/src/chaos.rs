@@ -74,6 +74,8 @@ impl ChaosReport {
 struct Generated {
     at: DateTime<Utc>,
     body: String,
+    /// The store whose claim it is (claims are per store).
+    store: &'static str,
     claim: String,
 }
 
@@ -169,7 +171,7 @@ fn generate(rng: &mut Rng, n: usize, start: DateTime<Utc>) -> Vec<Generated> {
                 (body.to_string(), format!("sms#{id}"))
             }
         };
-        out.push(Generated { at, body, claim });
+        out.push(Generated { at, body, store, claim });
     }
     out.sort_by_key(|g| g.at);
     out
@@ -294,7 +296,7 @@ async fn check(
         })
         .collect();
     for e in events {
-        if !dead.contains(&e.claim) && !table.is_claimed(&e.claim).await? {
+        if !dead.contains(&e.claim) && !table.is_claimed(e.store, &e.claim).await? {
             report.lost += 1;
             if report.lost_events.len() < 10 {
                 report.lost_events.push(e.claim.clone());

@@ -240,7 +240,10 @@ impl LocalStack {
                     def.logical_id, def.binary
                 )
             })?;
-            let handler = Handler::InProcess(registration.build(&def, &config, clock.clone())?);
+            // Each function signs as itself: the emulator's request log names
+            // the function behind every call (the IAM actions it really uses).
+            let signed = custops::aws::local_as(&config, &def.binary);
+            let handler = Handler::InProcess(registration.build(&def, &signed, clock.clone())?);
             let (queue_url, queue_arn, batch_size) = match &def.queue {
                 Some((q, batch)) => {
                     let name = template.name_of(q).ok_or("queue without a name")?;

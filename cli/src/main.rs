@@ -151,6 +151,11 @@ enum LocalCommand {
         /// through a local Lambda Runtime API, instead of the function code in-process.
         #[arg(long)]
         bootstrap_dir: Option<PathBuf>,
+        /// DynamoDB's transaction conflicts, as on AWS: each TransactWriteItems holds its items
+        /// for MS milliseconds, and another touching one of them meanwhile is cancelled with
+        /// TransactionConflict (0, the default: writes serialised).
+        #[arg(long, value_name = "MS", default_value_t = 0)]
+        conflicts: u64,
     },
     /// Fire every scheduled function once, as EventBridge would at that time.
     Tick {
@@ -209,8 +214,8 @@ fn require_endpoint(conn: &Conn) -> Result<&str, BoxError> {
 
 async fn run(cli: Cli) -> Result<(), BoxError> {
     match cli.command {
-        Command::Local { command: LocalCommand::Up { port, now, bootstrap_dir } } => {
-            local_up(port, now, bootstrap_dir).await
+        Command::Local { command: LocalCommand::Up { port, now, bootstrap_dir, conflicts } } => {
+            local_up(port, now, bootstrap_dir, std::time::Duration::from_millis(conflicts)).await
         }
         Command::Local { command: LocalCommand::Tick { at, conn } } => {
             let endpoint = require_endpoint(&conn)?;
@@ -360,15 +365,24 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
     }
 }
 
-async fn local_up(port: u16, now: Option<DateTime<Utc>>, bootstrap_dir: Option<PathBuf>) -> Result<(), BoxError> {
-    let emulator = Emulator::start(port).await?;
+async fn local_up(
+    port: u16,
+    now: Option<DateTime<Utc>>,
+    bootstrap_dir: Option<PathBuf>,
+    conflicts: std::time::Duration,
+) -> Result<(), BoxError> {
+    let emulator =
+        Emulator::start_with(port, emulator::EmulatorOptions { tx_conflict_window: Some(conflicts) }).await?;
     let clock: SharedClock = match now {
         Some(t) => Arc::new(PinnedClock::at(t)),
         None => Arc::new(SystemClock),
     };
     let options = LocalOptions { bootstrap_dir, ..Default::default() };
     let stack = Arc::new(LocalStack::provision(&emulator.endpoint, clock, options).await?);
-    println!("custops local stack ready at {} (export AWS_ENDPOINT_URL={})", emulator.endpoint, emulator.endpoint);
+    println!(
+        "custops local stack ready endpoint {} (export AWS_ENDPOINT_URL={})",
+        emulator.endpoint, emulator.endpoint
+    );
     let shutdown = async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         tokio::select! {

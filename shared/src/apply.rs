@@ -57,6 +57,15 @@ impl Core {
             event_id: event.envelope.event_id.clone(),
             reason: format!("customer {}: {e}", dms.dms_id),
         })?;
+        if event.store.owns_number(&phone) {
+            return Err(ProcessError::Ignored {
+                event_id: event.envelope.event_id.clone(),
+                reason: format!(
+                    "customer {}'s number is one of the store's own numbers (an internal repair order or a walk-in): not a customer, no record",
+                    dms.dms_id
+                ),
+            });
+        }
         let customer = CustomerId::new(&event.store.store_id, phone);
         let state = self.table.customer_state(&customer).await?;
         Ok((event, customer, state))
@@ -160,14 +169,14 @@ impl Core {
     /// The one transaction that records `change`: the claims (which remember
     /// the texts the event writes), the day's facts, every record's profile,
     /// consent, repair orders, tasks, touchpoints and outbox rows.
-    pub fn transaction(&self, change: &Change) -> Tx {
+    pub fn transaction(&self, store_id: &str, change: &Change) -> Tx {
         let now = self.clock.now();
         let mut tx = self.table.tx();
         let texts: Vec<TextRef> =
             change.records.iter().filter_map(|r| r.text.as_ref()?.0.text()).map(TextRef::of).collect();
-        tx.claim_with_texts(&change.event_id, now, texts.clone());
+        tx.claim_with_texts(store_id, &change.event_id, now, texts.clone());
         for key in &change.natural_keys {
-            tx.claim_with_texts(key, now, texts.clone());
+            tx.claim_with_texts(store_id, key, now, texts.clone());
         }
         for fact in &change.facts {
             tx.put(fact, Guard::Always);
@@ -183,14 +192,15 @@ impl Core {
             for ro in &r.repair_orders {
                 tx.put_on(id, ro, Guard::Always);
             }
+            // What has ended is never written back (a late resend, a race).
             for line in &r.declined {
-                tx.put_on(id, line, Guard::Always);
+                tx.put_on(id, line, Guard::Replacing(line.status.replaces()));
             }
             for step in &r.follow_ups {
-                tx.put(step, Guard::Always);
+                tx.put(step, Guard::Replacing(step.status.replaces()));
             }
             for task in &r.tasks {
-                tx.put(task, Guard::Always);
+                tx.put(task, Guard::Replacing(task.status.replaces()));
             }
             for touch in &r.touchpoints {
                 tx.put_on(id, touch, Guard::Always);
@@ -213,7 +223,7 @@ impl Core {
     ///   key taken meanwhile is a retryable [`ProcessError::Conflict`]: the
     ///   retry reads the new state.
     pub async fn apply(&self, store: &StoreConfig, change: Change) -> Result<Applied, ProcessError> {
-        let tx = self.transaction(&change);
+        let tx = self.transaction(&store.store_id, &change);
         let event_id = change.event_id.as_str();
         match self.table.commit(tx).await {
             Ok(()) => {

@@ -74,6 +74,22 @@ pub async fn local(endpoint: &str) -> SdkConfig {
         .await
 }
 
+/// `config` signing as `principal` (its access key id): the local stack gives
+/// each function its own, so the emulator's request log says which function
+/// made each call, and the IAM actions each really uses can be derived from it.
+pub fn local_as(config: &SdkConfig, principal: &str) -> SdkConfig {
+    config
+        .to_builder()
+        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(Credentials::new(
+            principal,
+            "testing",
+            None,
+            None,
+            "custops-local",
+        )))
+        .build()
+}
+
 /// How long one DynamoDB or SQS call may take, retries included, and one
 /// attempt of it. Far below the outbox lease (`outbound::LEASE`, 30 s) and
 /// the function timeout (10 s), so no write outlives the lease it relies on.

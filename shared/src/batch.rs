@@ -109,11 +109,15 @@ impl BatchAdapter {
                 .and_then(|ms| ms.parse().ok())
                 .and_then(DateTime::from_timestamp_millis),
         };
-        let err = match handler(message).await {
+        let err = match retry_conflicts(|| handler(message.clone())).await {
             Ok(()) => return Outcome::Processed,
             Err(e) => e,
         };
         let reason = crate::phone::redact_digits(&err.to_string());
+        if matches!(err, ProcessError::Ignored { .. }) {
+            info!(reason = %reason, "acknowledged, nothing to do");
+            return Outcome::Processed;
+        }
         if err.is_permanent() {
             error!(reason = %reason, "bad input: moving the message to the DLQ");
             return self.dead_letter(&record, "permanent", &reason).await;
@@ -172,9 +176,99 @@ impl BatchAdapter {
     }
 }
 
+/// How many times a message whose commit lost a race is decided again inside
+/// the function before it goes back to SQS.
+pub const CONFLICT_ATTEMPTS: u32 = 8;
+/// How long those attempts may take together: well inside the function's
+/// timeout (10 s), so a batch never runs into its deadline retrying.
+pub const CONFLICT_BUDGET: std::time::Duration = std::time::Duration::from_secs(4);
+
+/// Runs `attempt` (read, decide, apply) again while it loses a race (a stale
+/// version, a `TransactionConflict`), after a jittered, growing pause, at most
+/// [`CONFLICT_ATTEMPTS`] times within [`CONFLICT_BUDGET`]. SQS would return
+/// the message only after its visibility timeout, and a batch's messages for
+/// one customer would return together and collide again: a burst of events
+/// for one customer would commit one per receive and dead-letter the rest.
+pub async fn retry_conflicts<Fut>(mut attempt: impl FnMut() -> Fut) -> Result<(), ProcessError>
+where
+    Fut: Future<Output = Result<(), ProcessError>>,
+{
+    let started = std::time::Instant::now();
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(e) if e.is_conflict() && tries < CONFLICT_ATTEMPTS => {
+                let pause = backoff(tries);
+                if started.elapsed() + pause > CONFLICT_BUDGET {
+                    return Err(e);
+                }
+                info!(
+                    tries,
+                    pause_ms = pause.as_millis() as u64,
+                    "lost a race for the customer's record: deciding again"
+                );
+                tokio::time::sleep(pause).await;
+                tries += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Full jitter: a pause drawn from [0, min(1 s, 25 ms x 2^tries)).
+fn backoff(tries: u32) -> std::time::Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let ceiling = 25u64.saturating_mul(1 << tries.min(10)).min(1000);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(tries);
+    std::time::Duration::from_millis(h.finish() % ceiling + 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_lost_race_is_decided_again_inside_the_function_and_anything_else_is_not() {
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        let result = retry_conflicts(|| {
+            let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                if n < 3 {
+                    Err(ProcessError::Conflict { event_id: "e".into() })
+                } else {
+                    Ok(())
+                }
+            }
+        })
+        .await;
+        assert!(result.is_ok());
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 4, "three lost races, then the commit");
+
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        let result = retry_conflicts(|| {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async { Err(ProcessError::Invalid { event_id: "e".into(), reason: "bad".into() }) }
+        })
+        .await;
+        assert!(result.is_err());
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1, "bad input is never retried");
+
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        let conflict = || crate::table::TableError::Aws {
+            operation: "TransactWriteItems",
+            code: Some("TransactionConflict".into()),
+            message: "TransactionConflict".into(),
+        };
+        let result = retry_conflicts(|| {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async { Err(ProcessError::Table(conflict())) }
+        })
+        .await;
+        assert!(result.unwrap_err().is_conflict());
+        let n = calls.load(std::sync::atomic::Ordering::SeqCst);
+        assert!((2..=CONFLICT_ATTEMPTS).contains(&n), "bounded: {n} attempts");
+    }
 
     #[tokio::test]
     async fn a_message_carries_when_sqs_first_received_it() {

@@ -84,6 +84,7 @@ pub fn declined_work() -> crate::model::CustomerState {
         status: LineStatus::Open,
         ended_at: None,
         recovered_by: None,
+        vin: None,
     };
     let step = FollowUp {
         store_id: maria.store_id.clone(),

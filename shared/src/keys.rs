@@ -15,7 +15,7 @@
 //! | task (`task`) | `CUST#{store}#{e164}` | `#TASK#{task_id}` | | `TASKS#{store}` / `{due}#{task_id}` (open only) | |
 //! | outbound text (`text`) | `CUST#{store}#{e164}` | `TEXT#{dedupe key}` | | `TEXTS#{store}` / `{created}#{dedupe key}` | `DUE` / `{due}#{pk}#{sk}` (unfinished only) |
 //! | touchpoint (`touchpoint`) | `CUST#{store}#{e164}` | `TL#{at}#{event_id}#{kind}` | | | |
-//! | event claim (`event_claim`) | `EVENT#{event_id}` | `EVENT` | | | |
+//! | event claim (`event_claim`) | `EVENT#{store}#{event_id}` | `EVENT` | | | |
 //! | day fact (`fact`) | `DAY#{store}#{yyyy-mm-dd}` | `{kind}#{event_id}` | | | |
 //!
 //! Access patterns: every store (`pk`); a store by its texting number (gsi1);
@@ -96,6 +96,12 @@ pub const DUE_PK: &str = "DUE";
 /// A customer's partition: the whole record of one phone number at one store.
 pub fn customer_pk(store_id: &str, phone: &Phone) -> String {
     format!("CUST#{store_id}#{}", phone.e164())
+}
+
+/// The partition of a store's idempotency claim on an event id or natural
+/// key: ids are unique per store, not across stores.
+pub fn event_claim(store_id: &str, key: &str) -> String {
+    format!("EVENT#{store_id}#{key}")
 }
 
 /// The gsi1 value a store is found by from its texting number.

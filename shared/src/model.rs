@@ -99,11 +99,24 @@ impl Customer {
     }
 
     /// Adds or updates a vehicle (by VIN).
+    /// Records `vehicle` as the one last seen (the end of the list), keeping
+    /// the latest [`PROFILE_LIST`]: a fleet's profile stays one small item.
     pub fn upsert_vehicle(&mut self, vehicle: &Vehicle) {
-        match self.vehicles.iter_mut().find(|v| v.vin == vehicle.vin) {
-            Some(v) => *v = vehicle.clone(),
-            None => self.vehicles.push(vehicle.clone()),
+        self.vehicles.retain(|v| v.vin != vehicle.vin);
+        self.vehicles.push(vehicle.clone());
+        let over = self.vehicles.len().saturating_sub(PROFILE_LIST);
+        self.vehicles.drain(..over);
+    }
+
+    /// Records a purchase (once per deal), keeping the latest [`PROFILE_LIST`] by delivery.
+    pub fn purchased(&mut self, purchase: Purchase) {
+        if self.purchases.iter().any(|p| p.deal_id == purchase.deal_id) {
+            return;
         }
+        self.purchases.push(purchase);
+        self.purchases.sort_by_key(|p| p.delivered_at);
+        let over = self.purchases.len().saturating_sub(PROFILE_LIST);
+        self.purchases.drain(..over);
     }
 
     /// The DMS id this record answers to (none once the customer moved numbers).
@@ -203,6 +216,13 @@ pub struct Consent {
     pub history: Vec<ConsentChange>,
 }
 
+/// How many vehicles and purchases the profile keeps (the latest): repair
+/// orders and the timeline keep the rest.
+pub const PROFILE_LIST: usize = 50;
+
+/// How many changes the consent ledger's item keeps.
+pub const CONSENT_HISTORY: usize = 200;
+
 /// Marketing held back until a person looks at what the customer wrote.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MarketingPause {
@@ -256,9 +276,13 @@ impl Consent {
         Some(next)
     }
 
-    /// Adds a change to the ledger's history.
+    /// Adds a change to the ledger's history, keeping the latest
+    /// [`CONSENT_HISTORY`] (one item holds at most 400 KB, and a full ledger
+    /// must still take a STOP; the timeline keeps every change as a touchpoint).
     pub fn record(&mut self, at: DateTime<Utc>, change: &str, source: impl Into<String>) {
         self.history.push(ConsentChange { at, change: change.to_owned(), source: source.into() });
+        let over = self.history.len().saturating_sub(CONSENT_HISTORY);
+        self.history.drain(..over);
     }
 
     /// Whether marketing is held back for a person to look at a reply.
@@ -338,6 +362,9 @@ pub struct DeclinedLine {
     /// The RO that performed the work (recovered).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovered_by: Option<String>,
+    /// The vehicle it was declined on: only work on that vehicle recovers it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vin: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -351,6 +378,19 @@ pub enum LineStatus {
     Booked,
     /// The customer said no for good (a person closed its task so).
     Declined,
+}
+
+impl LineStatus {
+    /// The stored statuses a line may be written over with this one: an
+    /// ended line never reopens, however late a resend arrives.
+    pub fn replaces(self) -> &'static [&'static str] {
+        match self {
+            LineStatus::Open => &["open"],
+            LineStatus::Booked => &["open", "booked"],
+            LineStatus::Recovered => &["open", "booked", "recovered"],
+            LineStatus::Declined => &["open", "booked", "declined"],
+        }
+    }
 }
 
 impl DeclinedLine {
@@ -401,6 +441,18 @@ pub enum StepStatus {
     Scheduled,
     Done,
     Cancelled,
+}
+
+impl StepStatus {
+    /// The stored statuses a step may be written over with this one: an
+    /// ended step is never scheduled again.
+    pub fn replaces(self) -> &'static [&'static str] {
+        match self {
+            StepStatus::Scheduled => &["scheduled"],
+            StepStatus::Done => &["scheduled", "done"],
+            StepStatus::Cancelled => &["scheduled", "cancelled"],
+        }
+    }
 }
 
 impl FollowUp {
@@ -456,6 +508,17 @@ pub enum TaskKind {
 pub enum TaskStatus {
     Open,
     Done,
+}
+
+impl TaskStatus {
+    /// The stored statuses a task may be written over with this one: a done
+    /// task never reopens.
+    pub fn replaces(self) -> &'static [&'static str] {
+        match self {
+            TaskStatus::Open => &["open"],
+            TaskStatus::Done => &["open", "done"],
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -46,6 +46,10 @@ pub struct StoreConfig {
     /// Wording overrides by template key (see `templates.rs`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub templates: BTreeMap<String, String>,
+    /// The store's phone lines and the department each rings (a line not
+    /// listed is `main`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub lines: BTreeMap<Phone, Department>,
 }
 
 /// Every store under one partition; found by its texting number too (gsi1).
@@ -307,10 +311,21 @@ impl StoreConfig {
             || [Mon, Tue, Wed, Thu, Fri, Sat, Sun].into_iter().any(|d| self.hours.on(d).is_some())
     }
 
+    /// Whether `phone` is one of the store's own numbers (its texting number
+    /// or a line): an event with it as the customer's number is the store's
+    /// own (an internal RO, a walk-in entered with the store's number), not a customer's.
+    pub fn owns_number(&self, phone: &Phone) -> bool {
+        *phone == self.sms_number || self.lines.contains_key(phone)
+    }
+
     /// What `store put` refuses beyond the syntax: a texting window outside
-    /// the legal hours, and marketing kept off every day of the week.
+    /// the legal hours, marketing kept off every day of the week, and a
+    /// `lapse_months` below 1 (every customer would lapse at once).
     pub fn check_windows(&self) -> Result<(), Vec<String>> {
         let mut errors = Vec::new();
+        if self.lapse_months < 1 {
+            errors.push(format!("lapse_months {} is below 1", self.lapse_months));
+        }
         if let Some((o, c)) = self.texting_window {
             let (legal_opens, legal_closes) = LEGAL_WINDOW;
             if o < legal_opens || c > legal_closes {

@@ -206,7 +206,7 @@ pub async fn commit_text(
         h.clock.now(),
     );
     let mut tx = table.tx();
-    tx.claim(event_id, h.clock.now());
+    tx.claim("northside-chevy", event_id, h.clock.now());
     custops::outbound::stage(&mut tx, &customer, &plan, &state.sends);
     table.commit(tx).await?;
     Ok(plan)

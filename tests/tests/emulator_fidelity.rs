@@ -12,13 +12,13 @@ async fn a_transaction_cancelled_by_its_last_item_writes_none_of_the_others() {
     let table = h.table();
     let now = h.clock.now();
     let mut first = table.tx();
-    first.claim("e-1", now);
+    first.claim("s", "e-1", now);
     table.commit(first).await.unwrap();
 
     let phone = Phone::parse("+15125550177").unwrap();
     let customer = custops::model::Customer::lead("northside-chevy", phone.clone(), now);
     let mut tx = table.tx();
-    tx.put(&customer, Guard::Version(None)).claim("e-1", now);
+    tx.put(&customer, Guard::Version(None)).claim("s", "e-1", now);
     let err = table.commit(tx).await.unwrap_err();
     assert!(matches!(err, TxError::Rejected(TxRejected::Duplicate { .. })), "{err:?}");
     assert!(
@@ -38,7 +38,7 @@ async fn a_transaction_cancelled_by_its_last_item_writes_none_of_the_others() {
     let mut renamed = customer.clone();
     renamed.first_name = Some("Changed".into());
     let mut tx = table.tx();
-    tx.put(&renamed, Guard::Version(Some(1))).claim("e-1", now);
+    tx.put(&renamed, Guard::Version(Some(1))).claim("s", "e-1", now);
     assert!(table.commit(tx).await.is_err());
     let state = table.customer_state(&custops::CustomerId::new("northside-chevy", phone.clone())).await.unwrap();
     assert_eq!(state.profile.unwrap().first_name, None);
@@ -54,7 +54,7 @@ async fn of_many_concurrent_claims_of_one_event_exactly_one_wins() {
         let table = table.clone();
         async move {
             let mut tx = table.tx();
-            tx.claim("contended", now);
+            tx.claim("s", "contended", now);
             table.commit(tx).await.is_ok()
         }
     });

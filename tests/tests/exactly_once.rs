@@ -132,7 +132,7 @@ async fn a_retried_event_is_not_acknowledged_while_its_text_is_in_flight() {
     let call = envelope.data().unwrap();
     let customer = CustomerId::new("northside-chevy", Phone::parse(MARIA).unwrap());
     let change = missed_call::decide(&store, &envelope, &call, &customer, &Default::default(), h.clock.now());
-    h.table().commit(deps.transaction(&change)).await.unwrap();
+    h.table().commit(deps.transaction(&store.store_id, &change)).await.unwrap();
 
     let retry = missed_call::MissedCall::process(&deps, message(&event)).await;
     assert!(matches!(retry, Err(custops::ProcessError::TextInFlight { .. })), "{retry:?}");

@@ -257,7 +257,7 @@ async fn every_function_dead_letters_hostile_messages_with_a_reason_and_processe
             _ => v["event_id"].as_str().unwrap().to_owned(),
         };
         assert!(
-            h.table().is_claimed(&key).await.unwrap(),
+            h.table().is_claimed("northside-chevy", &key).await.unwrap(),
             "{function}: {body:.300} was neither processed nor dead-lettered"
         );
         processed += 1;

@@ -24,7 +24,7 @@ async fn the_stand_in_cancels_two_overlapping_transactions_on_one_item_as_dynamo
         let (table, customer) = (table.clone(), customer.clone());
         async move {
             let mut tx = table.tx();
-            tx.claim(event, customer.created_at).put(&customer, Guard::Always);
+            tx.claim("s", event, customer.created_at).put(&customer, Guard::Always);
             table.commit(tx).await
         }
     };

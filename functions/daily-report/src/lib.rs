@@ -107,7 +107,7 @@ async fn publish(
     now: DateTime<Utc>,
 ) -> Result<bool, ProcessError> {
     let key = claim_key(store, day);
-    if core.table.is_claimed(&key).await? {
+    if core.table.is_claimed(&store.store_id, &key).await? {
         return Ok(false);
     }
     let mut data = report::gather(&core.table, store, day).await?;

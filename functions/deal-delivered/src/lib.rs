@@ -63,6 +63,11 @@ pub fn decide(
     let event_id = envelope.event_id.as_str();
     let touch = |kind: &str, summary: String| Touchpoint::of_envelope(envelope, kind, summary);
     let mut record = RecordChange::new(customer.clone());
+    if state.profile.as_ref().is_some_and(|p| p.purchases.iter().any(|p| p.deal_id == deal.deal_id)) {
+        // Delivered before: a DMS resend, however late (its claims long
+        // expired), changes nothing and reopens no first-service task.
+        return Change::new(event_id).natural_key(natural_key(store, deal));
+    }
     let mut facts = vec![Fact::new(store, FactKind::DealDelivered, event_id, deal.delivered_at)];
 
     let mut profile =
@@ -71,14 +76,12 @@ pub fn decide(
     profile.merge_dms(&deal.customer, now);
     profile.upsert_vehicle(&deal.vehicle);
     profile.salesperson = Some(deal.salesperson.clone());
-    if !profile.purchases.iter().any(|p| p.deal_id == deal.deal_id) {
-        profile.purchases.push(Purchase {
-            deal_id: deal.deal_id.clone(),
-            delivered_at: deal.delivered_at,
-            vehicle: deal.vehicle.clone(),
-            salesperson: deal.salesperson.clone(),
-        });
-    }
+    profile.purchased(Purchase {
+        deal_id: deal.deal_id.clone(),
+        delivered_at: deal.delivered_at,
+        vehicle: deal.vehicle.clone(),
+        salesperson: deal.salesperson.clone(),
+    });
     if profile.contacted_about_lapse() && profile.last_visit_at.is_some_and(|v| v < deal.delivered_at) {
         facts.push(Fact::new(store, FactKind::WinBackReturned, event_id, deal.delivered_at));
     }

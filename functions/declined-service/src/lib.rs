@@ -84,6 +84,12 @@ pub fn decide(
     let (at, event_id) = (envelope.occurred_at, envelope.event_id.as_str());
     let touch = |kind: &str, summary: String| Touchpoint::of_event(at, event_id, kind, summary);
     let ro_number = closed.ro_number.as_str();
+    if state.repair_orders.iter().any(|r| r.ro_number == ro_number && r.closed_at.is_some()) {
+        // Closed before: a DMS resend, however late (its claims long
+        // expired), changes nothing; what became of its lines stands.
+        info!(ro_number, "repair order closed before: a resend, nothing changes");
+        return Change::new(event_id).natural_key(natural_key(store, closed));
+    }
     let mut record = RecordChange::new(customer.clone());
     let mut facts = vec![Fact::new(store, FactKind::RoClosed, event_id, closed.closed_at)];
 
@@ -121,39 +127,39 @@ pub fn decide(
         mileage: closed.mileage,
     });
 
-    // What happened to each line: a fact for the day (with its amount) and a
-    // touchpoint of its own (one per line: a transaction writes an item once).
-    let mut line_event = |line: &DeclinedLine, kind: FactKind, touch_kind: &str, summary: String| {
-        let id = format!("{event_id}#{}", line.line_id);
-        facts.push(Fact::new(store, kind, &id, closed.closed_at).cents(line.estimate_cents));
-        record.touch(Touchpoint::of_event(at, &id, touch_kind, summary));
-        record.declined.push(line.clone());
+    // Work declined on an earlier RO and done on this one is recovered: open
+    // work, and work booked (the booking kept), declined before this close
+    // (an older close delivered late recovers nothing newer), on this
+    // vehicle when the line's RO names one.
+    let vin_of = |line: &DeclinedLine| {
+        line.vin
+            .clone()
+            .or_else(|| {
+                state.repair_orders.iter().find(|r| r.ro_number == line.ro_number).map(|r| r.vehicle.vin.clone())
+            })
+            .filter(|v| !v.is_empty())
     };
-    // Work declined on an earlier RO and done on this one is recovered:
-    // open work, and work booked (the booking kept).
-    let recoverable = |l: &DeclinedLine| matches!(l.status, LineStatus::Open | LineStatus::Booked);
-    for line in state
+    let recovered: Vec<DeclinedLine> = state
         .declined
         .iter()
-        .filter(|l| recoverable(l) && l.ro_number != ro_number && closed.performed.contains(&l.op_code))
-    {
-        let summary = format!(
-            "{} ({}), declined on {}, done on {ro_number}: {} recovered",
-            line.description,
-            line.op_code,
-            line.ro_number,
-            dollars(line.estimate_cents)
-        );
-        let recovered = DeclinedLine {
+        .filter(|l| matches!(l.status, LineStatus::Open | LineStatus::Booked))
+        .filter(|l| l.ro_number != ro_number && l.declined_at < closed.closed_at)
+        .filter(|l| closed.performed.contains(&l.op_code))
+        .filter(|l| vin_of(l).is_none_or(|v| closed.vehicle.vin.is_empty() || v == closed.vehicle.vin))
+        .map(|l| DeclinedLine {
             status: LineStatus::Recovered,
             ended_at: Some(closed.closed_at),
             recovered_by: Some(ro_number.to_owned()),
-            ..line.clone()
-        };
-        line_event(&recovered, FactKind::LineRecovered, "declined.recovered", summary);
-    }
-    for d in &closed.declined {
-        let line = DeclinedLine {
+            ..l.clone()
+        })
+        .collect();
+    // Lines this RO already has are never written again (a resend after its
+    // claims expired): whatever became of them stands.
+    let new_lines: Vec<DeclinedLine> = closed
+        .declined
+        .iter()
+        .filter(|d| !state.declined.iter().any(|l| l.ro_number == ro_number && l.line_id == d.line_id))
+        .map(|d| DeclinedLine {
             ro_number: ro_number.to_owned(),
             line_id: d.line_id.clone(),
             op_code: d.op_code.clone(),
@@ -164,12 +170,41 @@ pub fn decide(
             status: LineStatus::Open,
             ended_at: None,
             recovered_by: None,
-        };
-        let summary =
-            format!("declined on {ro_number}: {} ({}), {}", d.description, d.op_code, dollars(d.estimate_cents));
-        line_event(&line, FactKind::LineDeclined, "declined.recorded", summary);
+            vin: Some(closed.vehicle.vin.clone()).filter(|v| !v.is_empty()),
+        })
+        .collect();
+    // One fact and one touchpoint for all the lines of each kind, however
+    // many: the close stays one transaction within DynamoDB's 100 actions
+    // (a line is one item).
+    let lines_event = |lines: &[DeclinedLine], kind: FactKind, touch_kind: &str, summary: String| {
+        let total: i64 = lines.iter().map(|l| l.estimate_cents).sum();
+        let fact = Fact::new(store, kind, event_id, closed.closed_at).cents(total);
+        (fact, Touchpoint::of_event(at, event_id, touch_kind, summary))
+    };
+    if !recovered.is_empty() {
+        let each: Vec<String> = recovered
+            .iter()
+            .map(|l| format!("{} ({}), declined on {}", l.description, l.op_code, l.ro_number))
+            .collect();
+        let total = recovered.iter().map(|l| l.estimate_cents).sum();
+        let summary = format!("done on {ro_number}: {}: {} recovered", each.join("; "), dollars(total));
+        let (fact, touch) = lines_event(&recovered, FactKind::LineRecovered, "declined.recovered", summary);
+        facts.push(fact);
+        record.touch(touch);
     }
-    if !closed.declined.is_empty() {
+    if !new_lines.is_empty() {
+        let each: Vec<String> = new_lines
+            .iter()
+            .map(|l| format!("{} ({}), {}", l.description, l.op_code, dollars(l.estimate_cents)))
+            .collect();
+        let summary = format!("declined on {ro_number}: {}", each.join("; "));
+        let (fact, touch) = lines_event(&new_lines, FactKind::LineDeclined, "declined.recorded", summary);
+        facts.push(fact);
+        record.touch(touch);
+    }
+    record.declined.extend(recovered);
+    let scheduled = state.follow_ups.iter().any(|s| s.ro_number == ro_number);
+    if !new_lines.is_empty() && !scheduled {
         for (i, days) in store.declined_cadence_days.iter().enumerate() {
             record.follow_ups.push(FollowUp {
                 store_id: store.store_id.clone(),
@@ -188,6 +223,7 @@ pub fn decide(
             format!("declined work followed up {} days after the close", days.join(", ")),
         ));
     }
+    record.declined.extend(new_lines);
     Change::new(event_id).natural_key(natural_key(store, closed)).facts(facts).record(record)
 }
 

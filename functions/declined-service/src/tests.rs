@@ -67,10 +67,7 @@ fn the_close_records_the_visit_the_declined_lines_and_three_follow_up_steps() {
     assert_eq!(r.profile.as_ref().unwrap().0.last_visit_at, Some(at("2026-11-23T23:20:00Z")), "the lapse clock");
     assert_eq!(r.declined.len(), 2);
     assert!(r.declined.iter().all(|l| l.is_open() && l.advisor.id == "adv-7"));
-    assert_eq!(
-        kinds(&change),
-        [(FactKind::RoClosed, None), (FactKind::LineDeclined, Some(62000)), (FactKind::LineDeclined, Some(8900))]
-    );
+    assert_eq!(kinds(&change), [(FactKind::RoClosed, None), (FactKind::LineDeclined, Some(62000 + 8900))]);
     // Days 3, 10 and 30 after Monday 23 November, at 10:00 Chicago (CST, UTC-6).
     let due: Vec<_> = r.follow_ups.iter().map(|s| (s.step, s.days, s.due_at)).collect();
     assert_eq!(
@@ -240,4 +237,86 @@ fn a_step_already_ended_does_nothing_more() {
     state.follow_ups[0] = state.follow_ups[0].ended(StepStatus::Done, "texted");
     let change = decide_step(&northside(), &step(&close, 0), &state, at("2026-11-26T16:05:00Z"));
     assert!(change.plan().is_none() && change.records[0].tasks.is_empty() && change.records[0].follow_ups.is_empty());
+}
+
+/// Sixty declined lines: the close is one transaction of DynamoDB's at most
+/// 100 actions (a line is one item; the facts and the timeline sum them up),
+/// with its cadence.
+#[test]
+fn a_close_with_sixty_declined_lines_fits_one_transaction_with_its_cadence() {
+    let lines: Vec<serde_json::Value> = (1..=60)
+        .map(|i| {
+            json!({"line_id": format!("L{i}"), "op_code": format!("OP-{i}"), "description": format!("Work {i}"),
+                        "estimate_cents": 1000 + i})
+        })
+        .collect();
+    let (e, c) = closed("d-60", "RO-60", "2026-11-23T23:20:00Z", &["LOF-SYN"], json!(lines));
+    let change = decide(&northside(), &e, &c, &customer(MARIA), &CustomerState::default(), at("2026-11-23T23:20:05Z"));
+    let r = &change.records[0];
+    assert_eq!(r.declined.len(), 60);
+    assert_eq!(r.follow_ups.len(), 3);
+    let items = 1
+        + change.natural_keys.len()
+        + change.facts.len()
+        + 1
+        + r.consent.iter().count()
+        + r.repair_orders.len()
+        + r.declined.len()
+        + r.follow_ups.len()
+        + r.touchpoints.len();
+    assert!(items <= 100, "{items} actions");
+    let total: i64 = (1..=60).map(|i| 1000 + i).sum();
+    assert_eq!(kinds(&change)[1], (FactKind::LineDeclined, Some(total)));
+}
+
+/// A DMS that restarts line ids on every RO (L1, L2, ...): a close that
+/// recovers two earlier lines both called L1 writes each once.
+#[test]
+fn lines_are_keyed_by_their_repair_order_so_two_l1s_recover_together() {
+    let one = |ro: &str, op: &str, when: &str| {
+        closed(
+            &format!("d-{ro}"),
+            ro,
+            when,
+            &["LOF"],
+            json!([{"line_id": "L1", "op_code": op, "description": op, "estimate_cents": 100}]),
+        )
+    };
+    let (e1, c1) = one("RO-1", "BRK", "2026-10-01T15:00:00Z");
+    let first = decide(&northside(), &e1, &c1, &customer(MARIA), &CustomerState::default(), at("2026-10-01T15:00:05Z"));
+    let (e2, c2) = one("RO-2", "CAF", "2026-10-08T15:00:00Z");
+    let second = decide(&northside(), &e2, &c2, &customer(MARIA), &after(&first), at("2026-10-08T15:00:05Z"));
+    let mut state = after(&first);
+    state.declined.extend(after(&second).declined.into_iter().filter(|l| l.ro_number == "RO-2"));
+    state.repair_orders.extend(after(&second).repair_orders.into_iter().filter(|r| r.ro_number == "RO-2"));
+    let (e3, c3) = closed("d-3", "RO-3", "2026-11-01T15:00:00Z", &["BRK", "CAF"], json!([]));
+    let change = decide(&northside(), &e3, &c3, &customer(MARIA), &state, at("2026-11-01T15:00:05Z"));
+    let r = &change.records[0];
+    let mut keys: Vec<String> = r.declined.iter().map(|l| custops::entity::Entity::keys(l, &r.customer).sk).collect();
+    keys.sort();
+    assert_eq!(keys, ["#DECL#RO-1#L1", "#DECL#RO-2#L1"]);
+    assert!(r.declined.iter().all(|l| l.status == LineStatus::Recovered));
+    assert_unique_items(&change);
+}
+
+/// A close resent after its claims expired, an older close delivered late,
+/// and work on another vehicle recover nothing and reopen nothing.
+#[test]
+fn resends_late_closes_and_other_vehicles_never_reopen_or_recover() {
+    let state = after(&first_close());
+    // The same RO again, months later: nothing changes.
+    let (e, c) = closed("d-1-again", "RO-48213", "2026-11-23T23:20:00Z", &["LOF-SYN"], brakes_and_filter());
+    let change = decide(&northside(), &e, &c, &customer(MARIA), &state, at("2027-03-01T12:00:00Z"));
+    assert!(change.records.is_empty() && change.facts.is_empty(), "{change:?}");
+
+    // A close from before the brakes were declined, delivered late.
+    let (e, c) = closed("d-old", "RO-40000", "2026-11-01T15:00:00Z", &["BRK-FRT-PR"], json!([]));
+    let change = decide(&northside(), &e, &c, &customer(MARIA), &state, at("2026-12-01T18:00:05Z"));
+    assert!(change.records[0].declined.is_empty(), "an older close recovers nothing newer");
+
+    // The brakes done on another vehicle of the same customer.
+    let (e, mut c) = closed("d-van", "RO-50000", "2026-12-01T18:00:00Z", &["BRK-FRT-PR"], json!([]));
+    c.vehicle.vin = "1FTBR1C80MKA00001".into();
+    let change = decide(&northside(), &e, &c, &customer(MARIA), &state, at("2026-12-01T18:00:05Z"));
+    assert!(change.records[0].declined.is_empty(), "van B's brakes do not recover the Tahoe's");
 }

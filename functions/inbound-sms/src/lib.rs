@@ -164,7 +164,10 @@ pub fn decide(
             consent.keyword_at = Some(sent_at);
             record.consent = Some((consent, state.consent.clone()));
             record.touch(touch("consent.opted_out", format!("opted out by {how}")));
-            change = change.fact(Fact::new(store, FactKind::SmsOptOut, &event_id, now));
+            if newly {
+                // The day counts numbers newly opted out, not every STOP.
+                change = change.fact(Fact::new(store, FactKind::SmsOptOut, &event_id, now));
+            }
             // End User Messaging answers the keywords itself; an opt-out in
             // words gets one confirmation from the store, at once.
             if newly && intent == Intent::OptOutInWords {
@@ -192,10 +195,13 @@ pub fn decide(
         }
         Intent::OptIn => {
             let mut consent = state.consent.clone();
+            if consent.opted_out() {
+                // Only a change goes on the ledger's history.
+                consent.record(sent_at, "opted_in", format!("sms keyword {word} (message {message})"));
+            }
             consent.opted_out_at = None;
             consent.opt_out_source = None;
             consent.keyword_at = Some(sent_at);
-            consent.record(sent_at, "opted_in", format!("sms keyword {word} (message {message})"));
             record.consent = Some((consent, state.consent.clone()));
             record.touch(touch("consent.opted_in", format!("opted back in by texting {word}")));
         }
@@ -218,14 +224,16 @@ pub fn decide(
             });
             let task = if intent == Intent::MayOptOut {
                 // Marketing waits for a person: this may be a revocation.
-                let mut consent = state.consent.clone();
-                consent.marketing_paused = Some(MarketingPause {
-                    at: now,
-                    task_id: task.task_id.clone(),
-                    why: "the customer's reply may mean stop".into(),
-                });
-                consent.record(now, "marketing_paused", format!("sms free text (message {message})"));
-                record.consent = Some((consent, state.consent.clone()));
+                if !state.consent.marketing_paused() {
+                    let mut consent = state.consent.clone();
+                    consent.marketing_paused = Some(MarketingPause {
+                        at: now,
+                        task_id: task.task_id.clone(),
+                        why: "the customer's reply may mean stop".into(),
+                    });
+                    consent.record(now, "marketing_paused", format!("sms free text (message {message})"));
+                    record.consent = Some((consent, state.consent.clone()));
+                }
                 record.touch(touch(
                     "consent.marketing_paused",
                     format!("marketing paused until a person closes {}: the reply may mean stop", task.task_id),

@@ -191,3 +191,30 @@ fn a_reply_that_may_mean_stop_pauses_marketing_and_flags_the_task_for_a_person()
     assert!(ordinary.records[0].consent.is_none());
     assert!(!ordinary.records[0].tasks[0].note.starts_with("FLAGGED"));
 }
+
+/// A keyword that changes nothing (STOP when opted out, START when not) is
+/// not appended to the ledger's history and is not a new opt-out for the
+/// day; the history is capped, so a STOP can always be recorded.
+#[test]
+fn a_keyword_that_changes_nothing_adds_no_history_and_the_history_is_capped() {
+    let (first, stopped) = keyword_sent_at("STOP", "2026-11-23T16:02:00Z", &CustomerState::default());
+    assert_eq!(first.facts.len(), 1, "a new opt-out is counted");
+    let state = CustomerState { consent: stopped.clone(), ..Default::default() };
+    let (again, after) = keyword_sent_at("STOP", "2026-11-23T16:03:00Z", &state);
+    assert!(again.facts.is_empty(), "a second STOP is not one more opt-out");
+    assert_eq!(after.history, stopped.history, "nothing appended");
+
+    let (_, never_out) = keyword_sent_at("START", "2026-11-23T16:02:00Z", &CustomerState::default());
+    assert!(never_out.history.is_empty(), "START without an opt-out changes nothing");
+
+    let mut full = Consent::default();
+    for i in 0..(custops::model::CONSENT_HISTORY + 50) {
+        full.record(at("2026-11-23T16:00:00Z"), "marketing_granted", format!("dms event {i}"));
+    }
+    assert_eq!(full.history.len(), custops::model::CONSENT_HISTORY);
+    let state = CustomerState { consent: full, ..Default::default() };
+    let (_, after) = keyword_sent_at("STOP", "2026-11-23T16:04:00Z", &state);
+    assert!(after.opted_out());
+    assert_eq!(after.history.last().unwrap().change, "opted_out");
+    assert_eq!(after.history.len(), custops::model::CONSENT_HISTORY);
+}

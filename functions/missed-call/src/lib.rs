@@ -58,7 +58,7 @@ impl SqsFunction for MissedCall {
 /// The number to call and text back, or why there is none.
 pub fn caller(store: &StoreConfig, call: &CallMissed) -> Result<Phone, (FactKind, String)> {
     match Phone::parse(&call.from) {
-        Ok(p) if p == store.sms_number => {
+        Ok(p) if store.owns_number(&p) => {
             Err((FactKind::MissedCallOwnLine, "the call came from the store's own line".into()))
         }
         Ok(p) => Ok(p),

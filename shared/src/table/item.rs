@@ -35,7 +35,38 @@ pub(crate) fn to_item<E: Entity>(entity: &E, keys: &Keys) -> Result<Item, TableE
     if let Some(exp) = keys.expires_at {
         item.insert(TTL_ATTRIBUTE.into(), n(exp));
     }
+    let size = item_size(&item);
+    if size > MAX_ITEM_BYTES {
+        return Err(TableError::TooLarge {
+            what: format!("item {}/{} ({})", keys.pk, keys.sk, E::KIND),
+            reason: format!("{size} bytes, over DynamoDB's {MAX_ITEM_BYTES}-byte item limit"),
+        });
+    }
     Ok(item)
+}
+
+/// DynamoDB's largest item (names and values, UTF-8).
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+
+/// An item's size as DynamoDB counts it: each attribute's name and value
+/// (strings in UTF-8, numbers about one byte per two digits, plus overheads).
+pub(crate) fn item_size(item: &Item) -> usize {
+    item.iter().map(|(name, value)| name.len() + value_size(value)).sum()
+}
+
+fn value_size(value: &AttributeValue) -> usize {
+    match value {
+        AttributeValue::S(s) => s.len(),
+        AttributeValue::N(n) => n.len().div_ceil(2) + 1,
+        AttributeValue::B(b) => b.as_ref().len(),
+        AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+        AttributeValue::Ss(v) => v.iter().map(String::len).sum(),
+        AttributeValue::Ns(v) => v.iter().map(|n| n.len().div_ceil(2) + 1).sum(),
+        AttributeValue::Bs(v) => v.iter().map(|b| b.as_ref().len()).sum(),
+        AttributeValue::L(v) => 3 + v.iter().map(|x| 1 + value_size(x)).sum::<usize>(),
+        AttributeValue::M(m) => 3 + m.iter().map(|(k, x)| 1 + k.len() + value_size(x)).sum::<usize>(),
+        _ => 0,
+    }
 }
 
 pub(crate) fn from_item<E: Entity>(item: Item) -> Result<E, TableError> {

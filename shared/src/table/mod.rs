@@ -35,6 +35,10 @@ pub enum TableError {
     Aws { operation: &'static str, code: Option<String>, message: String },
     #[error("item {pk}/{sk} does not map to {entity}: {reason}")]
     Mapping { pk: String, sk: String, entity: &'static str, reason: String },
+    /// Over one of DynamoDB's hard limits (an item's 400 KB; a transaction's
+    /// 100 actions or 4 MB): no retry can ever succeed.
+    #[error("{what} does not fit DynamoDB: {reason}")]
+    TooLarge { what: String, reason: String },
 }
 
 impl TableError {
@@ -48,6 +52,14 @@ impl TableError {
             None => aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string(),
         };
         TableError::Aws { operation, code, message: crate::phone::redact_digits(&message) }
+    }
+
+    /// A request DynamoDB refuses as invalid (`ValidationException`: a limit
+    /// crossed, an item written twice in one transaction): the same request
+    /// fails the same way every time.
+    pub fn is_invalid_request(&self) -> bool {
+        matches!(self, TableError::Mapping { .. } | TableError::TooLarge { .. })
+            || matches!(self, TableError::Aws { code: Some(c), .. } if c == "ValidationException")
     }
 
     pub fn is_conditional_failure(&self) -> bool {
@@ -302,12 +314,12 @@ impl Table {
 
     /// Whether `key` has been claimed (an event id or a natural key; a consistent read).
     #[instrument(skip(self))]
-    pub async fn is_claimed(&self, key: &str) -> Result<bool, TableError> {
+    pub async fn is_claimed(&self, store_id: &str, key: &str) -> Result<bool, TableError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.name)
-            .set_key(Some(key_of(&EventClaim::keys_of(key))))
+            .set_key(Some(key_of(&EventClaim::keys_of(store_id, key))))
             .consistent_read(true)
             .projection_expression("#pk")
             .expression_attribute_names("#pk", PK)

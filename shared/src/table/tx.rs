@@ -30,12 +30,18 @@ pub enum Guard {
     /// Expects the opt-out state that was read: a STOP that arrived meanwhile
     /// cancels the transaction, so it is never overwritten.
     OptOutAsRead { opted_out: bool },
+    /// Only over nothing, or over an item whose `status` is one of these: an
+    /// ended line, step or task is never written back (see `replaces`).
+    Replacing(&'static [&'static str]),
 }
 
 /// An idempotency claim: the first transaction that writes it wins; a
 /// duplicate is cancelled by it and changes nothing.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EventClaim {
+    /// Event ids are unique within one store, not across stores (two DMSes
+    /// may both number an event `dms-000123`): a claim is the store's.
+    pub store_id: String,
     pub event_id: String,
     pub claimed_at: DateTime<Utc>,
     /// The texts the event wrote: a retry finds them here, even when its own
@@ -48,9 +54,9 @@ pub struct EventClaim {
 }
 
 impl EventClaim {
-    /// Where the claim on `key` is.
-    pub fn keys_of(key: &str) -> Keys {
-        Keys::new(format!("EVENT#{key}"), "EVENT")
+    /// Where `store_id`'s claim on `key` is.
+    pub fn keys_of(store_id: &str, key: &str) -> Keys {
+        Keys::new(crate::keys::event_claim(store_id, key), "EVENT")
     }
 }
 
@@ -59,7 +65,7 @@ impl Entity for EventClaim {
     type Scope = ();
 
     fn keys(&self, _: &()) -> Keys {
-        let mut k = Self::keys_of(&self.event_id);
+        let mut k = Self::keys_of(&self.store_id, &self.event_id);
         k.expires_at = self.expires_at.map(|t| t.timestamp());
         k
     }
@@ -153,10 +159,13 @@ impl Tx {
         }
         let built = to_item(entity, keys).and_then(|mut item| {
             let (condition, values) = condition(guard, &mut item);
+            let names = matches!(guard, Guard::Replacing(_))
+                .then(|| HashMap::from([("#status".to_owned(), "status".to_owned())]));
             let put = Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(item))
-                .set_condition_expression(condition.map(str::to_owned))
+                .set_condition_expression(condition)
+                .set_expression_attribute_names(names)
                 .set_expression_attribute_values(values)
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .build()
@@ -169,14 +178,25 @@ impl Tx {
     /// Claims an idempotency key (an event id, or a natural key where a source
     /// resends under new ids): the transaction fails as
     /// [`TxRejected::Duplicate`] if it was claimed before.
-    pub fn claim(&mut self, key: &str, now: DateTime<Utc>) -> &mut Self {
-        self.claim_with_texts(key, now, Vec::new())
+    pub fn claim(&mut self, store_id: &str, key: &str, now: DateTime<Utc>) -> &mut Self {
+        self.claim_with_texts(store_id, key, now, Vec::new())
     }
 
     /// [`Tx::claim`], remembering the texts the event writes.
-    pub fn claim_with_texts(&mut self, key: &str, now: DateTime<Utc>, texts: Vec<TextRef>) -> &mut Self {
-        let claim =
-            EventClaim { event_id: key.to_owned(), claimed_at: now, texts, expires_at: Some(now + self.claim_ttl) };
+    pub fn claim_with_texts(
+        &mut self,
+        store_id: &str,
+        key: &str,
+        now: DateTime<Utc>,
+        texts: Vec<TextRef>,
+    ) -> &mut Self {
+        let claim = EventClaim {
+            store_id: store_id.to_owned(),
+            event_id: key.to_owned(),
+            claimed_at: now,
+            texts,
+            expires_at: Some(now + self.claim_ttl),
+        };
         let keys = claim.keys(&());
         let built = to_item(&claim, &keys).and_then(|item| {
             let put = Put::builder()
@@ -249,21 +269,62 @@ impl Tx {
 }
 
 /// The condition of a guarded put (and the version it writes).
-fn condition(guard: Guard, item: &mut Item) -> (Option<&'static str>, Option<Item>) {
+fn condition(guard: Guard, item: &mut Item) -> (Option<String>, Option<Item>) {
+    let fixed = |c: &str| (Some(c.to_owned()), None);
     match guard {
         Guard::Always => (None, None),
         Guard::New | Guard::Version(None) => {
             if guard == Guard::Version(None) {
                 item.insert(VERSION.into(), n(1));
             }
-            (Some("attribute_not_exists(pk)"), None)
+            fixed("attribute_not_exists(pk)")
         }
         Guard::Version(Some(v)) => {
             item.insert(VERSION.into(), n(v + 1));
-            (Some("version = :v"), Some(HashMap::from([(":v".to_owned(), n(v))])))
+            (Some("version = :v".to_owned()), Some(HashMap::from([(":v".to_owned(), n(v))])))
         }
-        Guard::OptOutAsRead { opted_out: true } => (Some("attribute_exists(opted_out_at)"), None),
-        Guard::OptOutAsRead { opted_out: false } => (Some("attribute_not_exists(opted_out_at)"), None),
+        Guard::OptOutAsRead { opted_out: true } => fixed("attribute_exists(opted_out_at)"),
+        Guard::OptOutAsRead { opted_out: false } => fixed("attribute_not_exists(opted_out_at)"),
+        Guard::Replacing(statuses) => {
+            let names: Vec<String> = (0..statuses.len()).map(|i| format!(":st{i}")).collect();
+            let values = statuses.iter().zip(&names).map(|(s, name)| (name.clone(), super::item::s(*s))).collect();
+            (Some(format!("attribute_not_exists(pk) OR #status IN ({})", names.join(", "))), Some(values))
+        }
+    }
+}
+
+/// DynamoDB's limits on one TransactWriteItems.
+pub const MAX_TX_ITEMS: usize = 100;
+pub const MAX_TX_BYTES: usize = 4 * 1024 * 1024;
+
+impl Tx {
+    /// Refuses, before any call, a transaction DynamoDB would refuse for its
+    /// size (a ValidationException that looks like any other error): a
+    /// permanent error naming the limit, never retried.
+    fn check_limits(&self) -> Result<(), TableError> {
+        if self.parts.len() > MAX_TX_ITEMS {
+            return Err(TableError::TooLarge {
+                what: "a transaction".into(),
+                reason: format!("{} actions, over DynamoDB's {MAX_TX_ITEMS}", self.parts.len()),
+            });
+        }
+        let bytes: usize = self
+            .parts
+            .iter()
+            .map(|(_, part)| {
+                part.put().map_or(0, |p| super::item::item_size(p.item()))
+                    + part.update().map_or(0, |u| super::item::item_size(u.key()))
+                    + part.condition_check().map_or(0, |c| super::item::item_size(c.key()))
+                    + part.delete().map_or(0, |d| super::item::item_size(d.key()))
+            })
+            .sum();
+        if bytes > MAX_TX_BYTES {
+            return Err(TableError::TooLarge {
+                what: "a transaction".into(),
+                reason: format!("{bytes} bytes, over DynamoDB's {MAX_TX_BYTES}"),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -274,6 +335,7 @@ impl Table {
         if let Some(e) = tx.error {
             return Err(e.into());
         }
+        tx.check_limits()?;
         let (kinds, items): (Vec<&'static str>, Vec<TransactWriteItem>) = tx.parts.into_iter().unzip();
         let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
         let err = match result {
