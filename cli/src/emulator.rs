@@ -226,6 +226,12 @@ impl CallRecorder {
     /// Stops recording and returns the calls served since `start`, in order,
     /// each with its request body (JSON protocols: the request itself).
     pub async fn requests(self) -> Result<Vec<(AwsCall, String)>, reqwest::Error> {
+        Ok(self.signed_requests().await?.into_iter().map(|r| (r.call, r.body)).collect())
+    }
+
+    /// [`CallRecorder::requests`], each with who signed it (the access key id:
+    /// the local stack gives each function its own, its binary's name).
+    pub async fn signed_requests(self) -> Result<Vec<SignedRequest>, reqwest::Error> {
         self.post("stop-recording").await?;
         let text = self
             .client
@@ -237,9 +243,25 @@ impl CallRecorder {
         Ok(text
             .lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter_map(|e| Some((call_of(&e)?, body_of(&e)?)))
+            .filter_map(|e| Some(SignedRequest { principal: principal_of(&e), call: call_of(&e)?, body: body_of(&e)? }))
             .collect())
     }
+}
+
+/// One recorded request: who signed it, what it called, its body.
+#[derive(Debug, Clone)]
+pub struct SignedRequest {
+    pub principal: Option<String>,
+    pub call: AwsCall,
+    pub body: String,
+}
+
+/// The access key id a request was signed with (SigV4's `Credential=`).
+fn principal_of(entry: &serde_json::Value) -> Option<String> {
+    let headers = entry.get("headers")?.as_object()?;
+    let auth = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("Authorization"))?.1.as_str()?;
+    let credential = auth.split("Credential=").nth(1)?;
+    Some(credential.split('/').next()?.to_owned())
 }
 
 /// The service and operation of one recorded request: JSON protocols name it

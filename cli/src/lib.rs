@@ -6,6 +6,7 @@ pub mod chaos;
 pub mod commands;
 pub mod emulator;
 pub mod faults;
+pub mod iam;
 pub mod local;
 pub mod registry;
 pub mod replay;
