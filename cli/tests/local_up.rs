@@ -28,8 +28,14 @@ fn events() -> std::path::PathBuf {
 
 /// `custops local up --now NOW` in the foreground, with Northside stored; its endpoint.
 fn local_up(now: &str) -> (Up, String) {
+    local_up_with(now, &[])
+}
+
+/// [`local_up`] with more of `local up`'s flags.
+fn local_up_with(now: &str, flags: &[&str]) -> (Up, String) {
     let mut child = Command::new(BIN)
         .args(["local", "up", "--now", now])
+        .args(flags)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -190,4 +196,60 @@ fn tasks_and_task_done_work_the_declined_follow_ups() {
     custops(&endpoint, &["local", "tick", "--at", "2026-12-03T16:00:00Z"]);
     let texts: serde_json::Value = serde_json::from_str(&custops(&endpoint, &["texts", "--json"])).unwrap();
     assert_eq!(texts.as_array().unwrap().len(), 1, "booked: no day-10 text");
+}
+
+/// Given `local up --conflicts 20` (DynamoDB's transaction conflicts, as on
+/// AWS), when 20 events for one customer are published at once, then every
+/// one lands and none is dead-lettered: a commit that loses the race for the
+/// customer's record is decided again inside the function.
+#[test]
+fn under_conflicts_twenty_events_for_one_customer_at_once_all_land() {
+    let (_up, endpoint) = local_up_with("2026-11-23T16:05:30Z", &["--conflicts", "20"]);
+    let template = std::fs::read_to_string(events().join("dms/010-ro-status-checked-in.json")).unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let config = custops::aws::local(&endpoint).await;
+        let sns = aws_sdk_sns::Client::new(&config);
+        let bodies: Vec<String> = (0..20)
+            .map(|i| {
+                let mut event: serde_json::Value = serde_json::from_str(&template).unwrap();
+                event["event_id"] = format!("burst-{i}").into();
+                event["data"]["ro_number"] = format!("RO-FLEET-{i}").into();
+                event.to_string()
+            })
+            .collect();
+        let arn = |t: &str| format!("arn:aws:sns:us-east-1:123456789012:{t}");
+        futures::future::join_all(bodies.iter().map(|b| custops_cli::commands::publish_event(&sns, arn, b))).await;
+    });
+    let started = Instant::now();
+    loop {
+        let timeline = custops(&endpoint, &["timeline", "+15125550142", "--store", "northside-chevy", "--json"]);
+        let parsed: serde_json::Value = serde_json::from_str(&timeline).unwrap();
+        let ros = parsed[0]["repair_orders"].as_array().map_or(0, Vec::len);
+        if ros == 20 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "{ros} of 20 landed: {timeline:.2000}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(custops(&endpoint, &["dlq"]).contains("empty"), "nothing dead-lettered");
+}
+
+/// `custops store put` refuses a `lapse_months` below 1 (every customer
+/// would lapse at once) and says why.
+#[test]
+fn store_put_refuses_lapse_months_below_one() {
+    let (_up, endpoint) = local_up("2026-11-23T16:05:30Z");
+    let mut store: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(events().join("stores/northside-chevy.json")).unwrap()).unwrap();
+    store["lapse_months"] = 0.into();
+    let file = std::env::temp_dir().join(format!("custops-lapse-{}.json", std::process::id()));
+    std::fs::write(&file, store.to_string()).unwrap();
+    let out = Command::new(BIN)
+        .args(["store", "put", file.to_str().unwrap()])
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("lapse_months 0 is below 1"), "{err}");
 }
