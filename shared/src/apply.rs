@@ -80,6 +80,9 @@ pub struct Change {
     pub event_id: String,
     /// More idempotency keys: natural keys for sources that resend under new ids.
     pub natural_keys: Vec<String>,
+    /// Natural keys of what happens once in a record's life (a repair
+    /// order's close): claimed for good, never expiring.
+    pub lasting_keys: Vec<String>,
     /// What the day counts (see [`Fact`]).
     pub facts: Vec<Fact>,
     /// The customer records it changes (usually one).
@@ -99,6 +102,9 @@ pub struct RecordChange {
     pub follow_ups: Vec<FollowUp>,
     pub tasks: Vec<Task>,
     pub touchpoints: Vec<Touchpoint>,
+    /// History items that must not exist for the change to hold (a repair
+    /// order closed before, when a status for it arrives): see [`Tx::require_absent`].
+    pub absent: Vec<crate::keys::Keys>,
     /// The text, planned by [`crate::outbound::plan`], and the send ledger it
     /// was planned against (the caps).
     pub text: Option<(Plan, SendLedger)>,
@@ -106,12 +112,24 @@ pub struct RecordChange {
 
 impl Change {
     pub fn new(event_id: &str) -> Self {
-        Self { event_id: event_id.to_owned(), natural_keys: Vec::new(), facts: Vec::new(), records: Vec::new() }
+        Self {
+            event_id: event_id.to_owned(),
+            natural_keys: Vec::new(),
+            lasting_keys: Vec::new(),
+            facts: Vec::new(),
+            records: Vec::new(),
+        }
     }
 
     /// Adds a natural key, claimed with the event id.
     pub fn natural_key(mut self, key: String) -> Self {
         self.natural_keys.push(key);
+        self
+    }
+
+    /// Adds a natural key claimed for good (see [`Change::lasting_keys`]).
+    pub fn lasting_key(mut self, key: String) -> Self {
+        self.lasting_keys.push(key);
         self
     }
 
@@ -147,6 +165,7 @@ impl RecordChange {
             follow_ups: Vec::new(),
             tasks: Vec::new(),
             touchpoints: Vec::new(),
+            absent: Vec::new(),
             text: None,
         }
     }
@@ -178,6 +197,9 @@ impl Core {
         for key in &change.natural_keys {
             tx.claim_with_texts(store_id, key, now, texts.clone());
         }
+        for key in &change.lasting_keys {
+            tx.claim_lasting(store_id, key, now, texts.clone());
+        }
         for fact in &change.facts {
             tx.put(fact, Guard::Always);
         }
@@ -204,6 +226,9 @@ impl Core {
             }
             for touch in &r.touchpoints {
                 tx.put_on(id, touch, Guard::Always);
+            }
+            for keys in &r.absent {
+                tx.require_absent(keys);
             }
             if let Some((plan, sends)) = &r.text {
                 crate::outbound::stage(&mut tx, id, plan, sends);
@@ -256,6 +281,12 @@ impl Core {
                     }
                 }
                 Ok(Applied::Duplicate)
+            }
+            Err(TxError::Rejected(TxRejected::Conflict(kinds))) if kinds.contains(&crate::table::tx::ARCHIVED) => {
+                Err(ProcessError::Ignored {
+                    event_id: event_id.to_owned(),
+                    reason: "what it changes ended before (a repair order closed): a late event changes nothing".into(),
+                })
             }
             Err(TxError::Rejected(rejected)) => {
                 warn!(?rejected, "the customer record changed concurrently");

@@ -54,14 +54,15 @@ pub fn customer(phone: &str) -> CustomerId {
 /// deciding the next event.
 pub fn state_after(change: &crate::apply::Change) -> crate::model::CustomerState {
     let r = change.records.last().expect("a record");
+    // What ended moved to the history: the state is what is still open.
     crate::model::CustomerState {
         profile: r.profile.clone().map(|(p, _)| p),
         version: Some(1),
         consent: r.consent.clone().map(|(c, _)| c).unwrap_or_default(),
-        repair_orders: r.repair_orders.clone(),
-        declined: r.declined.clone(),
-        follow_ups: r.follow_ups.clone(),
-        tasks: r.tasks.clone(),
+        repair_orders: r.repair_orders.iter().filter(|o| o.is_open()).cloned().collect(),
+        declined: r.declined.iter().filter(|l| !l.is_ended()).cloned().collect(),
+        follow_ups: r.follow_ups.iter().filter(|s| s.status == crate::model::StepStatus::Scheduled).cloned().collect(),
+        tasks: r.tasks.iter().filter(|t| t.is_open()).cloned().collect(),
         ..Default::default()
     }
 }

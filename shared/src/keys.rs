@@ -9,10 +9,10 @@
 //! | customer profile (`customer`) | `CUST#{store}#{e164}` | `#PROFILE` | `DMS#{store}#{dms_id}` / `CUST` | `LAPSE#{store}` / `{last visit}#{e164}` (until contacted about that lapse) | |
 //! | consent ledger (`consent`) | `CUST#{store}#{e164}` | `#CONSENT` | | | |
 //! | send ledger, caps (`send_ledger`) | `CUST#{store}#{e164}` | `#SENDS` | | | |
-//! | repair order (`repair_order`) | `CUST#{store}#{e164}` | `#RO#{ro}` | `RO#{store}#{ro}` / `RO` | | |
-//! | declined line (`declined_line`) | `CUST#{store}#{e164}` | `#DECL#{ro}#{line}` | | `DECLINED#{store}` / `{declined}#{e164}#{ro}#{line}` (open only) | |
-//! | follow-up step (`follow_up`) | `CUST#{store}#{e164}` | `#STEP#{ro}#{step}` | | | `DUE` / `{due}#{pk}#{sk}` (scheduled only) |
-//! | task (`task`) | `CUST#{store}#{e164}` | `#TASK#{task_id}` | | `TASKS#{store}` / `{due}#{task_id}` (open only) | |
+//! | repair order (`repair_order`) | `CUST#{store}#{e164}` | `#RO#{ro}` (closed: `H#RO#{ro}`) | `RO#{store}#{ro}` / `RO` | | |
+//! | declined line (`declined_line`) | `CUST#{store}#{e164}` | `#DECL#{ro}#{line}` (recovered or declined: `H#DECL#...`) | | `DECLINED#{store}` / `{declined}#{e164}#{ro}#{line}` (open only) | |
+//! | follow-up step (`follow_up`) | `CUST#{store}#{e164}` | `#STEP#{ro}#{step}` (ended: `H#STEP#...`) | | | `DUE` / `{due}#{pk}#{sk}` (scheduled only) |
+//! | task (`task`) | `CUST#{store}#{e164}` | `#TASK#{task_id}` (done: `H#TASK#...`) | | `TASKS#{store}` / `{due}#{task_id}` (open only) | |
 //! | outbound text (`text`) | `CUST#{store}#{e164}` | `TEXT#{dedupe key}` | | `TEXTS#{store}` / `{created}#{dedupe key}` | `DUE` / `{due}#{pk}#{sk}` (unfinished only) |
 //! | touchpoint (`touchpoint`) | `CUST#{store}#{e164}` | `TL#{at}#{event_id}#{kind}` | | | |
 //! | event claim (`event_claim`) | `EVENT#{store}#{event_id}` | `EVENT` | | | |
@@ -20,7 +20,8 @@
 //!
 //! Access patterns: every store (`pk`); a store by its texting number (gsi1);
 //! customer by phone within a store (`pk`); a customer's current state (`pk`,
-//! `sk` begins with `#`: one Query); a customer's timeline (`pk`); customer by
+//! `sk` begins with `#`: one Query, of open work only: what ended moved to
+//! `H#`); a customer's timeline (`pk`); customer by
 //! DMS id (gsi1); a repair order by RO number (gsi1); a store's open tasks in
 //! due order (gsi2, sparse: done tasks leave it); a store's customers by last
 //! visit whose lapse it has not reached out about (gsi2, sparse: the sweep
@@ -89,6 +90,21 @@ pub fn ts(t: DateTime<Utc>) -> String {
 /// Every item of a customer's current state sorts under this prefix, before
 /// their history (texts, touchpoints), so one Query reads the state.
 pub const STATE_PREFIX: &str = "#";
+/// What has ended (a closed repair order, a recovered or declined line, an
+/// ended step, a done task) moves from its state key `#...` to `H#...`: the
+/// state a trigger reads stays the customer's open work however long their
+/// history, and the timeline (the whole partition) keeps everything.
+pub const HISTORY_PREFIX: char = 'H';
+
+/// The history key of an entity whose state key is `state_sk`.
+pub fn history(state_sk: &str) -> String {
+    format!("{HISTORY_PREFIX}{state_sk}")
+}
+
+/// The state key an entity had before it moved to `sk`, if `sk` is a history key.
+pub fn state_of(sk: &str) -> Option<&str> {
+    sk.strip_prefix(HISTORY_PREFIX).filter(|s| s.starts_with(STATE_PREFIX))
+}
 pub const STORES_PK: &str = "STORES";
 /// The partition of the sparse due index (gsi3).
 pub const DUE_PK: &str = "DUE";

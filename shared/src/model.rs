@@ -325,7 +325,8 @@ impl Entity for RepairOrder {
     type Scope = CustomerId;
 
     fn keys(&self, of: &CustomerId) -> Keys {
-        let mut k = Keys::new(of.pk(), format!("#RO#{}", self.ro_number));
+        let sk = format!("#RO#{}", self.ro_number);
+        let mut k = Keys::new(of.pk(), if self.closed_at.is_some() { keys::history(&sk) } else { sk });
         k.gsi1 = Some((format!("RO#{}#{}", of.store_id, self.ro_number), "RO".into()));
         k
     }
@@ -334,6 +335,11 @@ impl Entity for RepairOrder {
 impl RepairOrder {
     pub fn is_open(&self) -> bool {
         self.closed_at.is_none()
+    }
+
+    /// Where repair order `ro` of `of` is once closed.
+    pub fn history_keys(of: &CustomerId, ro: &str) -> Keys {
+        Keys::new(of.pk(), keys::history(&format!("#RO#{ro}")))
     }
 
     /// The status in words for a customer: "ready for pickup".
@@ -397,6 +403,12 @@ impl DeclinedLine {
     pub fn is_open(&self) -> bool {
         self.status == LineStatus::Open
     }
+
+    /// Recovered or declined for good: it leaves the state. A booked line
+    /// stays, since the work done on a later RO still recovers it.
+    pub fn is_ended(&self) -> bool {
+        matches!(self.status, LineStatus::Recovered | LineStatus::Declined)
+    }
 }
 
 /// An open line is on its store's feed of open declined work (gsi2, sparse).
@@ -405,7 +417,8 @@ impl Entity for DeclinedLine {
     type Scope = CustomerId;
 
     fn keys(&self, of: &CustomerId) -> Keys {
-        let mut k = Keys::new(of.pk(), format!("#DECL#{}#{}", self.ro_number, self.line_id));
+        let sk = format!("#DECL#{}#{}", self.ro_number, self.line_id);
+        let mut k = Keys::new(of.pk(), if self.is_ended() { keys::history(&sk) } else { sk });
         // Open work is on the store's feed of open declined work (the report's
         // open dollars); an ended line leaves it.
         k.gsi2 = self.is_open().then(|| {
@@ -475,8 +488,11 @@ impl Entity for FollowUp {
     fn keys(&self, _: &()) -> Keys {
         let pk = keys::customer_pk(&self.store_id, &self.phone);
         let sk = format!("#STEP#{}#{}", self.ro_number, self.step);
+        if self.status != StepStatus::Scheduled {
+            return Keys::new(pk, keys::history(&sk));
+        }
         let mut k = Keys::new(pk.clone(), sk.clone());
-        if self.status == StepStatus::Scheduled {
+        {
             k.gsi3 = Some((keys::DUE_PK.into(), format!("{}#{pk}#{sk}", keys::ts(self.due_at))));
         }
         k
@@ -634,7 +650,9 @@ impl Entity for Task {
     type Scope = ();
 
     fn keys(&self, _: &()) -> Keys {
-        let mut k = Keys::new(keys::customer_pk(&self.store_id, &self.phone), format!("#TASK#{}", self.task_id));
+        let sk = format!("#TASK#{}", self.task_id);
+        let sk = if self.is_open() { sk } else { keys::history(&sk) };
+        let mut k = Keys::new(keys::customer_pk(&self.store_id, &self.phone), sk);
         k.gsi2 = self
             .is_open()
             .then(|| (keys::open_tasks(&self.store_id), format!("{}#{}", keys::ts(self.due_at), self.task_id)));

@@ -55,7 +55,7 @@ async fn the_cadence_texts_on_days_3_10_and_30_inside_the_window_once_per_step()
     h.publish(&resend).await;
     h.settle().await;
 
-    let state = h.table().customer_state(&maria()).await.unwrap();
+    let state = h.table().timeline(&maria()).await.unwrap().state;
     assert_eq!(state.declined.len(), 2);
     assert_eq!(state.follow_ups.len(), 3);
     assert!(state.repair_orders[0].closed_at.is_some());
@@ -81,7 +81,7 @@ async fn the_cadence_texts_on_days_3_10_and_30_inside_the_window_once_per_step()
                 && local <= chrono::NaiveTime::from_hms_opt(16, 0, 0).unwrap()
         );
     }
-    let state = h.table().customer_state(&maria()).await.unwrap();
+    let state = h.table().timeline(&maria()).await.unwrap().state;
     assert!(state.follow_ups.iter().all(|s| s.status == StepStatus::Done));
     assert_eq!(state.tasks.iter().filter(|t| t.kind == TaskKind::DeclinedFollowup).count(), 3, "a task at each step");
 }
@@ -98,7 +98,7 @@ async fn a_later_ro_that_does_the_work_recovers_it_and_stops_the_follow_ups() {
     h.publish(&ro_closed("d-2", "RO-49001", "2026-12-01T18:00:00Z", &["BRK-FRT-PR", "CAF-REPL"], json!([]), true))
         .await;
     h.settle().await;
-    let state = h.table().customer_state(&maria()).await.unwrap();
+    let state = h.table().timeline(&maria()).await.unwrap().state;
     assert!(
         state.declined.iter().all(|l| l.status == LineStatus::Recovered),
         "{:?} {:?}",
@@ -112,7 +112,7 @@ async fn a_later_ro_that_does_the_work_recovers_it_and_stops_the_follow_ups() {
     tick_twice(&h, "2026-12-03T16:00:00Z").await;
     tick_twice(&h, "2026-12-23T16:00:00Z").await;
     assert_eq!(h.sms().await.len(), 1, "no more texts after recovery");
-    let state = h.table().customer_state(&maria()).await.unwrap();
+    let state = h.table().timeline(&maria()).await.unwrap().state;
     let cancelled = state.follow_ups.iter().filter(|s| s.status == StepStatus::Cancelled).count();
     assert_eq!(cancelled, 2);
 }
@@ -124,7 +124,7 @@ async fn without_marketing_consent_the_advisor_gets_the_tasks_and_no_text_goes_o
     h.settle().await;
     tick_twice(&h, "2026-11-26T16:00:00Z").await;
     assert!(h.sms().await.is_empty());
-    let state = h.table().customer_state(&maria()).await.unwrap();
+    let state = h.table().timeline(&maria()).await.unwrap().state;
     let task = state.open_task(TaskKind::DeclinedFollowup).expect("a task for the advisor");
     assert_eq!(task.owner, "adv-7");
 }
@@ -149,7 +149,7 @@ async fn a_booked_appointment_stops_the_follow_ups_of_the_work_it_covers() {
     h.clock.set(at("2026-11-24T15:00:05Z"));
     h.publish(&appointment("appointment.booked", "b-1", "2026-11-24T15:00:00Z", None)).await;
     h.settle().await;
-    let state = h.table().customer_state(&maria()).await.unwrap();
+    let state = h.table().timeline(&maria()).await.unwrap().state;
     assert!(state.declined.iter().all(|l| l.status == LineStatus::Booked));
     assert!(state.follow_ups.iter().all(|s| s.status == StepStatus::Cancelled));
 
@@ -169,7 +169,7 @@ async fn a_no_show_is_invited_to_rebook_once_and_the_service_owner_gets_a_task()
     assert!(
         sms[0].message.contains("Northside Chevrolet") && sms[0].message.contains("https://northside.example/service")
     );
-    let state = h.table().customer_state(&maria()).await.unwrap();
+    let state = h.table().timeline(&maria()).await.unwrap().state;
     let task = state.open_task(TaskKind::NoShow).expect("a no-show task");
     assert_eq!(task.owner, "bdc-service");
 }

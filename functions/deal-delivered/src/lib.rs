@@ -66,7 +66,7 @@ pub fn decide(
     if state.profile.as_ref().is_some_and(|p| p.purchases.iter().any(|p| p.deal_id == deal.deal_id)) {
         // Delivered before: a DMS resend, however late (its claims long
         // expired), changes nothing and reopens no first-service task.
-        return Change::new(event_id).natural_key(natural_key(store, deal));
+        return Change::new(event_id).lasting_key(natural_key(store, deal));
     }
     let mut facts = vec![Fact::new(store, FactKind::DealDelivered, event_id, deal.delivered_at)];
 
@@ -116,7 +116,7 @@ pub fn decide(
     ));
     record.tasks.push(task);
     record.profile = Some((profile, state.version));
-    Change::new(event_id).natural_key(natural_key(store, deal)).facts(facts).record(record)
+    Change::new(event_id).lasting_key(natural_key(store, deal)).facts(facts).record(record)
 }
 
 #[cfg(test)]

@@ -42,7 +42,7 @@ fn a_delivery_puts_the_purchase_on_the_record_and_starts_the_lapse_clock() {
     assert_eq!(profile.vehicles[0].model, "Tahoe");
     assert_eq!(profile.last_visit_at, Some(at("2026-11-24T21:00:00Z")), "the lapse clock starts at delivery");
     assert!(r.consent.as_ref().is_some_and(|(c, _)| c.marketing_granted()), "the DMS's consent is recorded");
-    assert_eq!(change.natural_keys, ["deal.delivered#northside-chevy#D-9001"]);
+    assert_eq!(change.lasting_keys, ["deal.delivered#northside-chevy#D-9001"]);
     assert_eq!(change.facts.iter().map(|f| f.kind).collect::<Vec<_>>(), [FactKind::DealDelivered]);
 }
 

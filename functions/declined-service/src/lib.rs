@@ -84,12 +84,6 @@ pub fn decide(
     let (at, event_id) = (envelope.occurred_at, envelope.event_id.as_str());
     let touch = |kind: &str, summary: String| Touchpoint::of_event(at, event_id, kind, summary);
     let ro_number = closed.ro_number.as_str();
-    if state.repair_orders.iter().any(|r| r.ro_number == ro_number && r.closed_at.is_some()) {
-        // Closed before: a DMS resend, however late (its claims long
-        // expired), changes nothing; what became of its lines stands.
-        info!(ro_number, "repair order closed before: a resend, nothing changes");
-        return Change::new(event_id).natural_key(natural_key(store, closed));
-    }
     let mut record = RecordChange::new(customer.clone());
     let mut facts = vec![Fact::new(store, FactKind::RoClosed, event_id, closed.closed_at)];
 
@@ -224,7 +218,9 @@ pub fn decide(
         ));
     }
     record.declined.extend(new_lines);
-    Change::new(event_id).natural_key(natural_key(store, closed)).facts(facts).record(record)
+    // Claimed for good: a resend of the close, however late, changes nothing
+    // (the closed RO and its ended lines are history, not state).
+    Change::new(event_id).lasting_key(natural_key(store, closed)).facts(facts).record(record)
 }
 
 /// The idempotency key of a step's release: once per step, however often
@@ -240,10 +236,12 @@ pub fn decide_step(store: &StoreConfig, step: &FollowUp, state: &CustomerState, 
     let touch = |kind: &str, summary: String| Touchpoint::of_event(now, &event_id, kind, summary);
     let mut record = RecordChange::new(customer.clone());
     let change = Change::new(&event_id);
-    if state
+    // The due index is eventually consistent: a step already released or
+    // cancelled (gone from the state to the history) does nothing more.
+    if !state
         .follow_ups
         .iter()
-        .any(|s| s.ro_number == step.ro_number && s.step == step.step && s.status != StepStatus::Scheduled)
+        .any(|s| s.ro_number == step.ro_number && s.step == step.step && s.status == StepStatus::Scheduled)
     {
         return change.record(record);
     }

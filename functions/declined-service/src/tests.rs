@@ -74,7 +74,11 @@ fn the_close_records_the_visit_the_declined_lines_and_three_follow_up_steps() {
         due,
         [(1, 3, at("2026-11-26T16:00:00Z")), (2, 10, at("2026-12-03T16:00:00Z")), (3, 30, at("2026-12-23T16:00:00Z"))]
     );
-    assert_eq!(change.natural_keys, ["ro.closed#northside-chevy#RO-48213"], "a resend under a new id is a duplicate");
+    assert_eq!(
+        change.lasting_keys,
+        ["ro.closed#northside-chevy#RO-48213"],
+        "a resend under a new id, however late, is a duplicate"
+    );
 }
 
 /// One transaction may write an item once: every touchpoint of a change has its own key.
@@ -256,7 +260,7 @@ fn a_close_with_sixty_declined_lines_fits_one_transaction_with_its_cadence() {
     assert_eq!(r.declined.len(), 60);
     assert_eq!(r.follow_ups.len(), 3);
     let items = 1
-        + change.natural_keys.len()
+        + change.lasting_keys.len()
         + change.facts.len()
         + 1
         + r.consent.iter().count()
@@ -294,7 +298,7 @@ fn lines_are_keyed_by_their_repair_order_so_two_l1s_recover_together() {
     let r = &change.records[0];
     let mut keys: Vec<String> = r.declined.iter().map(|l| custops::entity::Entity::keys(l, &r.customer).sk).collect();
     keys.sort();
-    assert_eq!(keys, ["#DECL#RO-1#L1", "#DECL#RO-2#L1"]);
+    assert_eq!(keys, ["H#DECL#RO-1#L1", "H#DECL#RO-2#L1"], "recovered: moved to the history");
     assert!(r.declined.iter().all(|l| l.status == LineStatus::Recovered));
     assert_unique_items(&change);
 }
@@ -304,10 +308,13 @@ fn lines_are_keyed_by_their_repair_order_so_two_l1s_recover_together() {
 #[test]
 fn resends_late_closes_and_other_vehicles_never_reopen_or_recover() {
     let state = after(&first_close());
-    // The same RO again, months later: nothing changes.
+    // The same RO again, months later: its lasting claim makes it a
+    // duplicate (an emulator test); even decided again, no line or step is
+    // written again.
     let (e, c) = closed("d-1-again", "RO-48213", "2026-11-23T23:20:00Z", &["LOF-SYN"], brakes_and_filter());
     let change = decide(&northside(), &e, &c, &customer(MARIA), &state, at("2027-03-01T12:00:00Z"));
-    assert!(change.records.is_empty() && change.facts.is_empty(), "{change:?}");
+    assert_eq!(change.lasting_keys, ["ro.closed#northside-chevy#RO-48213"]);
+    assert!(change.records[0].declined.is_empty() && change.records[0].follow_ups.is_empty(), "{change:?}");
 
     // A close from before the brakes were declined, delivered late.
     let (e, c) = closed("d-old", "RO-40000", "2026-11-01T15:00:00Z", &["BRK-FRT-PR"], json!([]));

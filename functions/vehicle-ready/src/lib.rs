@@ -122,6 +122,11 @@ pub fn decide(
         return decided.record(record);
     }
     record.touch(touch("ro.status_changed", summary));
+    if known.is_none() {
+        // Not open here: it may have closed before (closed repair orders are
+        // history, not state). Then this status changes nothing.
+        record.absent.push(RepairOrder::history_keys(customer, &change.ro_number));
+    }
     // The customer is in the shop: a win-back text still waiting for its
     // window is withdrawn when it is released (`WithdrawnIf::Visited`).
     if let Some((profile, _)) = record.profile.as_mut() {

@@ -372,14 +372,21 @@ impl Table {
     }
 
     /// The tasks `refs` point at, at `store_id`, as they are now
-    /// (`BatchGetItem`, 100 keys a call); a task not found is left out.
+    /// (`BatchGetItem`, 100 keys a call: 50 tasks, each at its state and its
+    /// history key); a task not found is left out.
     #[instrument(skip(self, refs), fields(tasks = refs.len()))]
     pub async fn tasks(&self, store_id: &str, refs: &[crate::model::TaskRef]) -> Result<Vec<Task>, TableError> {
         use aws_sdk_dynamodb::types::KeysAndAttributes;
         let mut found = Vec::new();
         // BatchGetItem refuses a key asked for twice.
-        let unique: std::collections::BTreeSet<(String, String)> =
-            refs.iter().map(|r| (keys::customer_pk(store_id, &r.phone), format!("#TASK#{}", r.task_id))).collect();
+        // An open task is in the state, a done one in the history: ask for both.
+        let unique: std::collections::BTreeSet<(String, String)> = refs
+            .iter()
+            .flat_map(|r| {
+                let (pk, sk) = (keys::customer_pk(store_id, &r.phone), format!("#TASK#{}", r.task_id));
+                [(pk.clone(), keys::history(&sk)), (pk, sk)]
+            })
+            .collect();
         let keys: Vec<Item> = unique.into_iter().map(|(pk, sk)| key_of(&Keys::new(pk, sk))).collect();
         for chunk in keys.chunks(100) {
             let pages = until_processed("BatchGetItem", chunk.to_vec(), BATCH_BACKOFF, |batch| async move {

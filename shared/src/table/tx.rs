@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
@@ -100,6 +100,12 @@ pub struct Tx {
     table: String,
     /// Each item with the kind of entity it writes.
     parts: Vec<(&'static str, TransactWriteItem)>,
+    /// What moves from the state to the history (an entity that ended): its
+    /// history Put and the Delete of its state item, which go together. They
+    /// stand on their own (each guarded by what was read), so a change with
+    /// more than fit one transaction commits them first, in transactions of
+    /// their own, and its claims last.
+    moves: Vec<[(&'static str, TransactWriteItem); 2]>,
     error: Option<TableError>,
     /// Consent items guarded by a put (a transaction may touch an item once).
     consent_guarded: Vec<String>,
@@ -115,6 +121,7 @@ impl Table {
         Tx {
             table: self.name.clone(),
             parts: Vec::new(),
+            moves: Vec::new(),
             error: None,
             consent_guarded: Vec::new(),
             written: Default::default(),
@@ -157,22 +164,66 @@ impl Tx {
         if !self.written.insert((keys.pk.clone(), keys.sk.clone())) {
             return self.push(E::KIND, Err(mapping(keys, E::KIND, "written twice in one transaction")));
         }
-        let built = to_item(entity, keys).and_then(|mut item| {
+        if let Some(state_sk) = crate::keys::state_of(&keys.sk) {
+            // It ended: written once to the history, and gone from the state
+            // (only if the state item is as the guard expects).
+            let state = Keys::new(keys.pk.clone(), state_sk);
+            self.written.insert((state.pk.clone(), state.sk.clone()));
+            let history = self.put_item(entity, keys, Guard::New);
+            let delete = self.delete_item::<E>(&state, guard);
+            match (history, delete) {
+                (Ok(h), Ok(d)) => self.moves.push([(E::KIND, h), (E::KIND, d)]),
+                (Err(e), _) | (_, Err(e)) => {
+                    self.error.get_or_insert(e);
+                }
+            }
+            return self;
+        }
+        let built = self.put_item(entity, keys, guard);
+        self.push(E::KIND, built)
+    }
+
+    fn put_item<E: Entity>(&self, entity: &E, keys: &Keys, guard: Guard) -> Result<TransactWriteItem, TableError> {
+        to_item(entity, keys).and_then(|mut item| {
             let (condition, values) = condition(guard, &mut item);
-            let names = matches!(guard, Guard::Replacing(_))
-                .then(|| HashMap::from([("#status".to_owned(), "status".to_owned())]));
             let put = Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(item))
                 .set_condition_expression(condition)
-                .set_expression_attribute_names(names)
+                .set_expression_attribute_names(status_name(guard))
                 .set_expression_attribute_values(values)
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .build()
                 .map_err(|e| mapping(keys, E::KIND, e))?;
             Ok(TransactWriteItem::builder().put(put).build())
-        });
-        self.push(E::KIND, built)
+        })
+    }
+
+    fn delete_item<E: Entity>(&self, keys: &Keys, guard: Guard) -> Result<TransactWriteItem, TableError> {
+        let (condition, values) = condition(guard, &mut Item::new());
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_of(keys)))
+            .set_condition_expression(condition)
+            .set_expression_attribute_names(status_name(guard))
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(|e| mapping(keys, E::KIND, e))?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    /// Fails the transaction (naming [`ARCHIVED`]) if `keys`, the history
+    /// item of something the change writes to the state, exists: what ended
+    /// never comes back (a status arriving for a repair order closed before).
+    pub fn require_absent(&mut self, keys: &Keys) -> &mut Self {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_of(keys)))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map(|c| TransactWriteItem::builder().condition_check(c).build())
+            .map_err(|e| mapping(keys, ARCHIVED, e));
+        self.push(ARCHIVED, check)
     }
 
     /// Claims an idempotency key (an event id, or a natural key where a source
@@ -190,19 +241,33 @@ impl Tx {
         now: DateTime<Utc>,
         texts: Vec<TextRef>,
     ) -> &mut Self {
-        let claim = EventClaim {
-            store_id: store_id.to_owned(),
-            event_id: key.to_owned(),
-            claimed_at: now,
-            texts,
-            expires_at: Some(now + self.claim_ttl),
-        };
+        let expires = Some(now + self.claim_ttl);
+        self.claim_until(store_id, key, now, texts, expires)
+    }
+
+    /// A claim that never expires: what happens once in a record's life (a
+    /// repair order's close, a deal's delivery), however late a source resends it.
+    pub fn claim_lasting(&mut self, store_id: &str, key: &str, now: DateTime<Utc>, texts: Vec<TextRef>) -> &mut Self {
+        self.claim_until(store_id, key, now, texts, None)
+    }
+
+    fn claim_until(
+        &mut self,
+        store_id: &str,
+        key: &str,
+        now: DateTime<Utc>,
+        texts: Vec<TextRef>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> &mut Self {
+        let claim =
+            EventClaim { store_id: store_id.to_owned(), event_id: key.to_owned(), claimed_at: now, texts, expires_at };
         let keys = claim.keys(&());
         let built = to_item(&claim, &keys).and_then(|item| {
             let put = Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(item))
-                // An expired claim (TTL not yet applied) counts as gone.
+                // An expired claim (TTL not yet applied) counts as gone; a
+                // lasting one has no expiry.
                 .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
                 .expression_attribute_values(":now", n(now.timestamp()))
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
@@ -259,13 +324,22 @@ impl Tx {
         self.push(Customer::KIND, check)
     }
 
+    /// Its actions (a move is two).
     pub fn len(&self) -> usize {
-        self.parts.len()
+        self.parts.len() + 2 * self.moves.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.parts.is_empty()
+        self.len() == 0
     }
+}
+
+/// The kind named by a failed [`Tx::require_absent`].
+pub const ARCHIVED: &str = "archived";
+
+/// `#status` for the guards that read it.
+fn status_name(guard: Guard) -> Option<HashMap<String, String>> {
+    matches!(guard, Guard::Replacing(_)).then(|| HashMap::from([("#status".to_owned(), "status".to_owned())]))
 }
 
 /// The condition of a guarded put (and the version it writes).
@@ -297,46 +371,85 @@ fn condition(guard: Guard, item: &mut Item) -> (Option<String>, Option<Item>) {
 pub const MAX_TX_ITEMS: usize = 100;
 pub const MAX_TX_BYTES: usize = 4 * 1024 * 1024;
 
+/// One `TransactWriteItems`: its items and the kind of entity each writes.
+type Batch = Vec<(&'static str, TransactWriteItem)>;
+
 impl Tx {
-    /// Refuses, before any call, a transaction DynamoDB would refuse for its
-    /// size (a ValidationException that looks like any other error): a
-    /// permanent error naming the limit, never retried.
-    fn check_limits(&self) -> Result<(), TableError> {
-        if self.parts.len() > MAX_TX_ITEMS {
-            return Err(TableError::TooLarge {
-                what: "a transaction".into(),
-                reason: format!("{} actions, over DynamoDB's {MAX_TX_ITEMS}", self.parts.len()),
-            });
+    /// The transactions this one is sent as: the moves that do not fit with
+    /// the rest first, each batch within DynamoDB's limits, and last the rest
+    /// (claims, profile, texts) with as many moves as fit. A change whose
+    /// rest alone does not fit is refused before any call, as DynamoDB would
+    /// refuse it with a ValidationException that looks like any other error:
+    /// a permanent error naming the limit, never retried.
+    fn batches(self) -> Result<Vec<Batch>, TableError> {
+        let size = |batch: &Batch| batch.iter().map(|(_, part)| action_size(part)).sum::<usize>();
+        let mut last: Batch = self.parts;
+        let limit = |batch: &Batch, what: &str| -> Result<(), TableError> {
+            let (n, bytes) = (batch.len(), size(batch));
+            if n > MAX_TX_ITEMS || bytes > MAX_TX_BYTES {
+                return Err(TableError::TooLarge {
+                    what: what.into(),
+                    reason: format!(
+                        "{n} actions and {bytes} bytes, over DynamoDB's {MAX_TX_ITEMS} actions or {MAX_TX_BYTES} bytes"
+                    ),
+                });
+            }
+            Ok(())
+        };
+        limit(&last, "a transaction")?;
+        let mut first: Vec<Batch> = Vec::new();
+        let mut moves = self.moves.into_iter();
+        let (mut bytes, mut n) = (size(&last), last.len());
+        for pair in moves.by_ref() {
+            let add: usize = pair.iter().map(|(_, p)| action_size(p)).sum();
+            if n + 2 > MAX_TX_ITEMS || bytes + add > MAX_TX_BYTES {
+                first.push(pair.into_iter().collect());
+                break;
+            }
+            (n, bytes) = (n + 2, bytes + add);
+            last.extend(pair);
         }
-        let bytes: usize = self
-            .parts
-            .iter()
-            .map(|(_, part)| {
-                part.put().map_or(0, |p| super::item::item_size(p.item()))
-                    + part.update().map_or(0, |u| super::item::item_size(u.key()))
-                    + part.condition_check().map_or(0, |c| super::item::item_size(c.key()))
-                    + part.delete().map_or(0, |d| super::item::item_size(d.key()))
-            })
-            .sum();
-        if bytes > MAX_TX_BYTES {
-            return Err(TableError::TooLarge {
-                what: "a transaction".into(),
-                reason: format!("{bytes} bytes, over DynamoDB's {MAX_TX_BYTES}"),
-            });
+        for pair in moves {
+            let add: usize = pair.iter().map(|(_, p)| action_size(p)).sum();
+            match first.last_mut() {
+                Some(b) if b.len() + 2 <= MAX_TX_ITEMS && size(b) + add <= MAX_TX_BYTES => b.extend(pair),
+                _ => first.push(pair.into_iter().collect()),
+            }
         }
-        Ok(())
+        for b in &first {
+            limit(b, "an ended entity's move")?;
+        }
+        first.push(last);
+        Ok(first)
     }
 }
 
+/// What one action of a transaction counts toward its 4 MB.
+fn action_size(part: &TransactWriteItem) -> usize {
+    part.put().map_or(0, |p| super::item::item_size(p.item()))
+        + part.update().map_or(0, |u| super::item::item_size(u.key()))
+        + part.condition_check().map_or(0, |c| super::item::item_size(c.key()))
+        + part.delete().map_or(0, |d| super::item::item_size(d.key()))
+}
+
 impl Table {
-    /// Commits a transaction; a cancellation is mapped to what it means.
-    #[instrument(skip(self, tx), fields(items = tx.parts.len()))]
+    /// Commits a transaction; a cancellation is mapped to what it means. A
+    /// change too large for one `TransactWriteItems` commits its moves first
+    /// (see [`Tx::batches`]): each is guarded by what was read, so a retry
+    /// decides again on what they left.
+    #[instrument(skip(self, tx), fields(items = tx.len()))]
     pub async fn commit(&self, tx: Tx) -> Result<(), TxError> {
         if let Some(e) = tx.error {
             return Err(e.into());
         }
-        tx.check_limits()?;
-        let (kinds, items): (Vec<&'static str>, Vec<TransactWriteItem>) = tx.parts.into_iter().unzip();
+        for batch in tx.batches()? {
+            self.send(batch).await?;
+        }
+        Ok(())
+    }
+
+    async fn send(&self, batch: Batch) -> Result<(), TxError> {
+        let (kinds, items): (Vec<&'static str>, Vec<TransactWriteItem>) = batch.into_iter().unzip();
         let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
         let err = match result {
             Ok(_) => return Ok(()),
@@ -405,5 +518,48 @@ mod tests {
             matches!(&err, TxError::Table(TableError::Mapping { reason, .. }) if reason.contains("twice")),
             "{err:?}"
         );
+    }
+
+    fn line(i: usize, status: crate::model::LineStatus) -> crate::model::DeclinedLine {
+        let mut l = crate::fixtures::declined_work().declined[0].clone();
+        l.line_id = format!("L{i}");
+        l.status = status;
+        l
+    }
+
+    /// Ended entities move (a history Put and the state item's Delete,
+    /// together); a change with more actions than one transaction holds sends
+    /// the moves that do not fit first, each batch within the limit, and the
+    /// rest (claims first among them) last. What cannot fit at all is refused.
+    #[tokio::test]
+    async fn a_change_too_large_for_one_transaction_sends_its_moves_first() {
+        use crate::model::LineStatus;
+        let table = Table::new(aws_sdk_dynamodb::Client::new(&crate::aws::local("http://127.0.0.1:9").await), "t");
+        let customer = crate::fixtures::customer("+15125550142");
+        let now = crate::fixtures::at("2026-11-23T16:05:00Z");
+        let mut tx = table.tx();
+        tx.claim("s", "e-1", now);
+        for i in 0..120 {
+            tx.put_on(&customer, &line(i, LineStatus::Recovered), Guard::Replacing(LineStatus::Recovered.replaces()));
+        }
+        assert_eq!(tx.len(), 1 + 240);
+        let batches = tx.batches().unwrap();
+        assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), [100, 42, 99], "moves first, claims last");
+        let last = batches.last().unwrap();
+        assert_eq!(last[0].0, EventClaim::KIND);
+        for b in &batches {
+            let moves: Vec<_> = b.iter().filter(|(kind, _)| *kind != EventClaim::KIND).cloned().collect();
+            for pair in moves.chunks(2) {
+                assert!(pair[0].1.put().is_some() && pair[1].1.delete().is_some(), "a move stays whole");
+            }
+        }
+
+        let mut tx = table.tx();
+        for i in 0..101 {
+            tx.put_on(&customer, &line(i, LineStatus::Open), Guard::Replacing(LineStatus::Open.replaces()));
+        }
+        let err = tx.batches().unwrap_err();
+        assert!(matches!(&err, TableError::TooLarge { reason, .. } if reason.contains("101 actions")), "{err}");
+        assert!(err.is_invalid_request(), "permanent: never retried");
     }
 }
