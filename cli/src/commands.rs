@@ -388,7 +388,7 @@ pub async fn report(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(custops::report::Report, Vec<crate::report_page::DayPoint>), BoxError> {
     let store = target.table.get_store(store_id).await?.ok_or_else(|| format!("no store {store_id:?}"))?;
-    let mut data = custops::report::gather(&target.table, &store, date).await?;
+    let mut data = custops::report::gather(&target.table, &store, date, now).await?;
     data.dead_letters = custops::report::dead_letters(&target.sqs, &dlq_urls(target).await?).await?;
     let report = custops::report::build(&store, date, now, &data);
     let mut history = Vec::new();

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{DeclinedLine, Fact, FactKind, Task, TaskKind, TaskOutcome, TaskStatus};
+use crate::model::{Fact, FactKind, Task, TaskKind, TaskOutcome, TaskStatus};
 use crate::store::{Department, StoreConfig};
 use crate::table::{Table, TableError};
 use crate::text::{dollars, OutboundText, TextState};
@@ -137,10 +137,10 @@ pub struct DayData {
     pub texts: Vec<OutboundText>,
     /// The tasks the day's facts point at (callbacks, no-shows), as they are now.
     pub tasks: Vec<Task>,
-    /// The store's open tasks now.
+    /// The store's open tasks due before the report is made (the overdue ones).
     pub open_tasks: Vec<Task>,
-    /// The store's open declined lines now.
-    pub open_declined: Vec<DeclinedLine>,
+    /// The estimates of the store's open declined lines now, summed.
+    pub open_declined_cents: i64,
     /// Messages waiting in the dead-letter queues.
     pub dead_letters: u64,
 }
@@ -156,18 +156,25 @@ pub fn day_bounds(store: &StoreConfig, date: NaiveDate) -> (DateTime<Utc>, DateT
     (at(date), at(date + Duration::days(1)))
 }
 
-/// Reads what the report of `date` needs (everything but the DLQ counts).
-pub async fn gather(table: &Table, store: &StoreConfig, date: NaiveDate) -> Result<DayData, TableError> {
+/// Reads what the report of `date`, made at `now`, needs (everything but the
+/// DLQ counts): the day's facts and texts, the tasks they point at, the
+/// tasks overdue at `now`, and the open declined dollars summed page by page.
+pub async fn gather(
+    table: &Table,
+    store: &StoreConfig,
+    date: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<DayData, TableError> {
     let (start, end) = day_bounds(store, date);
     let facts = table.day_facts(&store.store_id, date).await?;
     let refs: Vec<_> = facts.iter().filter_map(|f| f.task.clone()).collect();
-    let (texts, tasks, open_tasks, open_declined) = tokio::try_join!(
+    let (texts, tasks, open_tasks, open_declined_cents) = tokio::try_join!(
         table.texts_between(&store.store_id, start, end),
         table.tasks(&store.store_id, &refs),
-        table.open_tasks(&store.store_id),
-        table.open_declined(&store.store_id),
+        table.overdue_tasks(&store.store_id, now),
+        table.open_declined_cents(&store.store_id),
     )?;
-    Ok(DayData { facts, texts, tasks, open_tasks, open_declined, dead_letters: 0 })
+    Ok(DayData { facts, texts, tasks, open_tasks, open_declined_cents, dead_letters: 0 })
 }
 
 /// Messages waiting (or being read) in the dead-letter queues at `urls`.
@@ -283,7 +290,7 @@ pub fn build(store: &StoreConfig, date: NaiveDate, now: DateTime<Utc>, data: &Da
 
     let declined = Declined {
         new_cents: cents(FactKind::LineDeclined),
-        open_cents: data.open_declined.iter().filter(|l| l.is_open()).map(|l| l.estimate_cents).sum(),
+        open_cents: data.open_declined_cents,
         recovered_cents: cents(FactKind::LineRecovered),
         follow_ups_sent: count(FactKind::FollowUpTexted),
         follow_ups_task_only: count(FactKind::FollowUpTaskOnly),

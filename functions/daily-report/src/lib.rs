@@ -110,7 +110,7 @@ async fn publish(
     if core.table.is_claimed(&store.store_id, &key).await? {
         return Ok(false);
     }
-    let mut data = report::gather(&core.table, store, day).await?;
+    let mut data = report::gather(&core.table, store, day, now).await?;
     data.dead_letters = report::dead_letters(&targets.sqs, &targets.dlq_urls)
         .await
         .map_err(|reason| ProcessError::Aws { what: format!("{key}: counting the dead letters"), reason })?;

@@ -2,7 +2,7 @@
 //!
 //! Trigger: an EventBridge schedule, once a day (`custops local tick` fires
 //! it locally).
-//! Reads: the stores (one Query), then per store the customers whose last
+//! Reads: the stores (one Query), then per store, a page at a time, the customers whose last
 //! visit is before the store's cutoff (`lapse_months` ago) and whose lapse
 //! nobody has reached out about: a Query of the sparse lapse index (gsi2
 //! `LAPSE#{store}`, by last visit). A contacted customer leaves the index and
@@ -75,18 +75,28 @@ async fn sweep(core: &Core, store: StoreConfig) -> (String, Result<(usize, usize
     (store.store_id, result)
 }
 
+/// A page of the store's lapsed customers at a time, each handed over before
+/// the next is read: memory holds one page, however many lapsed at once.
 async fn sweep_store(core: &Core, store: &StoreConfig) -> Result<(usize, usize), ProcessError> {
     let cutoff = store.lapse_cutoff(core.clock.now());
-    let lapsed = core.table.lapsed(&store.store_id, cutoff).await?;
-    let read = lapsed.len();
-    let bodies = lapsed
-        .into_iter()
-        .filter_map(|c| {
-            let last_visit_at = c.uncontacted_visit()?;
-            let lapse_months = store.lapse_months;
-            serde_json::to_string(&Lapsed { store_id: c.store_id, phone: c.phone, last_visit_at, lapse_months }).ok()
-        })
-        .collect();
-    let handed = core.handoff()?.send(bodies).await?;
-    Ok((read, handed))
+    let (mut read, mut handed) = (0, 0);
+    let mut start = None;
+    loop {
+        let (lapsed, next) = core.table.lapsed_page(&store.store_id, cutoff, start.take()).await?;
+        read += lapsed.len();
+        let bodies = lapsed
+            .into_iter()
+            .filter_map(|c| {
+                let last_visit_at = c.uncontacted_visit()?;
+                let lapse_months = store.lapse_months;
+                serde_json::to_string(&Lapsed { store_id: c.store_id, phone: c.phone, last_visit_at, lapse_months })
+                    .ok()
+            })
+            .collect();
+        handed += core.handoff()?.send(bodies).await?;
+        match next {
+            Some(n) => start = Some(n),
+            None => return Ok((read, handed)),
+        }
+    }
 }

@@ -3,7 +3,7 @@
 use super::*;
 use crate::entity::CustomerId;
 use crate::fixtures::{at, customer, northside};
-use crate::model::{LineStatus, TaskRef};
+use crate::model::TaskRef;
 use crate::outbound::{plan, Plan, TextRequest};
 use crate::text::MessageClass;
 
@@ -48,13 +48,6 @@ fn done(t: Task, when: &str, outcome: TaskOutcome) -> Task {
 
 fn with_task(f: Fact, t: &Task) -> Fact {
     Fact { task: Some(TaskRef { phone: t.phone.clone(), task_id: t.task_id.clone() }), ..f }
-}
-
-fn line(cents: i64, status: LineStatus) -> DeclinedLine {
-    let mut l = crate::fixtures::declined_work().declined[0].clone();
-    l.estimate_cents = cents;
-    l.status = status;
-    l
 }
 
 /// A Monday at Northside: three missed calls (service, sales, one from the
@@ -113,7 +106,7 @@ fn monday() -> DayData {
             done(no_show, "2026-11-24T15:00:00Z", TaskOutcome::Booked),
         ],
         open_tasks,
-        open_declined: vec![line(62000, LineStatus::Open), line(8900, LineStatus::Open)],
+        open_declined_cents: 62000 + 8900,
         dead_letters: 2,
     }
 }
@@ -187,7 +180,7 @@ fn the_json_has_the_contracts_fields() {
 
 #[test]
 fn an_empty_day_is_all_zeros_and_the_risk_is_the_open_work() {
-    let data = DayData { open_declined: vec![line(8900, LineStatus::Open)], ..Default::default() };
+    let data = DayData { open_declined_cents: 8900, ..Default::default() };
     let r = build(&northside(), day(), at("2026-11-24T12:00:00Z"), &data);
     assert_eq!(r.missed_calls, MissedCalls::default());
     assert_eq!(r.revenue_at_risk_cents, 8900);
@@ -200,7 +193,7 @@ fn the_risk_rounds_to_a_cent_and_the_day_is_the_stores_local_day() {
     let mut store = northside();
     store.avg_ro_cents = 45001;
     let mut data = monday();
-    data.open_declined.clear();
+    data.open_declined_cents = 0;
     let r = build(&store, day(), at("2026-11-24T12:00:00Z"), &data);
     assert_eq!(r.revenue_at_risk_cents, 33751, "0.75 x 45001 = 33750.75");
     let (start, end) = day_bounds(&store, day());

@@ -75,6 +75,13 @@ pub struct Timeline {
     pub texts: Vec<OutboundText>,
 }
 
+/// How many items a paged read takes at once.
+pub const PAGE: i32 = 500;
+
+/// Where the next page of a paged read starts (opaque).
+#[derive(Debug, Clone)]
+pub struct PageStart(Item);
+
 /// Work on the due index.
 #[derive(Debug, Clone)]
 pub enum Due {
@@ -150,42 +157,76 @@ impl Table {
 
     /// Pages through a Query on the table (`index` None) or a GSI.
     async fn query(&self, index: Option<Index>, pk: &str, range: Range<'_>) -> Result<Vec<Item>, TableError> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let (page, next) = self.query_page(index, pk, &range, None, start.take()).await?;
+            items.extend(page);
+            match next {
+                Some(k) => start = Some(k),
+                None => return Ok(items),
+            }
+        }
+    }
+
+    /// One page of a Query (at most `limit` items, from `start`), and where
+    /// the next page starts, if there is one.
+    async fn query_page(
+        &self,
+        index: Option<Index>,
+        pk: &str,
+        range: &Range<'_>,
+        limit: Option<i32>,
+        start: Option<Item>,
+    ) -> Result<(Vec<Item>, Option<Item>), TableError> {
         let (pk_attr, sk_attr) = index.map(|i| (i.pk, i.sk)).unwrap_or((PK, SK));
-        let (condition, sk) = match &range {
+        let (condition, sk) = match range {
             Range::All => ("#pk = :pk", None),
             Range::Prefix(p) => ("#pk = :pk AND begins_with(#sk, :sk)", Some(*p)),
             Range::UpTo(u) => ("#pk = :pk AND #sk <= :sk", Some(*u)),
             Range::Between(from, _) => ("#pk = :pk AND #sk BETWEEN :sk AND :to", Some(*from)),
         };
-        let mut items = Vec::new();
-        let mut start: Option<Item> = None;
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .set_index_name(index.map(|i| i.name.to_owned()))
+            .key_condition_expression(condition)
+            .expression_attribute_names("#pk", pk_attr)
+            .expression_attribute_values(":pk", s(pk))
+            // A base-table Query is eventually consistent unless asked; a
+            // GSI Query can only be. Decisions read their state consistently.
+            .consistent_read(index.is_none() && matches!(range, Range::Prefix(_)))
+            .set_limit(limit)
+            .set_exclusive_start_key(start);
+        if let Some(v) = sk {
+            q = q.expression_attribute_names("#sk", sk_attr).expression_attribute_values(":sk", s(v));
+        }
+        if let Range::Between(_, to) = range {
+            q = q.expression_attribute_values(":to", s(*to));
+        }
+        let out = q.send().await.map_err(|e| TableError::aws("Query", e))?;
+        Ok((out.items.unwrap_or_default(), out.last_evaluated_key.filter(|k| !k.is_empty())))
+    }
+
+    /// Reads a Query page by page, handing each page's entities to `each`:
+    /// memory holds one page, however many items match.
+    async fn for_each_page<E: Entity>(
+        &self,
+        index: Option<Index>,
+        pk: &str,
+        range: Range<'_>,
+        mut each: impl FnMut(Vec<E>),
+    ) -> Result<(), TableError> {
+        let mut start = None;
         loop {
-            let mut q = self
-                .client
-                .query()
-                .table_name(&self.name)
-                .set_index_name(index.map(|i| i.name.to_owned()))
-                .key_condition_expression(condition)
-                .expression_attribute_names("#pk", pk_attr)
-                .expression_attribute_values(":pk", s(pk))
-                // A base-table Query is eventually consistent unless asked; a
-                // GSI Query can only be. Decisions read their state consistently.
-                .consistent_read(index.is_none() && matches!(range, Range::Prefix(_)))
-                .set_exclusive_start_key(start.take());
-            if let Some(v) = sk {
-                q = q.expression_attribute_names("#sk", sk_attr).expression_attribute_values(":sk", s(v));
-            }
-            if let Range::Between(_, to) = &range {
-                q = q.expression_attribute_values(":to", s(*to));
-            }
-            let out = q.send().await.map_err(|e| TableError::aws("Query", e))?;
-            items.extend(out.items.unwrap_or_default());
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
+            let (page, next) = self.query_page(index, pk, &range, Some(PAGE), start.take()).await?;
+            each(page.into_iter().map(from_item).collect::<Result<_, _>>()?);
+            match next {
+                Some(k) => start = Some(k),
+                None => return Ok(()),
             }
         }
-        Ok(items)
     }
 
     /// A Query whose items are all of one entity.
@@ -272,10 +313,27 @@ impl Table {
     /// A store's customers whose last visit is before `cutoff` and whose lapse
     /// the store has not reached out about yet, longest lapsed first (gsi2,
     /// sparse: contacted customers leave it, so its cost grows with the newly
-    /// lapsed, not with the customers).
-    #[instrument(skip(self))]
-    pub async fn lapsed(&self, store_id: &str, cutoff: DateTime<Utc>) -> Result<Vec<Customer>, TableError> {
-        self.query_all(Some(keys::GSI2), &keys::lapse_feed(store_id), Range::UpTo(&keys::ts(cutoff))).await
+    /// lapsed, not with the customers): one page (at most [`PAGE`]) from
+    /// `start`, and where the next starts. The first sweep after a bulk load
+    /// finds tens of thousands; a sweep holds one page at a time.
+    #[instrument(skip(self, start))]
+    pub async fn lapsed_page(
+        &self,
+        store_id: &str,
+        cutoff: DateTime<Utc>,
+        start: Option<PageStart>,
+    ) -> Result<(Vec<Customer>, Option<PageStart>), TableError> {
+        let upto = keys::ts(cutoff);
+        let (items, next) = self
+            .query_page(
+                Some(keys::GSI2),
+                &keys::lapse_feed(store_id),
+                &Range::UpTo(&upto),
+                Some(PAGE),
+                start.map(|p| p.0),
+            )
+            .await?;
+        Ok((items.into_iter().map(from_item).collect::<Result<_, _>>()?, next.map(PageStart)))
     }
 
     /// Loads customer profiles in bulk (an initial import from a DMS export,
@@ -369,6 +427,27 @@ impl Table {
     #[instrument(skip(self))]
     pub async fn open_declined(&self, store_id: &str) -> Result<Vec<DeclinedLine>, TableError> {
         self.query_all(Some(keys::GSI2), &keys::open_declined(store_id), Range::All).await
+    }
+
+    /// The estimates of a store's open declined lines, summed page by page
+    /// (the report's open dollars: memory holds one page, however much work
+    /// ten years left open).
+    #[instrument(skip(self))]
+    pub async fn open_declined_cents(&self, store_id: &str) -> Result<i64, TableError> {
+        let mut cents = 0;
+        self.for_each_page(Some(keys::GSI2), &keys::open_declined(store_id), Range::All, |page: Vec<DeclinedLine>| {
+            cents += page.iter().filter(|l| l.is_open()).map(|l| l.estimate_cents).sum::<i64>();
+        })
+        .await?;
+        Ok(cents)
+    }
+
+    /// A store's open tasks due before `now`, most overdue first (gsi2,
+    /// sparse; its sort key begins with the due time, so only the overdue are read).
+    #[instrument(skip(self))]
+    pub async fn overdue_tasks(&self, store_id: &str, now: DateTime<Utc>) -> Result<Vec<Task>, TableError> {
+        let upto = keys::ts(now);
+        self.query_all(Some(keys::GSI2), &keys::open_tasks(store_id), Range::UpTo(&upto)).await
     }
 
     /// The tasks `refs` point at, at `store_id`, as they are now
