@@ -859,12 +859,16 @@ pub struct SweepScale {
     /// The run's wall time against the emulator.
     pub sweep_ms: f64,
     pub seed_seconds: f64,
+    /// How much this process's peak memory grew during the sweep (it holds
+    /// one page of the lapse index at a time).
+    pub peak_rss_growth: u64,
 }
 
-/// Seeds `customers` profiles at one store (1% lapsed since the last sweep,
-/// 5% lapsed and contacted already, the rest seen within the year) and runs
-/// the sweep once.
-pub async fn sweep_scale(customers: usize) -> Result<SweepScale, BoxError> {
+/// Seeds `customers` profiles at one store (`lapsed_percent`% lapsed since
+/// the last sweep, 5% lapsed and contacted already, the rest seen within the
+/// year; at 100%, every one lapsed: the first sweep after a bulk load) and
+/// runs the sweep once.
+pub async fn sweep_scale(customers: usize, lapsed_percent: usize) -> Result<SweepScale, BoxError> {
     use futures::stream::{self, TryStreamExt};
     let emulator = Emulator::start(0).await?;
     let now: DateTime<Utc> = "2026-11-25T15:00:00Z".parse()?;
@@ -879,8 +883,8 @@ pub async fn sweep_scale(customers: usize) -> Result<SweepScale, BoxError> {
         let mut c = custops::model::Customer::lead("northside-chevy", phone, now - Duration::days(800));
         c.first_name = Some("Pat".into());
         let (visit, was_contacted) = match i % 100 {
-            0 => (now - Duration::days(400 + (i % 20) as i64), false),
-            1..=5 => (now - Duration::days(420 + (i % 90) as i64), true),
+            n if n < lapsed_percent => (now - Duration::days(400 + (i % 20) as i64), false),
+            n if n < lapsed_percent + 5 => (now - Duration::days(420 + (i % 90) as i64), true),
             _ => (now - Duration::days((i % 360) as i64), false),
         };
         c.last_visit_at = Some(visit);
@@ -911,10 +915,14 @@ pub async fn sweep_scale(customers: usize) -> Result<SweepScale, BoxError> {
     let clients = custops::aws::Clients::with_timeouts(&config, patient, patient);
     let core = custops::Core::with_clients(&env, &clients, Arc::new(PinnedClock::at(now)))?;
     let recorder = CallRecorder::start(&emulator.endpoint).await?;
+    drop(profiles);
+    reset_peak_rss();
+    let before = peak_rss().unwrap_or_default();
     let started = std::time::Instant::now();
     let report =
         serde_json::to_value(<lapse_sweep::LapseSweep as custops::function::ScheduledFunction>::run(&core).await?)?;
     let sweep_ms = millis(started.elapsed());
+    let peak_rss_growth = peak_rss().unwrap_or_default().saturating_sub(before);
     let calls = recorder.calls().await?.len();
     emulator.stop().await;
     let count = |k: &str| report[k].as_u64().unwrap_or_default() as usize;
@@ -927,6 +935,7 @@ pub async fn sweep_scale(customers: usize) -> Result<SweepScale, BoxError> {
         calls,
         sweep_ms,
         seed_seconds,
+        peak_rss_growth,
     })
 }
 
@@ -942,6 +951,7 @@ pub fn sweep_table(rows: &[SweepScale]) -> String {
             ("read / newly lapsed", true),
             ("handed off", true),
             ("AWS calls", true),
+            ("peak memory growth", true),
             ("sweep (emulator)", true),
         ],
         rows.iter().map(|r| {
@@ -953,7 +963,124 @@ pub fn sweep_table(rows: &[SweepScale]) -> String {
                 format!("{:.2}", r.read as f64 / r.newly_lapsed.max(1) as f64),
                 r.handed_off.to_string(),
                 r.calls.to_string(),
+                format!("{:.2} MB", r.peak_rss_growth as f64 / 1e6),
                 format!("{:.0} ms", r.sweep_ms),
+            ]
+        }),
+    ));
+    out
+}
+
+/// This process's peak resident memory since [`reset_peak_rss`] (Linux's
+/// `VmHWM`), in bytes.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: u64 = status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Starts a new peak-memory measure: the peak is set back to what is resident now.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// One event for a customer with a long history, at one history size.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryScale {
+    /// Closed repair orders on the record (history, not state).
+    pub closed_ros: usize,
+    /// What the trigger's state Query returned and what DynamoDB bills for it.
+    pub state: custops::table::ReadCost,
+    /// AWS calls of the event.
+    pub calls: usize,
+    /// The event's handling, in-process against the emulator.
+    pub event_ms: f64,
+    /// How much this process's peak memory grew while it handled the event.
+    pub peak_rss_growth: u64,
+}
+
+/// Seeds a customer with `closed_ros` closed repair orders (ten years of a
+/// fleet), then handles one status event for a new RO through
+/// `vehicle-ready`, as the local stack runs it: what the state read returns,
+/// costs and holds does not grow with the history.
+pub async fn history_scale(closed_ros: usize) -> Result<HistoryScale, BoxError> {
+    let emulator = Emulator::start(0).await?;
+    let now: DateTime<Utc> = "2026-11-25T15:00:00Z".parse()?;
+    let stack =
+        LocalStack::provision(&emulator.endpoint, Arc::new(PinnedClock::at(now)), LocalOptions::default()).await?;
+    let table = stack.table();
+    table.put_store(&custops::StoreConfig::from_json(STORE)?).await?;
+    let maria = custops::CustomerId::new("northside-chevy", custops::Phone::parse("+15125550142")?);
+    let vehicle: custops::event::Vehicle = serde_json::from_value(
+        json!({"vin": "1GNSKNKDXMR214387", "year": 2021, "make": "Chevrolet", "model": "Tahoe"}),
+    )?;
+    let ros: Vec<custops::model::RepairOrder> = (0..closed_ros)
+        .map(|i| {
+            let closed = now - Duration::days(1 + (i % 3650) as i64);
+            custops::model::RepairOrder {
+                ro_number: format!("RO-H{i}"),
+                status: "closed".into(),
+                status_at: closed,
+                vehicle: vehicle.clone(),
+                advisor: custops::event::Person { id: "adv-7".into(), name: "Dana Whitfield".into() },
+                amount_due_cents: Some(48_735),
+                closed_at: Some(closed),
+                texted: vec![],
+                performed: vec!["LOF-SYN".into(), "TIRE-ROT".into()],
+                mileage: Some(38_412),
+            }
+        })
+        .collect();
+    table.import_records(&maria, &ros).await?;
+    let mut profile =
+        custops::model::Customer::lead("northside-chevy", maria.phone.clone(), now - Duration::days(3650));
+    profile.dms_id = Some("C1001".into());
+    profile.first_name = Some("Maria".into());
+    table.import_customers(&[profile]).await?;
+    // The steady state: a warm store cache (another customer's event first).
+    let mut warm: Value = serde_json::from_str(&ro("h-0", "checked_in", now - Duration::minutes(2)))?;
+    warm["data"]["customer"]["phone"] = json!("+15125550177");
+    stack.invoke("vehicle-ready", &[warm.to_string()]).await?;
+    let recorder = CallRecorder::start(&emulator.endpoint).await?;
+    reset_peak_rss();
+    let before = peak_rss().unwrap_or_default();
+    let started = std::time::Instant::now();
+    let response = stack.invoke("vehicle-ready", &[ro("h-1", "ready_for_pickup", now - Duration::minutes(1))]).await?;
+    let event_ms = millis(started.elapsed());
+    let peak_rss_growth = peak_rss().unwrap_or_default().saturating_sub(before);
+    let calls = recorder.calls().await?.len();
+    if !response.batch_item_failures.is_empty() {
+        return Err("the event failed".into());
+    }
+    let state = table.state_read_cost(&maria).await?;
+    emulator.stop().await;
+    Ok(HistoryScale { closed_ros, state, calls, event_ms, peak_rss_growth })
+}
+
+/// The history scaling as Markdown.
+pub fn history_table(rows: &[HistoryScale]) -> String {
+    let mut out = String::from(
+        "### A customer's history: what one event reads stays flat (closed ROs are history, not state)\n\n",
+    );
+    out.push_str(&table(
+        &[
+            ("closed ROs on the record", true),
+            ("state items read", true),
+            ("state bytes", true),
+            ("read units", true),
+            ("AWS calls", true),
+            ("peak memory growth", true),
+            ("event (emulator)", true),
+        ],
+        rows.iter().map(|r| {
+            vec![
+                r.closed_ros.to_string(),
+                r.state.items.to_string(),
+                r.state.bytes.to_string(),
+                r.state.read_units.to_string(),
+                r.calls.to_string(),
+                format!("{:.2} MB", r.peak_rss_growth as f64 / 1e6),
+                format!("{:.0} ms", r.event_ms),
             ]
         }),
     ));

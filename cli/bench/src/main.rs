@@ -27,9 +27,15 @@ struct Bench {
     /// Skip the binaries' measures (cold start, size, memory, concurrency).
     #[arg(long)]
     skip_runtime: bool,
-    /// Table sizes (customers at one store) the lapse sweep is measured at (none: skip).
+    /// Table sizes (customers at one store) the lapse sweep is measured at, 1% newly lapsed (none: skip).
     #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
     sweep_customers: Vec<usize>,
+    /// Also sweep this many customers all lapsed at once (the first sweep after a bulk load; 0: skip).
+    #[arg(long, default_value_t = 100_000)]
+    sweep_all_lapsed: usize,
+    /// Closed repair orders on one customer's record, for the history measure (none: skip).
+    #[arg(long, value_delimiter = ',', default_value = "1,100,5000")]
+    history_ros: Vec<usize>,
     /// Mixed events pushed through the whole local pipeline (0: skip). The
     /// emulator is the bottleneck: 10,000 take several minutes here.
     #[arg(long, default_value_t = 10_000)]
@@ -69,18 +75,32 @@ async fn run(b: Bench) -> Result<(), BoxError> {
         println!("{}", custops_bench::pipeline_table(&p));
         Some(p)
     };
+    let mut histories = Vec::new();
+    if !b.calls_only {
+        for n in b.history_ros.iter().copied() {
+            histories.push(custops_bench::history_scale(n).await?);
+        }
+        if !histories.is_empty() {
+            println!("{}", custops_bench::history_table(&histories));
+        }
+    }
     let mut sweeps = Vec::new();
     if !b.calls_only {
         for n in b.sweep_customers.iter().copied().filter(|n| *n > 0) {
             eprintln!("custops-bench: seeding {n} customers for the lapse sweep");
-            sweeps.push(custops_bench::sweep_scale(n).await?);
+            sweeps.push(custops_bench::sweep_scale(n, 1).await?);
+        }
+        if b.sweep_all_lapsed > 0 {
+            eprintln!("custops-bench: seeding {} customers, all lapsed, for the lapse sweep", b.sweep_all_lapsed);
+            sweeps.push(custops_bench::sweep_scale(b.sweep_all_lapsed, 100).await?);
         }
         if !sweeps.is_empty() {
             println!("{}", custops_bench::sweep_table(&sweeps));
         }
     }
     let report = serde_json::json!({
-        "aws_calls_per_event": rows, "runtime": runtime, "pipeline": pipeline, "lapse_sweep": sweeps
+        "aws_calls_per_event": rows, "runtime": runtime, "pipeline": pipeline, "lapse_sweep": sweeps,
+        "history": histories
     });
     std::fs::write(&b.json, serde_json::to_string_pretty(&report)?)?;
     println!("written to {}", b.json.display());

@@ -75,6 +75,15 @@ pub struct Timeline {
     pub texts: Vec<OutboundText>,
 }
 
+/// What one read of a customer's state returns and costs ([`Table::state_read_cost`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ReadCost {
+    pub items: usize,
+    pub bytes: usize,
+    pub read_units: usize,
+    pub pages: usize,
+}
+
 /// How many items a paged read takes at once.
 pub const PAGE: i32 = 500;
 
@@ -341,13 +350,33 @@ impl Table {
     /// each at version 1. Not for live changes: those go through `apply`.
     #[instrument(skip_all, fields(customers = customers.len()))]
     pub async fn import_customers(&self, customers: &[Customer]) -> Result<(), TableError> {
+        let items = customers.iter().map(|c| {
+            let mut item = to_item(c, &c.keys(&()))?;
+            item.insert(VERSION.into(), item::n(1));
+            Ok(item)
+        });
+        self.batch_put(items.collect::<Result<Vec<_>, TableError>>()?).await
+    }
+
+    /// Loads what a customer's record holds in bulk (a DMS history, a
+    /// benchmark's seed), like [`Table::import_customers`]: unconditional.
+    #[instrument(skip_all, fields(items = entities.len()))]
+    pub async fn import_records<E: Entity<Scope = CustomerId>>(
+        &self,
+        customer: &CustomerId,
+        entities: &[E],
+    ) -> Result<(), TableError> {
+        let items = entities.iter().map(|e| to_item(e, &e.keys(customer)));
+        self.batch_put(items.collect::<Result<Vec<_>, TableError>>()?).await
+    }
+
+    /// `BatchWriteItem`, 25 to a call, until every item is written.
+    async fn batch_put(&self, items: Vec<Item>) -> Result<(), TableError> {
         use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-        for chunk in customers.chunks(25) {
+        for chunk in items.chunks(25) {
             let mut requests = Vec::with_capacity(chunk.len());
-            for c in chunk {
-                let mut item = to_item(c, &c.keys(&()))?;
-                item.insert(VERSION.into(), item::n(1));
-                let put = PutRequest::builder().set_item(Some(item)).build().map_err(|e| TableError::Aws {
+            for item in chunk {
+                let put = PutRequest::builder().set_item(Some(item.clone())).build().map_err(|e| TableError::Aws {
                     operation: "BatchWriteItem",
                     code: None,
                     message: e.to_string(),
@@ -368,6 +397,28 @@ impl Table {
             .await?;
         }
         Ok(())
+    }
+
+    /// What reading a customer's state costs: the items and bytes the
+    /// trigger's one Query returns, and the read units DynamoDB bills for it
+    /// (a strongly consistent read: one unit per 4 KB, rounded up per page).
+    #[instrument(skip(self, customer), fields(phone = %customer.phone))]
+    pub async fn state_read_cost(&self, customer: &CustomerId) -> Result<ReadCost, TableError> {
+        let mut cost = ReadCost::default();
+        let mut start = None;
+        loop {
+            let (page, next) =
+                self.query_page(None, &customer.pk(), &Range::Prefix(keys::STATE_PREFIX), None, start.take()).await?;
+            let bytes: usize = page.iter().map(item::item_size).sum();
+            cost.items += page.len();
+            cost.bytes += bytes;
+            cost.read_units += bytes.div_ceil(4096).max(1);
+            cost.pages += 1;
+            match next {
+                Some(k) => start = Some(k),
+                None => return Ok(cost),
+            }
+        }
     }
 
     /// Whether `key` has been claimed (an event id or a natural key; a consistent read).
