@@ -385,7 +385,11 @@ impl LocalStack {
         Ok(count)
     }
 
-    /// Fires every scheduled function once (at the stack clock's "now").
+    /// Fires every scheduled function once (at the stack clock's "now"), and
+    /// returns once the work they handed on (due steps, lapsed customers) has
+    /// been decided: this stack pumps those queues itself until they are
+    /// empty (a `local up` running beside it may take some of it; the work
+    /// carries its time, so either decides it the same way).
     pub async fn tick(&self) -> Result<Vec<(String, serde_json::Value)>, BoxError> {
         let mut out = Vec::new();
         for f in self.functions.iter().filter(|f| f.def.scheduled) {
@@ -393,7 +397,20 @@ impl LocalStack {
                 out.push((f.def.binary.clone(), result));
             }
         }
+        self.run_until_idle_of(&self.handoff_queues(), Duration::from_secs(60)).await?;
         Ok(out)
+    }
+
+    /// The queues scheduled functions hand work to (`HANDOFF_QUEUE_URL`, `TIMER_QUEUES`).
+    fn handoff_queues(&self) -> Vec<String> {
+        let mut urls = Vec::new();
+        for f in self.functions.iter().filter(|f| f.def.scheduled) {
+            urls.extend(f.def.env.get(custops::env::HANDOFF_QUEUE_URL).cloned());
+            if let Some(timers) = f.def.env.get(custops::env::TIMER_QUEUES) {
+                urls.extend(timers.split(',').filter_map(|p| p.split_once('=')).map(|(_, u)| u.trim().to_owned()));
+            }
+        }
+        urls
     }
 
     /// Fires one scheduled function (by its binary name) once; its report.
@@ -434,8 +451,14 @@ impl LocalStack {
 
     /// Messages waiting or in flight on every function queue.
     pub async fn backlog(&self) -> Result<u64, BoxError> {
+        let all: Vec<String> = self.functions.iter().filter_map(|f| f.queue_url.clone()).collect();
+        self.backlog_of(&all).await
+    }
+
+    /// Messages waiting or in flight on `queues`.
+    async fn backlog_of(&self, queues: &[String]) -> Result<u64, BoxError> {
         let mut total = 0;
-        for url in self.functions.iter().filter_map(|f| f.queue_url.as_ref()) {
+        for url in queues {
             let attrs = self
                 .clients
                 .sqs
@@ -454,11 +477,19 @@ impl LocalStack {
 
     /// Pumps until every function queue is empty (retries included), or `limit`.
     pub async fn run_until_idle(&self, limit: Duration) -> Result<(), BoxError> {
+        let all: Vec<String> = self.functions.iter().filter_map(|f| f.queue_url.clone()).collect();
+        self.run_until_idle_of(&all, limit).await
+    }
+
+    /// Pumps the functions fed by `queues` until those queues are empty, or `limit`.
+    async fn run_until_idle_of(&self, queues: &[String], limit: Duration) -> Result<(), BoxError> {
         let started = Instant::now();
+        let fed = |f: &&LocalFunction| f.queue_url.as_ref().is_some_and(|u| queues.contains(u));
         loop {
-            let handled = self.pump(0).await?;
+            let rounds = self.functions.iter().filter(fed).map(|f| self.pump_function(f, 0));
+            let handled: usize = futures::future::try_join_all(rounds).await?.into_iter().sum();
             if handled == 0 {
-                if self.backlog().await? == 0 {
+                if self.backlog_of(queues).await? == 0 {
                     return Ok(());
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;

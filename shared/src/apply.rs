@@ -277,7 +277,11 @@ impl Core {
                         // Its sender may still be publishing it: retry the event
                         // after the lease, never ack a text that may be lost.
                         Resumed::InFlight => return Err(ProcessError::TextInFlight { event_id: event_id.to_owned() }),
-                        Resumed::Abandoned | Resumed::NotDue | Resumed::Done | Resumed::Suppressed => {}
+                        Resumed::Abandoned
+                        | Resumed::NotDue
+                        | Resumed::Done
+                        | Resumed::Suppressed
+                        | Resumed::Failed => {}
                     }
                 }
                 Ok(Applied::Duplicate)

@@ -45,3 +45,16 @@ impl Clock for PinnedClock {
 }
 
 pub type SharedClock = Arc<dyn Clock>;
+
+/// A clock that reads `at` until `clock` passes it: work handed on at `at`
+/// is decided as of then, and never as of a time before it.
+pub struct NotBefore {
+    pub at: DateTime<Utc>,
+    pub clock: SharedClock,
+}
+
+impl Clock for NotBefore {
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now().max(self.at)
+    }
+}

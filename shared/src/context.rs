@@ -13,7 +13,7 @@ use crate::batch::BatchAdapter;
 use crate::clock::SharedClock;
 use crate::env::{
     ConfigError, EnvSource, DLQ_URL, DLQ_URLS, GM_REPORTS_TOPIC_ARN, HANDOFF_QUEUE_URL, MAX_RECEIVE_COUNT, TABLE_NAME,
-    WARM_UP,
+    TIMER_QUEUES, WARM_UP,
 };
 use crate::error::ProcessError;
 use crate::handoff::{Handoff, HandoffError};
@@ -32,6 +32,8 @@ pub struct Core {
     pub clock: SharedClock,
     /// The worker queue a scheduled function hands work to (`HANDOFF_QUEUE_URL`).
     pub handoff: Option<Handoff>,
+    /// Where the scheduler hands each kind of due timer (`TIMER_QUEUES`).
+    pub timers: HashMap<String, Handoff>,
     /// Where the GM report goes and which DLQs it counts (`GM_REPORTS_TOPIC_ARN`, `DLQ_URLS`).
     pub reports: Option<ReportTargets>,
 }
@@ -49,6 +51,23 @@ impl Core {
     /// The worker queue this function hands work to.
     pub fn handoff(&self) -> Result<&Handoff, HandoffError> {
         self.handoff.as_ref().ok_or(HandoffError::NotConfigured)
+    }
+
+    /// The queue of the function that owns timers of `kind`.
+    pub fn timer_queue(&self, kind: &str) -> Result<&Handoff, HandoffError> {
+        self.timers.get(kind).ok_or(HandoffError::NotConfigured)
+    }
+
+    /// This core deciding as of `at`, work a scheduled function handed on at
+    /// that time: its clock reads `at`, or its own time once that is later
+    /// (a text is still checked against the window when it is published).
+    pub fn as_of(&self, at: chrono::DateTime<chrono::Utc>) -> Core {
+        let clock: SharedClock = Arc::new(crate::clock::NotBefore { at, clock: self.clock.clone() });
+        Core {
+            outbound: Outbound::new(self.table.clone(), self.outbound.sns().clone(), clock.clone()),
+            clock,
+            ..self.clone()
+        }
     }
 
     /// The configuration of the store an event names; an unknown store is bad input.
@@ -75,6 +94,7 @@ impl Core {
             table,
             clock,
             handoff: None,
+            timers: HashMap::new(),
             reports: None,
         }
     }
@@ -93,6 +113,13 @@ impl Core {
             table,
             clock,
             handoff: env.var(HANDOFF_QUEUE_URL).filter(|u| !u.is_empty()).map(|u| Handoff::new(clients.sqs.clone(), u)),
+            timers: env
+                .var(TIMER_QUEUES)
+                .unwrap_or_default()
+                .split(',')
+                .filter_map(|pair| pair.trim().split_once('='))
+                .map(|(kind, url)| (kind.trim().to_owned(), Handoff::new(clients.sqs.clone(), url.trim())))
+                .collect(),
             reports: env.var(GM_REPORTS_TOPIC_ARN).filter(|a| !a.is_empty()).map(|topic_arn| ReportTargets {
                 sns: clients.sns.clone(),
                 sqs: clients.sqs.clone(),

@@ -22,6 +22,9 @@ pub const HANDOFF_QUEUE_URL: &str = "HANDOFF_QUEUE_URL";
 
 /// The SNS topic the GM report is published to.
 pub const GM_REPORTS_TOPIC_ARN: &str = "GM_REPORTS_TOPIC_ARN";
+/// Where the scheduler hands each kind of due timer: `kind=queue URL`,
+/// comma-separated (`follow_up=https://sqs.../custops-declined-service`).
+pub const TIMER_QUEUES: &str = "TIMER_QUEUES";
 /// Every dead-letter queue (comma-separated URLs): the report counts what waits in them.
 pub const DLQ_URLS: &str = "DLQ_URLS";
 
@@ -31,6 +34,8 @@ pub const SQS_FUNCTION_ENV: &[&str] = &[TABLE_NAME, DLQ_URL, MAX_RECEIVE_COUNT, 
 pub const SCHEDULED_FUNCTION_ENV: &[&str] = &[TABLE_NAME, RUST_LOG, WARM_UP];
 /// The variables a scheduled function that hands work to a worker reads.
 pub const HANDOFF_FUNCTION_ENV: &[&str] = &[TABLE_NAME, RUST_LOG, WARM_UP, HANDOFF_QUEUE_URL];
+/// The variables the scheduler reads: it relays texts and hands timers on.
+pub const TIMER_FUNCTION_ENV: &[&str] = &[TABLE_NAME, RUST_LOG, WARM_UP, TIMER_QUEUES];
 /// The variables the daily report reads.
 pub const REPORT_FUNCTION_ENV: &[&str] = &[TABLE_NAME, RUST_LOG, WARM_UP, GM_REPORTS_TOPIC_ARN, DLQ_URLS];
 

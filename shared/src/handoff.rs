@@ -3,8 +3,25 @@
 //! never stops the rest (it is retried, then lands in the worker's DLQ), and
 //! the work scales out over as many workers as Lambda runs.
 
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
+use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+
+/// Work a scheduled function hands on, with the time it fell due (the
+/// scheduler's "now"): the receiver decides as of then, whatever its own
+/// clock says (`custops local tick --at`; on AWS the two agree).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HandedOn<T> {
+    pub at: DateTime<Utc>,
+    pub work: T,
+}
+
+/// The `event_type` of a due timer of `kind` handed to its function
+/// (`follow_up` -> `follow_up.due`).
+pub fn due_event_type(kind: &str) -> String {
+    format!("{kind}.due")
+}
 
 /// Messages per `SendMessageBatch` (the API's limit).
 pub const BATCH: usize = 10;
@@ -38,17 +55,27 @@ impl Handoff {
     /// same work over again, and the worker is idempotent). Returns how many
     /// were sent.
     pub async fn send(&self, bodies: Vec<String>) -> Result<usize, HandoffError> {
+        self.send_as(None, bodies).await
+    }
+
+    /// [`Handoff::send`], each message with the `event_type` attribute
+    /// `event_type` (a worker fed by more than one source tells them apart).
+    pub async fn send_as(&self, event_type: Option<&str>, bodies: Vec<String>) -> Result<usize, HandoffError> {
         let total = bodies.len();
         let chunks: Vec<Vec<String>> = bodies.chunks(BATCH).map(<[String]>::to_vec).collect();
         stream::iter(chunks)
-            .map(|chunk| self.send_batch(chunk))
+            .map(|chunk| self.send_batch(event_type, chunk))
             .buffer_unordered(CONCURRENCY)
             .try_collect::<Vec<()>>()
             .await?;
         Ok(total)
     }
 
-    async fn send_batch(&self, bodies: Vec<String>) -> Result<(), HandoffError> {
+    async fn send_batch(&self, event_type: Option<&str>, bodies: Vec<String>) -> Result<(), HandoffError> {
+        let attribute = event_type
+            .map(|t| MessageAttributeValue::builder().data_type("String").string_value(t).build())
+            .transpose()
+            .map_err(|e| HandoffError::Aws(e.to_string()))?;
         let mut pending: Vec<(usize, String)> = bodies.into_iter().enumerate().collect();
         let total = pending.len();
         let mut reason = String::new();
@@ -62,6 +89,9 @@ impl Handoff {
                     SendMessageBatchRequestEntry::builder()
                         .id(i.to_string())
                         .message_body(body)
+                        .set_message_attributes(
+                            attribute.clone().map(|a| std::collections::HashMap::from([("event_type".to_owned(), a)])),
+                        )
                         .build()
                         .map_err(|e| HandoffError::Aws(e.to_string()))
                 })

@@ -11,9 +11,9 @@
 //! | send ledger, caps (`send_ledger`) | `CUST#{store}#{e164}` | `#SENDS` | | | |
 //! | repair order (`repair_order`) | `CUST#{store}#{e164}` | `#RO#{ro}` (closed: `H#RO#{ro}`) | `RO#{store}#{ro}` / `RO` | | |
 //! | declined line (`declined_line`) | `CUST#{store}#{e164}` | `#DECL#{ro}#{line}` (recovered or declined: `H#DECL#...`) | | `DECLINED#{store}` / `{declined}#{e164}#{ro}#{line}` (open only) | |
-//! | follow-up step (`follow_up`) | `CUST#{store}#{e164}` | `#STEP#{ro}#{step}` (ended: `H#STEP#...`) | | | `DUE` / `{due}#{pk}#{sk}` (scheduled only) |
+//! | follow-up step (`follow_up`) | `CUST#{store}#{e164}` | `#STEP#{ro}#{step}` (ended: `H#STEP#...`) | | | `DUE#{shard}` / `{due}#{pk}#{sk}` (scheduled, until handed to its function) |
 //! | task (`task`) | `CUST#{store}#{e164}` | `#TASK#{task_id}` (done: `H#TASK#...`) | | `TASKS#{store}` / `{due}#{task_id}` (open only) | |
-//! | outbound text (`text`) | `CUST#{store}#{e164}` | `TEXT#{dedupe key}` | | `TEXTS#{store}` / `{created}#{dedupe key}` | `DUE` / `{due}#{pk}#{sk}` (unfinished only) |
+//! | outbound text (`text`) | `CUST#{store}#{e164}` | `TEXT#{dedupe key}` | | `TEXTS#{store}` / `{created}#{dedupe key}` | `DUE#{shard}` / `{due}#{pk}#{sk}` (unfinished only) |
 //! | touchpoint (`touchpoint`) | `CUST#{store}#{e164}` | `TL#{at}#{event_id}#{kind}` | | | |
 //! | event claim (`event_claim`) | `EVENT#{store}#{event_id}` | `EVENT` | | | |
 //! | day fact (`fact`) | `DAY#{store}#{yyyy-mm-dd}` | `{kind}#{event_id}` | | | |
@@ -106,8 +106,27 @@ pub fn state_of(sk: &str) -> Option<&str> {
     sk.strip_prefix(HISTORY_PREFIX).filter(|s| s.starts_with(STATE_PREFIX))
 }
 pub const STORES_PK: &str = "STORES";
-/// The partition of the sparse due index (gsi3).
-pub const DUE_PK: &str = "DUE";
+/// How many partitions the sparse due index (gsi3) is spread over: every
+/// unfinished text and scheduled timer of the deployment is on it, and one
+/// GSI partition takes about 1,000 writes a second, so one key for all would
+/// throttle the writes of a group of stores (and the table writes behind it).
+pub const DUE_SHARDS: u32 = 16;
+
+/// The due-index partition of the item in customer partition `pk`: a stable
+/// hash of the record (FNV-1a), so one customer's work sorts together.
+pub fn due_shard(pk: &str) -> String {
+    let mut hash: u32 = 0x811c_9dc5;
+    for b in pk.bytes() {
+        hash ^= u32::from(b);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    due_partition(hash % DUE_SHARDS)
+}
+
+/// The due-index partition `shard` (0..[`DUE_SHARDS`]).
+pub fn due_partition(shard: u32) -> String {
+    format!("DUE#{shard:02}")
+}
 
 /// A customer's partition: the whole record of one phone number at one store.
 pub fn customer_pk(store_id: &str, phone: &Phone) -> String {

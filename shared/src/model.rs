@@ -493,7 +493,7 @@ impl Entity for FollowUp {
         }
         let mut k = Keys::new(pk.clone(), sk.clone());
         {
-            k.gsi3 = Some((keys::DUE_PK.into(), format!("{}#{pk}#{sk}", keys::ts(self.due_at))));
+            k.gsi3 = Some((keys::due_shard(&pk), format!("{}#{pk}#{sk}", keys::ts(self.due_at))));
         }
         k
     }
@@ -824,6 +824,8 @@ pub enum FactKind {
     SmsReceived,
     /// A text whose publish may or may not have happened (never resent).
     TextAmbiguous,
+    /// A text closed as failed: its release attempts ran out.
+    TextFailed,
     /// A repair order closed (a service visit).
     RoClosed,
     /// A line declined on an RO closed that day (`cents`: its estimate).
@@ -859,6 +861,7 @@ impl FactKind {
             FactKind::SmsOptOut => "sms_opt_out",
             FactKind::SmsReceived => "sms_received",
             FactKind::TextAmbiguous => "text_ambiguous",
+            FactKind::TextFailed => "text_failed",
             FactKind::RoClosed => "ro_closed",
             FactKind::LineDeclined => "line_declined",
             FactKind::LineRecovered => "line_recovered",

@@ -180,7 +180,13 @@ pub enum Resumed {
     Done,
     /// The number opted out meanwhile: closed, never sent.
     Suppressed,
+    /// Its release attempts ran out: closed as failed, never sent.
+    Failed,
 }
+
+/// How many times a text is leased for a publish before it is closed as
+/// failed: a text SNS refuses every time (a 4xx) never loops forever.
+pub const MAX_ATTEMPTS: u32 = 5;
 
 /// What became of a text its holder tried to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,6 +227,11 @@ impl std::fmt::Debug for Outbound {
 }
 
 impl Outbound {
+    /// The SNS client it publishes with.
+    pub fn sns(&self) -> &aws_sdk_sns::Client {
+        &self.sns
+    }
+
     pub fn new(table: Table, sns: aws_sdk_sns::Client, clock: SharedClock) -> Self {
         Self { table, sns, clock }
     }
@@ -313,6 +324,13 @@ impl Outbound {
             let reason = "an opt-out is confirmed within 5 minutes or not at all (FCC 24-24)";
             self.table.suppress_text(text, reason, now).await?;
             return Ok(Resumed::Suppressed);
+        }
+        if text.attempts >= MAX_ATTEMPTS && matches!(text.state, TextState::Pending | TextState::Deferred) {
+            let reason = format!("{} publish attempts refused: closed as failed", text.attempts);
+            if self.table.fail_text(text, store, &reason, now).await? {
+                tracing::error!(attempts = text.attempts, "release attempts exhausted: the text is closed as failed");
+            }
+            return Ok(Resumed::Failed);
         }
         let lease = Duration::from_std(LEASE).unwrap_or(Duration::seconds(30));
         Ok(match self.table.lease_text(text, now, lease).await? {

@@ -45,6 +45,9 @@ pub enum TextState {
     Shadow,
     /// Never sent: the number opted out before it was due.
     Suppressed,
+    /// Never sent: its release attempts ran out (SNS refused it every time):
+    /// closed with the reason, counted on the day, alarmed.
+    Failed,
     /// SNS may or may not have published it (its answer was lost, or its
     /// sender's lease ran out mid-send). SNS has no idempotency key, so it is
     /// never published again: an operator sees it (`custops texts`, the day's
@@ -63,12 +66,16 @@ impl TextState {
             TextState::Shadow => "shadow",
             TextState::Suppressed => "suppressed",
             TextState::Unknown => "unknown",
+            TextState::Failed => "failed",
         }
     }
 
-    /// Sent, shadowed, suppressed or unknown: nothing more happens to it by itself.
+    /// Sent, shadowed, suppressed, unknown or failed: nothing more happens to it by itself.
     pub fn is_finished(self) -> bool {
-        matches!(self, TextState::Sent | TextState::Shadow | TextState::Suppressed | TextState::Unknown)
+        matches!(
+            self,
+            TextState::Sent | TextState::Shadow | TextState::Suppressed | TextState::Unknown | TextState::Failed
+        )
     }
 }
 
@@ -195,7 +202,7 @@ impl Entity for OutboundText {
         k.gsi2 = Some((keys::texts_feed(&self.store_id), format!("{}#{}", keys::ts(self.created_at), self.dedupe_key)));
         if !self.state.is_finished() {
             let due = self.due_at.unwrap_or(self.created_at);
-            k.gsi3 = Some((keys::DUE_PK.into(), format!("{}#{pk}#{sk}", keys::ts(due))));
+            k.gsi3 = Some((keys::due_shard(&pk), format!("{}#{pk}#{sk}", keys::ts(due))));
         }
         k
     }

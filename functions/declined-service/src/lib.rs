@@ -12,7 +12,10 @@
 //! store's `declined_cadence_days`. Applies it in one transaction, claimed on
 //! the event id and on the RO (a duplicate `ro.closed` changes nothing).
 //!
-//! On each step's day the `scheduler` releases it through [`decide_step`]:
+//! Second message kind: a due step (`follow_up.due`), which the `scheduler`
+//! hands to this function's queue on the step's day (so a step that cannot
+//! be released is retried by SQS and ends in this function's DLQ with its
+//! reason). It is decided by [`decide_step`] as of the time it was handed on:
 //! a `marketing` text naming the RO's lines still open (largest estimate
 //! first, with the booking link) and a task for the RO's advisor; the task
 //! only, without marketing consent; nothing, and the reason on the timeline,
@@ -25,6 +28,7 @@ use tracing::info;
 use custops::batch::Message;
 use custops::event::{Envelope, RoClosed};
 use custops::function::SqsFunction;
+use custops::handoff::{due_event_type, HandedOn};
 use custops::model::{
     Customer, CustomerState, DeclinedLine, Fact, FactKind, FollowUp, LineStatus, RepairOrder, StepStatus, Task,
     TaskKind, Touchpoint,
@@ -42,6 +46,9 @@ impl SqsFunction for DeclinedService {
     const NAME: &'static str = "declined-service";
 
     async fn process(deps: &Deps, message: Message) -> Result<(), ProcessError> {
+        if message.event_type.as_deref() == Some(STEP_DUE.as_str()) {
+            return release_step(deps, &message).await;
+        }
         let (Event { envelope, data: closed, store }, customer, state) = deps.load::<RoClosed>(&message).await?;
         let change = decide(&store, &envelope, &closed, &customer, &state, deps.clock.now());
         if deps.apply(&store, change).await? != Applied::Duplicate {
@@ -49,6 +56,29 @@ impl SqsFunction for DeclinedService {
         }
         Ok(())
     }
+}
+
+/// The `event_type` of a due step the scheduler hands over (`follow_up.due`).
+pub static STEP_DUE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| due_event_type(<FollowUp as custops::entity::Entity>::KIND));
+
+/// A due step, handed over by the scheduler: decided as of the time it was
+/// handed on ([`HandedOn::at`]), from the customer's record as it is now.
+async fn release_step(deps: &Deps, message: &Message) -> Result<(), ProcessError> {
+    let due: HandedOn<FollowUp> = serde_json::from_str(&message.body).map_err(|e| ProcessError::Invalid {
+        event_id: message.message_id.clone(),
+        reason: format!("not a due follow-up step: {}", custops::phone::redact_digits(&e.to_string())),
+    })?;
+    let step = due.work;
+    let key = step_key(&step);
+    tracing::Span::current().record("event_id", key.as_str());
+    let store = deps.store(&step.store_id, &key).await?;
+    let state = deps.table.customer_state(&step.customer()).await?;
+    let change = decide_step(&store, &step, &state, due.at);
+    if deps.as_of(due.at).apply(&store, change).await? != Applied::Duplicate {
+        info!(ro_number = %step.ro_number, step = step.step, "follow-up step released");
+    }
+    Ok(())
 }
 
 /// The store-local hour a follow-up step falls due: inside the texting

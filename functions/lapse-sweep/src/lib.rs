@@ -78,7 +78,8 @@ async fn sweep(core: &Core, store: StoreConfig) -> (String, Result<(usize, usize
 /// A page of the store's lapsed customers at a time, each handed over before
 /// the next is read: memory holds one page, however many lapsed at once.
 async fn sweep_store(core: &Core, store: &StoreConfig) -> Result<(usize, usize), ProcessError> {
-    let cutoff = store.lapse_cutoff(core.clock.now());
+    let now = core.clock.now();
+    let cutoff = store.lapse_cutoff(now);
     let (mut read, mut handed) = (0, 0);
     let mut start = None;
     loop {
@@ -89,8 +90,9 @@ async fn sweep_store(core: &Core, store: &StoreConfig) -> Result<(usize, usize),
             .filter_map(|c| {
                 let last_visit_at = c.uncontacted_visit()?;
                 let lapse_months = store.lapse_months;
-                serde_json::to_string(&Lapsed { store_id: c.store_id, phone: c.phone, last_visit_at, lapse_months })
-                    .ok()
+                let lapsed =
+                    Lapsed { store_id: c.store_id, phone: c.phone, last_visit_at, lapse_months, at: Some(now) };
+                serde_json::to_string(&lapsed).ok()
             })
             .collect();
         handed += core.handoff()?.send(bodies).await?;

@@ -44,6 +44,10 @@ pub struct Lapsed {
     /// The store's `lapse_months` the sweep found it lapsed by (the sweep
     /// reads the stores fresh; the worker's store cache may be a minute old).
     pub lapse_months: u32,
+    /// When the sweep handed it over: it is decided as of then, whatever the
+    /// worker's own clock says (`custops local tick --at`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<DateTime<Utc>>,
 }
 
 impl Lapsed {
@@ -72,8 +76,9 @@ impl SqsFunction for WinBack {
         tracing::Span::current().record("event_id", key.as_str());
         let store = deps.store(&lapsed.store_id, &key).await?;
         let state = deps.table.customer_state(&lapsed.customer()).await?;
-        let change = decide(&store, &lapsed, &state, deps.clock.now());
-        if deps.apply(&store, change).await? != Applied::Duplicate {
+        let at = lapsed.at.unwrap_or_else(|| deps.clock.now());
+        let change = decide(&store, &lapsed, &state, at);
+        if deps.as_of(at).apply(&store, change).await? != Applied::Duplicate {
             info!("lapsed customer handled");
         }
         Ok(())

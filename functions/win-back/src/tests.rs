@@ -35,6 +35,7 @@ fn lapsed() -> Lapsed {
         phone: Phone::parse(MARIA).unwrap(),
         last_visit_at: last_visit(),
         lapse_months: 13,
+        at: None,
     }
 }
 

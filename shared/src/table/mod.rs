@@ -95,7 +95,18 @@ pub struct PageStart(Item);
 #[derive(Debug, Clone)]
 pub enum Due {
     Text(Box<OutboundText>),
-    FollowUp(FollowUp),
+    /// Anything else that falls due (a declined-work follow-up step, ...):
+    /// handed to the function that owns its kind, as it is stored.
+    Timer(Box<Timer>),
+}
+
+/// A due item that is not a text: its entity kind, where it is, and the item
+/// as JSON (its owner reads it as its own type).
+#[derive(Debug, Clone)]
+pub struct Timer {
+    pub kind: String,
+    pub keys: Keys,
+    pub item: serde_json::Value,
 }
 
 /// The table and its client. Cheap to clone.
@@ -473,13 +484,6 @@ impl Table {
         self.query_all(Some(keys::GSI2), &keys::texts_feed(store_id), Range::Between(&from, &to)).await
     }
 
-    /// A store's declined lines still open (neither recovered nor ended by a
-    /// booking or a person), oldest first (gsi2, sparse: ended lines leave it).
-    #[instrument(skip(self))]
-    pub async fn open_declined(&self, store_id: &str) -> Result<Vec<DeclinedLine>, TableError> {
-        self.query_all(Some(keys::GSI2), &keys::open_declined(store_id), Range::All).await
-    }
-
     /// The estimates of a store's open declined lines, summed page by page
     /// (the report's open dollars: memory holds one page, however much work
     /// ten years left open).
@@ -543,21 +547,61 @@ impl Table {
         Ok(found)
     }
 
-    /// What is due at or before `now` (gsi3, sparse): unfinished texts and
-    /// scheduled follow-up steps. Its cost grows with the work in flight, not
-    /// with the table.
-    #[instrument(skip(self))]
-    pub async fn due(&self, now: DateTime<Utc>) -> Result<Vec<Due>, TableError> {
+    /// What is due at or before `now` on one partition of the due index
+    /// (gsi3, sparse: unfinished texts and timers not yet handed on; its cost
+    /// grows with the work in flight, not the table): one page of at most
+    /// `limit`, from `start`, and where the next starts.
+    #[instrument(skip(self, start))]
+    pub async fn due_page(
+        &self,
+        shard: u32,
+        now: DateTime<Utc>,
+        limit: i32,
+        start: Option<PageStart>,
+    ) -> Result<(Vec<Due>, Option<PageStart>), TableError> {
         let upto = format!("{}~", keys::ts(now));
+        let partition = keys::due_partition(shard);
+        let (items, next) =
+            self.query_page(Some(keys::GSI3), &partition, &Range::UpTo(&upto), Some(limit), start.map(|p| p.0)).await?;
         let mut due = Vec::new();
-        for item in self.query(Some(keys::GSI3), keys::DUE_PK, Range::UpTo(&upto)).await? {
+        for item in items {
             match kind_of(&item) {
                 OutboundText::KIND => due.push(Due::Text(Box::new(from_item(item)?))),
-                FollowUp::KIND => due.push(Due::FollowUp(from_item(item)?)),
-                _ => {}
+                kind => {
+                    let key = |a: &str| item.get(a).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                    let keys = Keys::new(key(PK), key(SK));
+                    let kind = kind.to_owned();
+                    let json = serde_dynamo::from_item(item).map_err(|e| item::mapping(&keys, "timer", e))?;
+                    due.push(Due::Timer(Box::new(Timer { kind, keys, item: json })));
+                }
             }
         }
-        Ok(due)
+        Ok((due, next.map(PageStart)))
+    }
+
+    /// Takes a timer off the due index once it was handed to its owner
+    /// (whose queue retries it, and dead-letters it with its reason): the
+    /// scheduler never hands the same work on again. False if it was off already.
+    #[instrument(skip(self, timer), fields(kind = %timer.kind))]
+    pub async fn take_off_due(&self, timer: &Timer, at: DateTime<Utc>) -> Result<bool, TableError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .set_key(Some(key_of(&timer.keys)))
+            .update_expression("SET handed_at = :at REMOVE #ipk, #isk")
+            .condition_expression("attribute_exists(#ipk)")
+            .expression_attribute_names("#ipk", keys::GSI3.pk)
+            .expression_attribute_names("#isk", keys::GSI3.sk)
+            .expression_attribute_values(":at", s(keys::ts(at)))
+            .send()
+            .await
+            .map_err(|e| TableError::aws("UpdateItem", e));
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_conditional_failure() => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// What happened at a store on one store-local day: the day's facts (one

@@ -111,7 +111,11 @@ impl Table {
                 TextState::Deferred => Lease::NotDue,
                 // Pending but its consent check failed is OptedOut, above.
                 TextState::Pending => Lease::Held,
-                TextState::Sent | TextState::Shadow | TextState::Suppressed | TextState::Unknown => Lease::Done,
+                TextState::Sent
+                | TextState::Shadow
+                | TextState::Suppressed
+                | TextState::Unknown
+                | TextState::Failed => Lease::Done,
             }),
             Err(TxError::Rejected(_)) => Ok(Lease::Done),
             Err(TxError::Table(e)) => Err(e),
@@ -263,6 +267,42 @@ impl Table {
         let mut tx = self.tx();
         tx.push(OutboundText::KIND, Ok(TransactWriteItem::builder().update(update).build()));
         let fact = Fact::new(store, FactKind::TextAmbiguous, &format!("text:{}", text.dedupe_key), now);
+        tx.put(&fact, Guard::Always);
+        match self.commit(tx).await {
+            Ok(()) => Ok(true),
+            Err(TxError::Rejected(_)) => Ok(false),
+            Err(TxError::Table(e)) => Err(e),
+        }
+    }
+
+    /// Closes a text nobody holds whose release attempts ran out as
+    /// `failed`, with the reason, and counts it on the store's day. False if
+    /// it changed meanwhile.
+    #[instrument(skip(self, text, store), fields(dedupe_key = %text.dedupe_key))]
+    pub async fn fail_text(
+        &self,
+        text: &OutboundText,
+        store: &StoreConfig,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, TableError> {
+        let keys = text.keys(&());
+        let update = Update::builder()
+            .table_name(&self.name)
+            .set_key(Some(key_of(&keys)))
+            .update_expression(finishing("#st = :failed, suppressed_reason = :why, sent_at = :at"))
+            .condition_expression("#st IN (:pending, :deferred)")
+            .expression_attribute_names("#st", STATE)
+            .expression_attribute_values(":failed", s(TextState::Failed.as_str()))
+            .expression_attribute_values(":pending", s(TextState::Pending.as_str()))
+            .expression_attribute_values(":deferred", s(TextState::Deferred.as_str()))
+            .expression_attribute_values(":why", s(reason))
+            .expression_attribute_values(":at", s(serde_time(now)))
+            .build()
+            .map_err(|e| mapping(&keys, OutboundText::KIND, e))?;
+        let mut tx = self.tx();
+        tx.push(OutboundText::KIND, Ok(TransactWriteItem::builder().update(update).build()));
+        let fact = Fact::new(store, FactKind::TextFailed, &format!("text:{}", text.dedupe_key), now);
         tx.put(&fact, Guard::Always);
         match self.commit(tx).await {
             Ok(()) => Ok(true),
