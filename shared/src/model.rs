@@ -57,6 +57,11 @@ pub struct Customer {
     /// window is withdrawn (one voice at a time; see `WithdrawnIf`).
     #[serde(default, skip_serializing_if = "Option::is_none", with = "chrono::serde::ts_milliseconds_option")]
     pub ro_activity_at: Option<DateTime<Utc>>,
+    /// When the customer last texted the store something a person answers
+    /// (epoch milliseconds in the table, for conditions): a marketing text
+    /// still waiting for its window is withdrawn.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "chrono::serde::ts_milliseconds_option")]
+    pub replied_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -81,6 +86,7 @@ impl Customer {
             purchases: Vec::new(),
             lapse_contacted: None,
             ro_activity_at: None,
+            replied_at: None,
             created_at: now,
             updated_at: now,
         }

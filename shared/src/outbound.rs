@@ -67,6 +67,8 @@ pub struct TextRequest<'a> {
     pub confirms_opt_out: bool,
     /// What withdraws the text if it happens before the text goes.
     pub withdrawn_if: Option<WithdrawnIf>,
+    /// The state items it is about that must still be open when it goes.
+    pub while_open: Vec<String>,
 }
 
 /// Why a text is not sent at all.
@@ -134,6 +136,7 @@ impl<'a> TextRequest<'a> {
             cadence: None,
             confirms_opt_out: false,
             withdrawn_if: None,
+            while_open: Vec::new(),
         }
     }
 }
@@ -349,8 +352,8 @@ impl Outbound {
                 Resumed::Suppressed
             }
             Lease::Withdrawn(why) => {
-                self.table.suppress_text(text, why.reason(), now).await?;
-                info!(reason = why.reason(), "the text was withdrawn before it was sent");
+                self.table.suppress_text(text, &why, now).await?;
+                info!(reason = %why, "the text was withdrawn before it was sent");
                 Resumed::Suppressed
             }
             Lease::Abandoned => {
@@ -510,6 +513,7 @@ pub fn plan(req: TextRequest<'_>, consent: &Consent, sends: &SendLedger, now: Da
         cadence: req.cadence,
         confirms_opt_out: req.confirms_opt_out,
         withdrawn_if: req.withdrawn_if,
+        while_open: req.while_open,
     };
     if deferred {
         Plan::Defer(text)

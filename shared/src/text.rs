@@ -145,6 +145,11 @@ pub struct OutboundText {
     /// leased; the check is in the lease's transaction).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withdrawn_if: Option<WithdrawnIf>,
+    /// The state items (sort keys) the text is about that must still be open
+    /// when it goes (a follow-up's declined lines: a booking, a recovery or a
+    /// person closing the work withdraws it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub while_open: Vec<String>,
 }
 
 /// What withdraws a text that has not gone yet.

@@ -313,6 +313,9 @@ pub fn decide_step(store: &StoreConfig, step: &FollowUp, state: &CustomerState, 
         TextRequest {
             // The steps of one cadence never cap each other.
             cadence: Some(format!("declined#{}", step.ro_number)),
+            // Withdrawn if, before it goes, the work it names is booked,
+            // done or closed by a person (each line must still be open).
+            while_open: open.iter().map(|l| custops::entity::Entity::keys(*l, &customer).sk).collect(),
             ..TextRequest::new(
                 store,
                 &customer.phone,

@@ -210,6 +210,8 @@ pub fn decide(
             let mut customer =
                 state.profile.clone().unwrap_or_else(|| Customer::lead(&store.store_id, sender.phone.clone(), now));
             customer.updated_at = now;
+            // A marketing text still waiting for its window is withdrawn.
+            customer.replied_at = Some(sent_at.min(now));
             record.profile = Some((customer, state.version));
             let task = state.open_task(TaskKind::ReplySms).cloned().unwrap_or_else(|| {
                 Task::open(

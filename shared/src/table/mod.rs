@@ -289,6 +289,31 @@ impl Table {
         Ok(true)
     }
 
+    /// A customer's profile as it is now (a consistent read).
+    #[instrument(skip(self, customer), fields(phone = %customer.phone))]
+    pub async fn get_profile(&self, customer: &CustomerId) -> Result<Option<Customer>, TableError> {
+        self.get_consistent(&Keys::new(customer.pk(), Customer::PROFILE_SK)).await
+    }
+
+    /// A customer's consent ledger as it is now (a consistent read).
+    #[instrument(skip(self, customer), fields(phone = %customer.phone))]
+    pub async fn consent_of(&self, customer: &CustomerId) -> Result<Consent, TableError> {
+        Ok(self.get_consistent(&Consent::default().keys(customer)).await?.unwrap_or_default())
+    }
+
+    async fn get_consistent<E: Entity>(&self, keys: &Keys) -> Result<Option<E>, TableError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(key_of(keys)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| TableError::aws("GetItem", e))?;
+        out.item.map(from_item).transpose()
+    }
+
     /// The record the DMS id answers to (gsi1), with its version: used when a
     /// DMS customer arrives with a phone number the store has no record for.
     #[instrument(skip(self))]

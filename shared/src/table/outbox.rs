@@ -25,10 +25,11 @@ use super::item::{key_of, mapping, n, s, Item};
 use super::tx::{Guard, TxError, TxRejected};
 use super::{Table, TableError};
 use crate::entity::{CustomerId, Entity};
+use crate::keys::Keys;
 use crate::keys::GSI3;
 use crate::model::{Consent, Customer, Fact, FactKind};
 use crate::store::StoreConfig;
-use crate::text::{OutboundText, TextState, WithdrawnIf};
+use crate::text::{MessageClass, OutboundText, TextState};
 
 /// The attribute holding a text's state.
 const STATE: &str = "state";
@@ -49,8 +50,9 @@ pub enum Lease {
     Done,
     /// The number opted out after the text was written: it must never go.
     OptedOut,
-    /// What withdraws the text happened after it was written: it must never go.
-    Withdrawn(WithdrawnIf),
+    /// What withdraws the text happened after it was written (the reason):
+    /// it must never go.
+    Withdrawn(String),
 }
 
 /// `SET` clause that finishes a text: off the due index, lease dropped.
@@ -91,19 +93,43 @@ impl Table {
         let mut tx = self.tx();
         tx.push(OutboundText::KIND, Ok(TransactWriteItem::builder().update(update).build()));
         let customer = CustomerId::new(&text.store_id, text.phone.clone());
+        // A marketing text waiting for the window is withdrawn by whatever
+        // would have stopped it (CONTRACT section 7): each is checked here,
+        // in the transaction that releases it.
+        let marketing = text.class == MessageClass::Marketing;
         if !text.confirms_opt_out {
-            tx.require_not_opted_out(&customer);
+            tx.require_consent(&customer, marketing);
         }
-        if let Some(why) = text.withdrawn_if {
-            tx.require_not_withdrawn(&customer, why, text.created_at);
+        if marketing || text.withdrawn_if.is_some() {
+            tx.require_not_withdrawn(&customer, text.withdrawn_if, marketing, text.created_at);
+        }
+        for sk in &text.while_open {
+            tx.require_open(&Keys::new(customer.pk(), sk.clone()));
         }
         match self.commit(tx).await {
             Ok(()) => Ok(Lease::Acquired(token)),
             Err(TxError::Rejected(TxRejected::Conflict(kinds))) if kinds.contains(&Consent::KIND) => {
-                Ok(Lease::OptedOut)
+                let consent = self.consent_of(&customer).await?;
+                Ok(if consent.opted_out() {
+                    Lease::OptedOut
+                } else if consent.marketing_paused() {
+                    Lease::Withdrawn("withdrawn: the customer's reply may mean stop; a person decides".into())
+                } else {
+                    Lease::Withdrawn("withdrawn: the DMS withdrew marketing consent".into())
+                })
             }
             Err(TxError::Rejected(TxRejected::Conflict(kinds))) if kinds.contains(&Customer::KIND) => {
-                Ok(text.withdrawn_if.map_or(Lease::Done, Lease::Withdrawn))
+                let replied = self.get_profile(&customer).await?.and_then(|p| p.replied_at);
+                Ok(Lease::Withdrawn(match (replied, text.withdrawn_if) {
+                    (Some(r), _) if r >= text.created_at => {
+                        "withdrawn: the customer replied; a person has the conversation".into()
+                    }
+                    (_, Some(why)) => why.reason().into(),
+                    (_, None) => "withdrawn: the customer replied; a person has the conversation".into(),
+                }))
+            }
+            Err(TxError::Rejected(TxRejected::Conflict(kinds))) if kinds.contains(&super::tx::STILL_OPEN) => {
+                Ok(Lease::Withdrawn("withdrawn: the work it is about was booked, done or closed by a person".into()))
             }
             Err(TxError::Rejected(TxRejected::TextExists { text: Some(now_is) })) => Ok(match now_is.state {
                 TextState::Sending if now_is.lease_until.is_some_and(|l| l < now) => Lease::Abandoned,

@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
@@ -280,48 +282,86 @@ impl Tx {
 
     /// Fails the transaction if `customer` opted out after the state was read.
     pub fn require_not_opted_out(&mut self, customer: &CustomerId) -> &mut Self {
+        self.require_consent(customer, false)
+    }
+
+    /// Fails the transaction (naming [`Consent::KIND`]) if `customer` opted
+    /// out since the state was read, and, for `marketing`, if the DMS
+    /// withdrew marketing consent or marketing is paused for a person.
+    pub fn require_consent(&mut self, customer: &CustomerId, marketing: bool) -> &mut Self {
         let keys = Consent::default().keys(customer);
         if self.consent_guarded.contains(&keys.pk) {
             // A consent write in this transaction guards the item already.
             return self;
         }
-        let check = ConditionCheck::builder()
-            .table_name(&self.table)
-            .set_key(Some(key_of(&keys)))
-            .condition_expression("attribute_not_exists(opted_out_at)")
+        let mut check = ConditionCheck::builder().table_name(&self.table).set_key(Some(key_of(&keys)));
+        check = if marketing {
+            // What `outbound::plan` asked of the ledger, still true.
+            check
+                .condition_expression(
+                    "attribute_not_exists(opted_out_at) AND attribute_not_exists(marketing_paused) \
+                     AND marketing.granted = :granted",
+                )
+                .expression_attribute_values(":granted", AttributeValue::Bool(true))
+        } else {
+            check.condition_expression("attribute_not_exists(opted_out_at)")
+        };
+        let check = check
             .build()
             .map(|c| TransactWriteItem::builder().condition_check(c).build())
             .map_err(|e| mapping(&keys, Consent::KIND, e));
         self.push(Consent::KIND, check)
     }
 
-    /// Fails the transaction if what withdraws a text written at `written`
-    /// (`why`) has happened to `customer` since (names [`Customer::KIND`] in
-    /// the conflict).
+    /// Fails the transaction (naming [`Customer::KIND`]) if what withdraws a
+    /// text written at `written` has happened to `customer` since: `why`
+    /// (win-back: a visit), and for a marketing text a reply.
     pub fn require_not_withdrawn(
         &mut self,
         customer: &CustomerId,
-        why: WithdrawnIf,
+        why: Option<WithdrawnIf>,
+        marketing: bool,
         written: DateTime<Utc>,
     ) -> &mut Self {
         let keys = Keys::new(customer.pk(), Customer::PROFILE_SK);
-        let condition = match why {
+        let mut parts = Vec::new();
+        if let Some(WithdrawnIf::Visited) = why {
             // The visit the store reached out about is still the last one,
             // and no repair order has moved since the text was written.
-            WithdrawnIf::Visited => {
+            parts.push(
                 "lapse_contacted.visit_at = last_visit_at \
-                 AND (attribute_not_exists(ro_activity_at) OR ro_activity_at < :written)"
-            }
-        };
+                 AND (attribute_not_exists(ro_activity_at) OR ro_activity_at < :written)",
+            );
+        }
+        if marketing {
+            // The customer has not replied since: a person has the conversation.
+            parts.push("(attribute_not_exists(replied_at) OR replied_at < :written)");
+        }
         let check = ConditionCheck::builder()
             .table_name(&self.table)
             .set_key(Some(key_of(&keys)))
-            .condition_expression(condition)
+            .condition_expression(parts.join(" AND "))
             .expression_attribute_values(":written", n(written.timestamp_millis()))
             .build()
             .map(|c| TransactWriteItem::builder().condition_check(c).build())
             .map_err(|e| mapping(&keys, Customer::KIND, e));
         self.push(Customer::KIND, check)
+    }
+
+    /// Fails the transaction (naming [`STILL_OPEN`]) unless the state item at
+    /// `keys` is still open (a declined line neither booked, recovered nor
+    /// closed by a person: one that ended has left the state).
+    pub fn require_open(&mut self, keys: &Keys) -> &mut Self {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_of(keys)))
+            .condition_expression("#status = :open")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":open", super::item::s("open"))
+            .build()
+            .map(|c| TransactWriteItem::builder().condition_check(c).build())
+            .map_err(|e| mapping(keys, STILL_OPEN, e));
+        self.push(STILL_OPEN, check)
     }
 
     /// Its actions (a move is two).
@@ -336,6 +376,8 @@ impl Tx {
 
 /// The kind named by a failed [`Tx::require_absent`].
 pub const ARCHIVED: &str = "archived";
+/// The kind named by a failed [`Tx::require_open`].
+pub const STILL_OPEN: &str = "still_open";
 
 /// `#status` for the guards that read it.
 fn status_name(guard: Guard) -> Option<HashMap<String, String>> {
