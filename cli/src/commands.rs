@@ -238,11 +238,22 @@ pub async fn tasks(target: &Target, store: Option<&str>, owner: Option<&str>) ->
     Ok(open)
 }
 
-pub fn print_tasks(tasks: &[Task], json: bool) {
+/// The time zone of every store, by id: what a person reads is in the store's time.
+pub async fn zones(target: &Target) -> Result<HashMap<String, chrono_tz::Tz>, BoxError> {
+    Ok(target.table.list_stores().await?.into_iter().map(|s| (s.store_id, s.timezone)).collect())
+}
+
+/// Prints tasks as JSON (due times in UTC, RFC 3339) or a line each for a
+/// person, due times in each store's own zone.
+pub fn print_tasks(tasks: &[Task], json: bool, zones: &HashMap<String, chrono_tz::Tz>) {
     print_list(tasks, json, "no open tasks", |t| {
+        let due = match zones.get(&t.store_id) {
+            Some(tz) => t.due_at.with_timezone(tz).format("%Y-%m-%d %H:%M %Z").to_string(),
+            None => t.due_at.format("%Y-%m-%d %H:%MZ").to_string(),
+        };
         format!(
             "due {}  {:<16} {:<13} {:<18} {:<12} {}  {}",
-            t.due_at.format("%Y-%m-%d %H:%MZ"),
+            due,
             t.store_id,
             t.phone.e164(),
             name_of(t.kind),
@@ -389,7 +400,7 @@ pub async fn report(
 ) -> Result<(custops::report::Report, Vec<crate::report_page::DayPoint>), BoxError> {
     let store = target.table.get_store(store_id).await?.ok_or_else(|| format!("no store {store_id:?}"))?;
     let mut data = custops::report::gather(&target.table, &store, date, now).await?;
-    data.dead_letters = custops::report::dead_letters(&target.sqs, &dlq_urls(target).await?).await?;
+    data.dead_letters = custops::report::dead_letters(&target.sqs, &dlq_urls(target).await?, &store).await?;
     let report = custops::report::build(&store, date, now, &data);
     let mut history = Vec::new();
     for back in (0..7).rev() {

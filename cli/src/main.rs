@@ -250,7 +250,8 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         }
         Command::Tasks { owner, view } => {
             let target = Target::new(view.conn.endpoint.as_deref(), &view.conn.stack).await?;
-            commands::print_tasks(&commands::tasks(&target, view.store.as_deref(), owner.as_deref()).await?, view.json);
+            let tasks = commands::tasks(&target, view.store.as_deref(), owner.as_deref()).await?;
+            commands::print_tasks(&tasks, view.json, &commands::zones(&target).await?);
             Ok(())
         }
         Command::Task { command: TaskCommand::Done { task_id, store, phone, outcome, conn } } => {

@@ -44,7 +44,7 @@ pub fn render(report: &Report, history: &[DayPoint]) -> Result<String, Box<dyn s
     let page = Page {
         r: report,
         day: report.date.format("%A %-d %B %Y").to_string(),
-        made: report.generated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        made: report.local(report.generated_at, "%Y-%m-%d %H:%M %Z"),
         risk: dollars(report.revenue_at_risk_cents),
         median: report
             .missed_calls
@@ -62,7 +62,7 @@ pub fn render(report: &Report, history: &[DayPoint]) -> Result<String, Box<dyn s
                 owner: o.owner.clone(),
                 count: o.count,
                 kinds: o.kinds.iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(", "),
-                oldest: o.oldest_due_at.format("%a %-d %b %H:%M UTC").to_string(),
+                oldest: report.local(o.oldest_due_at, "%a %-d %b %H:%M %Z"),
             })
             .collect(),
         chart: chart(history)?,

@@ -26,6 +26,9 @@ pub const NEVER_CALL_BACK: (u64, u64) = (3, 4);
 pub struct Report {
     pub store_id: String,
     pub store_name: String,
+    /// The store's time zone (IANA): every time a person reads is in it.
+    #[serde(default)]
+    pub timezone: String,
     pub date: NaiveDate,
     pub generated_at: DateTime<Utc>,
     pub missed_calls: MissedCalls,
@@ -133,7 +136,9 @@ pub struct OwnerOverdue {
 pub struct DayData {
     /// The day's facts.
     pub facts: Vec<Fact>,
-    /// The texts created that store-local day.
+    /// The texts created that store-local day or in the [`TEXT_LOOKBACK`]
+    /// before it (a text written at 21:30 and sent at 08:00 counts on the day
+    /// it went).
     pub texts: Vec<OutboundText>,
     /// The tasks the day's facts point at (callbacks, no-shows), as they are now.
     pub tasks: Vec<Task>,
@@ -143,6 +148,21 @@ pub struct DayData {
     pub open_declined_cents: i64,
     /// Messages waiting in the dead-letter queues.
     pub dead_letters: u64,
+}
+
+/// How long before a day a text sent that day may have been written: the
+/// window and the recipient's state's hours hold one overnight (Saturday
+/// 21:00 to Sunday noon in Texas), a cap at most a day.
+pub const TEXT_LOOKBACK: Duration = Duration::days(3);
+
+impl Report {
+    /// `t` in the store's time zone, as `format` (strftime) writes it.
+    pub fn local(&self, t: DateTime<Utc>, format: &str) -> String {
+        match self.timezone.parse::<chrono_tz::Tz>() {
+            Ok(tz) => t.with_timezone(&tz).format(format).to_string(),
+            Err(_) => t.format(&format.replace("%Z", "UTC")).to_string(),
+        }
+    }
 }
 
 /// The UTC bounds `[start, end)` of a store-local day.
@@ -169,7 +189,7 @@ pub async fn gather(
     let facts = table.day_facts(&store.store_id, date).await?;
     let refs: Vec<_> = facts.iter().filter_map(|f| f.task.clone()).collect();
     let (texts, tasks, open_tasks, open_declined_cents) = tokio::try_join!(
-        table.texts_between(&store.store_id, start, end),
+        table.texts_between(&store.store_id, start - TEXT_LOOKBACK, end),
         table.tasks(&store.store_id, &refs),
         table.overdue_tasks(&store.store_id, now),
         table.open_declined_cents(&store.store_id),
@@ -177,22 +197,67 @@ pub async fn gather(
     Ok(DayData { facts, texts, tasks, open_tasks, open_declined_cents, dead_letters: 0 })
 }
 
-/// Messages waiting (or being read) in the dead-letter queues at `urls`.
-pub async fn dead_letters(sqs: &aws_sdk_sqs::Client, urls: &[String]) -> Result<u64, String> {
-    use aws_sdk_sqs::types::QueueAttributeName;
+/// The messages of `store` waiting in the dead-letter queues at `urls`:
+/// each queue is read through (every message held for [`PEEK`] while it
+/// is read, then made visible again at once), and a message counts for the
+/// store its body names ([`belongs_to`]).
+pub async fn dead_letters(sqs: &aws_sdk_sqs::Client, urls: &[String], store: &StoreConfig) -> Result<u64, String> {
+    let err = |e: &dyn std::fmt::Display| e.to_string();
     let mut total = 0;
     for url in urls {
-        let out = sqs
-            .get_queue_attributes()
-            .queue_url(url)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-            .send()
-            .await
-            .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())?;
-        total += out.attributes.unwrap_or_default().values().filter_map(|v| v.parse::<u64>().ok()).sum::<u64>();
+        let mut seen = std::collections::HashSet::new();
+        let mut receipts = Vec::new();
+        loop {
+            let out = sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .visibility_timeout(PEEK)
+                .send()
+                .await
+                .map_err(|e| err(&aws_sdk_sqs::error::DisplayErrorContext(&e)))?;
+            let messages = out.messages.unwrap_or_default();
+            if messages.is_empty() {
+                break;
+            }
+            for m in messages {
+                receipts.extend(m.receipt_handle.clone());
+                if seen.insert(m.message_id.clone().unwrap_or_default())
+                    && belongs_to(m.body.as_deref().unwrap_or_default(), store)
+                {
+                    total += 1;
+                }
+            }
+        }
+        for receipt in receipts {
+            sqs.change_message_visibility()
+                .queue_url(url)
+                .receipt_handle(receipt)
+                .visibility_timeout(0)
+                .send()
+                .await
+                .map_err(|e| err(&aws_sdk_sqs::error::DisplayErrorContext(&e)))?;
+        }
     }
     Ok(total)
+}
+
+/// How long a dead letter is held while the report reads it (seconds).
+pub const PEEK: i32 = 30;
+
+/// Whether a dead-lettered message is `store`'s: an event envelope or a
+/// hand-over names its `store_id` (a due step's in its `work`), an inbound
+/// text the store's number it was sent to.
+pub fn belongs_to(body: &str, store: &StoreConfig) -> bool {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(body) else { return false };
+    let named = v["store_id"].as_str().or_else(|| v["work"]["store_id"].as_str());
+    if let Some(id) = named {
+        return id == store.store_id;
+    }
+    v["destinationNumber"]
+        .as_str()
+        .and_then(|n| crate::phone::Phone::parse(n).ok())
+        .is_some_and(|n| n == store.sms_number)
 }
 
 /// One day of the missed-call history (the page's chart): the day's facts
@@ -220,6 +285,11 @@ fn median(mut xs: Vec<f64>) -> Option<f64> {
 
 /// The report of `date`, made at `now`. Pure.
 pub fn build(store: &StoreConfig, date: NaiveDate, now: DateTime<Utc>, data: &DayData) -> Report {
+    let (start, end) = day_bounds(store, date);
+    let in_day = |t: DateTime<Utc>| start <= t && t < end;
+    // Written that day, and sent that day (whenever written).
+    let written = |t: &OutboundText| in_day(t.created_at);
+    let went = |t: &OutboundText| sent(t) && in_day(t.sent_at.unwrap_or(t.created_at));
     let count = |kind: FactKind| data.facts.iter().filter(|f| f.kind == kind).count() as u64;
     let cents = |kind: FactKind| data.facts.iter().filter(|f| f.kind == kind).filter_map(|f| f.cents).sum::<i64>();
     let task_of = |f: &Fact| {
@@ -275,8 +345,11 @@ pub fn build(store: &StoreConfig, date: NaiveDate, now: DateTime<Utc>, data: &Da
 
     let status: Vec<&OutboundText> = data.texts.iter().filter(|t| t.trigger == "vehicle-ready").collect();
     let status_texts = StatusTexts {
-        sent: status.iter().filter(|t| sent(t)).count() as u64,
-        deferred: status.iter().filter(|t| t.defer_reason.is_some() || t.state == TextState::Deferred).count() as u64,
+        sent: status.iter().filter(|t| went(t)).count() as u64,
+        deferred: status
+            .iter()
+            .filter(|t| written(t) && (t.defer_reason.is_some() || t.state == TextState::Deferred))
+            .count() as u64,
     };
 
     let no_show_facts: Vec<&Fact> = data.facts.iter().filter(|f| f.kind == FactKind::NoShow).collect();
@@ -316,7 +389,7 @@ pub fn build(store: &StoreConfig, date: NaiveDate, now: DateTime<Utc>, data: &Da
     let mut overdue_tasks: Vec<OwnerOverdue> = owners.into_values().collect();
     overdue_tasks.sort_by(|a, b| b.count.cmp(&a.count).then(a.oldest_due_at.cmp(&b.oldest_due_at)));
 
-    let delivered: Vec<&OutboundText> = data.texts.iter().filter(|t| t.state == TextState::Sent).collect();
+    let delivered: Vec<&OutboundText> = data.texts.iter().filter(|t| t.state == TextState::Sent && went(t)).collect();
     let texts = Texts {
         sent: delivered.len() as u64,
         segments: delivered.iter().map(|t| u64::from(t.segments)).sum(),
@@ -336,6 +409,7 @@ pub fn build(store: &StoreConfig, date: NaiveDate, now: DateTime<Utc>, data: &Da
     Report {
         store_id: store.store_id.clone(),
         store_name: store.name.clone(),
+        timezone: store.timezone.name().to_owned(),
         date,
         generated_at: now,
         missed_calls,
@@ -422,7 +496,7 @@ impl std::fmt::Display for Report {
                     o.owner,
                     o.count,
                     kinds.join(", "),
-                    o.oldest_due_at.format("%Y-%m-%d %H:%M UTC")
+                    self.local(o.oldest_due_at, "%Y-%m-%d %H:%M %Z")
                 )?;
             }
         }

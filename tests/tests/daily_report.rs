@@ -57,3 +57,28 @@ async fn yesterdays_report_goes_to_the_gm_at_six_store_time_once() {
     assert_eq!(h.stack.fire("daily-report").await.unwrap().unwrap()["published"], 0);
     assert!(received(&h, &inbox).await.is_empty());
 }
+
+/// Given a Monday whose every report run failed (the function was down all
+/// Tuesday), when the first run on Wednesday comes, then Monday's report is
+/// made up along with Tuesday's, oldest first, each once.
+#[tokio::test]
+async fn a_day_whose_every_run_failed_is_made_up_by_the_next_days_run() {
+    let h = Harness::start("2026-11-23T16:05:05Z").await;
+    let inbox = subscribe(&h).await;
+    h.publish(&call_missed("c-1", "call-1", "+15125550166", "2026-11-23T16:05:00Z")).await;
+    h.settle().await;
+    h.clock.set(at("2026-11-24T16:05:05Z"));
+    h.publish(&call_missed("c-2", "call-2", "+15125550167", "2026-11-24T16:05:00Z")).await;
+    h.settle().await;
+
+    // No run on Tuesday at all; Wednesday 06:00 in Chicago.
+    h.clock.set(at("2026-11-25T12:00:00Z"));
+    let fired = h.stack.fire("daily-report").await.unwrap().unwrap();
+    assert_eq!(fired["published"], 2, "{fired}");
+    let got = received(&h, &inbox).await;
+    let mut subjects: Vec<String> = got.iter().map(|m| m["Subject"].as_str().unwrap().to_owned()).collect();
+    subjects.sort();
+    assert!(subjects[0].ends_with("(Mon 23 Nov)") && subjects[1].ends_with("(Tue 24 Nov)"), "{subjects:?}");
+    h.clock.set(at("2026-11-25T13:00:00Z"));
+    assert_eq!(h.stack.fire("daily-report").await.unwrap().unwrap()["published"], 0, "each once");
+}

@@ -56,15 +56,26 @@ impl ScheduledFunction for DailyReport {
         let stores = core.table.list_stores().await?;
         let mut run = RunReport { stores: stores.len(), ..Default::default() };
         for store in &stores {
-            let Some(day) = due_day(store, now) else {
+            let Some(yesterday) = due_day(store, now) else {
                 run.not_due += 1;
                 continue;
             };
-            match publish(core, targets, store, day, now).await {
-                Ok(true) => run.published += 1,
-                Ok(false) => run.not_due += 1,
+            match missed_days(core, store, yesterday).await {
+                Ok(days) if days.is_empty() => run.not_due += 1,
+                Ok(days) => {
+                    for day in days {
+                        match publish(core, targets, store, day, now).await {
+                            Ok(true) => run.published += 1,
+                            Ok(false) => run.not_due += 1,
+                            Err(e) => {
+                                error!(store_id = %store.store_id, %day, error = %e, "the report was not published; the next run tries again");
+                                run.failed += 1;
+                            }
+                        }
+                    }
+                }
                 Err(e) => {
-                    error!(store_id = %store.store_id, %day, error = %e, "the report was not published; the next run tries again");
+                    error!(store_id = %store.store_id, error = %e, "could not tell which reports are due");
                     run.failed += 1;
                 }
             }
@@ -81,21 +92,97 @@ pub fn due_day(store: &StoreConfig, now: DateTime<Utc>) -> Option<NaiveDate> {
     (local.hour() >= REPORT_HOUR).then(|| local.date_naive() - Duration::days(1))
 }
 
+/// How far back a run makes up a day whose report never went out (every
+/// run of that day failed, or the function was down).
+pub const MAKE_UP_DAYS: i64 = 7;
+
+/// The days whose report is due and not yet published, oldest first:
+/// `yesterday`, and back from it while unpublished, up to [`MAKE_UP_DAYS`];
+/// a day before yesterday is made up only if something happened on it (a
+/// store added today gets no reports for the week before it existed).
+async fn missed_days(core: &Core, store: &StoreConfig, yesterday: NaiveDate) -> Result<Vec<NaiveDate>, ProcessError> {
+    let mut days = Vec::new();
+    for back in 0..MAKE_UP_DAYS {
+        let day = yesterday - Duration::days(back);
+        if core.table.is_claimed(&store.store_id, &claim_key(store, day)).await? {
+            break;
+        }
+        if back == 0 || !core.table.day_facts(&store.store_id, day).await?.is_empty() {
+            days.push(day);
+        }
+    }
+    days.reverse();
+    Ok(days)
+}
+
 /// The claim of one store's day.
 pub fn claim_key(store: &StoreConfig, day: NaiveDate) -> String {
     format!("gm-report#{}#{day}", store.store_id)
 }
 
-/// The subject line (SNS allows 100 characters).
+/// The longest subject SNS takes: ASCII, no line breaks, under 100 characters.
+pub const SUBJECT_LIMIT: usize = 99;
+
+/// The subject line, within SNS's limit: printable ASCII (a store named
+/// "Peña Motors" becomes "Pena Motors"; anything else becomes "?"), the
+/// store's name shortened first so the figures always show.
 pub fn subject(r: &report::Report) -> String {
-    let s = format!(
-        "{}: {} at risk, {} missed calls ({})",
-        r.store_name,
+    let ascii = |s: &str| -> String {
+        s.chars()
+            .map(|c| match c {
+                'á' | 'à' | 'â' | 'ä' | 'Á' | 'À' | 'Â' | 'Ä' => {
+                    if c.is_uppercase() {
+                        'A'
+                    } else {
+                        'a'
+                    }
+                }
+                'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' | 'Ê' | 'Ë' => {
+                    if c.is_uppercase() {
+                        'E'
+                    } else {
+                        'e'
+                    }
+                }
+                'í' | 'ì' | 'î' | 'ï' | 'Í' | 'Ì' | 'Î' | 'Ï' => {
+                    if c.is_uppercase() {
+                        'I'
+                    } else {
+                        'i'
+                    }
+                }
+                'ó' | 'ò' | 'ô' | 'ö' | 'Ó' | 'Ò' | 'Ô' | 'Ö' => {
+                    if c.is_uppercase() {
+                        'O'
+                    } else {
+                        'o'
+                    }
+                }
+                'ú' | 'ù' | 'û' | 'ü' | 'Ú' | 'Ù' | 'Û' | 'Ü' => {
+                    if c.is_uppercase() {
+                        'U'
+                    } else {
+                        'u'
+                    }
+                }
+                'ñ' => 'n',
+                'Ñ' => 'N',
+                'ç' => 'c',
+                'Ç' => 'C',
+                c if c.is_ascii_graphic() || c == ' ' => c,
+                _ => '?',
+            })
+            .collect()
+    };
+    let figures = format!(
+        ": {} at risk, {} missed calls ({})",
         custops::text::dollars(r.revenue_at_risk_cents),
         r.missed_calls.total,
         r.date.format("%a %-d %b")
     );
-    s.chars().take(100).collect()
+    let room = SUBJECT_LIMIT.saturating_sub(figures.len());
+    let name: String = ascii(&r.store_name).chars().take(room).collect();
+    format!("{name}{figures}").chars().take(SUBJECT_LIMIT).collect()
 }
 
 /// Publishes the report of `day` unless it went out already; whether it was published.
@@ -111,7 +198,7 @@ async fn publish(
         return Ok(false);
     }
     let mut data = report::gather(&core.table, store, day, now).await?;
-    data.dead_letters = report::dead_letters(&targets.sqs, &targets.dlq_urls)
+    data.dead_letters = report::dead_letters(&targets.sqs, &targets.dlq_urls, store)
         .await
         .map_err(|reason| ProcessError::Aws { what: format!("{key}: counting the dead letters"), reason })?;
     let r = report::build(store, day, now, &data);
@@ -153,6 +240,12 @@ mod tests {
         let r = report::build(&store, day, at("2026-11-24T12:00:00Z"), &Default::default());
         assert_eq!(subject(&r), "Northside Chevrolet: $0.00 at risk, 0 missed calls (Mon 23 Nov)");
         store.name = "N".repeat(150);
-        assert_eq!(subject(&report::build(&store, day, at("2026-11-24T12:00:00Z"), &Default::default())).len(), 100);
+        let long = subject(&report::build(&store, day, at("2026-11-24T12:00:00Z"), &Default::default()));
+        assert_eq!(long.len(), SUBJECT_LIMIT, "under SNS's 100");
+        assert!(long.ends_with("at risk, 0 missed calls (Mon 23 Nov)"), "the figures always show: {long}");
+        store.name = "Peña Motors \u{1F697}\n".into();
+        let odd = subject(&report::build(&store, day, at("2026-11-24T12:00:00Z"), &Default::default()));
+        assert!(odd.starts_with("Pena Motors ??:"), "{odd}");
+        assert!(odd.is_ascii() && !odd.contains('\n'));
     }
 }

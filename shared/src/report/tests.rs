@@ -199,3 +199,45 @@ fn the_risk_rounds_to_a_cent_and_the_day_is_the_stores_local_day() {
     let (start, end) = day_bounds(&store, day());
     assert_eq!((start, end), (at("2026-11-23T06:00:00Z"), at("2026-11-24T06:00:00Z")), "Chicago's Monday");
 }
+
+/// A text written at 21:30 on Sunday and sent at 08:00 on Monday counts on
+/// Monday, the day it went; one written on Monday evening and sent on
+/// Tuesday counts on Tuesday, and as deferred on Monday (written then, it waited).
+#[test]
+fn texts_count_on_the_day_they_were_sent() {
+    // Sunday 21:30 in Chicago, sent Monday 08:00 (10.5 h later).
+    let mut overnight = text("vehicle-ready", "d-sun", "+15125550142", "2026-11-23T03:30:00Z", Some(37_800));
+    overnight.defer_reason = Some("quiet hours".into());
+    // Monday 21:30, sent Tuesday 08:00.
+    let mut next_day = text("vehicle-ready", "d-mon", "+15125550177", "2026-11-24T03:30:00Z", Some(37_800));
+    next_day.defer_reason = Some("quiet hours".into());
+    let data = DayData { texts: vec![overnight, next_day], ..Default::default() };
+    let r = build(&northside(), day(), at("2026-11-24T12:00:00Z"), &data);
+    assert_eq!(r.texts.sent, 1, "the one that went on Monday");
+    assert_eq!(r.status_texts.sent, 1);
+    assert_eq!(r.status_texts.deferred, 1, "the one written on Monday that waited");
+}
+
+/// A dead letter counts for the store its body names: an event's
+/// `store_id`, a hand-over's, or the store's number an inbound text went to.
+#[test]
+fn a_dead_letter_belongs_to_the_store_its_body_names() {
+    let store = northside();
+    assert!(belongs_to(r#"{"event_id":"e","store_id":"northside-chevy"}"#, &store));
+    assert!(!belongs_to(r#"{"event_id":"e","store_id":"lakeside-ford"}"#, &store));
+    assert!(belongs_to(r#"{"at":"2026-11-23T16:00:00Z","work":{"store_id":"northside-chevy"}}"#, &store));
+    assert!(belongs_to(r#"{"originationNumber":"+15125550142","destinationNumber":"+15125550100"}"#, &store));
+    assert!(!belongs_to(r#"{"originationNumber":"+15125550142","destinationNumber":"+13055550100"}"#, &store));
+    assert!(!belongs_to("not json", &store), "an unreadable body names no store");
+}
+
+/// A GM in Austin reads Central time: the overdue tasks' due times are in
+/// the store's zone, never UTC.
+#[test]
+fn every_time_a_person_reads_is_in_the_stores_zone() {
+    let r = build(&northside(), day(), at("2026-11-24T12:00:00Z"), &monday());
+    let text = r.to_string();
+    assert!(text.contains("oldest due 2026-11-22 09:00 CST"), "{text}");
+    assert!(!text.contains("UTC"), "{text}");
+    assert_eq!(r.timezone, "America/Chicago");
+}
