@@ -78,6 +78,42 @@ pub const DECLINED_FOLLOWUP: Spec = Spec {
     ],
 };
 
+/// The middle steps of the cadence: a check-in, not the first reminder again.
+pub const DECLINED_FOLLOWUP_CHECKIN: Spec = Spec {
+    key: "declined_followup_checkin",
+    default: "Hi {first_name}, {store} checking in: your {vehicle} still needs {work}. Want us to save you a spot?{booking} Reply STOP to opt out.",
+    variables: &[
+        FIRST_NAME,
+        STORE,
+        VEHICLE,
+        ("work", "front brake pads & rotors, cabin air filter, wiper blades"),
+        BOOKING,
+    ],
+};
+
+/// The cadence's last step: a last note, and the store stops asking.
+pub const DECLINED_FOLLOWUP_LAST: Spec = Spec {
+    key: "declined_followup_last",
+    default: "Hi {first_name}, a last note from {store}: {work} on your {vehicle} is still open. We won't keep reminding you, and we're here when you're ready.{booking} Reply STOP to opt out.",
+    variables: &[
+        FIRST_NAME,
+        STORE,
+        VEHICLE,
+        ("work", "front brake pads & rotors, cabin air filter, wiper blades"),
+        BOOKING,
+    ],
+};
+
+/// The wording of step `step` (1-based) of a cadence of `steps`: the first a
+/// reminder, the last a last note, any between a check-in.
+pub fn declined_step(step: u32, steps: usize) -> &'static Spec {
+    match step as usize {
+        1 => &DECLINED_FOLLOWUP,
+        n if n >= steps => &DECLINED_FOLLOWUP_LAST,
+        _ => &DECLINED_FOLLOWUP_CHECKIN,
+    }
+}
+
 pub const NO_SHOW: Spec = Spec {
     key: "no_show",
     default: "Hi {first_name}, we missed you at {store} today. Want to pick a new time?{booking} Or reply here and we'll call you.",
@@ -90,8 +126,17 @@ pub const WIN_BACK: Spec = Spec {
     variables: &[FIRST_NAME, STORE, VEHICLE, BOOKING],
 };
 
-pub const ALL: &[Spec] =
-    &[MISSED_CALL_OPEN, MISSED_CALL_CLOSED, PARTS_ARRIVED, READY_FOR_PICKUP, DECLINED_FOLLOWUP, NO_SHOW, WIN_BACK];
+pub const ALL: &[Spec] = &[
+    MISSED_CALL_OPEN,
+    MISSED_CALL_CLOSED,
+    PARTS_ARRIVED,
+    READY_FOR_PICKUP,
+    DECLINED_FOLLOWUP,
+    DECLINED_FOLLOWUP_CHECKIN,
+    DECLINED_FOLLOWUP_LAST,
+    NO_SHOW,
+    WIN_BACK,
+];
 
 /// Fills `{name}` variables; an unknown one is left as written.
 fn fill(template: &str, vars: &[(&str, &str)]) -> String {

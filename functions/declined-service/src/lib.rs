@@ -305,8 +305,9 @@ pub fn decide_step(store: &StoreConfig, step: &FollowUp, state: &CustomerState, 
         .map(|r| r.vehicle.describe())
         .unwrap_or_else(|| "vehicle".into());
     let booking = store.booking_url.as_ref().map(|u| format!(" Book: {u}")).unwrap_or_default();
+    // Each step worded for where it stands: a reminder, a check-in, a last note.
     let body = store.render(
-        &templates::DECLINED_FOLLOWUP,
+        templates::declined_step(step.step, store.declined_cadence_days.len()),
         &[("first_name", &first_name), ("vehicle", &vehicle), ("work", &work.join(", ")), ("booking", &booking)],
     );
     let text = plan(

@@ -327,3 +327,32 @@ fn resends_late_closes_and_other_vehicles_never_reopen_or_recover() {
     let change = decide(&northside(), &e, &c, &customer(MARIA), &state, at("2026-12-01T18:00:05Z"));
     assert!(change.records[0].declined.is_empty(), "van B's brakes do not recover the Tahoe's");
 }
+
+/// The three steps of a cadence are worded for where they stand: a
+/// reminder, a check-in, a last note (each naming the store and the work),
+/// never the same text three times.
+#[test]
+fn each_step_of_the_cadence_has_its_own_wording() {
+    let close = first_close();
+    let state = after(&close);
+    let bodies: Vec<String> = [("2026-11-26T16:00:00Z", 0), ("2026-12-03T16:00:00Z", 1), ("2026-12-23T16:00:00Z", 2)]
+        .iter()
+        .map(|(when, i)| {
+            let change = decide_step(&northside(), &step(&close, *i), &state, at(when));
+            let Some(Plan::Send(text) | Plan::Defer(text)) = change.plan() else {
+                panic!("step {i}: {:?}", change.plan())
+            };
+            text.body.clone()
+        })
+        .collect();
+    assert!(bodies[0].contains("At your last visit"), "{}", bodies[0]);
+    assert!(bodies[1].contains("checking in"), "{}", bodies[1]);
+    assert!(bodies[2].contains("a last note"), "{}", bodies[2]);
+    for b in &bodies {
+        assert!(
+            b.contains("Northside Chevrolet") && b.contains("front brake pads & rotors") && b.contains("Reply STOP")
+        );
+    }
+    assert_eq!(templates::declined_step(1, 1).key, "declined_followup", "a one-step cadence: the reminder");
+    assert_eq!(templates::declined_step(4, 4).key, "declined_followup_last");
+}
