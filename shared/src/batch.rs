@@ -118,15 +118,16 @@ impl BatchAdapter {
             info!(reason = %reason, "acknowledged, nothing to do");
             return Outcome::Processed;
         }
+        let error_type = err.kind();
         if err.is_permanent() {
-            error!(reason = %reason, "bad input: moving the message to the DLQ");
+            error!(error_type, reason = %reason, "bad input: moving the message to the DLQ");
             return self.dead_letter(&record, "permanent", &reason).await;
         }
         if receive_count >= self.max_receive_count {
-            error!(reason = %reason, attempts = receive_count, "failed on its last attempt: moving the message to the DLQ");
+            error!(error_type, reason = %reason, attempts = receive_count, "failed on its last attempt: moving the message to the DLQ");
             return self.dead_letter(&record, "transient", &reason).await;
         }
-        warn!(reason = %reason, attempts = receive_count, "transient failure: SQS will retry");
+        warn!(error_type, reason = %reason, attempts = receive_count, "transient failure: SQS will retry");
         Outcome::Retry
     }
 

@@ -51,3 +51,49 @@ impl ProcessError {
             || matches!(self, ProcessError::Table(e) if e.is_invalid_request())
     }
 }
+
+impl ProcessError {
+    /// What kind of failure it is, for the runtime's `errorType` and the logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProcessError::BadEvent(_) => "BadEvent",
+            ProcessError::UnknownStore { .. } => "UnknownStore",
+            ProcessError::Invalid { .. } => "InvalidInput",
+            ProcessError::Ignored { .. } => "Ignored",
+            ProcessError::Conflict { .. } => "Conflict",
+            ProcessError::TextInFlight { .. } => "TextInFlight",
+            ProcessError::Table(crate::table::TableError::TooLarge { .. }) => "TooLarge",
+            ProcessError::Table(e) if e.is_invalid_request() => "InvalidRequest",
+            ProcessError::Table(_) => "DynamoDb",
+            ProcessError::Outbound(_) => "Outbound",
+            ProcessError::Handoff(_) => "Handoff",
+            ProcessError::Aws { .. } => "Aws",
+        }
+    }
+}
+
+/// What a failed run shows in CloudWatch: the project's error kind and its
+/// message (digits redacted), not a boxed type's name.
+impl From<ProcessError> for lambda_runtime::Diagnostic {
+    fn from(e: ProcessError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: e.kind().to_owned(),
+            error_message: crate::phone::redact_digits(&e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_reaches_the_runtime_as_its_kind_and_message() {
+        let d: lambda_runtime::Diagnostic =
+            ProcessError::UnknownStore { event_id: "e-1".into(), store_id: "nowhere".into() }.into();
+        assert_eq!(d.error_type, "UnknownStore");
+        assert_eq!(d.error_message, "event e-1: unknown store \"nowhere\"");
+        let table = crate::table::TableError::TooLarge { what: "a transaction".into(), reason: "101 actions".into() };
+        assert_eq!(lambda_runtime::Diagnostic::from(ProcessError::Table(table)).error_type, "TooLarge");
+    }
+}

@@ -92,8 +92,10 @@ pub fn serve_scheduled<F: ScheduledFunction>() -> Serving {
         let core = cold_start(F::NAME, |config| Core::from_env(&ProcessEnv, config, Arc::new(SystemClock))).await?;
         // Lives as long as the process, as on Lambda.
         let core: &'static Core = Box::leak(Box::new(core));
+        // A failed run reaches CloudWatch as the project's error (its kind and
+        // message), not a boxed type's name.
         lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move {
-            Ok::<_, Error>(F::run(core).await?)
+            F::run(core).await.map_err(lambda_runtime::Diagnostic::from)
         }))
         .await
     })
