@@ -179,16 +179,29 @@ pub async fn aws_calls() -> Result<Vec<CallsRow>, BoxError> {
     // The status text the caps held (three texts in 24 h) goes out once the window frees.
     clock.set("2026-11-24T17:00:00Z".parse()?);
     stack.fire("scheduler").await?;
-    // Day 3 of the cadence, 10:00 in Chicago: the first follow-up step (a
-    // marketing text naming the open work, and the advisor's task).
+    // Day 3 of the cadence, 10:00 in Chicago: the scheduler hands the first
+    // follow-up step to declined-service, which decides it (a marketing text
+    // naming the open work, and the advisor's task). Each function's calls,
+    // told apart by who signed them.
     clock.set("2026-11-26T16:00:00Z".parse()?);
     let recorder = CallRecorder::start(&emulator.endpoint).await?;
-    let released = stack.fire("scheduler").await?.map(|r| r["follow_ups"].clone()).unwrap_or(Value::Null);
-    let calls = recorder.calls().await?;
+    let handed = stack.fire("scheduler").await?.map(|r| r["follow_ups"].clone()).unwrap_or(Value::Null);
+    stack.run_until_idle(std::time::Duration::from_secs(30)).await?;
+    let requests = recorder.signed_requests().await?;
+    let of = |principal: &str| -> Vec<AwsCall> {
+        requests.iter().filter(|r| r.principal.as_deref() == Some(principal)).map(|r| r.call.clone()).collect()
+    };
     let scenario = format!(
-        "one run, {released} follow-up step released (text + task); the step itself: Query, TransactWriteItems, Publish, UpdateItem"
+        "one run, {handed} follow-up step handed on: a Query of each of the {} due-index partitions, SendMessageBatch, UpdateItem (off the index)",
+        custops::keys::DUE_SHARDS
     );
-    rows.push(row("scheduler", &scenario, Some(5), calls));
+    rows.push(row("scheduler", &scenario, Some(custops::keys::DUE_SHARDS as usize + 2), of("scheduler")));
+    rows.push(row(
+        "declined-service",
+        "a due follow-up step (text + task), handed on by the scheduler",
+        Some(4),
+        of("declined-service"),
+    ));
 
     // The daily sweep, one store, a customer who lapsed overnight (Ana took
     // delivery 14 months ago; the scenarios above contacted James already).
