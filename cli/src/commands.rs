@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aws_sdk_sns::types::MessageAttributeValue as SnsAttribute;
 use aws_sdk_sqs::types::MessageAttributeValue;
-use custops::batch::{ATTR_KIND, ATTR_REASON, FAILURE_ATTRIBUTES};
+use custops::batch::{ATTR_FIRST_SENT, ATTR_KIND, ATTR_REASON, FAILURE_ATTRIBUTES};
 use custops::model::{Task, TaskOutcome};
 use custops::table::Table;
 use custops::text::OutboundText;
@@ -319,6 +319,7 @@ pub async fn dlq(target: &Target, redrive: bool) -> Result<Vec<DeadLetter>, BoxE
                 .max_number_of_messages(10)
                 .visibility_timeout(PEEK_SECONDS)
                 .message_attribute_names("All")
+                .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::SentTimestamp)
                 .send()
                 .await?;
             let messages = out.messages.unwrap_or_default();
@@ -348,8 +349,21 @@ pub async fn dlq(target: &Target, redrive: bool) -> Result<Vec<DeadLetter>, BoxE
                     body: body.clone(),
                 });
                 if redrive {
-                    let kept: HashMap<String, MessageAttributeValue> =
+                    let mut kept: HashMap<String, MessageAttributeValue> =
                         attrs.into_iter().filter(|(k, _)| !FAILURE_ATTRIBUTES.contains(&k.as_str())).collect();
+                    // The copy keeps when the original was first received (a
+                    // message SQS's own redrive moved has only its SentTimestamp).
+                    let sent = m
+                        .attributes
+                        .as_ref()
+                        .and_then(|a| a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::SentTimestamp))
+                        .cloned();
+                    if let (false, Some(ms)) = (kept.contains_key(ATTR_FIRST_SENT), sent) {
+                        kept.insert(
+                            ATTR_FIRST_SENT.to_owned(),
+                            MessageAttributeValue::builder().data_type("Number").string_value(ms).build()?,
+                        );
+                    }
                     target
                         .sqs
                         .send_message()

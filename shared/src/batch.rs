@@ -25,6 +25,11 @@ pub const ATTR_KIND: &str = "failure_kind";
 pub const ATTR_FUNCTION: &str = "failed_function";
 pub const ATTR_AT: &str = "failed_at";
 pub const ATTR_SOURCE_ID: &str = "source_message_id";
+/// When custops first received the message (SQS's `SentTimestamp` of its
+/// first copy, epoch milliseconds): set when the adapter dead-letters it and
+/// kept by `custops dlq --redrive`, so a resent copy keeps its place in the
+/// order the customer sent it (a redriven START never undoes a later STOP).
+pub const ATTR_FIRST_SENT: &str = "first_sent_at";
 pub const FAILURE_ATTRIBUTES: [&str; 5] = [ATTR_REASON, ATTR_KIND, ATTR_FUNCTION, ATTR_AT, ATTR_SOURCE_ID];
 
 /// One message as a handler sees it.
@@ -103,11 +108,7 @@ impl BatchAdapter {
             body: record.body.clone().unwrap_or_default(),
             receive_count,
             event_type: record.message_attributes.get("event_type").and_then(|a| a.string_value.clone()),
-            sent_at: record
-                .attributes
-                .get("SentTimestamp")
-                .and_then(|ms| ms.parse().ok())
-                .and_then(DateTime::from_timestamp_millis),
+            sent_at: first_sent_ms(&record).and_then(DateTime::from_timestamp_millis),
         };
         let err = match retry_conflicts(|| handler(message.clone())).await {
             Ok(()) => return Outcome::Processed,
@@ -138,6 +139,12 @@ impl BatchAdapter {
                 if let Ok(a) = MessageAttributeValue::builder().data_type(t).string_value(v).build() {
                     attributes.insert(name.clone(), a);
                 }
+            }
+        }
+        if let Some(ms) = first_sent_ms(record) {
+            // The copy keeps the time the customer sent the original.
+            if let Ok(a) = MessageAttributeValue::builder().data_type("Number").string_value(ms.to_string()).build() {
+                attributes.insert(ATTR_FIRST_SENT.to_owned(), a);
             }
         }
         let mut reason = reason.to_owned();
@@ -175,6 +182,17 @@ impl BatchAdapter {
             }
         }
     }
+}
+
+/// When custops first received `record`: its `first_sent_at` attribute (a
+/// dead-lettered or redriven copy), else SQS's `SentTimestamp`.
+fn first_sent_ms(record: &SqsMessage) -> Option<i64> {
+    record
+        .message_attributes
+        .get(ATTR_FIRST_SENT)
+        .and_then(|a| a.string_value.as_deref())
+        .or_else(|| record.attributes.get("SentTimestamp").map(String::as_str))
+        .and_then(|ms| ms.parse().ok())
 }
 
 /// How many times a message whose commit lost a race is decided again inside
@@ -278,6 +296,31 @@ mod tests {
         let mut record = SqsMessage::default();
         record.message_id = Some("m-1".into());
         record.attributes.insert("SentTimestamp".into(), "1795968000000".into());
+        let mut event = SqsEvent::default();
+        event.records.push(record);
+        let seen = std::sync::Mutex::new(None);
+        adapter
+            .run(event, |m| {
+                *seen.lock().unwrap() = m.sent_at;
+                async { Ok(()) }
+            })
+            .await;
+        assert_eq!(*seen.lock().unwrap(), DateTime::from_timestamp_millis(1_795_968_000_000));
+    }
+
+    /// A redriven copy has a new `SentTimestamp`; its `first_sent_at`
+    /// (set when it was dead-lettered) is the time that counts.
+    #[tokio::test]
+    async fn a_resent_copy_keeps_the_time_the_original_was_first_received() {
+        let sqs = aws_sdk_sqs::Client::new(&crate::aws::local("http://127.0.0.1:9").await);
+        let adapter = BatchAdapter::new(sqs, "http://127.0.0.1:9/q", 3, "test");
+        let mut record = SqsMessage::default();
+        record.message_id = Some("m-2".into());
+        record.attributes.insert("SentTimestamp".into(), "1795968999000".into());
+        let mut first = aws_lambda_events::event::sqs::SqsMessageAttribute::default();
+        first.string_value = Some("1795968000000".into());
+        first.data_type = Some("Number".into());
+        record.message_attributes.insert(ATTR_FIRST_SENT.into(), first);
         let mut event = SqsEvent::default();
         event.records.push(record);
         let seen = std::sync::Mutex::new(None);

@@ -68,3 +68,45 @@ async fn a_text_to_a_number_no_store_uses_is_dead_lettered_with_the_reason() {
     assert!(dlq.iter().any(|d| d.reason.contains("not an inbound SMS payload")), "{dlq:?}");
     assert!(dlq.iter().all(|d| !d.reason.contains("5550999")), "numbers are masked in reasons");
 }
+
+/// Given a START that failed and went to the DLQ (first received Monday), and
+/// a STOP the customer sent after it (processed now), when an operator runs
+/// `custops dlq --redrive`, then the redriven START (a new copy, a new
+/// `SentTimestamp`) keeps the time it was first received and changes
+/// nothing: the customer stays opted out and is not texted.
+#[tokio::test]
+async fn a_start_redriven_after_a_later_stop_leaves_the_customer_opted_out() {
+    use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+    let h = Harness::start(NOW).await;
+    let from = "+15125550188";
+    // The START's first delivery failed for good: the adapter dead-lettered it.
+    let dlq = h.stack.queue_url("InboundSmsDlq").expect("the DLQ");
+    let adapter = custops::batch::BatchAdapter::new(h.stack.clients.sqs.clone(), dlq, 5, "inbound-sms");
+    let mut record = SqsMessage::default();
+    record.message_id = Some("start-1".into());
+    record.body = Some(sms("m-start", from, "START").to_string());
+    let monday = custops_tests::at("2026-11-23T16:00:00Z").timestamp_millis();
+    record.attributes.insert("SentTimestamp".into(), monday.to_string());
+    let mut event = SqsEvent::default();
+    event.records.push(record);
+    adapter
+        .run(event, |_| async {
+            Err(custops::ProcessError::Invalid { event_id: "m-start".into(), reason: "failed here".into() })
+        })
+        .await;
+    assert_eq!(h.dlq().await.len(), 1);
+
+    // The STOP, sent after the START, processed now.
+    h.publish(&sms("m-stop", from, "STOP")).await;
+    h.settle().await;
+    let customer = custops::CustomerId::new("northside-chevy", Phone::parse(from).unwrap());
+    assert!(h.table().customer_state(&customer).await.unwrap().consent.opted_out());
+
+    custops_cli::commands::dlq(&h.target, true).await.unwrap();
+    h.settle().await;
+    let consent = h.table().customer_state(&customer).await.unwrap().consent;
+    assert!(consent.opted_out(), "the customer's last word was STOP: {consent:?}");
+    h.publish(&call_missed("c-1", "call-1", from, NOW)).await;
+    h.settle().await;
+    assert!(h.sms().await.is_empty(), "never texted after STOP");
+}
