@@ -96,6 +96,7 @@ pub fn declined_work() -> crate::model::CustomerState {
         due_at: at("2026-12-03T16:00:00Z"),
         status: StepStatus::Scheduled,
         outcome: None,
+        vehicle: Some("2021 Chevrolet Tahoe".into()),
     };
     let owner = ("adv-7".to_owned(), crate::store::Department::Service);
     let task =

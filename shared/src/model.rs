@@ -452,6 +452,10 @@ pub struct FollowUp {
     /// What became of it (sent, task only, cancelled and why).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<String>,
+    /// The vehicle the work was declined on, as the customer reads it
+    /// ("2021 Chevrolet Tahoe"): the closed RO is history by the step's day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vehicle: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

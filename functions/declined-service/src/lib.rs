@@ -239,6 +239,7 @@ pub fn decide(
                 due_at: step_due(store, closed.closed_at, *days),
                 status: StepStatus::Scheduled,
                 outcome: None,
+                vehicle: Some(closed.vehicle.describe()),
             });
         }
         let days: Vec<String> = store.declined_cadence_days.iter().map(u32::to_string).collect();
@@ -298,11 +299,10 @@ pub fn decide_step(store: &StoreConfig, step: &FollowUp, state: &CustomerState, 
     let total: i64 = open.iter().map(|l| l.estimate_cents).sum();
     let advisor = &open[0].advisor;
     let first_name = state.profile.as_ref().and_then(|p| p.first_name.clone()).unwrap_or_else(|| "there".into());
-    let vehicle = state
-        .repair_orders
-        .iter()
-        .find(|r| r.ro_number == step.ro_number)
-        .map(|r| r.vehicle.describe())
+    let vehicle = step
+        .vehicle
+        .clone()
+        .or_else(|| state.repair_orders.iter().find(|r| r.ro_number == step.ro_number).map(|r| r.vehicle.describe()))
         .unwrap_or_else(|| "vehicle".into());
     let booking = store.booking_url.as_ref().map(|u| format!(" Book: {u}")).unwrap_or_default();
     // Each step worded for where it stands: a reminder, a check-in, a last note.
