@@ -33,6 +33,9 @@ struct Bench {
     /// Also sweep this many customers all lapsed at once (the first sweep after a bulk load; 0: skip).
     #[arg(long, default_value_t = 100_000)]
     sweep_all_lapsed: usize,
+    /// Due texts across 100 stores the scheduler works down (0: skip).
+    #[arg(long, default_value_t = 10_000)]
+    backlog_texts: usize,
     /// Closed repair orders on one customer's record, for the history measure (none: skip).
     #[arg(long, value_delimiter = ',', default_value = "1,100,5000")]
     history_ros: Vec<usize>,
@@ -75,6 +78,13 @@ async fn run(b: Bench) -> Result<(), BoxError> {
         println!("{}", custops_bench::pipeline_table(&p));
         Some(p)
     };
+    let backlog = if b.calls_only || b.backlog_texts == 0 {
+        None
+    } else {
+        let r = custops_bench::scheduler_backlog(b.backlog_texts, 100).await?;
+        println!("{}", custops_bench::backlog_table(&r));
+        Some(r)
+    };
     let mut histories = Vec::new();
     if !b.calls_only {
         for n in b.history_ros.iter().copied() {
@@ -100,7 +110,7 @@ async fn run(b: Bench) -> Result<(), BoxError> {
     }
     let report = serde_json::json!({
         "aws_calls_per_event": rows, "runtime": runtime, "pipeline": pipeline, "lapse_sweep": sweeps,
-        "history": histories
+        "history": histories, "scheduler_backlog": backlog
     });
     std::fs::write(&b.json, serde_json::to_string_pretty(&report)?)?;
     println!("written to {}", b.json.display());

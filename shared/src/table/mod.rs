@@ -406,6 +406,14 @@ impl Table {
         self.batch_put(items.collect::<Result<Vec<_>, TableError>>()?).await
     }
 
+    /// Loads entities that know their own keys in bulk (a benchmark's
+    /// seed), like [`Table::import_customers`]: unconditional.
+    #[instrument(skip_all, fields(items = entities.len()))]
+    pub async fn import_entities<E: Entity<Scope = ()>>(&self, entities: &[E]) -> Result<(), TableError> {
+        let items = entities.iter().map(|e| to_item(e, &e.keys(&())));
+        self.batch_put(items.collect::<Result<Vec<_>, TableError>>()?).await
+    }
+
     /// `BatchWriteItem`, 25 to a call, until every item is written.
     async fn batch_put(&self, items: Vec<Item>) -> Result<(), TableError> {
         use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
