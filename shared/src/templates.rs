@@ -66,42 +66,28 @@ pub const READY_FOR_PICKUP: Spec = Spec {
     ],
 };
 
+/// What every step of the declined-work cadence may say.
+const DECLINED_VARIABLES: &[(&str, &str)] =
+    &[FIRST_NAME, STORE, VEHICLE, ("work", "front brake pads & rotors, cabin air filter, wiper blades"), BOOKING];
+
 pub const DECLINED_FOLLOWUP: Spec = Spec {
     key: "declined_followup",
     default: "Hi {first_name}, this is {store}. At your last visit your {vehicle} needed: {work}. We can take care of it when it suits you.{booking} Reply STOP to opt out.",
-    variables: &[
-        FIRST_NAME,
-        STORE,
-        VEHICLE,
-        ("work", "front brake pads & rotors, cabin air filter, wiper blades"),
-        BOOKING,
-    ],
+    variables: DECLINED_VARIABLES,
 };
 
 /// The middle steps of the cadence: a check-in, not the first reminder again.
 pub const DECLINED_FOLLOWUP_CHECKIN: Spec = Spec {
     key: "declined_followup_checkin",
     default: "Hi {first_name}, {store} checking in: your {vehicle} still needs {work}. Want us to save you a spot?{booking} Reply STOP to opt out.",
-    variables: &[
-        FIRST_NAME,
-        STORE,
-        VEHICLE,
-        ("work", "front brake pads & rotors, cabin air filter, wiper blades"),
-        BOOKING,
-    ],
+    variables: DECLINED_VARIABLES,
 };
 
 /// The cadence's last step: a last note, and the store stops asking.
 pub const DECLINED_FOLLOWUP_LAST: Spec = Spec {
     key: "declined_followup_last",
     default: "Hi {first_name}, a last note from {store}: {work} on your {vehicle} is still open. We won't keep reminding you, and we're here when you're ready.{booking} Reply STOP to opt out.",
-    variables: &[
-        FIRST_NAME,
-        STORE,
-        VEHICLE,
-        ("work", "front brake pads & rotors, cabin air filter, wiper blades"),
-        BOOKING,
-    ],
+    variables: DECLINED_VARIABLES,
 };
 
 /// The wording of step `step` (1-based) of a cadence of `steps`: the first a
