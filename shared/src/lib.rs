@@ -6,6 +6,10 @@
 //! loads the customer's state with one Query, decides the whole [`apply::Change`]
 //! in a pure `decide`, and commits it with [`apply`](context::Core::apply), the
 //! one commit path, which sends through the one outbound path.
+// The serving functions' futures (a function's process or run inside the
+// batch adapter, inside the runtime) nest deeper than the compiler's default
+// layout depth when checked from a clean build.
+#![recursion_limit = "256"]
 
 pub mod apply;
 pub mod aws;
