@@ -1,5 +1,8 @@
 //! The custops operator CLI and local stack, as a library so the cross-function
 //! tests drive exactly what `custops local up` runs.
+// Every function's futures, run in-process by the local stack, nest deeper
+// than the compiler's default layout depth.
+#![recursion_limit = "256"]
 
 pub mod artifacts;
 pub mod chaos;

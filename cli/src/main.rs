@@ -1,4 +1,7 @@
 //! `custops`: the operator CLI and the local stack.
+// Every function's futures, run in-process by the local stack, nest deeper
+// than the compiler's default layout depth.
+#![recursion_limit = "256"]
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -2,6 +2,9 @@
 //! loopback port, with the resources of `infra/template.yaml` and the real
 //! function code, driven exactly as `custops local up` drives it. Nothing needs
 //! starting by hand, and tests run in parallel.
+// Every function's futures, run in-process by the local stack, nest deeper
+// than the compiler's default layout depth.
+#![recursion_limit = "256"]
 
 pub use custops_cli::faults;
 

@@ -2,6 +2,9 @@
 //! event, counted at the emulator (moto's request recorder) while the real
 //! function code handles one event, in the steady state (warm store cache,
 //! existing customer) unless the scenario says otherwise.
+// Every function's futures, run in-process by the local stack, nest deeper
+// than the compiler's default layout depth.
+#![recursion_limit = "256"]
 
 use std::sync::Arc;
 

@@ -1,5 +1,8 @@
 //! `custops-bench` (`cargo perf`): measures what custops costs and prints the
 //! tables of docs/benchmarks.md.
+// Every function's futures, run in-process by the local stack, nest deeper
+// than the compiler's default layout depth.
+#![recursion_limit = "256"]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
