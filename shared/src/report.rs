@@ -119,6 +119,9 @@ pub struct Texts {
     pub segments: u64,
     /// Estimated cost of the texts sent, in cents (rounded).
     pub est_cost_cents: u64,
+    /// Texts closed as failed that day: their release attempts ran out
+    /// (SNS refused every one), so the customer never got them.
+    pub failed: u64,
 }
 
 /// Who dropped what: an owner's open tasks past due.
@@ -394,6 +397,7 @@ pub fn build(store: &StoreConfig, date: NaiveDate, now: DateTime<Utc>, data: &Da
         sent: delivered.len() as u64,
         segments: delivered.iter().map(|t| u64::from(t.segments)).sum(),
         est_cost_cents: (delivered.iter().map(|t| t.est_price_micro_usd).sum::<u64>() + 5_000) / 10_000,
+        failed: count(FactKind::TextFailed),
     };
 
     let (num, den) = NEVER_CALL_BACK;
@@ -502,10 +506,11 @@ impl std::fmt::Display for Report {
         }
         writeln!(
             f,
-            "Texts sent: {} ({} segments, about {})",
+            "Texts sent: {} ({} segments, about {}); {} failed",
             self.texts.sent,
             self.texts.segments,
-            dollars(self.texts.est_cost_cents as i64)
+            dollars(self.texts.est_cost_cents as i64),
+            self.texts.failed
         )?;
         write!(f, "Dead letters waiting: {}", self.dead_letters)
     }

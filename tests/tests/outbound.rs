@@ -239,3 +239,34 @@ async fn marketing_without_consent_is_never_published_and_the_reason_is_kept() {
     assert!(h.sms().await.is_empty());
     assert!(h.table().store_texts("northside-chevy").await.unwrap().is_empty(), "no outbox row to send later");
 }
+
+/// A text SNS refuses every time is tried `MAX_ATTEMPTS` times, then closed
+/// as `failed` with its reason, never tried again, and counted in the day's
+/// report.
+#[tokio::test]
+async fn a_text_refused_on_every_attempt_is_closed_as_failed_and_counted_in_the_report() {
+    let h = Harness::start("2026-11-23T16:05:00Z").await;
+    let store = store();
+    let down = aws_sdk_sns::Client::new(&custops::aws::local("http://127.0.0.1:9").await);
+    let broken = Outbound::new(h.table(), down, Arc::new(h.clock.clone()));
+    let Plan::Send(text) = stage(&h, "e-1", MessageClass::Reply, "call#1").await.unwrap() else { panic!() };
+    assert!(broken.deliver(&text, &store).await.is_err(), "attempt 1");
+    for attempt in 2..=custops::outbound::MAX_ATTEMPTS {
+        let pending = h.table().store_texts("northside-chevy").await.unwrap().remove(0);
+        assert_eq!(pending.state, TextState::Pending, "attempt {attempt}");
+        assert!(broken.resume(&store, &pending).await.is_err(), "attempt {attempt}");
+    }
+    let pending = h.table().store_texts("northside-chevy").await.unwrap().remove(0);
+    assert_eq!(pending.attempts, custops::outbound::MAX_ATTEMPTS);
+    assert_eq!(outbound(&h).resume(&store, &pending).await.unwrap(), Resumed::Failed);
+
+    let closed = h.table().store_texts("northside-chevy").await.unwrap().remove(0);
+    assert_eq!(closed.state, TextState::Failed);
+    assert_eq!(closed.suppressed_reason.as_deref(), Some("5 publish attempts refused: closed as failed"));
+    assert_eq!(outbound(&h).resume(&store, &closed).await.unwrap(), Resumed::Done, "never tried again");
+    assert!(h.sms().await.is_empty());
+    let day = at("2026-11-23T16:05:00Z").date_naive();
+    let (report, _) =
+        custops_cli::commands::report(&h.target, "northside-chevy", day, at("2026-11-24T12:00:00Z")).await.unwrap();
+    assert_eq!((report.texts.sent, report.texts.failed), (0, 1));
+}

@@ -79,6 +79,7 @@ fn monday() -> DayData {
         fact(FactKind::WinBackTaskOnly, "w-2", "2026-11-23T15:00:00Z"),
         fact(FactKind::WinBackReturned, "d-6", "2026-11-23T20:00:00Z"),
         fact(FactKind::SmsOptOut, "s-1", "2026-11-24T03:40:00Z"),
+        fact(FactKind::TextFailed, "text:win-back#w-9", "2026-11-23T21:00:00Z"),
     ];
     let texts = vec![
         text("missed-call", "c-1", "+15125550142", "2026-11-23T16:05:04Z", Some(2)), // 6 s after the call
@@ -139,6 +140,7 @@ fn every_number_of_a_known_day() {
     assert_eq!(r.opt_outs, 1);
     assert_eq!(r.texts.sent, 4);
     assert_eq!(r.texts.segments, 4);
+    assert_eq!(r.texts.failed, 1, "the text whose release attempts ran out");
     assert_eq!(r.dead_letters, 2);
     // 1 open callback x 0.75 x $450.00 = $337.50, plus $709.00 open declined work.
     assert_eq!(r.revenue_at_risk_cents, 33750 + 70900);
@@ -170,6 +172,7 @@ fn the_json_has_the_contracts_fields() {
         "/opt_outs",
         "/texts/sent",
         "/texts/segments",
+        "/texts/failed",
         "/dead_letters",
         "/revenue_at_risk_cents",
     ] {
