@@ -95,8 +95,13 @@ pub struct RecordChange {
     pub customer: CustomerId,
     /// The profile, and the version it was read at (`None`: it is new).
     pub profile: Option<(Customer, Option<u64>)>,
-    /// The consent ledger, and the ledger it was read as.
-    pub consent: Option<(Consent, Consent)>,
+    /// For a change that writes no profile but rests on the record as read
+    /// (a step's release, a task closed by a person): the profile version it
+    /// was decided on. It commits only if the record is still at it; a
+    /// conflict is decided again (see [`Tx::hold_version`]).
+    pub rests_on: Option<Option<u64>>,
+    /// The consent ledger, and the version it was read at.
+    pub consent: Option<(Consent, Option<u64>)>,
     pub repair_orders: Vec<RepairOrder>,
     pub declined: Vec<DeclinedLine>,
     pub follow_ups: Vec<FollowUp>,
@@ -159,6 +164,7 @@ impl RecordChange {
         Self {
             customer,
             profile: None,
+            rests_on: None,
             consent: None,
             repair_orders: Vec::new(),
             declined: Vec::new(),
@@ -205,11 +211,17 @@ impl Core {
         }
         for r in &change.records {
             let id = &r.customer;
-            if let Some((customer, version)) = &r.profile {
-                tx.put(customer, Guard::Version(*version));
+            match (&r.profile, r.rests_on) {
+                (Some((customer, version)), _) => {
+                    tx.put(customer, Guard::Version(*version));
+                }
+                (None, Some(version)) => {
+                    tx.hold_version(id, version);
+                }
+                (None, None) => {}
             }
-            if let Some((consent, read)) = &r.consent {
-                tx.put_on(id, consent, Guard::OptOutAsRead { opted_out: read.opted_out() });
+            if let Some((consent, version)) = &r.consent {
+                tx.put_on(id, consent, Guard::LedgerAsRead(*version));
             }
             for ro in &r.repair_orders {
                 tx.put_on(id, ro, Guard::Always);

@@ -207,10 +207,11 @@ pub struct Consent {
     /// How the opt-out arrived (e.g. `sms keyword STOP (message {id})`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opt_out_source: Option<String>,
-    /// When the customer sent the keyword (STOP or START) the ledger last
-    /// followed: an older one, processed late (a retry), changes nothing.
+    /// The keyword (STOP or START) the ledger follows: the last the customer
+    /// sent. An older one, processed late (a retry, a redrive, a race), never
+    /// changes the state; the history gets it in its place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keyword_at: Option<DateTime<Utc>>,
+    pub keyword: Option<LastKeyword>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marketing: Option<MarketingConsent>,
     /// Marketing held back: the customer's reply may mean "stop" and a
@@ -237,6 +238,21 @@ pub struct MarketingPause {
     pub task_id: String,
     pub why: String,
 }
+
+/// The keyword the consent ledger follows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LastKeyword {
+    /// When the customer sent it (the first receipt, through every resend).
+    pub at: DateTime<Utc>,
+    /// STOP (or an opt-out in words): true; START: false.
+    pub opted_out: bool,
+    /// The authority, as the history names it.
+    pub source: String,
+}
+
+/// The history's name of an opt-out and of an opt-in.
+pub const OPTED_OUT: &str = "opted_out";
+pub const OPTED_IN: &str = "opted_in";
 
 /// One change of the consent ledger.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -287,8 +303,51 @@ impl Consent {
     /// must still take a STOP; the timeline keeps every change as a touchpoint).
     pub fn record(&mut self, at: DateTime<Utc>, change: &str, source: impl Into<String>) {
         self.history.push(ConsentChange { at, change: change.to_owned(), source: source.into() });
+        self.cap();
+    }
+
+    /// Adds a change in its place by time (after every change at or before `at`).
+    fn insert(&mut self, at: DateTime<Utc>, change: &str, source: impl Into<String>) {
+        let position = self.history.partition_point(|c| c.at <= at);
+        self.history.insert(position, ConsentChange { at, change: change.to_owned(), source: source.into() });
+        self.cap();
+    }
+
+    fn cap(&mut self) {
         let over = self.history.len().saturating_sub(CONSENT_HISTORY);
         self.history.drain(..over);
+    }
+
+    /// Whether the last opt-out or opt-in on the history at or before `at`
+    /// (all of it: `None`) is an opt-out.
+    fn out_on_history(&self, at: Option<DateTime<Utc>>) -> bool {
+        self.history
+            .iter()
+            .rev()
+            .filter(|c| at.is_none_or(|at| c.at <= at))
+            .find(|c| c.change == OPTED_OUT || c.change == OPTED_IN)
+            .is_some_and(|c| c.change == OPTED_OUT)
+    }
+
+    /// The ledger after a keyword sent at `at` that is older than the one it
+    /// follows (see [`Consent::keyword`]), or `None` if nothing changes. The
+    /// state stays as the later keyword left it; the history gets the late
+    /// one in its place when it changed what held then, and then the later
+    /// keyword too when it now changes something (a START that found the
+    /// number opted in, then a STOP sent before it and committed after it:
+    /// the history reads opted out, then opted in, in the customer's order).
+    pub fn with_late_keyword(&self, at: DateTime<Utc>, opted_out: bool, source: &str) -> Option<Consent> {
+        if self.out_on_history(Some(at)) == opted_out {
+            return None;
+        }
+        let mut next = self.clone();
+        next.insert(at, if opted_out { OPTED_OUT } else { OPTED_IN }, source);
+        if let Some(last) = &self.keyword {
+            if next.out_on_history(None) != last.opted_out {
+                next.insert(last.at, if last.opted_out { OPTED_OUT } else { OPTED_IN }, last.source.clone());
+            }
+        }
+        Some(next)
     }
 
     /// Whether marketing is held back for a person to look at a reply.
@@ -770,6 +829,8 @@ pub struct CustomerState {
     /// The profile's version, for the optimistic check of the next write.
     pub version: Option<u64>,
     pub consent: Consent,
+    /// The consent ledger's version: every change of it is conditional on it.
+    pub consent_version: Option<u64>,
     pub repair_orders: Vec<RepairOrder>,
     pub tasks: Vec<Task>,
     pub declined: Vec<DeclinedLine>,

@@ -38,6 +38,9 @@ pub fn done(
     let event_id = done_key(customer, task_id);
     let touch = |kind: &str, summary: String| Touchpoint::of_event(now, &event_id, kind, summary);
     let mut record = RecordChange::new(customer.clone());
+    // Committed only if the record is as read here: a recovery, a booking or
+    // another person's close that commits meanwhile makes it decide again.
+    record.rests_on = Some(state.version);
     record.touch(touch("task.done", format!("{task_id} done by a person: {}", outcome.as_str())));
     record.tasks.push(crate::model::Task { outcome: Some(outcome), done_at: Some(now), ..task.closed() });
     let ends = match outcome {
@@ -50,7 +53,7 @@ pub fn done(
         let mut consent = state.consent.clone();
         consent.marketing_paused = None;
         consent.record(now, "marketing_resumed", format!("operator (task {task_id} closed as {})", outcome.as_str()));
-        record.consent = Some((consent, state.consent.clone()));
+        record.consent = Some((consent, state.consent_version));
         record.touch(touch("consent.marketing_resumed", format!("marketing may go again: {task_id} closed")));
     }
     if let (TaskKind::DeclinedFollowup, Some(status), Some(ro)) = (task.kind, ends, task.ro_number.as_deref()) {
@@ -122,7 +125,7 @@ mod tests {
             Some(crate::model::MarketingPause { at: now, task_id: "reply-9".into(), why: "may mean stop".into() });
         let change = done(&maria(), &state, "reply-9", TaskOutcome::Reached, now).unwrap();
         let (consent, read) = change.records[0].consent.clone().expect("the ledger changes");
-        assert!(consent.marketing_paused.is_none() && read.marketing_paused.is_some());
+        assert!(consent.marketing_paused.is_none() && read.is_none());
         let last = consent.history.last().unwrap();
         assert_eq!(
             (last.change.as_str(), last.source.as_str()),

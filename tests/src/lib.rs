@@ -88,7 +88,7 @@ impl Harness {
         };
         let mut tx = self.table().tx();
         let customer = custops::CustomerId::new("northside-chevy", phone.clone());
-        tx.put_on(&customer, &consent, custops::table::Guard::OptOutAsRead { opted_out: false });
+        tx.put_on(&customer, &consent, custops::table::Guard::LedgerAsRead(None));
         self.table().commit(tx).await.expect("opt-out recorded");
     }
 

@@ -173,3 +173,41 @@ async fn a_no_show_is_invited_to_rebook_once_and_the_service_owner_gets_a_task()
     let task = state.open_task(TaskKind::NoShow).expect("a no-show task");
     assert_eq!(task.owner, "bdc-service");
 }
+
+/// A booking or a reply that commits between a step's read and its commit:
+/// the step decided on the old record is refused (the record's version moved
+/// on), decided again on the new one, and the customer gets no text.
+#[tokio::test]
+async fn a_booking_or_a_reply_between_a_steps_read_and_its_commit_sends_no_text() {
+    for cause in ["booking", "reply"] {
+        let h = Harness::start("2026-11-23T23:20:05Z").await;
+        h.publish(&ro_closed("d-1", "RO-48213", "2026-11-23T23:20:00Z", &["MPI"], brakes_and_filter(), true)).await;
+        h.settle().await;
+        // Day 3, 10:00 in Chicago: the step is due and read.
+        let now = at("2026-11-26T16:00:00Z");
+        h.clock.set(now);
+        let deps = h.deps("declined-service", &h.emulator.endpoint).await;
+        let store = custops::fixtures::northside();
+        let read = h.table().customer_state(&maria()).await.unwrap();
+        let step = read.follow_ups.iter().find(|s| s.step == 1).expect("step 1").clone();
+        let stale = declined_service::decide_step(&store, &step, &read, now);
+        assert!(matches!(stale.plan(), Some(custops::outbound::Plan::Send(_))), "{cause}: the step would text");
+
+        // Meanwhile the customer books the work, or texts the store.
+        let meanwhile = match cause {
+            "booking" => appointment("appointment.booked", "b-1", "2026-11-26T15:59:00Z", None),
+            _ => json!({"originationNumber": MARIA, "destinationNumber": "+15125550100", "messageKeyword": "",
+                        "messageBody": "Can I bring it Friday?", "inboundMessageId": "m-1"}),
+        };
+        h.publish(&meanwhile).await;
+        h.settle().await;
+
+        let lost = deps.apply(&store, stale).await.expect_err("decided on a record that changed");
+        assert!(lost.is_conflict(), "{cause}: {lost}");
+        // Decided again, as the scheduler hands the step on.
+        h.stack.tick().await.unwrap();
+        assert!(h.sms().await.is_empty(), "{cause}: no follow-up text");
+        let state = h.table().customer_state(&maria()).await.unwrap();
+        assert!(state.follow_ups.iter().all(|s| s.step != 1), "{cause}: step 1 ended");
+    }
+}

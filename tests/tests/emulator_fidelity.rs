@@ -158,3 +158,79 @@ async fn a_gsi_query_sees_exactly_the_items_that_carry_its_key_after_every_kind_
     let sks: Vec<&str> = partition.items().iter().map(|i| i["sk"].as_s().unwrap().as_str()).collect();
     assert_eq!(sks, ["a", "b", "d"]);
 }
+
+/// moto_server.py answers a GSI page after the first from its sorted copy of
+/// the key value's items, starting at the page's start key: paging with a
+/// `Limit`, forwards and backwards, under a sort-key condition, with equal
+/// sort keys and a write between pages, reads what one Query reads.
+#[tokio::test]
+async fn paging_a_gsi_key_value_reads_what_one_query_reads() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let h = Harness::start("2026-11-23T16:05:00Z").await;
+    let (db, table) = (h.stack.clients.dynamodb.clone(), h.table().name().to_owned());
+    let s = |v: &str| AttributeValue::S(v.to_owned());
+    let put = |pk: String, sort: String| {
+        let (db, table) = (db.clone(), table.clone());
+        async move {
+            db.put_item()
+                .table_name(table)
+                .item("pk", AttributeValue::S(pk))
+                .item("sk", AttributeValue::S("profile".into()))
+                .item("gsi1pk", AttributeValue::S("FEED".into()))
+                .item("gsi1sk", AttributeValue::S(sort))
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    // 60 items, three to a sort key (ties are ordered by the table's key).
+    for i in 0..60 {
+        put(format!("C#{i:03}"), format!("T{:02}", i / 3)).await;
+    }
+    let read = |forward: bool, limit: Option<i32>, write_between: bool| {
+        let (db, table) = (db.clone(), table.clone());
+        let put = put.clone();
+        async move {
+            let (mut seen, mut start, mut pages) = (Vec::new(), None, 0);
+            loop {
+                let out = db
+                    .query()
+                    .table_name(&table)
+                    .index_name("gsi1")
+                    .key_condition_expression("gsi1pk = :v AND gsi1sk BETWEEN :lo AND :hi")
+                    .expression_attribute_values(":v", s("FEED"))
+                    .expression_attribute_values(":lo", s("T03"))
+                    .expression_attribute_values(":hi", s("T15"))
+                    .scan_index_forward(forward)
+                    .set_limit(limit)
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .unwrap();
+                pages += 1;
+                seen.extend(out.items().iter().map(|i| i["pk"].as_s().unwrap().clone()));
+                if write_between && pages == 2 {
+                    // Outside the range read: it must not disturb the pages.
+                    put("C#900".into(), "T99".into()).await;
+                }
+                match out.last_evaluated_key {
+                    Some(k) => start = Some(k),
+                    None => break,
+                }
+            }
+            (seen, pages)
+        }
+    };
+    let (whole, _) = read(true, None, false).await;
+    assert_eq!(whole.len(), 39, "T03 to T15: 13 sort keys, three items each");
+    assert_eq!(whole.first().map(String::as_str), Some("C#009"));
+    for (forward, limit) in [(true, 4), (true, 1), (false, 5), (true, 39), (false, 13)] {
+        let (paged, pages) = read(forward, Some(limit), true).await;
+        let mut expected = whole.clone();
+        if !forward {
+            expected.reverse();
+        }
+        assert_eq!(paged, expected, "forward {forward}, limit {limit}");
+        assert!(pages >= 39 / limit as usize, "forward {forward}, limit {limit}: {pages} pages");
+    }
+}

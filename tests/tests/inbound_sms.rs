@@ -110,3 +110,44 @@ async fn a_start_redriven_after_a_later_stop_leaves_the_customer_opted_out() {
     h.settle().await;
     assert!(h.sms().await.is_empty(), "never texted after STOP");
 }
+
+/// Two keywords decided on one read of the ledger: the START (sent 16:03)
+/// commits first, then the STOP (sent 16:02) tries to commit what it decided
+/// on the old ledger. It is refused (the ledger's version moved), decided
+/// again on the new ledger, and both land on the history in the customer's
+/// order, the number opted in.
+#[tokio::test]
+async fn a_stop_committed_after_a_later_start_is_decided_again_and_both_stay_on_the_ledger_in_order() {
+    use custops::function::SqsFunction;
+    let h = Harness::start(NOW).await;
+    let from = "+15125550188";
+    let deps = h.deps("inbound-sms", &h.emulator.endpoint).await;
+    let store = custops::fixtures::northside();
+    let customer = custops::CustomerId::new("northside-chevy", Phone::parse(from).unwrap());
+    let parse = |id: &str, body: &str| custops::event::InboundSms::parse(&sms(id, from, body).to_string()).unwrap();
+    let (stop, start) = (parse("m-stop", "STOP"), parse("m-start", "START"));
+    let (stop_sent, start_sent) = (custops_tests::at("2026-11-23T16:02:00Z"), custops_tests::at("2026-11-23T16:03:00Z"));
+    let now = custops_tests::at(NOW);
+
+    let read = h.table().customer_state(&customer).await.unwrap();
+    let started = inbound_sms::decide(&store, &start, &customer, &read, start_sent, now);
+    let stopped = inbound_sms::decide(&store, &stop, &customer, &read, stop_sent, now);
+    deps.apply(&store, started).await.unwrap();
+    let lost = deps.apply(&store, stopped).await.expect_err("decided on a ledger that changed");
+    assert!(lost.is_conflict(), "{lost}");
+
+    // What the function does with the STOP's message: read, decide again.
+    let message = custops::batch::Message {
+        message_id: "sqs-stop".into(),
+        body: sms("m-stop", from, "STOP").to_string(),
+        receive_count: 1,
+        sent_at: Some(stop_sent),
+        event_type: None,
+    };
+    inbound_sms::InboundSmsHandler::process(&deps, message).await.unwrap();
+    let consent = h.table().customer_state(&customer).await.unwrap().consent;
+    assert!(!consent.opted_out(), "the customer's last word was START");
+    let history: Vec<(&str, chrono::DateTime<chrono::Utc>)> =
+        consent.history.iter().map(|c| (c.change.as_str(), c.at)).collect();
+    assert_eq!(history, [("opted_out", stop_sent), ("opted_in", start_sent)]);
+}

@@ -204,7 +204,7 @@ async fn frequency_caps_defer_the_fourth_status_text_and_drop_the_second_marketi
     tx.put_on(
         &custops::CustomerId::new("northside-chevy", phone.clone()),
         &consent,
-        Guard::OptOutAsRead { opted_out: false },
+        Guard::LedgerAsRead(None),
     );
     h.table().commit(tx).await.unwrap();
 

@@ -90,7 +90,7 @@ pub fn decide(
     record.consent = state
         .consent
         .with_marketing(deal.customer.marketing_consent, event_id, envelope.occurred_at)
-        .map(|c| (c, state.consent.clone()));
+        .map(|c| (c, state.consent_version));
 
     let lead = if was_lead { " (the lead from their call is now this customer)" } else { "" };
     record.touch(touch(

@@ -130,7 +130,7 @@ pub fn decide(
     record.consent = state
         .consent
         .with_marketing(closed.customer.marketing_consent, event_id, at)
-        .map(|c| (c, state.consent.clone()));
+        .map(|c| (c, state.consent_version));
 
     let known = state.repair_orders.iter().find(|r| r.ro_number == ro_number);
     let mileage = closed.mileage.map(|m| format!(" at {m} miles")).unwrap_or_default();
@@ -288,6 +288,9 @@ pub fn decide_step(store: &StoreConfig, step: &FollowUp, state: &CustomerState, 
     } else {
         None
     };
+    // Committed only if the record is as read here: a booking, a reply or a
+    // recovery that commits meanwhile makes it decide again.
+    record.rests_on = Some(state.version);
     let label = format!("step {} (day {}) for {}", step.step, step.days, step.ro_number);
     if let Some(why) = stop {
         record.touch(touch("follow_up.cancelled", format!("{label} cancelled: {why}")));

@@ -28,7 +28,9 @@ pub mod revocation;
 use custops::batch::Message;
 use custops::event::InboundSms;
 use custops::function::SqsFunction;
-use custops::model::{Customer, CustomerState, Fact, FactKind, MarketingPause, Task, TaskKind, Touchpoint};
+use custops::model::{
+    Customer, CustomerState, Fact, FactKind, LastKeyword, MarketingPause, Task, TaskKind, Touchpoint, OPTED_IN, OPTED_OUT,
+};
 use custops::outbound::{plan, TextRequest};
 use custops::store::{Department, StoreConfig};
 use custops::text::MessageClass;
@@ -139,30 +141,39 @@ pub fn decide(
     let mut record = RecordChange::new(sender.clone());
     let mut change = Change::new(&event_id);
     let intent = intent(sms);
-    let superseded = state.consent.keyword_at.is_some_and(|last| sent_at < last);
+    let superseded = state.consent.keyword.as_ref().is_some_and(|last| sent_at < last.at);
     let message = &sms.inbound_message_id;
+    let source = match intent {
+        Intent::OptOutInWords => format!("sms free text (message {message})"),
+        _ => format!("sms keyword {word} (message {message})"),
+    };
+    let keyword = |opted_out: bool| Some(LastKeyword { at: sent_at, opted_out, source: source.clone() });
     match intent {
         Intent::OptOut | Intent::OptOutInWords | Intent::OptIn if superseded => {
-            // Processed late (a retry): the customer's later keyword stands.
+            // Processed late (a retry, a redrive, a race): the customer's
+            // later keyword stands; the history gets this one in its place.
+            if let Some(consent) = state.consent.with_late_keyword(sent_at, intent != Intent::OptIn, &source) {
+                record.consent = Some((consent, state.consent_version));
+            }
             let summary =
                 format!("texted {word} at {}, before the keyword the ledger follows: no change", sent_at.to_rfc3339());
             record.touch(touch("consent.late", summary));
         }
         Intent::OptOut | Intent::OptOutInWords => {
-            let (source, how) = if intent == Intent::OptOut {
-                (format!("sms keyword {word} (message {message})"), format!("texting {word}"))
+            let how = if intent == Intent::OptOut {
+                format!("texting {word}")
             } else {
-                (format!("sms free text (message {message})"), format!("writing {:?}", sms.message_body))
+                format!("writing {:?}", sms.message_body)
             };
             let mut consent = state.consent.clone();
             let newly = !consent.opted_out();
             if newly {
                 consent.opted_out_at = Some(sent_at);
                 consent.opt_out_source = Some(source.clone());
-                consent.record(sent_at, "opted_out", source);
+                consent.record(sent_at, OPTED_OUT, source.clone());
             }
-            consent.keyword_at = Some(sent_at);
-            record.consent = Some((consent, state.consent.clone()));
+            consent.keyword = keyword(true);
+            record.consent = Some((consent, state.consent_version));
             record.touch(touch("consent.opted_out", format!("opted out by {how}")));
             if newly {
                 // The day counts numbers newly opted out, not every STOP.
@@ -197,12 +208,12 @@ pub fn decide(
             let mut consent = state.consent.clone();
             if consent.opted_out() {
                 // Only a change goes on the ledger's history.
-                consent.record(sent_at, "opted_in", format!("sms keyword {word} (message {message})"));
+                consent.record(sent_at, OPTED_IN, source.clone());
             }
             consent.opted_out_at = None;
             consent.opt_out_source = None;
-            consent.keyword_at = Some(sent_at);
-            record.consent = Some((consent, state.consent.clone()));
+            consent.keyword = keyword(false);
+            record.consent = Some((consent, state.consent_version));
             record.touch(touch("consent.opted_in", format!("opted back in by texting {word}")));
         }
         Intent::Help => record.touch(touch("sms.help", "asked for help".into())),
@@ -234,7 +245,7 @@ pub fn decide(
                         why: "the customer's reply may mean stop".into(),
                     });
                     consent.record(now, "marketing_paused", format!("sms free text (message {message})"));
-                    record.consent = Some((consent, state.consent.clone()));
+                    record.consent = Some((consent, state.consent_version));
                 }
                 record.touch(touch(
                     "consent.marketing_paused",

@@ -52,6 +52,33 @@ fn a_start_sent_before_a_stop_that_was_processed_first_changes_nothing() {
     assert!(!after.opted_out(), "the customer's last word was START");
 }
 
+/// A START that found the number opted in changes nothing then; a STOP the
+/// customer sent before it, committed after it (a retry, a lost race),
+/// leaves the number opted in and puts both on the history in the
+/// customer's order.
+#[test]
+fn a_stop_committed_after_a_later_start_puts_both_on_the_history_in_order() {
+    let (_, started) = keyword_sent_at("START", "2026-11-23T16:03:00Z", &CustomerState::default());
+    assert!(started.history.is_empty(), "nothing changed yet");
+    let state = CustomerState { consent: started, consent_version: Some(1), ..Default::default() };
+    let (late, after) = keyword_sent_at("STOP", "2026-11-23T16:02:00Z", &state);
+    assert!(!after.opted_out(), "the customer's last word was START");
+    assert_eq!(late.records[0].consent.as_ref().map(|(_, v)| *v), Some(Some(1)), "against the ledger it read");
+    assert!(late.facts.is_empty(), "not an opt-out of the day: the number never stopped getting texts");
+    let history: Vec<(&str, DateTime<Utc>)> = after.history.iter().map(|c| (c.change.as_str(), c.at)).collect();
+    assert_eq!(history, [("opted_out", at("2026-11-23T16:02:00Z")), ("opted_in", at("2026-11-23T16:03:00Z"))]);
+
+    // The same STOP once more (SQS again) adds nothing.
+    let state = CustomerState { consent: after.clone(), consent_version: Some(2), ..Default::default() };
+    let (again, _) = keyword_sent_at("STOP", "2026-11-23T16:02:00Z", &state);
+    assert!(again.records[0].consent.is_none());
+    // A START sent between them is on the history already (16:03 opted in).
+    let (between, _) = keyword_sent_at("START", "2026-11-23T16:02:30Z", &state);
+    let consent = between.records[0].consent.clone().map(|(c, _)| c).unwrap();
+    assert_eq!(consent.history.len(), 3, "opted in at 16:02:30, then again at 16:03");
+    assert!(!consent.opted_out());
+}
+
 #[test]
 fn keywords_are_matched_without_case_or_punctuation() {
     assert_eq!(intent(&sms(None, "STOP")), Intent::OptOut);
@@ -77,7 +104,7 @@ fn stop_opts_the_number_out_with_when_and_how_against_the_ledger_as_read() {
     let (consent, read) = change.records[0].consent.clone().unwrap();
     assert_eq!(consent.opted_out_at, Some(at("2026-11-23T16:05:00Z")));
     assert_eq!(consent.opt_out_source.as_deref(), Some("sms keyword STOP (message m-1)"));
-    assert!(!read.opted_out());
+    assert_eq!(read, None, "guarded by the ledger as read: none yet");
     assert_eq!(change.facts[0].kind, FactKind::SmsOptOut);
     assert!(change.records[0].tasks.is_empty() && change.records[0].profile.is_none());
 }
@@ -87,11 +114,12 @@ fn a_second_stop_keeps_the_first_opt_out_time() {
     let first = at("2026-11-01T00:00:00Z");
     let state = CustomerState {
         consent: Consent { opted_out_at: Some(first), opt_out_source: Some("sms:STOP".into()), ..Default::default() },
+        consent_version: Some(4),
         ..Default::default()
     };
     let (consent, read) = decided(&sms(None, "QUIT"), &state).records[0].consent.clone().unwrap();
     assert_eq!(consent.opted_out_at, Some(first));
-    assert!(read.opted_out(), "guarded by the opted-out state it read");
+    assert_eq!(read, Some(4), "guarded by the version of the ledger it read");
 }
 
 #[test]
@@ -135,7 +163,7 @@ fn an_opt_out_in_words_opts_out_records_why_and_plans_one_confirmation() {
     let change = decided(&sms(Some("JOIN"), "Please stop texting me"), &CustomerState::default());
     let r = &change.records[0];
     let (consent, read) = r.consent.clone().unwrap();
-    assert!(consent.opted_out() && !read.opted_out());
+    assert!(consent.opted_out() && read.is_none());
     assert_eq!(consent.opt_out_source.as_deref(), Some("sms free text (message m-1)"));
     assert_eq!(consent.history.len(), 1);
     assert_eq!(

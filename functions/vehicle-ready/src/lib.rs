@@ -118,7 +118,7 @@ pub fn decide(
     if known.is_some_and(|r| r.status_at > at || r.closed_at.is_some_and(|closed| at <= closed)) {
         // Older than what we know (or than the RO's close): history only.
         record.touch(touch("ro.status_changed", format!("{summary} (arrived late; current status unchanged)")));
-        record.consent = consent.map(|c| (c, state.consent.clone()));
+        record.consent = consent.map(|c| (c, state.consent_version));
         return decided.record(record);
     }
     record.touch(touch("ro.status_changed", summary));
@@ -228,7 +228,7 @@ pub fn decide(
         ro.texted.push(change.status.clone());
     }
     record.repair_orders.push(ro);
-    record.consent = consent.map(|c| (c, state.consent.clone()));
+    record.consent = consent.map(|c| (c, state.consent_version));
     record.text = text.map(|p| (p, state.sends.clone()));
     decided.record(record)
 }

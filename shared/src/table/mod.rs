@@ -278,7 +278,10 @@ impl Table {
                 state.version = number(&item, VERSION);
                 state.profile = Some(from_item(item)?);
             }
-            Consent::KIND => state.consent = from_item(item)?,
+            Consent::KIND => {
+                state.consent_version = number(&item, VERSION);
+                state.consent = from_item(item)?;
+            }
             SendLedger::KIND => state.sends = from_item(item)?,
             RepairOrder::KIND => state.repair_orders.push(from_item(item)?),
             Task::KIND => state.tasks.push(from_item(item)?),

@@ -29,9 +29,11 @@ pub enum Guard {
     /// Optimistic concurrency: expects the `version` that was read (`None`:
     /// the item does not exist) and writes the next one.
     Version(Option<u64>),
-    /// Expects the opt-out state that was read: a STOP that arrived meanwhile
-    /// cancels the transaction, so it is never overwritten.
-    OptOutAsRead { opted_out: bool },
+    /// The consent ledger as it was read, by its version (`None`: a ledger
+    /// never versioned, or none): any change of it meanwhile (a STOP, a
+    /// START, the DMS) cancels the transaction, and the change is decided
+    /// again on the new ledger, never written over it.
+    LedgerAsRead(Option<u64>),
     /// Only over nothing, or over an item whose `status` is one of these: an
     /// ended line, step or task is never written back (see `replaces`).
     Replacing(&'static [&'static str]),
@@ -156,7 +158,7 @@ impl Tx {
         guard: Guard,
     ) -> &mut Self {
         let keys = entity.keys(customer);
-        if matches!(guard, Guard::OptOutAsRead { .. }) {
+        if matches!(guard, Guard::LedgerAsRead(_)) {
             self.consent_guarded.push(keys.pk.clone());
         }
         self.put_keyed(entity, &keys, guard)
@@ -226,6 +228,38 @@ impl Tx {
             .map(|c| TransactWriteItem::builder().condition_check(c).build())
             .map_err(|e| mapping(keys, ARCHIVED, e));
         self.push(ARCHIVED, check)
+    }
+
+    /// Holds `customer`'s record at the profile `version` a decision was made
+    /// on, for a change that writes no profile (a follow-up step's release,
+    /// a task closed by a person): the transaction fails (naming
+    /// [`Customer::KIND`]) if anything changed the record since, and moves
+    /// the version on, so another decision made on the same read is refused
+    /// too. `None`: the record must still have no profile.
+    pub fn hold_version(&mut self, customer: &CustomerId, version: Option<u64>) -> &mut Self {
+        let keys = Keys::new(customer.pk(), Customer::PROFILE_SK);
+        if !self.written.insert((keys.pk.clone(), keys.sk.clone())) {
+            return self.push(Customer::KIND, Err(mapping(&keys, Customer::KIND, "written twice in one transaction")));
+        }
+        let built = match version {
+            Some(v) => aws_sdk_dynamodb::types::Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key_of(&keys)))
+                .update_expression("SET #version = :next")
+                .condition_expression("#version = :v")
+                .expression_attribute_names("#version", VERSION)
+                .expression_attribute_values(":v", n(v))
+                .expression_attribute_values(":next", n(v + 1))
+                .build()
+                .map(|u| TransactWriteItem::builder().update(u).build()),
+            None => ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(key_of(&keys)))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map(|c| TransactWriteItem::builder().condition_check(c).build()),
+        };
+        self.push(Customer::KIND, built.map_err(|e| mapping(&keys, Customer::KIND, e)))
     }
 
     /// Claims an idempotency key (an event id, or a natural key where a source
@@ -399,8 +433,14 @@ fn condition(guard: Guard, item: &mut Item) -> (Option<String>, Option<Item>) {
             item.insert(VERSION.into(), n(v + 1));
             (Some("version = :v".to_owned()), Some(HashMap::from([(":v".to_owned(), n(v))])))
         }
-        Guard::OptOutAsRead { opted_out: true } => fixed("attribute_exists(opted_out_at)"),
-        Guard::OptOutAsRead { opted_out: false } => fixed("attribute_not_exists(opted_out_at)"),
+        Guard::LedgerAsRead(None) => {
+            item.insert(VERSION.into(), n(1));
+            fixed("attribute_not_exists(version)")
+        }
+        Guard::LedgerAsRead(Some(v)) => {
+            item.insert(VERSION.into(), n(v + 1));
+            (Some("version = :v".to_owned()), Some(HashMap::from([(":v".to_owned(), n(v))])))
+        }
         Guard::Replacing(statuses) => {
             let names: Vec<String> = (0..statuses.len()).map(|i| format!(":st{i}")).collect();
             let values = statuses.iter().zip(&names).map(|(s, name)| (name.clone(), super::item::s(*s))).collect();
