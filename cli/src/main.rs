@@ -102,20 +102,6 @@ enum Command {
         #[command(flatten)]
         conn: Conn,
     },
-    /// Tries the promise hard: N mixed events, each delivered 1-3 times, with
-    /// AWS failing the functions' calls at a rate; counts what must be zero.
-    Chaos {
-        #[arg(long, default_value_t = 1000)]
-        events: usize,
-        /// The share of the functions' AWS calls that fail (0 to 1).
-        #[arg(long, default_value_t = 0.05)]
-        fault_rate: f64,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Also write the counts as JSON here.
-        #[arg(long)]
-        json: Option<PathBuf>,
-    },
     /// What failed and why; `--redrive` sends it back for another try.
     Dlq {
         #[arg(long)]
@@ -125,14 +111,6 @@ enum Command {
         #[command(flatten)]
         conn: Conn,
     },
-    /// Builds every function for Lambda (provided.al2023): target/lambda/<function>/bootstrap(.zip).
-    Artifacts {
-        /// Rust target triple (aarch64-unknown-linux-gnu for arm64); default: this machine's.
-        #[arg(long)]
-        target: Option<String>,
-    },
-    /// Installs the pinned deploy tools (sam, cargo-lambda, zig) into .custops/deploy-venv and prints how to use them.
-    DeployTools,
     /// Builds nothing, starts a private emulator, replays events/ and prints what customers received.
     Demo {
         /// Folder of sample stores and events.
@@ -194,12 +172,8 @@ enum StoreCommand {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The demo reports its own expected failures; chaos counts the ones it causes.
-    custops::telemetry::init_cli(if matches!(cli.command, Command::Demo { .. } | Command::Chaos { .. }) {
-        "off"
-    } else {
-        "warn"
-    });
+    // The demo reports its own expected failures.
+    custops::telemetry::init_cli(if matches!(cli.command, Command::Demo { .. }) { "off" } else { "warn" });
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -283,37 +257,6 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             }
             Ok(())
         }
-        Command::Chaos { events, fault_rate, seed, json } => {
-            if !(0.0..=1.0).contains(&fault_rate) {
-                return Err("--fault-rate is a share between 0 and 1".into());
-            }
-            let run = custops_cli::chaos::ChaosRun { events, fault_rate, seed, progress: true };
-            let report = custops_cli::chaos::run(&run).await?;
-            let mix: Vec<String> = report.fault_mix.iter().map(|(k, n)| format!("{n} {k}")).collect();
-            println!(
-                "{} deliveries in {:.0} s; faults: {}; {} dead letters; {} texts sent",
-                report.deliveries,
-                report.seconds,
-                if mix.is_empty() { "none".to_owned() } else { mix.join(", ") },
-                report.dead_letters,
-                report.texts_sent
-            );
-            if let Some(file) = json {
-                std::fs::write(file, serde_json::to_string_pretty(&report)?)?;
-            }
-            for (reason, n) in &report.dead_letter_reasons {
-                println!("  {n} dead letter(s): {reason}");
-            }
-            if !report.lost_events.is_empty() {
-                println!("lost: {}", report.lost_events.join(", "));
-            }
-            println!("{}", report.line());
-            if report.held() {
-                Ok(())
-            } else {
-                Err("a promise did not hold".into())
-            }
-        }
         Command::Dlq { redrive, json, conn } => {
             let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
             let letters = commands::dlq(&target, redrive).await?;
@@ -339,33 +282,6 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             Ok(())
         }
         Command::Demo { events } => demo(&events).await,
-        Command::DeployTools => {
-            let bin = tokio::task::spawn_blocking(custops_cli::artifacts::deploy_tools)
-                .await
-                .map_err(|e| e.to_string())??;
-            println!("deploy tools ready: sam, cargo-lambda and zig (pinned in infra/deploy-requirements.txt)");
-            println!("export PATH=\"{}:$PATH\"", bin.display());
-            Ok(())
-        }
-        Command::Artifacts { target } => {
-            let artifacts = tokio::task::spawn_blocking(move || custops_cli::artifacts::build(target.as_deref()))
-                .await
-                .map_err(|e| e.to_string())??;
-            println!("{:<16} {:>12} {:>12}  max GLIBC", "function", "bootstrap", "zip");
-            for a in &artifacts {
-                let glibc = a.max_glibc.map(|(x, y)| format!("{x}.{y}")).unwrap_or_else(|| "static".into());
-                println!(
-                    "{:<16} {:>10} B {:>10} B  {glibc}  {}",
-                    a.function,
-                    a.bootstrap_bytes,
-                    a.zip_bytes,
-                    a.zip.display()
-                );
-            }
-            custops_cli::artifacts::check_glibc(&artifacts)?;
-            println!("every binary runs on Amazon Linux 2023 (glibc <= 2.34)");
-            Ok(())
-        }
     }
 }
 
@@ -429,7 +345,7 @@ async fn demo(dir: &std::path::Path) -> Result<(), BoxError> {
     let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).ok_or("a date")?;
     let (report, history) = commands::report(&target, "northside-chevy", day, clock.now()).await?;
     println!("\n`custops report --store northside-chevy --date {day}`:\n{report}");
-    let page = custops_cli::artifacts::target_dir().join("demo-report.html");
+    let page = custops_local::target_dir().join("demo-report.html");
     std::fs::write(&page, custops_cli::report_page::render(&report, &history)?)?;
     println!("\nThe same as a page: {}", page.display());
     emulator.stop().await;

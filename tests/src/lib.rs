@@ -6,7 +6,7 @@
 // than the compiler's default layout depth.
 #![recursion_limit = "256"]
 
-pub use custops_cli::faults;
+pub use custops_dev::faults;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -387,8 +387,8 @@ impl NewCallers {
 /// batch concurrency under injected latency, for the binaries `cargo
 /// artifacts` built.
 pub async fn runtime(runs: usize, latency: std::time::Duration) -> Result<RuntimeReport, BoxError> {
-    use custops_cli::artifacts::{target_dir, workspace};
     use custops_cli::runtime_api::BootstrapProcess;
+    use custops_dev::artifacts::{target_dir, workspace};
     use std::time::Duration as Span;
 
     // Every function the registry knows (the template deploys exactly these: a test holds them to it).
@@ -397,8 +397,8 @@ pub async fn runtime(runs: usize, latency: std::time::Duration) -> Result<Runtim
     // Always from the current code (cargo rebuilds only what changed).
     eprintln!("custops-bench: building the deploy binaries (cargo artifacts)");
     let artifacts =
-        tokio::task::spawn_blocking(|| custops_cli::artifacts::build(None)).await.map_err(|e| e.to_string())??;
-    custops_cli::artifacts::check_glibc(&artifacts)?;
+        tokio::task::spawn_blocking(|| custops_dev::artifacts::build(None)).await.map_err(|e| e.to_string())??;
+    custops_dev::artifacts::check_glibc(&artifacts)?;
     // The baseline binary, with the same profile.
     let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(workspace())

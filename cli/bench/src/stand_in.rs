@@ -20,8 +20,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
 
-use custops_cli::faults::operation;
 use custops_cli::BoxError;
+use custops_dev::faults::operation;
 
 #[derive(Debug, Clone)]
 struct Answer {

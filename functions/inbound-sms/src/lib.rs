@@ -29,7 +29,8 @@ use custops::batch::Message;
 use custops::event::InboundSms;
 use custops::function::SqsFunction;
 use custops::model::{
-    Customer, CustomerState, Fact, FactKind, LastKeyword, MarketingPause, Task, TaskKind, Touchpoint, OPTED_IN, OPTED_OUT,
+    Customer, CustomerState, Fact, FactKind, LastKeyword, MarketingPause, Task, TaskKind, Touchpoint, OPTED_IN,
+    OPTED_OUT,
 };
 use custops::outbound::{plan, TextRequest};
 use custops::store::{Department, StoreConfig};

@@ -74,7 +74,7 @@ async fn a_florida_customers_marketing_text_due_at_half_past_eight_waits_for_the
     let miami = "+13055550123";
     let h = Harness::start("2026-11-23T20:00:05Z").await;
     let lakeside: Value =
-        serde_json::from_str(include_str!("../../events/stores/lakeside-ford.json")).expect("the store");
+        serde_json::from_str(include_str!("../../../events/stores/lakeside-ford.json")).expect("the store");
     h.put_store(lakeside).await;
     h.publish(&ro_closed("lakeside-ford", miami, "RO-7", "2026-11-23T20:00:00Z")).await;
     h.settle().await;

@@ -12,8 +12,8 @@ use std::process::Command;
 use object::{Object, ObjectSection};
 use serde::Serialize;
 
-use crate::template::{Placement, Template, TEMPLATE};
-use crate::BoxError;
+use custops_local::template::{Placement, Template, TEMPLATE};
+use custops_local::BoxError;
 
 /// glibc of the `provided.al2023` runtime.
 pub const AL2023_GLIBC: (u32, u32) = (2, 34);
@@ -29,30 +29,17 @@ pub struct Artifact {
     pub max_glibc: Option<(u32, u32)>,
 }
 
-/// The workspace this CLI was built from.
-pub fn workspace() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    fs::canonicalize(&root).unwrap_or(root)
-}
+pub use custops_local::{target_dir, workspace};
 
-/// Cargo's target directory for the workspace.
-pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("target"))
-}
-
-/// The deploy tools (aws-sam-cli, cargo-lambda, ziglang), pinned with every
+/// The deploy tool (aws-sam-cli), pinned with every
 /// dependency, compiled in so the CLI installs exactly these.
-pub const DEPLOY_REQUIREMENTS: &str = include_str!("../../infra/deploy-requirements.txt");
+pub const DEPLOY_REQUIREMENTS: &str = include_str!("../../../infra/deploy-requirements.txt");
 
 /// `cargo deploy-tools`: installs the pinned deploy tools into
 /// `.custops/deploy-venv` (once; again when the pins change) and returns its
-/// `bin/`, which puts `sam`, `cargo-lambda` and `python -m ziglang` on PATH.
+/// `bin/`, which puts `sam` on PATH.
 pub fn deploy_tools() -> Result<PathBuf, BoxError> {
-    let python = crate::emulator::ensure_venv(
-        "deploy",
-        "the pinned deploy tools (sam, cargo-lambda, zig)",
-        DEPLOY_REQUIREMENTS,
-    )?;
+    let python = custops_local::emulator::ensure_venv("deploy", "the pinned deploy tool (sam)", DEPLOY_REQUIREMENTS)?;
     Ok(python.parent().map(Path::to_path_buf).unwrap_or_default())
 }
 

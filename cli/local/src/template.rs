@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use serde_norway::Value as Yaml;
 
 /// The template the CLI was built with.
-pub const TEMPLATE: &str = include_str!("../../infra/template.yaml");
+pub const TEMPLATE: &str = include_str!("../../../infra/template.yaml");
 
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
@@ -58,11 +58,21 @@ pub struct Template {
     pub globals_env: BTreeMap<String, String>,
 }
 
+/// Where a function's code is, relative to `infra/`: the zip `cargo
+/// artifacts` builds for `{binary}`.
+pub const CODE_URI: (&str, &str) = ("../target/lambda/", "/bootstrap.zip");
+
+/// The binary a `CodeUri` of the [`CODE_URI`] form names.
+pub fn binary_of(code_uri: &str) -> Option<&str> {
+    let name = code_uri.strip_prefix(CODE_URI.0)?.strip_suffix(CODE_URI.1)?;
+    (!name.is_empty() && !name.contains('/')).then_some(name)
+}
+
 /// An SQS-fed function as the template declares it.
 #[derive(Debug, Clone)]
 pub struct FunctionDef {
     pub logical_id: String,
-    /// `Metadata.BuildProperties.Binary`: the crate / binary name.
+    /// The crate / binary name, from `CodeUri` ([`CODE_URI`]).
     pub binary: String,
     /// Globals plus the function's own variables.
     pub env: HashMap<String, String>,
@@ -309,9 +319,10 @@ impl Template {
                 FunctionDef {
                     logical_id: r.logical_id.clone(),
                     binary: r
-                        .metadata
-                        .pointer("/BuildProperties/Binary")
+                        .properties
+                        .get("CodeUri")
                         .and_then(Value::as_str)
+                        .and_then(binary_of)
                         .unwrap_or_default()
                         .to_owned(),
                     env,

@@ -126,7 +126,8 @@ async fn a_stop_committed_after_a_later_start_is_decided_again_and_both_stay_on_
     let customer = custops::CustomerId::new("northside-chevy", Phone::parse(from).unwrap());
     let parse = |id: &str, body: &str| custops::event::InboundSms::parse(&sms(id, from, body).to_string()).unwrap();
     let (stop, start) = (parse("m-stop", "STOP"), parse("m-start", "START"));
-    let (stop_sent, start_sent) = (custops_tests::at("2026-11-23T16:02:00Z"), custops_tests::at("2026-11-23T16:03:00Z"));
+    let (stop_sent, start_sent) =
+        (custops_tests::at("2026-11-23T16:02:00Z"), custops_tests::at("2026-11-23T16:03:00Z"));
     let now = custops_tests::at(NOW);
 
     let read = h.table().customer_state(&customer).await.unwrap();

@@ -13,7 +13,7 @@ const NORTHSIDE_LINE: &str = "+15125550100";
 const LAKESIDE_LINE: &str = "+13055550100";
 
 fn lakeside() -> Value {
-    serde_json::from_str(include_str!("../../events/stores/lakeside-ford.json")).unwrap()
+    serde_json::from_str(include_str!("../../../events/stores/lakeside-ford.json")).unwrap()
 }
 
 fn call(event_id: &str, store: &str, to: &str, when: &str) -> Value {

@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::emulator::AwsCall;
+use custops_local::emulator::AwsCall;
 
 /// One IAM action a request needs, and whether it reads a secondary index
 /// (whose ARN, `table/.../index/...`, the policy must grant apart from the table's).

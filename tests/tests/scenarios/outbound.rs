@@ -201,11 +201,7 @@ async fn frequency_caps_defer_the_fourth_status_text_and_drop_the_second_marketi
         ..Default::default()
     };
     let mut tx = h.table().tx();
-    tx.put_on(
-        &custops::CustomerId::new("northside-chevy", phone.clone()),
-        &consent,
-        Guard::LedgerAsRead(None),
-    );
+    tx.put_on(&custops::CustomerId::new("northside-chevy", phone.clone()), &consent, Guard::LedgerAsRead(None));
     h.table().commit(tx).await.unwrap();
 
     let first = stage(&h, "m-1", MessageClass::Marketing, "offer#1").await.unwrap();

@@ -42,7 +42,7 @@ type Cause = for<'a> fn(&'a Harness) -> Pin<Box<dyn Future<Output = ()> + 'a>>;
 /// with a reason that says `why`.
 async fn withdrawn_by(cause: Cause, why: &str) {
     let h = Harness::start("2026-11-23T20:00:05Z").await;
-    h.put_store(serde_json::from_str(include_str!("../../events/stores/lakeside-ford.json")).unwrap()).await;
+    h.put_store(serde_json::from_str(include_str!("../../../events/stores/lakeside-ford.json")).unwrap()).await;
     let brakes =
         json!([{"line_id": "L1", "op_code": "BRK-FRT-PR", "description": "Front brake pads", "estimate_cents": 42000}]);
     h.publish(&ro_closed("close-7", "RO-7", "2026-11-23T20:00:00Z", &["LOF-SYN"], brakes)).await;

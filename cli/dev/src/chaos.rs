@@ -1,4 +1,4 @@
-//! `custops chaos`: the promise to a dealer, tried hard. N mixed events
+//! `cargo chaos`: the promise to a dealer, tried hard. N mixed events
 //! across every trigger, each delivered 1-3 times in a shuffled order, with
 //! the scheduled functions ticking every morning between them, while a proxy
 //! in front of the emulator fails the functions' AWS calls at a rate (the
@@ -18,14 +18,14 @@ use custops::text::{MessageClass, TextState};
 use custops::{Clock, CustomerId, Phone, PinnedClock, StoreConfig};
 use serde_json::{json, Value};
 
-use crate::commands::{self, Target};
-use crate::emulator::{self, Emulator, EmulatorOptions};
 use crate::faults::{FaultProxy, Rng};
-use crate::local::{LocalOptions, LocalStack};
-use crate::replay::tick_mornings;
-use crate::BoxError;
+use custops_cli::commands::{self, Target};
+use custops_cli::replay::tick_mornings;
+use custops_local::emulator::{self, Emulator, EmulatorOptions};
+use custops_local::local::{LocalOptions, LocalStack};
+use custops_local::BoxError;
 
-/// What `custops chaos` is asked to do.
+/// What `cargo chaos` is asked to do.
 #[derive(Debug, Clone)]
 pub struct ChaosRun {
     pub events: usize,

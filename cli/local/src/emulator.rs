@@ -12,7 +12,7 @@ use base64::Engine as _;
 use tokio::process::{Child, Command};
 
 /// The pinned requirements, compiled in so the CLI installs exactly these.
-pub const REQUIREMENTS: &str = include_str!("../../infra/emulator-requirements.txt");
+pub const REQUIREMENTS: &str = include_str!("../../../infra/emulator-requirements.txt");
 /// Starts moto with DynamoDB writes serialised, as DynamoDB's own are (see the file).
 const LAUNCHER: &str = include_str!("moto_server.py");
 
@@ -22,9 +22,22 @@ pub enum EmulatorError {
     Io(String, std::io::Error),
     #[error("installing the emulator failed: {0}")]
     Install(String),
-    #[error("the emulator did not answer on {0} within {1:?}")]
+    #[error("the emulator did not answer on {0} within {1:?} (it is still running; the machine may be overloaded)")]
     NotReady(String, Duration),
+    #[error("the emulator on {endpoint} exited before it answered ({status}): {stderr}")]
+    Exited { endpoint: String, status: String, stderr: String },
 }
+
+/// How long a started emulator may take to answer: importing moto takes a
+/// second or two on an idle machine and far longer beside a build. While
+/// the process lives it is waited for; once it exits, the start fails at
+/// once with what it printed.
+pub const READY_WITHIN: Duration = Duration::from_secs(120);
+
+/// Starts on a free port (asked for port 0) are tried this often: the port
+/// is chosen, released, then bound by moto, and another process may take it
+/// in between.
+pub const START_ATTEMPTS: usize = 3;
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> EmulatorError {
     let what = what.into();
@@ -33,9 +46,7 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> EmulatorError {
 
 /// Where custops keeps its local state: `$CUSTOPS_HOME`, else `.custops/` in the workspace.
 pub fn home() -> PathBuf {
-    std::env::var_os("CUSTOPS_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(".custops"))
+    std::env::var_os("CUSTOPS_HOME").map(PathBuf::from).unwrap_or_else(|| crate::workspace().join(".custops"))
 }
 
 /// Makes sure the pinned emulator is installed; safe to call from many test
@@ -118,9 +129,23 @@ impl Emulator {
         let python = tokio::task::spawn_blocking(ensure_installed)
             .await
             .map_err(|e| EmulatorError::Install(e.to_string()))??;
-        let port = if port == 0 { free_port()? } else { port };
+        let mut attempt = 1;
+        loop {
+            let chosen = if port == 0 { free_port()? } else { port };
+            match Self::launch(&python, chosen, &options).await {
+                // Its port was taken meanwhile (or it failed to start): a new port.
+                Err(EmulatorError::Exited { .. }) if port == 0 && attempt < START_ATTEMPTS => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+
+    async fn launch(python: &Path, port: u16, options: &EmulatorOptions) -> Result<Self, EmulatorError> {
         // Each emulator records the API calls it serves (when asked to) in its own file.
         let recording = std::env::temp_dir().join(format!("custops-moto-{}-{port}.jsonl", std::process::id()));
+        // What it prints goes to a file: read back if it dies before it answers.
+        let log_path = std::env::temp_dir().join(format!("custops-moto-{}-{port}.log", std::process::id()));
+        let log = File::create(&log_path).map_err(io("creating the emulator's log"))?;
         let mut command = Command::new(python);
         command
             .args(["-c", LAUNCHER, "-H", "127.0.0.1", "-p", &port.to_string()])
@@ -134,24 +159,41 @@ impl Emulator {
         let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .kill_on_drop(true)
             .spawn()
             .map_err(io("starting moto"))?;
         let endpoint = format!("http://127.0.0.1:{port}");
-        let emulator = Emulator { child, endpoint, port };
-        emulator.wait_ready(Duration::from_secs(30)).await?;
+        let mut emulator = Emulator { child, endpoint, port };
+        let ready = emulator.wait_ready(READY_WITHIN).await;
+        if let Err(EmulatorError::Exited { endpoint, status, .. }) = ready {
+            let printed = fs::read_to_string(&log_path).unwrap_or_default();
+            let _ = fs::remove_file(&log_path);
+            let tail: Vec<&str> = printed.lines().rev().take(5).collect();
+            let stderr = tail.into_iter().rev().collect::<Vec<_>>().join(" | ");
+            return Err(EmulatorError::Exited { endpoint, status, stderr });
+        }
+        // Answering: its log is not needed (it keeps the open file, unlinked).
+        let _ = fs::remove_file(&log_path);
+        ready?;
         Ok(emulator)
     }
 
-    async fn wait_ready(&self, limit: Duration) -> Result<(), EmulatorError> {
+    async fn wait_ready(&mut self, limit: Duration) -> Result<(), EmulatorError> {
         let started = Instant::now();
-        let client = reqwest::Client::new();
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap_or_default();
         while started.elapsed() < limit {
             if let Ok(r) = client.get(format!("{}/moto-api/", self.endpoint)).send().await {
                 if r.status().is_success() {
                     return Ok(());
                 }
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(EmulatorError::Exited {
+                    endpoint: self.endpoint.clone(),
+                    status: status.to_string(),
+                    stderr: String::new(),
+                });
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

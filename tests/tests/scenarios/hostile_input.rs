@@ -6,7 +6,7 @@
 use custops::event::{
     AppointmentBooked, AppointmentMissed, CallMissed, DealDelivered, Envelope, InboundSms, RoClosed, RoStatusChanged,
 };
-use custops_cli::faults::Rng;
+use custops_dev::faults::Rng;
 use custops_tests::Harness;
 use serde_json::{json, Value};
 

@@ -1,5 +1,5 @@
 //! The emulator behaves like DynamoDB where custops depends on it (see
-//! cli/src/moto_server.py): a cancelled transaction writes nothing, and two
+//! cli/local/src/moto_server.py): a cancelled transaction writes nothing, and two
 //! concurrent conditional writes on one item cannot both succeed.
 
 use custops::table::{Guard, TxError, TxRejected};
@@ -189,7 +189,6 @@ async fn paging_a_gsi_key_value_reads_what_one_query_reads() {
     }
     let read = |forward: bool, limit: Option<i32>, write_between: bool| {
         let (db, table) = (db.clone(), table.clone());
-        let put = put.clone();
         async move {
             let (mut seen, mut start, mut pages) = (Vec::new(), None, 0);
             loop {

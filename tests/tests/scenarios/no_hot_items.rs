@@ -1,7 +1,7 @@
 //! No item is written by two customers' transactions. Real DynamoDB cancels a
 //! transaction that overlaps another on the same item (`TransactionConflict`);
 //! the emulator serialises writes and never would, so these tests run it in
-//! its conflict mode (cli/src/moto_server.py, 6): each transaction holds its
+//! its conflict mode (cli/local/src/moto_server.py, 6): each transaction holds its
 //! items for a while, and an overlapping one is cancelled, as on DynamoDB.
 
 use std::time::Duration;

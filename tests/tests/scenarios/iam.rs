@@ -14,9 +14,9 @@ use std::sync::Arc;
 use custops::PinnedClock;
 use custops_cli::commands::Target;
 use custops_cli::emulator::{CallRecorder, Emulator};
-use custops_cli::iam::{self, Needed};
 use custops_cli::local::{LocalOptions, LocalStack};
 use custops_cli::template::{Placement, Template, TEMPLATE};
+use custops_dev::iam::{self, Needed};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_function_is_granted_exactly_the_actions_its_requests_need() {
