@@ -22,6 +22,7 @@ pub struct Target {
     pub table: Table,
     pub sqs: aws_sdk_sqs::Client,
     pub sns: aws_sdk_sns::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
     pub template: Template,
 }
 
@@ -56,13 +57,64 @@ impl Target {
             .next()
             .and_then(|t| template.name_of(&t.logical_id))
             .ok_or("the template has no table")?;
-        Ok(Self { table: Table::new(clients.dynamodb, table_name), sqs: clients.sqs, sns: clients.sns, template })
+        Ok(Self {
+            table: Table::new(clients.dynamodb, table_name),
+            sqs: clients.sqs,
+            sns: clients.sns,
+            secrets: aws_sdk_secretsmanager::Client::new(&config),
+            template,
+        })
     }
 
     async fn queue_url(&self, logical_id: &str) -> Result<String, BoxError> {
         let name = self.template.name_of(logical_id).ok_or("queue without a name")?;
         Ok(self.sqs.get_queue_url().queue_name(name).send().await?.queue_url.unwrap_or_default())
     }
+}
+
+/// The keys a store's webhook secret may hold (CONTRACT section 9).
+pub const WEBHOOK_SECRET_KEYS: &[&str] = &["signing_secret", "twilio_auth_token", "ringcentral_verification_token"];
+
+/// `custops secrets put --store S FILE`: the store's webhook secrets, as one
+/// JSON object, into Secrets Manager as `custops/{store}/webhooks` (created,
+/// or a new version of it). Returns the keys written, never their values.
+pub async fn secrets_put(target: &Target, store_id: &str, file: &Path) -> Result<Vec<String>, BoxError> {
+    let json = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let value: Value =
+        serde_json::from_str(&json).map_err(|_| format!("{}: not a JSON object of strings", file.display()))?;
+    let object = value.as_object().ok_or_else(|| format!("{}: not a JSON object", file.display()))?;
+    let mut keys = Vec::new();
+    for (key, v) in object {
+        if !WEBHOOK_SECRET_KEYS.contains(&key.as_str()) {
+            return Err(
+                format!("{}: unknown key {key:?} (known: {})", file.display(), WEBHOOK_SECRET_KEYS.join(", ")).into()
+            );
+        }
+        if v.as_str().is_none_or(str::is_empty) {
+            return Err(format!("{}: {key} must be a non-empty string", file.display()).into());
+        }
+        keys.push(key.clone());
+    }
+    custops::event::check_id("store", store_id)?;
+    let name = format!("custops/{store_id}/webhooks");
+    let created = target.secrets.create_secret().name(&name).secret_string(value.to_string()).send().await;
+    match created {
+        Ok(_) => {}
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_exists_exception()) => {
+            target
+                .secrets
+                .put_secret_value()
+                .secret_id(&name)
+                .secret_string(value.to_string())
+                .send()
+                .await
+                .map_err(|e| format!("writing {name}: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(&e)))?;
+        }
+        Err(e) => {
+            return Err(format!("creating {name}: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(&e)).into())
+        }
+    }
+    Ok(keys)
 }
 
 /// `custops store put FILE`: validates and stores a store configuration.
@@ -448,16 +500,7 @@ pub async fn report(
     Ok((report, history))
 }
 
-/// The topic an event type is published to (CONTRACT §3).
-pub fn topic_for(event_type: &str) -> Option<&'static str> {
-    match event_type {
-        "call.missed" => Some("carrier-events"),
-        "ro.status_changed" | "ro.closed" | "deal.delivered" | "appointment.booked" | "appointment.missed" => {
-            Some("dms-events")
-        }
-        _ => None,
-    }
-}
+pub use custops::event::topic_for;
 
 /// Publishes one event file to its topic, with the `event_type` attribute.
 /// A file without `event_type` is an inbound SMS payload (`inbound-sms`).
@@ -508,6 +551,8 @@ pub fn sample_files(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), BoxError
     }
     let mut all = Vec::new();
     walk(dir, &mut all)?;
+    // `secrets/` holds the stores' webhook secrets, not events.
+    all.retain(|p| !p.parent().is_some_and(|d| d.ends_with("secrets")));
     let (mut stores, mut events): (Vec<_>, Vec<_>) =
         all.into_iter().partition(|p| p.parent().is_some_and(|d| d.ends_with("stores")));
     stores.sort();

@@ -59,6 +59,13 @@ enum Command {
         #[command(flatten)]
         conn: Conn,
     },
+    /// A store's webhook secrets (the HTTP front door), in AWS Secrets Manager.
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
+        #[command(flatten)]
+        conn: Conn,
+    },
     /// Outbound texts, newest last.
     Texts {
         #[command(flatten)]
@@ -125,6 +132,9 @@ enum LocalCommand {
     Up {
         #[arg(long, default_value_t = 0)]
         port: u16,
+        /// The HTTP API's loopback port (0, the default: a free one).
+        #[arg(long, default_value_t = 0)]
+        http_port: u16,
         /// Pin the clock every function sees (default: real time).
         #[arg(long)]
         now: Option<DateTime<Utc>>,
@@ -169,6 +179,17 @@ enum StoreCommand {
     Put { file: PathBuf },
 }
 
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Write `custops/{store}/webhooks`: a JSON object with any of
+    /// signing_secret, twilio_auth_token, ringcentral_verification_token.
+    Put {
+        #[arg(long)]
+        store: String,
+        file: PathBuf,
+    },
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -191,8 +212,8 @@ fn require_endpoint(conn: &Conn) -> Result<&str, BoxError> {
 
 async fn run(cli: Cli) -> Result<(), BoxError> {
     match cli.command {
-        Command::Local { command: LocalCommand::Up { port, now, bootstrap_dir, conflicts } } => {
-            local_up(port, now, bootstrap_dir, std::time::Duration::from_millis(conflicts)).await
+        Command::Local { command: LocalCommand::Up { port, http_port, now, bootstrap_dir, conflicts } } => {
+            local_up(port, http_port, now, bootstrap_dir, std::time::Duration::from_millis(conflicts)).await
         }
         Command::Local { command: LocalCommand::Tick { at, conn } } => {
             let endpoint = require_endpoint(&conn)?;
@@ -205,6 +226,12 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             for (function, report) in fired {
                 println!("{function}: {report}");
             }
+            Ok(())
+        }
+        Command::Secrets { command: SecretsCommand::Put { store, file }, conn } => {
+            let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
+            let keys = commands::secrets_put(&target, &store, &file).await?;
+            println!("stored custops/{store}/webhooks ({})", keys.join(", "));
             Ok(())
         }
         Command::Store { command: StoreCommand::Put { file }, conn } => {
@@ -287,6 +314,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
 
 async fn local_up(
     port: u16,
+    http_port: u16,
     now: Option<DateTime<Utc>>,
     bootstrap_dir: Option<PathBuf>,
     conflicts: std::time::Duration,
@@ -299,9 +327,10 @@ async fn local_up(
     };
     let options = LocalOptions { bootstrap_dir, ..Default::default() };
     let stack = Arc::new(LocalStack::provision(&emulator.endpoint, clock, options).await?);
+    let http = stack.serve_http(http_port).await?;
     println!(
-        "custops local stack ready endpoint {} (export AWS_ENDPOINT_URL={})",
-        emulator.endpoint, emulator.endpoint
+        "custops local stack ready endpoint {} http {} (export AWS_ENDPOINT_URL={})",
+        emulator.endpoint, http.url, emulator.endpoint
     );
     let shutdown = async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();

@@ -94,6 +94,13 @@ pub async fn replay(
         let (store, _) = commands::store_put(target, s).await?;
         progress(format!("store  {:<38} {}", display(dir, s), store.name));
     }
+    // The stores' webhook secrets (`secrets/{store_id}.json`), for the front door.
+    let secrets = secret_files(dir)?;
+    for (store_id, file) in &secrets {
+        let keys = commands::secrets_put(target, store_id, file).await?;
+        progress(format!("secret {:<38} {}", display(dir, file), keys.join(", ")));
+    }
+    let http = stack.serve_http(0).await?;
     let mut released = Released::default();
     for e in &events {
         let body = std::fs::read_to_string(e)?;
@@ -108,9 +115,13 @@ pub async fn replay(
             released.add(&tick_mornings(stack, clock, since, at).await?);
             clock.set(at + chrono::Duration::seconds(5));
         }
-        let topic = commands::publish_event(&stack.clients.sns, |t| stack.topic_arn(t), &body).await?;
+        let route = match serde_json::from_str::<Value>(&body).ok().filter(|v| v.get("front_door").is_some()) {
+            // A webhook: sent to the front door as its provider sends it.
+            Some(sample) => front_door_call(&http.url, &secrets, &sample, clock.now()).await?,
+            None => commands::publish_event(&stack.clients.sns, |t| stack.topic_arn(t), &body).await?.to_owned(),
+        };
         stack.run_until_idle(Duration::from_secs(60)).await?;
-        progress(format!("event  {:<38} -> {topic}", display(dir, e)));
+        progress(format!("event  {:<38} -> {route}", display(dir, e)));
     }
     let last = clock.now();
     let end = until.unwrap_or(last + chrono::Duration::days(31));
@@ -123,4 +134,82 @@ pub async fn replay(
 
 fn display(dir: &Path, p: &Path) -> String {
     p.strip_prefix(dir).map(PathBuf::from).unwrap_or_else(|_| p.to_path_buf()).display().to_string()
+}
+
+/// The stores' webhook secrets under `dir/secrets/`: (store id, file).
+pub fn secret_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, BoxError> {
+    let secrets = dir.join("secrets");
+    if !secrets.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&secrets)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let store = path.file_stem().and_then(|s| s.to_str()).ok_or("a secret file without a store id")?;
+            out.push((store.to_owned(), path.clone()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Sends a front-door sample (`{"front_door": route, "store_id", "form" | "body"}`)
+/// to the local HTTP API at `base` as its provider would, signed with the
+/// store's secret; returns the route it went to. A refusal is an error.
+pub async fn front_door_call(
+    base: &str,
+    secrets: &[(String, PathBuf)],
+    sample: &Value,
+    now: DateTime<Utc>,
+) -> Result<String, BoxError> {
+    let route = sample["front_door"].as_str().ok_or("front_door: a route")?;
+    let store = sample["store_id"].as_str().ok_or("front_door sample: store_id")?;
+    let file = secrets.iter().find(|(s, _)| s == store).map(|(_, f)| f).ok_or("no secret for the sample's store")?;
+    let secret: Value = serde_json::from_str(&std::fs::read_to_string(file)?)?;
+    let key = |k: &str| secret[k].as_str().map(str::to_owned).ok_or(format!("the store's secret has no {k}"));
+    let url = format!("{base}/hooks/{store}/{route}");
+    let client = reqwest::Client::new();
+    let request = match route {
+        "twilio/voice" => {
+            let params: Vec<(String, String)> = sample["form"]
+                .as_object()
+                .ok_or("a Twilio sample's form")?
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect();
+            let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(params.iter()).finish();
+            client
+                .post(&url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("x-twilio-signature", front_door::twilio::signature(&key("twilio_auth_token")?, &url, &params))
+                .body(body)
+        }
+        "ringcentral" => client
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("verification-token", key("ringcentral_verification_token")?)
+            .body(sample["body"].to_string()),
+        "events" => {
+            let body = sample["body"].to_string();
+            let ts = now.timestamp();
+            client
+                .post(&url)
+                .header("content-type", "application/json")
+                .header("x-custops-timestamp", ts.to_string())
+                .header("x-custops-signature", front_door::signed::sign(&key("signing_secret")?, ts, body.as_bytes()))
+                .body(body)
+        }
+        other => return Err(format!("unknown front_door route {other:?}").into()),
+    };
+    let answer = request.send().await?;
+    let status = answer.status();
+    if !status.is_success() {
+        return Err(format!(
+            "the front door refused the {route} sample: {status} {}",
+            answer.text().await.unwrap_or_default()
+        )
+        .into());
+    }
+    Ok(format!("front door /{route} ({status})"))
 }

@@ -33,6 +33,12 @@ fn local_up(now: &str) -> (Up, String) {
 
 /// [`local_up`] with more of `local up`'s flags.
 fn local_up_with(now: &str, flags: &[&str]) -> (Up, String) {
+    let (up, endpoint, _) = local_up_http(now, flags);
+    (up, endpoint)
+}
+
+/// [`local_up_with`], and the HTTP API's URL (the word after `http` on the ready line).
+fn local_up_http(now: &str, flags: &[&str]) -> (Up, String, String) {
     let mut child = Command::new(BIN)
         .args(["local", "up", "--now", now])
         .args(flags)
@@ -46,10 +52,13 @@ fn local_up_with(now: &str, flags: &[&str]) -> (Up, String) {
     let ready = lines.next().expect("a ready line").unwrap();
     assert!(ready.contains("ready"), "{ready}");
     let endpoint = ready.split_whitespace().find(|w| w.starts_with("http://")).expect("the endpoint").to_owned();
+    let words: Vec<&str> = ready.split_whitespace().collect();
+    let http = words.windows(2).find(|w| w[0] == "http").map(|w| w[1].to_owned()).expect("the http URL");
+    assert!(http.starts_with("http://127.0.0.1:"), "{ready}");
 
     let stored = custops(&endpoint, &["store", "put", events().join("stores/northside-chevy.json").to_str().unwrap()]);
     assert!(stored.contains("northside-chevy"), "{stored}");
-    (up, endpoint)
+    (up, endpoint, http)
 }
 
 /// Publishes a sample event file to its topic, as a carrier or the DMS would.
@@ -252,4 +261,46 @@ fn store_put_refuses_lapse_months_below_one() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("lapse_months 0 is below 1"), "{err}");
+}
+
+/// `custops local up --http-port` serves the front door at the ready line's
+/// `http` URL; `custops secrets put` gives the store its webhook secrets; a
+/// Twilio callback signed as Twilio signs it is texted back.
+#[test]
+fn the_http_url_takes_a_signed_twilio_callback_after_secrets_put() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (_up, endpoint, http) = local_up_http("2026-11-23T16:05:30Z", &["--http-port", &port.to_string()]);
+    assert_eq!(http, format!("http://127.0.0.1:{port}"));
+    let secrets = events().join("secrets/northside-chevy.json");
+    let stored = custops(&endpoint, &["secrets", "put", "--store", "northside-chevy", secrets.to_str().unwrap()]);
+    assert!(stored.contains("custops/northside-chevy/webhooks") && !stored.contains("demo-twilio"), "{stored}");
+
+    let url = format!("{http}/hooks/northside-chevy/twilio/voice");
+    let params: Vec<(String, String)> = [
+        ("CallSid", "CA0local0up0test"),
+        ("Direction", "inbound"),
+        ("CallStatus", "no-answer"),
+        ("From", "+15125550177"),
+        ("To", "+15125550100"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    let signature = front_door::twilio::signature("demo-twilio-auth-token", &url, &params);
+    let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(params.iter()).finish();
+    let (status, answer) = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let answer = reqwest::Client::new()
+            .post(&url)
+            .header("x-twilio-signature", signature)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (answer.status().as_u16(), answer.text().await.unwrap())
+    });
+    assert_eq!((status, answer.as_str()), (200, front_door::twilio::EMPTY_TWIML));
+    let texts = texts_once_all(&endpoint, "sent");
+    assert_eq!(texts.as_array().unwrap().len(), 1, "{texts}");
+    assert_eq!(texts[0]["phone"], "+15125550177");
 }

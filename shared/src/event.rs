@@ -66,6 +66,41 @@ impl Envelope {
     }
 }
 
+/// The topic an event type is published to (`carrier-events`, `dms-events`),
+/// or `None` for a type custops does not take.
+pub fn topic_for(event_type: &str) -> Option<&'static str> {
+    match event_type {
+        "call.missed" => Some("carrier-events"),
+        "ro.status_changed" | "ro.closed" | "deal.delivered" | "appointment.booked" | "appointment.missed" => {
+            Some("dms-events")
+        }
+        _ => None,
+    }
+}
+
+impl Envelope {
+    /// Whether the envelope is valid input for its trigger (its `data` as
+    /// its event type's); the topic it goes to.
+    pub fn check(&self) -> Result<&'static str, EventError> {
+        let topic = topic_for(&self.event_type).ok_or_else(|| {
+            EventError::Envelope(format!(
+                "event {}: unknown event_type {:?}",
+                self.event_id,
+                crate::phone::redact_digits(&self.event_type)
+            ))
+        })?;
+        match self.event_type.as_str() {
+            "call.missed" => self.data::<CallMissed>().map(drop),
+            "ro.status_changed" => self.data::<RoStatusChanged>().map(drop),
+            "ro.closed" => self.data::<RoClosed>().map(drop),
+            "deal.delivered" => self.data::<DealDelivered>().map(drop),
+            "appointment.booked" => self.data::<AppointmentBooked>().map(drop),
+            _ => self.data::<AppointmentMissed>().map(drop),
+        }?;
+        Ok(topic)
+    }
+}
+
 /// The longest id (event, store, call, RO, ...) custops accepts.
 pub const MAX_ID: usize = 256;
 /// The longest text field (a name, a description) custops accepts.

@@ -223,7 +223,81 @@ pub async fn aws_calls() -> Result<Vec<CallsRow>, BoxError> {
         Some(3),
         calls,
     ));
+
+    // The front door: a store's secret, then a signed envelope and Twilio's
+    // callback through the local HTTP API, each counted.
+    rows.extend(front_door_calls(&emulator, &stack, &clock).await?);
     emulator.stop().await;
+    Ok(rows)
+}
+
+/// The AWS calls of the front door per request: the first request of a
+/// container reads the store's secret, later ones find it cached; a Twilio
+/// missed call and a signed envelope are one Publish each.
+async fn front_door_calls(
+    emulator: &Emulator,
+    stack: &LocalStack,
+    clock: &PinnedClock,
+) -> Result<Vec<CallsRow>, BoxError> {
+    use custops::Clock as _;
+    let target = custops_cli::commands::Target::new(Some(&emulator.endpoint), "custops").await?;
+    let file = std::env::temp_dir().join(format!("custops-bench-secrets-{}.json", std::process::id()));
+    std::fs::write(&file, json!({"signing_secret": "bench-secret", "twilio_auth_token": "bench-token"}).to_string())?;
+    custops_cli::commands::secrets_put(&target, "northside-chevy", &file).await?;
+    std::fs::remove_file(&file).ok();
+    let http = stack.serve_http(0).await?;
+    let client = reqwest::Client::new();
+    let envelope = |id: &str| {
+        json!({"event_id": id, "event_type": "call.missed", "occurred_at": clock.now(), "store_id": "northside-chevy",
+               "data": {"call_id": id, "from": "+15125550178", "to": "+15125550100", "department": "main"}})
+        .to_string()
+    };
+    let signed = |body: String| {
+        let ts = clock.now().timestamp();
+        client
+            .post(format!("{}/hooks/northside-chevy/events", http.url))
+            .header("x-custops-timestamp", ts.to_string())
+            .header("x-custops-signature", front_door::signed::sign("bench-secret", ts, body.as_bytes()))
+            .body(body)
+    };
+    let twilio = |sid: &str| {
+        let url = format!("{}/hooks/northside-chevy/twilio/voice", http.url);
+        let params: Vec<(String, String)> = [
+            ("CallSid", sid),
+            ("Direction", "inbound"),
+            ("CallStatus", "no-answer"),
+            ("From", "+15125550179"),
+            ("To", "+15125550100"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        let signature = front_door::twilio::signature("bench-token", &url, &params);
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(params.iter()).finish();
+        client.post(url).header("x-twilio-signature", signature).body(body)
+    };
+    let mut rows = Vec::new();
+    let measure = |request: reqwest::RequestBuilder| async move {
+        let recorder = CallRecorder::start(&emulator.endpoint).await?;
+        let status = request.send().await?.status();
+        if !status.is_success() {
+            return Err::<Vec<AwsCall>, BoxError>(format!("the front door answered {status}").into());
+        }
+        Ok(recorder.calls().await?)
+    };
+    let calls = measure(signed(envelope("fd-1"))).await?;
+    rows.push(row(
+        "front-door",
+        "a signed envelope, the container's first request (the store's secret read)",
+        None,
+        calls,
+    ));
+    let calls = measure(signed(envelope("fd-2"))).await?;
+    rows.push(row("front-door", "a signed envelope, the secret cached", Some(1), calls));
+    // The first call of a container also reads the store's lines (cached after).
+    measure(twilio("CA-bench-warm")).await?;
+    let calls = measure(twilio("CA-bench-1")).await?;
+    rows.push(row("front-door", "a Twilio missed call, the secret and the store's lines cached", Some(1), calls));
     Ok(rows)
 }
 
@@ -615,9 +689,31 @@ fn sample_payload(function: &str, callers: &NewCallers) -> Result<Value, BoxErro
         }
         "win-back" => (0..10).map(|i| lapsed(&phone(40 + i), long_ago)).collect(),
         "scheduler" | "lapse-sweep" | "daily-report" => return Ok(scheduled_tick()),
+        "front-door" => return Ok(http_api_request()),
         other => return Err(format!("no sample events for {other}").into()),
     };
     Ok(sqs_event(&bodies))
+}
+
+/// One request through API Gateway's HTTP API (payload 2.0), as Lambda
+/// passes it: a connector's POST without a signature (answered 403 after the
+/// store's secret is looked up: the cold start and one Secrets Manager call).
+fn http_api_request() -> Value {
+    json!({
+        "version": "2.0", "routeKey": "POST /hooks/{store_id}/events",
+        "rawPath": "/hooks/northside-chevy/events", "rawQueryString": "",
+        "headers": {"content-type": "application/json", "host": "abc123.execute-api.us-east-1.amazonaws.com",
+                    "x-forwarded-proto": "https"},
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "abc123", "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "abc123", "requestId": "bench-1", "routeKey": "POST /hooks/{store_id}/events",
+            "stage": "$default", "time": "23/Nov/2026:16:05:00 +0000", "timeEpoch": 1795449900000u64,
+            "http": {"method": "POST", "path": "/hooks/northside-chevy/events", "protocol": "HTTP/1.1",
+                     "sourceIp": "203.0.113.10", "userAgent": "custops-bench"}
+        },
+        "pathParameters": {"store_id": "northside-chevy"},
+        "body": "{}", "isBase64Encoded": false
+    })
 }
 
 /// EventBridge's scheduled event, as Lambda passes it.

@@ -40,6 +40,7 @@ impl std::fmt::Debug for Handler {
             Handler::Process(p) => p.fmt(f),
             Handler::InProcess(Code::Sqs(_)) => f.write_str("Sqs(in-process)"),
             Handler::InProcess(Code::Scheduled(_)) => f.write_str("Scheduled(in-process)"),
+            Handler::InProcess(Code::Http(_)) => f.write_str("Http(in-process)"),
         }
     }
 }
@@ -50,7 +51,7 @@ impl Handler {
         match self {
             Handler::Process(p) => p.sqs(event).await,
             Handler::InProcess(Code::Sqs(h)) => h.handle(event).await,
-            Handler::InProcess(Code::Scheduled(_)) => all_failed(event),
+            Handler::InProcess(Code::Scheduled(_) | Code::Http(_)) => all_failed(event),
         }
     }
 
@@ -59,7 +60,7 @@ impl Handler {
         match self {
             Handler::Process(p) if p.scheduled => Ok(Some(p.invoke(&scheduled_event())?.await?)),
             Handler::InProcess(Code::Scheduled(h)) => Ok(Some(h.tick().await?)),
-            Handler::Process(_) | Handler::InProcess(Code::Sqs(_)) => Ok(None),
+            Handler::Process(_) | Handler::InProcess(Code::Sqs(_) | Code::Http(_)) => Ok(None),
         }
     }
 }
@@ -181,8 +182,15 @@ impl LocalStack {
     }
 
     /// Replaces every in-process handler with the real binary in `dir`.
+    /// The HTTP API's function stays in-process: its binary speaks API
+    /// Gateway's payload, which the local Runtime API does not carry.
     pub async fn run_bootstraps(&mut self, dir: &std::path::Path) -> Result<(), BoxError> {
-        let binaries: Vec<String> = self.functions.iter().map(|f| f.def.binary.clone()).collect();
+        let binaries: Vec<String> = self
+            .functions
+            .iter()
+            .filter(|f| !matches!(f.handler, Handler::InProcess(Code::Http(_))))
+            .map(|f| f.def.binary.clone())
+            .collect();
         for binary in binaries {
             let laid_out = dir.join(&binary).join("bootstrap");
             let path = if laid_out.exists() { laid_out } else { dir.join(&binary) };
@@ -263,6 +271,32 @@ impl LocalStack {
             functions.push(LocalFunction { def, queue_url, queue_arn, batch_size, handler });
         }
         Ok(Self { endpoint: endpoint.to_owned(), template, clients, clock, functions })
+    }
+
+    /// Serves the template's HTTP API (the front door, in-process: the same
+    /// code as on Lambda) on loopback `port` (0: a free one), until the
+    /// returned handle is dropped.
+    pub async fn serve_http(&self, port: u16) -> Result<HttpApi, BoxError> {
+        let door = self
+            .functions
+            .iter()
+            .find_map(|f| match &f.handler {
+                Handler::InProcess(Code::Http(door)) => Some(door.clone()),
+                _ => None,
+            })
+            .ok_or("the template has no HTTP function")?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+            let door = door.clone();
+            async move { http_answer(&door, req).await }
+        });
+        let task = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "the local HTTP API stopped");
+            }
+        });
+        Ok(HttpApi { url, task })
     }
 
     async fn create_resources(&self, options: &LocalOptions) -> Result<(), BoxError> {
@@ -594,4 +628,41 @@ async fn create_table(ddb: &aws_sdk_dynamodb::Client, p: &Value) -> Result<(), B
             .await?;
     }
     Ok(())
+}
+
+/// The local HTTP API, served while this lives.
+#[derive(Debug)]
+pub struct HttpApi {
+    /// Its base URL (`http://127.0.0.1:PORT`).
+    pub url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for HttpApi {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// One request to the front door, as API Gateway would hand it over: the
+/// URL as called (this server speaks plain HTTP), the headers, the raw body.
+async fn http_answer(door: &front_door::FrontDoor, req: axum::extract::Request) -> axum::response::Response {
+    let (parts, body) = req.into_parts();
+    let answer = match axum::body::to_bytes(body, front_door::MAX_BODY + 1).await {
+        Ok(body) => {
+            let host = parts.headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+            let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            let uri = format!("http://{host}{path}").parse().unwrap_or(parts.uri);
+            let hook =
+                front_door::HookRequest { method: parts.method, uri, headers: parts.headers, body: body.to_vec() };
+            door.answer(&hook).await
+        }
+        Err(_) => front_door::HookResponse::too_large(),
+    };
+    let mut response =
+        axum::response::Response::builder().status(answer.status).header("content-type", answer.content_type);
+    for (name, value) in answer.headers {
+        response = response.header(name, value);
+    }
+    response.body(axum::body::Body::from(answer.body)).unwrap_or_default()
 }

@@ -30,6 +30,8 @@ pub struct Registration {
 pub enum Code {
     Sqs(Arc<dyn LocalSqs>),
     Scheduled(Arc<dyn LocalScheduled>),
+    /// Behind the HTTP API (the front door).
+    Http(Arc<front_door::FrontDoor>),
 }
 
 impl Registration {
@@ -62,6 +64,7 @@ pub const FUNCTIONS: &[Registration] = &[
     scheduled::<scheduler::Scheduler>(),
     scheduled::<lapse_sweep::LapseSweep>(),
     scheduled::<daily_report::DailyReport>(),
+    Registration { name: front_door::NAME, env: front_door::ENV, scheduled: false, build: build_front_door },
 ];
 
 /// The registration of the function named `name`.
@@ -102,6 +105,10 @@ impl<F: ScheduledFunction> LocalScheduled for ScheduledHandler<F> {
 
 fn build_sqs<F: SqsFunction>(def: &FunctionDef, config: &SdkConfig, clock: SharedClock) -> Result<Code, BoxError> {
     Ok(Code::Sqs(Arc::new(SqsHandler::<F>::new(Deps::from_env(F::NAME, &def.env, config, clock)?))))
+}
+
+fn build_front_door(def: &FunctionDef, config: &SdkConfig, clock: SharedClock) -> Result<Code, BoxError> {
+    Ok(Code::Http(Arc::new(front_door::FrontDoor::from_env(&def.env, config, clock)?)))
 }
 
 fn build_scheduled<F: ScheduledFunction>(

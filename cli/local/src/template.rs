@@ -80,6 +80,8 @@ pub struct FunctionDef {
     pub queue: Option<(String, i32)>,
     /// Whether it runs on a schedule (EventBridge).
     pub scheduled: bool,
+    /// Behind the HTTP API (an `HttpApi` event).
+    pub http: bool,
 }
 
 struct Resolver<'a> {
@@ -298,6 +300,7 @@ impl Template {
                 let events = r.properties.get("Events").and_then(Value::as_object).cloned().unwrap_or_default();
                 let mut queue = None;
                 let mut scheduled = false;
+                let mut http = false;
                 for event in events.values() {
                     match event.get("Type").and_then(Value::as_str) {
                         Some("SQS") => {
@@ -313,6 +316,7 @@ impl Template {
                             }
                         }
                         Some("Schedule") | Some("ScheduleV2") => scheduled = true,
+                        Some("HttpApi") => http = true,
                         _ => {}
                     }
                 }
@@ -328,6 +332,7 @@ impl Template {
                     env,
                     queue,
                     scheduled,
+                    http,
                 }
             })
             .collect()

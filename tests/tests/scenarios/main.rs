@@ -14,6 +14,7 @@ mod declined_service;
 mod emulator_fidelity;
 mod exactly_once;
 mod foundation;
+mod front_door;
 mod hostile_input;
 mod iam;
 mod inbound_sms;

@@ -1,0 +1,109 @@
+//! `POST /hooks/{store_id}/twilio/voice`: Twilio Programmable Voice's status
+//! callback (or a `<Dial action>`), form-encoded, as Twilio documents it
+//! (<https://www.twilio.com/docs/voice/twiml#request-parameters>,
+//! <https://www.twilio.com/docs/usage/webhooks/webhooks-security>).
+//!
+//! `X-Twilio-Signature` is the base64 HMAC-SHA1, keyed with the account's
+//! auth token, of the URL Twilio called followed by every POST parameter
+//! sorted by name, each name then its value. The URL is rebuilt from the
+//! request (scheme from `X-Forwarded-Proto` when present, host, path, query)
+//! and accepted with and without an explicit port, as Twilio's own
+//! validators do (Twilio may sign either form).
+//!
+//! A missed call: `Direction` `inbound` and `DialCallStatus` (else
+//! `CallStatus`) `no-answer`, `busy`, `failed` or `canceled`, or a voicemail
+//! left (`RecordingUrl` present). It becomes `call.missed` with event id
+//! `twilio-{CallSid}`: a retry, or a second callback for the same call, is
+//! the same event.
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use custops::event::Envelope;
+use hmac::{Hmac, KeyInit, Mac};
+use sha1::Sha1;
+
+use crate::{call_missed, header, Departments, HookRequest, MissedCall, Refusal, WebhookSecrets};
+
+pub const SIGNATURE: &str = "x-twilio-signature";
+
+/// The answer Twilio gets: an empty TwiML document (to a `<Dial action>` it
+/// ends the call).
+pub const EMPTY_TWIML: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#;
+
+/// The call statuses that mean nobody answered.
+pub const MISSED: &[&str] = &["no-answer", "busy", "failed", "canceled"];
+
+/// Twilio's signature of `url` and `params`.
+pub fn signature(auth_token: &str, url: &str, params: &[(String, String)]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(mac(auth_token, url, params).finalize().into_bytes())
+}
+
+fn mac(auth_token: &str, url: &str, params: &[(String, String)]) -> Hmac<Sha1> {
+    let mut sorted: Vec<&(String, String)> = params.iter().collect();
+    sorted.sort();
+    // HMAC takes a key of any length.
+    let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(auth_token.as_bytes()).expect("any key length");
+    mac.update(url.as_bytes());
+    for (name, value) in sorted {
+        mac.update(name.as_bytes());
+        mac.update(value.as_bytes());
+    }
+    mac
+}
+
+/// The URLs Twilio may have signed for this request: as called, and with the
+/// port the other way (added when absent, removed when present).
+pub fn candidate_urls(req: &HookRequest) -> Vec<String> {
+    let scheme = header(req, "x-forwarded-proto")
+        .and_then(|p| p.split(',').next())
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .or(req.uri.scheme_str())
+        .unwrap_or("https");
+    let host = header(req, "host").or_else(|| req.uri.authority().map(|a| a.as_str())).unwrap_or_default();
+    let path = req.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let default_port = if scheme == "http" { "80" } else { "443" };
+    let other_host = match host.rsplit_once(':') {
+        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name.to_owned(),
+        _ => format!("{host}:{default_port}"),
+    };
+    vec![format!("{scheme}://{host}{path}"), format!("{scheme}://{other_host}{path}")]
+}
+
+/// Checks the request; the missed call it reports, if it reports one.
+pub fn call(
+    store_id: &str,
+    req: &HookRequest,
+    secrets: &WebhookSecrets,
+    now: DateTime<Utc>,
+    departments: &Departments,
+) -> Result<Option<Envelope>, Refusal> {
+    let token = secrets.twilio_auth_token.as_deref().filter(|t| !t.is_empty()).ok_or(Refusal::Forbidden)?;
+    let given = header(req, SIGNATURE)
+        .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s.trim()).ok())
+        .ok_or(Refusal::Forbidden)?;
+    let params: Vec<(String, String)> =
+        form_urlencoded::parse(&req.body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    // Constant time, for each URL form Twilio may have signed.
+    let signed = candidate_urls(req).iter().any(|url| mac(token, url, &params).verify_slice(&given).is_ok());
+    if !signed {
+        return Err(Refusal::Forbidden);
+    }
+    let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty());
+    let call_sid = param("CallSid").ok_or_else(|| Refusal::invalid("CallSid is missing"))?;
+    let voicemail = param("RecordingUrl").is_some();
+    let status = param("DialCallStatus").or_else(|| param("CallStatus")).unwrap_or_default();
+    let inbound = param("Direction") == Some("inbound");
+    if !inbound || !(voicemail || MISSED.contains(&status)) {
+        return Ok(None);
+    }
+    let from = param("From").ok_or_else(|| Refusal::invalid("From is missing"))?;
+    let to = param("To").ok_or_else(|| Refusal::invalid("To is missing"))?;
+    let occurred_at = param("Timestamp")
+        .and_then(|t| DateTime::parse_from_rfc2822(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(now);
+    let call =
+        MissedCall { event_id: format!("twilio-{call_sid}"), occurred_at, call_id: call_sid, from, to, voicemail };
+    call_missed(store_id, call, departments).map(Some)
+}
