@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use aws_sdk_sns::types::MessageAttributeValue as SnsAttribute;
 use aws_sdk_sqs::types::MessageAttributeValue;
 use custops::batch::{ATTR_FIRST_SENT, ATTR_KIND, ATTR_REASON, FAILURE_ATTRIBUTES};
 use custops::model::{Task, TaskOutcome};
@@ -96,7 +95,7 @@ pub async fn secrets_put(target: &Target, store_id: &str, file: &Path) -> Result
         keys.push(key.clone());
     }
     custops::event::check_id("store", store_id)?;
-    let name = format!("custops/{store_id}/webhooks");
+    let name = front_door::secret_name(store_id);
     let created = target.secrets.create_secret().name(&name).secret_string(value.to_string()).send().await;
     match created {
         Ok(_) => {}
@@ -527,13 +526,7 @@ pub async fn publish_to(
     body: &str,
     event_type: Option<&str>,
 ) -> Result<(), BoxError> {
-    let mut req = sns.publish().topic_arn(topic_arn).message(body);
-    if let Some(t) = event_type {
-        req =
-            req.message_attributes("event_type", SnsAttribute::builder().data_type("String").string_value(t).build()?);
-    }
-    req.send().await?;
-    Ok(())
+    Ok(custops::event::publish(sns, topic_arn, body, event_type).await?)
 }
 
 /// The sample files under `dir` in replay order: stores, then events by file name.

@@ -178,11 +178,11 @@ pub async fn front_door_call(
                 .iter()
                 .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
                 .collect();
-            let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(params.iter()).finish();
+            let (signature, body) = front_door::twilio::signed_form(&key("twilio_auth_token")?, &url, &params);
             client
                 .post(&url)
                 .header("content-type", "application/x-www-form-urlencoded")
-                .header("x-twilio-signature", front_door::twilio::signature(&key("twilio_auth_token")?, &url, &params))
+                .header(front_door::twilio::SIGNATURE, signature)
                 .body(body)
         }
         "ringcentral" => client
@@ -192,13 +192,12 @@ pub async fn front_door_call(
             .body(sample["body"].to_string()),
         "events" => {
             let body = sample["body"].to_string();
-            let ts = now.timestamp();
-            client
-                .post(&url)
-                .header("content-type", "application/json")
-                .header("x-custops-timestamp", ts.to_string())
-                .header("x-custops-signature", front_door::signed::sign(&key("signing_secret")?, ts, body.as_bytes()))
-                .body(body)
+            let mut request = client.post(&url).header("content-type", "application/json");
+            for (name, value) in front_door::signed::headers(&key("signing_secret")?, now.timestamp(), body.as_bytes())
+            {
+                request = request.header(name, value);
+            }
+            request.body(body)
         }
         other => return Err(format!("unknown front_door route {other:?}").into()),
     };

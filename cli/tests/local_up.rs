@@ -286,8 +286,7 @@ fn the_http_url_takes_a_signed_twilio_callback_after_secrets_put() {
     .iter()
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
     .collect();
-    let signature = front_door::twilio::signature("demo-twilio-auth-token", &url, &params);
-    let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(params.iter()).finish();
+    let (signature, body) = front_door::twilio::signed_form("demo-twilio-auth-token", &url, &params);
     let (status, answer) = tokio::runtime::Runtime::new().unwrap().block_on(async {
         let answer = reqwest::Client::new()
             .post(&url)

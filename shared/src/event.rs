@@ -78,6 +78,27 @@ pub fn topic_for(event_type: &str) -> Option<&'static str> {
     }
 }
 
+/// Publishes `body` to a topic with the `event_type` message attribute the
+/// subscriptions filter on (the one way an event enters a topic: the front
+/// door, the operator CLI, replays).
+pub async fn publish(
+    sns: &aws_sdk_sns::Client,
+    topic_arn: &str,
+    body: &str,
+    event_type: Option<&str>,
+) -> Result<(), String> {
+    let mut req = sns.publish().topic_arn(topic_arn).message(body);
+    if let Some(t) = event_type {
+        let attribute = aws_sdk_sns::types::MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(t)
+            .build()
+            .map_err(|e| e.to_string())?;
+        req = req.message_attributes("event_type", attribute);
+    }
+    req.send().await.map(drop).map_err(|e| aws_sdk_sns::error::DisplayErrorContext(&e).to_string())
+}
+
 impl Envelope {
     /// Whether the envelope is valid input for its trigger (its `data` as
     /// its event type's); the topic it goes to.

@@ -253,12 +253,11 @@ async fn front_door_calls(
         .to_string()
     };
     let signed = |body: String| {
-        let ts = clock.now().timestamp();
-        client
-            .post(format!("{}/hooks/northside-chevy/events", http.url))
-            .header("x-custops-timestamp", ts.to_string())
-            .header("x-custops-signature", front_door::signed::sign("bench-secret", ts, body.as_bytes()))
-            .body(body)
+        let mut request = client.post(format!("{}/hooks/northside-chevy/events", http.url));
+        for (name, value) in front_door::signed::headers("bench-secret", clock.now().timestamp(), body.as_bytes()) {
+            request = request.header(name, value);
+        }
+        request.body(body)
     };
     let twilio = |sid: &str| {
         let url = format!("{}/hooks/northside-chevy/twilio/voice", http.url);
@@ -272,9 +271,8 @@ async fn front_door_calls(
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
-        let signature = front_door::twilio::signature("bench-token", &url, &params);
-        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(params.iter()).finish();
-        client.post(url).header("x-twilio-signature", signature).body(body)
+        let (signature, body) = front_door::twilio::signed_form("bench-token", &url, &params);
+        client.post(url).header(front_door::twilio::SIGNATURE, signature).body(body)
     };
     let mut rows = Vec::new();
     let measure = |request: reqwest::RequestBuilder| async move {

@@ -26,7 +26,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_sdk_sns::types::MessageAttributeValue;
 use custops::env::{ConfigError, EnvSource};
 use custops::event::Envelope;
 use custops::store::Department;
@@ -313,20 +312,8 @@ impl FrontDoor {
         let sends = events.iter().map(|event| async move {
             let topic = custops::event::topic_for(&event.event_type).ok_or("no topic")?;
             let arn = self.topics.get(topic).ok_or("no topic ARN")?;
-            let attribute = MessageAttributeValue::builder()
-                .data_type("String")
-                .string_value(&event.event_type)
-                .build()
-                .map_err(|e| e.to_string())?;
-            self.sns
-                .publish()
-                .topic_arn(arn)
-                .message(envelope_json(event).to_string())
-                .message_attributes("event_type", attribute)
-                .send()
-                .await
-                .map_err(|e| aws_sdk_sns::error::DisplayErrorContext(&e).to_string())?;
-            Ok::<_, String>(())
+            let body = envelope_json(event).to_string();
+            custops::event::publish(&self.sns, arn, &body, Some(&event.event_type)).await
         });
         futures::future::try_join_all(sends).await.map(drop)
     }

@@ -26,6 +26,11 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// The two headers a connector sends with `body` at `timestamp`.
+pub fn headers(secret: &str, timestamp: i64, body: &[u8]) -> [(&'static str, String); 2] {
+    [(TIMESTAMP, timestamp.to_string()), (SIGNATURE, sign(secret, timestamp, body))]
+}
+
 fn mac(secret: &str, timestamp: i64, body: &[u8]) -> Hmac<Sha256> {
     // HMAC takes a key of any length.
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("any key length");

@@ -429,17 +429,13 @@ fn condition(guard: Guard, item: &mut Item) -> (Option<String>, Option<Item>) {
             }
             fixed("attribute_not_exists(pk)")
         }
-        Guard::Version(Some(v)) => {
+        Guard::Version(Some(v)) | Guard::LedgerAsRead(Some(v)) => {
             item.insert(VERSION.into(), n(v + 1));
             (Some("version = :v".to_owned()), Some(HashMap::from([(":v".to_owned(), n(v))])))
         }
         Guard::LedgerAsRead(None) => {
             item.insert(VERSION.into(), n(1));
             fixed("attribute_not_exists(version)")
-        }
-        Guard::LedgerAsRead(Some(v)) => {
-            item.insert(VERSION.into(), n(v + 1));
-            (Some("version = :v".to_owned()), Some(HashMap::from([(":v".to_owned(), n(v))])))
         }
         Guard::Replacing(statuses) => {
             let names: Vec<String> = (0..statuses.len()).map(|i| format!(":st{i}")).collect();

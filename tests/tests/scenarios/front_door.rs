@@ -44,8 +44,7 @@ async fn post_twilio(
     params: &[(String, String)],
     token: &str,
 ) -> reqwest::Response {
-    let signature = front_door::twilio::signature(token, url, params);
-    let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(params.iter()).finish();
+    let (signature, body) = front_door::twilio::signed_form(token, url, params);
     client
         .post(url)
         .header("content-type", "application/x-www-form-urlencoded")
@@ -105,13 +104,11 @@ async fn a_signed_batch_is_published_whole_or_not_at_all_and_ringcentral_is_answ
     };
     let send = |body: serde_json::Value, ts: i64| {
         let bytes = body.to_string().into_bytes();
-        let signature = front_door::signed::sign("connector-secret", ts, &bytes);
-        client
-            .post(&events)
-            .header("x-custops-timestamp", ts.to_string())
-            .header("x-custops-signature", signature)
-            .body(bytes)
-            .send()
+        let mut request = client.post(&events);
+        for (name, value) in front_door::signed::headers("connector-secret", ts, &bytes) {
+            request = request.header(name, value);
+        }
+        request.body(bytes).send()
     };
     let now = h.clock.now().timestamp();
     // One envelope of another store: the batch is refused whole.
