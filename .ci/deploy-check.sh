@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bin=$(cargo deploy-tools | sed -n 's/^export PATH="\(.*\):\$PATH"$/\1/p')
+# CI passes the development tools' binary it built (CUSTOPS_DEV); by hand, the alias.
+if [ -n "${CUSTOPS_DEV:-}" ]; then tools=$("$CUSTOPS_DEV" deploy-tools); else tools=$(cargo deploy-tools); fi
+bin=$(printf '%s\n' "$tools" | sed -n 's/^export PATH="\(.*\):\$PATH"$/\1/p')
 [ -x "$bin/sam" ] || { echo "deploy-check: no sam in $bin" >&2; exit 1; }
 export PATH="$bin:$PATH"
 # Validation needs a region, never credentials.

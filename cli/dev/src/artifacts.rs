@@ -1,5 +1,5 @@
 //! `cargo artifacts`: what Lambda runs. Every function of `infra/template.yaml`
-//! built with the `deploy` profile (size-optimised, fat LTO, stripped) into
+//! built with the `deploy` profile (size-optimised, stripped) into
 //! `target/lambda/<function>/bootstrap` and `bootstrap.zip`, the layout
 //! cargo-lambda uses, and checked to run on Amazon Linux 2023: no binary may
 //! need a glibc symbol version newer than the runtime's (2.34).
