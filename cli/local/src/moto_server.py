@@ -33,6 +33,8 @@
 #    neither. With CUSTOPS_TX_CONFLICT_MS set (milliseconds, 0: off), each
 #    transaction holds its items for that long before it runs, outside the
 #    write lock, so tests can check how custops handles those errors.
+# 7. It ends when the process that started it does (polled each second), so
+#    a test process killed before its drop ran leaves no server behind.
 #
 # Reads, SQS long polls and SNS stay concurrent.
 import copy
@@ -478,4 +480,17 @@ if _conflict_window > 0:
     DynamoHandler.update_item = _unless_held(DynamoHandler.update_item, "Key")
     DynamoHandler.delete_item = _unless_held(DynamoHandler.delete_item, "Key")
 
+
+def _exit_with_parent():
+    """Ends the server when the process that started it is gone (a test
+    process killed or ended without its drop running): no emulator outlives
+    its owner."""
+    parent = os.getppid()
+    while True:
+        time.sleep(1)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
+threading.Thread(target=_exit_with_parent, name="exit-with-parent", daemon=True).start()
 main(sys.argv[1:])
