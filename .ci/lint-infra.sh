@@ -26,7 +26,7 @@ if [[ ! -x "$venv/bin/python" ]] || [[ "$(cat "$stamp" 2>/dev/null)" != "$want" 
     echo "lint-infra: installing cfn-lint==$CFN_LINT_VERSION checkov==$CHECKOV_VERSION into $venv" >&2
     rm -rf "$venv"
     python3 -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-compile \
         "cfn-lint==$CFN_LINT_VERSION" "checkov==$CHECKOV_VERSION"
     printf '%s\n' "$want" > "$stamp"
 fi

@@ -4,7 +4,9 @@
 # (`custops_local::emulator::ensure_venv`: the same folder, the same
 # `.custops-requirements` stamp holding the requirements' text, the same
 # `NAME.lock` taken with flock(2)), so CI can install it while Rust compiles
-# and the tools then find it ready. Safe beside a tool installing it: one
+# and the tools then find it ready (`--no-compile`: Python byte-compiles what
+# it imports on first use, not every installed module while Rust compiles).
+# Safe beside a tool installing it: one
 # installs, the other waits on the lock and finds the stamp.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +25,6 @@ echo "venv: installing $requirements into $venv"
 rm -rf "$venv"
 "${PYTHON:-python3}" -m venv "$venv"
 cp "$requirements" "$home/$name-requirements.txt"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$home/$name-requirements.txt"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-compile -r "$home/$name-requirements.txt"
 cp "$requirements" "$venv/.custops-requirements"
 echo "venv: $venv installed"
