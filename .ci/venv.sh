@@ -6,8 +6,8 @@
 # `NAME.lock` taken with flock(2)), so CI can install it while Rust compiles
 # and the tools then find it ready (`--no-compile`: Python byte-compiles what
 # it imports on first use, not every installed module while Rust compiles).
-# Safe beside a tool installing it: one
-# installs, the other waits on the lock and finds the stamp.
+# Safe beside a tool installing it: one installs, the other waits on the lock
+# and finds the stamp.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name=$1
