@@ -328,25 +328,9 @@ pub async fn task_done(
     let customer = CustomerId::new(store_id, Phone::parse(phone)?);
     let store = target.table.get_store(store_id).await?.ok_or_else(|| format!("unknown store {store_id:?}"))?;
     let core = Core::new(target.table.clone(), target.sns.clone(), clock.clone());
-    // Decided on the record as read, committed only if it is still so: a
-    // change that lands in between (a recovery, a booking) is read and the
-    // close decided again.
-    let refused = std::sync::Mutex::new(None);
-    custops::batch::retry_conflicts(|| async {
-        let state = target.table.customer_state(&customer).await?;
-        match custops::tasks::done(&customer, &state, task_id, outcome, clock.now()) {
-            Ok(change) => core.apply(&store, change).await.map(drop),
-            Err(e) => {
-                *refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                Ok(())
-            }
-        }
-    })
-    .await?;
-    match refused.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        Some(e) => Err(e.into()),
-        None => Ok(()),
-    }
+    core.decide_and_apply(&store, &customer, |state, now| custops::tasks::done(&customer, state, task_id, outcome, now))
+        .await?;
+    Ok(())
 }
 
 /// One message in a dead-letter queue.

@@ -72,6 +72,47 @@ impl Core {
     }
 }
 
+/// Why a person's change (a task closed, an answer) did not happen: the
+/// decision refused it, or applying it failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused<E: std::error::Error + 'static> {
+    #[error(transparent)]
+    Decided(E),
+    #[error(transparent)]
+    Process(#[from] ProcessError),
+}
+
+impl Core {
+    /// Decides `decide` on the customer's record as read and commits it
+    /// only if the record is still so: a change that lands in between (a
+    /// recovery, a booking, another person) is read and decided again. The
+    /// one way a person's change is applied (`custops task done`, the staff
+    /// inbox); returns what the commit sent.
+    pub async fn decide_and_apply<E: std::error::Error + 'static>(
+        &self,
+        store: &StoreConfig,
+        customer: &CustomerId,
+        decide: impl Fn(&CustomerState, chrono::DateTime<chrono::Utc>) -> Result<Change, E>,
+    ) -> Result<Applied, Refused<E>> {
+        let outcome = std::sync::Mutex::new(None);
+        crate::batch::retry_conflicts(|| async {
+            let state = self.table.customer_state(customer).await?;
+            let result = match decide(&state, self.clock.now()) {
+                Ok(change) => Ok(self.apply(store, change).await?),
+                Err(e) => Err(e),
+            };
+            *outcome.lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
+            Ok(())
+        })
+        .await?;
+        match outcome.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            Some(Ok(applied)) => Ok(applied),
+            Some(Err(e)) => Err(Refused::Decided(e)),
+            None => Ok(Applied::Duplicate),
+        }
+    }
+}
+
 /// Everything one event changes, decided from what was read. Committed all or
 /// nothing by [`Core::apply`].
 #[derive(Debug, Clone)]
@@ -87,6 +128,9 @@ pub struct Change {
     pub facts: Vec<Fact>,
     /// The customer records it changes (usually one).
     pub records: Vec<RecordChange>,
+    /// Alerts besides the `task.created` of every new task (which the
+    /// commit path finds itself): an escalation.
+    pub alerts: Vec<crate::alerts::Alert>,
 }
 
 /// What changes on one customer's record.
@@ -123,7 +167,14 @@ impl Change {
             lasting_keys: Vec::new(),
             facts: Vec::new(),
             records: Vec::new(),
+            alerts: Vec::new(),
         }
+    }
+
+    /// Adds alerts sent once the change commits.
+    pub fn alerts(mut self, alerts: impl IntoIterator<Item = crate::alerts::Alert>) -> Self {
+        self.alerts.extend(alerts);
+        self
     }
 
     /// Adds a natural key, claimed with the event id.
@@ -191,6 +242,23 @@ pub enum Applied {
 }
 
 impl Core {
+    /// Tells `staff-alerts` about the tasks `change` made and the alerts it
+    /// carries, once it is committed.
+    async fn alert(&self, change: &Change) {
+        let Some(alerts) = &self.alerts else { return };
+        let mut out: Vec<crate::alerts::Alert> = change
+            .records
+            .iter()
+            .flat_map(|r| &r.tasks)
+            .filter(|t| t.fresh.0 && t.is_open())
+            .map(crate::alerts::Alert::created)
+            .collect();
+        out.extend(change.alerts.iter().cloned());
+        if !out.is_empty() {
+            alerts.publish(&out).await;
+        }
+    }
+
     /// The one transaction that records `change`: the claims (which remember
     /// the texts the event writes), the day's facts, every record's profile,
     /// consent, repair orders, tasks, touchpoints and outbox rows.
@@ -264,6 +332,7 @@ impl Core {
         let event_id = change.event_id.as_str();
         match self.table.commit(tx).await {
             Ok(()) => {
+                self.alert(&change).await;
                 let mut sent = Vec::new();
                 for text in change.records.iter().filter_map(|r| match &r.text {
                     Some((Plan::Send(text), _)) => Some(text),

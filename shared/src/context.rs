@@ -36,6 +36,8 @@ pub struct Core {
     pub timers: HashMap<String, Handoff>,
     /// Where the GM report goes and which DLQs it counts (`GM_REPORTS_TOPIC_ARN`, `DLQ_URLS`).
     pub reports: Option<ReportTargets>,
+    /// Where new and escalated tasks are announced (`STAFF_ALERTS_TOPIC_ARN`).
+    pub alerts: Option<crate::alerts::Alerts>,
 }
 
 /// What the daily report publishes to and counts.
@@ -96,6 +98,7 @@ impl Core {
             handoff: None,
             timers: HashMap::new(),
             reports: None,
+            alerts: None,
         }
     }
 
@@ -133,6 +136,10 @@ impl Core {
                     .map(str::to_owned)
                     .collect(),
             }),
+            alerts: env
+                .var(crate::alerts::STAFF_ALERTS_TOPIC_ARN)
+                .filter(|a| !a.is_empty())
+                .map(|arn| crate::alerts::Alerts::new(clients.sns.clone(), arn)),
         })
     }
 

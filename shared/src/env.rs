@@ -29,7 +29,8 @@ pub const TIMER_QUEUES: &str = "TIMER_QUEUES";
 pub const DLQ_URLS: &str = "DLQ_URLS";
 
 /// The variables every SQS-fed function reads.
-pub const SQS_FUNCTION_ENV: &[&str] = &[TABLE_NAME, DLQ_URL, MAX_RECEIVE_COUNT, RUST_LOG, WARM_UP];
+pub const SQS_FUNCTION_ENV: &[&str] =
+    &[TABLE_NAME, DLQ_URL, MAX_RECEIVE_COUNT, RUST_LOG, WARM_UP, crate::alerts::STAFF_ALERTS_TOPIC_ARN];
 /// The variables every scheduled function reads.
 pub const SCHEDULED_FUNCTION_ENV: &[&str] = &[TABLE_NAME, RUST_LOG, WARM_UP];
 /// The variables a scheduled function that hands work to a worker reads.

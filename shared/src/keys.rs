@@ -12,7 +12,7 @@
 //! | repair order (`repair_order`) | `CUST#{store}#{e164}` | `#RO#{ro}` (closed: `H#RO#{ro}`) | `RO#{store}#{ro}` / `RO` | | |
 //! | declined line (`declined_line`) | `CUST#{store}#{e164}` | `#DECL#{ro}#{line}` (recovered or declined: `H#DECL#...`) | | `DECLINED#{store}` / `{declined}#{e164}#{ro}#{line}` (open only) | |
 //! | follow-up step (`follow_up`) | `CUST#{store}#{e164}` | `#STEP#{ro}#{step}` (ended: `H#STEP#...`) | | | `DUE#{shard}` / `{due}#{pk}#{sk}` (scheduled, until handed to its function) |
-//! | task (`task`) | `CUST#{store}#{e164}` | `#TASK#{task_id}` (done: `H#TASK#...`) | | `TASKS#{store}` / `{due}#{task_id}` (open only) | |
+//! | task (`task`) | `CUST#{store}#{e164}` | `#TASK#{task_id}` (done: `H#TASK#...`) | | `TASKS#{store}` / `{due}#{task_id}` (open only) | `DUE#{shard}` / `{escalate_at}#{pk}#{sk}` (a reply waiting for a person, until handed to inbound-sms) |
 //! | outbound text (`text`) | `CUST#{store}#{e164}` | `TEXT#{dedupe key}` | | `TEXTS#{store}` / `{created}#{dedupe key}` | `DUE#{shard}` / `{due}#{pk}#{sk}` (unfinished only) |
 //! | touchpoint (`touchpoint`) | `CUST#{store}#{e164}` | `TL#{at}#{event_id}#{kind}` | | | |
 //! | event claim (`event_claim`) | `EVENT#{store}#{event_id}` | `EVENT` | | | |

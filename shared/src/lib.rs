@@ -11,6 +11,7 @@
 // layout depth when checked from a clean build.
 #![recursion_limit = "256"]
 
+pub mod alerts;
 pub mod apply;
 pub mod aws;
 pub mod batch;
@@ -24,6 +25,7 @@ pub mod event;
 pub mod fixtures;
 pub mod function;
 pub mod handoff;
+pub mod http;
 pub mod keys;
 pub mod model;
 pub mod outbound;

@@ -628,6 +628,33 @@ pub struct Task {
     pub outcome: Option<TaskOutcome>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub done_at: Option<DateTime<Utc>>,
+    /// Who closed it or answered it (a staff user's email; absent: an
+    /// operator's command or a trigger).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done_by: Option<String>,
+    /// When a customer's text waiting on it is escalated if no person has
+    /// answered (`reply_sla_minutes` of open hours after it came): the task
+    /// is on the due index until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalate_at: Option<DateTime<Utc>>,
+    /// When it was escalated (the store's managers were told).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalated_at: Option<DateTime<Utc>>,
+    /// Made by this change (not read from the table): the commit path tells
+    /// `staff-alerts` about it. Never stored.
+    #[serde(skip)]
+    pub fresh: Fresh,
+}
+
+/// Whether a task is new in the change that carries it ([`Task::fresh`]).
+/// Equal to every other: two tasks that differ only in it are the same task.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Fresh(pub bool);
+
+impl PartialEq for Fresh {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// How a person closed a task (`custops task done --outcome`).
@@ -688,7 +715,23 @@ impl Task {
             calls: None,
             outcome: None,
             done_at: None,
+            done_by: None,
+            escalate_at: None,
+            escalated_at: None,
+            fresh: Fresh(true),
         }
+    }
+
+    /// Escalated at `at` unless a person answers first (the task waits on
+    /// the due index until then).
+    pub fn escalate_at(mut self, at: DateTime<Utc>) -> Self {
+        self.escalate_at = Some(at);
+        self
+    }
+
+    /// Whether it still waits to be escalated.
+    pub fn awaits_escalation(&self) -> bool {
+        self.is_open() && self.escalated_at.is_none() && self.escalate_at.is_some()
     }
 
     /// What a person is asked to do.
@@ -713,7 +756,9 @@ impl Task {
     }
 }
 
-/// Open tasks are on their store's feed (gsi2), in due order; done ones leave it.
+/// Open tasks are on their store's feed (gsi2), in due order; done ones
+/// leave it. One that waits to be escalated is on the due index (gsi3) at
+/// that time, where the scheduler finds it.
 impl Entity for Task {
     const KIND: &'static str = "task";
     type Scope = ();
@@ -725,6 +770,9 @@ impl Entity for Task {
         k.gsi2 = self
             .is_open()
             .then(|| (keys::open_tasks(&self.store_id), format!("{}#{}", keys::ts(self.due_at), self.task_id)));
+        if let (true, Some(at)) = (self.awaits_escalation(), self.escalate_at) {
+            k.gsi3 = Some((keys::due_shard(&k.pk), format!("{}#{}#{}", keys::ts(at), k.pk, k.sk)));
+        }
         k
     }
 }
@@ -920,6 +968,10 @@ pub enum FactKind {
     WinBackReturned,
     /// A missed call gave a person a new callback task (`task`).
     CallbackCreated,
+    /// A customer's text waited past `reply_sla_minutes` (`task`: its reply task).
+    ReplyEscalated,
+    /// A person at the store texted the customer from the staff inbox.
+    StaffReply,
 }
 
 impl FactKind {
@@ -945,6 +997,8 @@ impl FactKind {
             FactKind::WinBackTaskOnly => "win_back_task_only",
             FactKind::WinBackReturned => "win_back_returned",
             FactKind::CallbackCreated => "callback_created",
+            FactKind::ReplyEscalated => "reply_escalated",
+            FactKind::StaffReply => "staff_reply",
         }
     }
 }

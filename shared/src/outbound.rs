@@ -69,6 +69,8 @@ pub struct TextRequest<'a> {
     pub withdrawn_if: Option<WithdrawnIf>,
     /// The state items it is about that must still be open when it goes.
     pub while_open: Vec<String>,
+    /// The person who wrote it (the staff inbox).
+    pub sent_by: Option<String>,
 }
 
 /// Why a text is not sent at all.
@@ -137,6 +139,7 @@ impl<'a> TextRequest<'a> {
             confirms_opt_out: false,
             withdrawn_if: None,
             while_open: Vec::new(),
+            sent_by: None,
         }
     }
 }
@@ -514,6 +517,7 @@ pub fn plan(req: TextRequest<'_>, consent: &Consent, sends: &SendLedger, now: Da
         confirms_opt_out: req.confirms_opt_out,
         withdrawn_if: req.withdrawn_if,
         while_open: req.while_open,
+        sent_by: req.sent_by,
     };
     if deferred {
         Plan::Defer(text)

@@ -50,6 +50,10 @@ pub struct StoreConfig {
     /// listed is `main`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub lines: BTreeMap<Phone, Department>,
+    /// How long a customer's text may wait for a person, in minutes of the
+    /// store's open hours, before it is escalated (section 10).
+    #[serde(default = "defaults::reply_sla_minutes")]
+    pub reply_sla_minutes: u32,
 }
 
 /// Every store under one partition; found by its texting number too (gsi1).
@@ -108,6 +112,9 @@ mod defaults {
     }
     pub fn declined_cadence_days() -> Vec<u32> {
         vec![3, 10, 30]
+    }
+    pub fn reply_sla_minutes() -> u32 {
+        15
     }
     pub fn avg_ro_cents() -> u64 {
         45_000
@@ -326,6 +333,9 @@ impl StoreConfig {
         if self.lapse_months < 1 {
             errors.push(format!("lapse_months {} is below 1", self.lapse_months));
         }
+        if self.reply_sla_minutes < 1 {
+            errors.push("reply_sla_minutes is below 1 (every text would be escalated at once)".to_owned());
+        }
         if let Some((o, c)) = self.texting_window {
             let (legal_opens, legal_closes) = LEGAL_WINDOW;
             if o < legal_opens || c > legal_closes {
@@ -393,6 +403,35 @@ impl StoreConfig {
             }
         }
         None
+    }
+
+    /// The moment `minutes` of the store's open hours have passed since `t`
+    /// (time the store is closed does not count: a text at 20:00 with 15
+    /// minutes is escalated 15 minutes after the next opening). A store
+    /// with no open day at all counts the clock.
+    pub fn after_open_minutes(&self, t: DateTime<Utc>, minutes: u32) -> DateTime<Utc> {
+        let mut left = Duration::minutes(i64::from(minutes));
+        let mut at = t;
+        // Bounded: one step per opening, at most a year of them.
+        for _ in 0..400 {
+            let Some(open) = self.next_opening(at) else { return t + left };
+            let open = open.with_timezone(&Utc);
+            let local = self.local(open);
+            let Some((_, close)) = self.hours.on(local.weekday()) else { return t + left };
+            let close = self
+                .timezone
+                .from_local_datetime(&local.date_naive().and_time(close))
+                .earliest()
+                .map(|c| c.with_timezone(&Utc))
+                .unwrap_or(open);
+            let start = open.max(at);
+            if start + left <= close {
+                return start + left;
+            }
+            left -= (close - start).max(Duration::zero());
+            at = close.max(start + Duration::seconds(1));
+        }
+        t + left
     }
 
     /// Closing time of the first business day after the day of `t` (store-local).
@@ -474,6 +513,22 @@ mod tests {
 
     fn utc(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_reply_waits_its_sla_in_open_minutes_only() {
+        let s = chicago();
+        assert_eq!(s.reply_sla_minutes, 15);
+        // Tuesday 10:00 CST: open, 15 minutes later.
+        assert_eq!(s.after_open_minutes(utc("2026-11-24T16:00:00Z"), 15), utc("2026-11-24T16:15:00Z"));
+        // Tuesday 18:50 CST: 10 minutes today, 5 after Wednesday's 07:00.
+        assert_eq!(s.after_open_minutes(utc("2026-11-25T00:50:00Z"), 15), utc("2026-11-25T13:05:00Z"));
+        // Saturday 21:00 CST: closed Sunday, Monday 07:15.
+        assert_eq!(s.after_open_minutes(utc("2026-11-29T03:00:00Z"), 15), utc("2026-11-30T13:15:00Z"));
+        // A store never open counts the clock.
+        let mut closed = chicago();
+        closed.hours = WeekHours(BTreeMap::new());
+        assert_eq!(closed.after_open_minutes(utc("2026-11-24T16:00:00Z"), 15), utc("2026-11-24T16:15:00Z"));
     }
 
     #[test]

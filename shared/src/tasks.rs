@@ -15,6 +15,33 @@ pub enum TaskError {
     AlreadyDone(String),
 }
 
+/// Gives an open task to `owner` (a manager's choice in the staff inbox),
+/// recorded with who did it.
+pub fn assign(
+    customer: &CustomerId,
+    state: &CustomerState,
+    task_id: &str,
+    owner: &str,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<Change, TaskError> {
+    let task = state.tasks.iter().find(|t| t.task_id == task_id).ok_or_else(|| TaskError::NotFound(task_id.into()))?;
+    if task.status == TaskStatus::Done {
+        return Err(TaskError::AlreadyDone(task_id.into()));
+    }
+    let event_id = format!("task-assign#{}#{}#{task_id}#{}", customer.store_id, customer.token(), now.timestamp_millis());
+    let mut record = RecordChange::new(customer.clone());
+    record.rests_on = Some(state.version);
+    record.touch(Touchpoint::of_event(
+        now,
+        &event_id,
+        "task.assigned",
+        format!("{task_id} given to {owner} by {by} (was {})", task.owner),
+    ));
+    record.tasks.push(crate::model::Task { owner: owner.to_owned(), ..task.clone() });
+    Ok(Change::new(&event_id).record(record))
+}
+
 /// The idempotency key of closing a task: a task is closed once.
 pub fn done_key(customer: &CustomerId, task_id: &str) -> String {
     format!("task-done#{}#{}#{task_id}", customer.store_id, customer.token())
@@ -31,6 +58,18 @@ pub fn done(
     outcome: TaskOutcome,
     now: DateTime<Utc>,
 ) -> Result<Change, TaskError> {
+    done_by(customer, state, task_id, outcome, None, now)
+}
+
+/// [`done`], by the person `by` (a staff user; `None`: an operator's command).
+pub fn done_by(
+    customer: &CustomerId,
+    state: &CustomerState,
+    task_id: &str,
+    outcome: TaskOutcome,
+    by: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Change, TaskError> {
     let task = state.tasks.iter().find(|t| t.task_id == task_id).ok_or_else(|| TaskError::NotFound(task_id.into()))?;
     if task.status == TaskStatus::Done {
         return Err(TaskError::AlreadyDone(task_id.into()));
@@ -41,8 +80,14 @@ pub fn done(
     // Committed only if the record is as read here: a recovery, a booking or
     // another person's close that commits meanwhile makes it decide again.
     record.rests_on = Some(state.version);
-    record.touch(touch("task.done", format!("{task_id} done by a person: {}", outcome.as_str())));
-    record.tasks.push(crate::model::Task { outcome: Some(outcome), done_at: Some(now), ..task.closed() });
+    let who = by.unwrap_or("a person");
+    record.touch(touch("task.done", format!("{task_id} done by {who}: {}", outcome.as_str())));
+    record.tasks.push(crate::model::Task {
+        outcome: Some(outcome),
+        done_at: Some(now),
+        done_by: by.map(str::to_owned),
+        ..task.closed()
+    });
     let ends = match outcome {
         TaskOutcome::Booked => Some(LineStatus::Booked),
         TaskOutcome::Declined => Some(LineStatus::Declined),

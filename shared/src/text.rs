@@ -150,6 +150,9 @@ pub struct OutboundText {
     /// person closing the work withdraws it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub while_open: Vec<String>,
+    /// The person who wrote it (a staff user's email, from the staff inbox).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_by: Option<String>,
 }
 
 /// What withdraws a text that has not gone yet.

@@ -58,46 +58,16 @@ pub const ENV: &[&str] = &[
     DMS_EVENTS_TOPIC_ARN,
 ];
 
-/// One HTTP request as the front door sees it, whoever carried it (API
-/// Gateway, the local stack's server, a test).
-#[derive(Debug, Clone, Default)]
-pub struct HookRequest {
-    pub method: http::Method,
-    /// The path and query the caller called (`/hooks/s/twilio/voice?x=1`).
-    pub uri: http::Uri,
-    pub headers: http::HeaderMap,
-    pub body: Vec<u8>,
+pub use custops::http::{HookRequest, HookResponse};
+
+/// The same answer for a wrong signature and a store that does not exist.
+fn forbidden() -> HookResponse {
+    HookResponse::refused(403, vec!["forbidden".into()])
 }
 
-/// The answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HookResponse {
-    pub status: u16,
-    pub content_type: &'static str,
-    /// Headers besides the content type (RingCentral's `Validation-Token`).
-    pub headers: Vec<(&'static str, String)>,
-    pub body: String,
-}
-
-impl HookResponse {
-    fn json(status: u16, body: serde_json::Value) -> Self {
-        Self { status, content_type: "application/json", headers: Vec::new(), body: body.to_string() }
-    }
-
-    /// A refusal: the status and its reasons (never a secret or a number).
-    fn refused(status: u16, reasons: Vec<String>) -> Self {
-        Self::json(status, serde_json::json!({ "errors": reasons }))
-    }
-
-    /// A body over [`MAX_BODY`] (a carrier that stops reading at the limit answers this).
-    pub fn too_large() -> Self {
-        Self::refused(413, vec![format!("the body is over {} KB", MAX_BODY / 1024)])
-    }
-
-    fn forbidden() -> Self {
-        // The same answer for a wrong signature and a store that does not exist.
-        Self::refused(403, vec!["forbidden".into()])
-    }
+/// A body over [`MAX_BODY`] (a carrier that stops reading at the limit answers this).
+pub fn too_large() -> HookResponse {
+    HookResponse::refused(413, vec![format!("the body is over {} KB", MAX_BODY / 1024)])
 }
 
 /// A store's webhook secrets (`custops/{store_id}/webhooks`); any key may be absent.
@@ -196,17 +166,17 @@ impl FrontDoor {
             return HookResponse::refused(405, vec!["only POST".into()]);
         }
         if custops::event::check_id("store_id", store_id).is_err() || store_id.is_empty() {
-            return HookResponse::forbidden();
+            return forbidden();
         }
         if req.body.len() > MAX_BODY {
             info!(store_id, route = route.name(), bytes = req.body.len(), "refused: body over 256 KB");
-            return HookResponse::too_large();
+            return too_large();
         }
         let secrets = match self.secrets_of(store_id).await {
             Ok(Some(s)) => s,
             Ok(None) => {
                 info!(store_id, route = route.name(), "refused: the store has no webhook secret");
-                return HookResponse::forbidden();
+                return forbidden();
             }
             Err(e) => {
                 warn!(store_id, error = %e, "could not read the store's webhook secret");
@@ -238,7 +208,7 @@ impl FrontDoor {
             Ok(d) => d,
             Err(Refusal::Forbidden) => {
                 info!(store_id, route = route.name(), "refused: signature or token does not match");
-                return HookResponse::forbidden();
+                return forbidden();
             }
             Err(Refusal::Invalid(reasons)) => {
                 info!(store_id, route = route.name(), reasons = reasons.len(), "refused: not valid input");
@@ -393,7 +363,7 @@ pub fn call_missed(store_id: &str, call: MissedCall<'_>, departments: &Departmen
 
 /// A header's value as text (absent, or not text: `None`).
 pub(crate) fn header<'a>(req: &'a HookRequest, name: &str) -> Option<&'a str> {
-    req.headers.get(name).and_then(|v| v.to_str().ok())
+    req.header(name)
 }
 
 #[cfg(test)]

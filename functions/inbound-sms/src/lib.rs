@@ -99,6 +99,9 @@ impl SqsFunction for InboundSmsHandler {
     const NAME: &'static str = "inbound-sms";
 
     async fn process(deps: &Deps, message: Message) -> Result<(), ProcessError> {
+        if message.event_type.as_deref() == Some(REPLY_DUE.as_str()) {
+            return escalate_due(deps, &message).await;
+        }
         let sms = InboundSms::parse(&message.body)
             .map_err(|reason| ProcessError::Invalid { event_id: message.message_id.clone(), reason })?;
         let event_id = event_id(&sms);
@@ -118,6 +121,79 @@ impl SqsFunction for InboundSmsHandler {
         }
         Ok(())
     }
+}
+
+/// The `event_type` of a reply task whose wait ran out, as the scheduler
+/// hands it over (`task.due`).
+pub static REPLY_DUE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| custops::handoff::due_event_type(<Task as custops::entity::Entity>::KIND));
+
+/// A reply task whose `escalate_at` came, handed over by the scheduler:
+/// decided as of then, from the record as it is now.
+async fn escalate_due(deps: &Deps, message: &Message) -> Result<(), ProcessError> {
+    let due: custops::handoff::HandedOn<Task> = serde_json::from_str(&message.body).map_err(|e| {
+        ProcessError::Invalid {
+            event_id: message.message_id.clone(),
+            reason: format!("not a due task: {}", custops::phone::redact_digits(&e.to_string())),
+        }
+    })?;
+    let task = due.work;
+    let customer = CustomerId::new(&task.store_id, task.phone.clone());
+    let key = escalation_key(&customer, &task.task_id);
+    tracing::Span::current().record("event_id", key.as_str());
+    let store = deps.store(&task.store_id, &key).await?;
+    let state = deps.table.customer_state(&customer).await?;
+    match decide_escalation(&store, &customer, &state, &task.task_id, due.at) {
+        Some(change) => {
+            if deps.as_of(due.at).apply(&store, change).await? != Applied::Duplicate {
+                info!(task_id = %task.task_id, "a customer's text waited past the store's reply time: escalated");
+            }
+        }
+        None => info!(task_id = %task.task_id, "answered or closed in time: nothing to escalate"),
+    }
+    Ok(())
+}
+
+/// The idempotency key of escalating a reply task (once).
+pub fn escalation_key(customer: &CustomerId, task_id: &str) -> String {
+    format!("escalate#{}#{task_id}", customer.token())
+}
+
+/// A reply task whose wait ran out at `at`: still open and unanswered, it is
+/// escalated (marked, on the timeline, counted, and the owner and the
+/// store's managers told); answered, closed or escalated already, nothing. Pure.
+pub fn decide_escalation(
+    store: &StoreConfig,
+    customer: &CustomerId,
+    state: &CustomerState,
+    task_id: &str,
+    at: DateTime<Utc>,
+) -> Option<Change> {
+    let task = state.tasks.iter().find(|t| t.task_id == task_id && t.awaits_escalation())?;
+    if task.escalate_at.is_some_and(|due| due > at) {
+        // Moved later by a newer text: the scheduler finds it again then.
+        return None;
+    }
+    let key = escalation_key(customer, task_id);
+    let escalated = Task { escalated_at: Some(at), ..task.clone() };
+    let mut record = RecordChange::new(customer.clone());
+    record.rests_on = Some(state.version);
+    record.touch(Touchpoint::of_event(
+        at,
+        &key,
+        "task.escalated",
+        format!(
+            "{task_id}: the customer's text waited {} open minutes with no answer; {} and the managers were told",
+            store.reply_sla_minutes, task.owner
+        ),
+    ));
+    record.tasks.push(escalated.clone());
+    Some(
+        Change::new(&key)
+            .fact(Fact::new(store, FactKind::ReplyEscalated, &key, at).task(&escalated))
+            .alerts(custops::alerts::Alert::escalated(&escalated))
+            .record(record),
+    )
 }
 
 /// The idempotency key of an inbound text: its message id.
@@ -236,6 +312,13 @@ pub fn decide(
                 )
                 .note("answer the customer's text")
             });
+            // A new text waits `reply_sla_minutes` of open hours for a person
+            // from now, on an open task whose clock has not run yet.
+            let task = if task.escalated_at.is_none() && task.escalate_at.is_none_or(|at| at < now) {
+                task.escalate_at(store.after_open_minutes(now, store.reply_sla_minutes))
+            } else {
+                task
+            };
             let task = if intent == Intent::MayOptOut {
                 // Marketing waits for a person: this may be a revocation.
                 if !state.consent.marketing_paused() {
@@ -259,9 +342,9 @@ pub fn decide(
             } else {
                 task
             };
+            change = change.fact(Fact::new(store, FactKind::SmsReceived, &event_id, now).task(&task));
             record.tasks.push(task);
             record.touch(touch("sms.received", sms.message_body.clone()));
-            change = change.fact(Fact::new(store, FactKind::SmsReceived, &event_id, now));
         }
     }
     change.record(record)

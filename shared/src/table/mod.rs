@@ -546,7 +546,6 @@ impl Table {
     /// history key); a task not found is left out.
     #[instrument(skip(self, refs), fields(tasks = refs.len()))]
     pub async fn tasks(&self, store_id: &str, refs: &[crate::model::TaskRef]) -> Result<Vec<Task>, TableError> {
-        use aws_sdk_dynamodb::types::KeysAndAttributes;
         let mut found = Vec::new();
         // BatchGetItem refuses a key asked for twice.
         // An open task is in the state, a done one in the history: ask for both.
@@ -558,6 +557,26 @@ impl Table {
             })
             .collect();
         let keys: Vec<Item> = unique.into_iter().map(|(pk, sk)| key_of(&Keys::new(pk, sk))).collect();
+        for item in self.batch_get(keys).await? {
+            found.push(from_item(item)?);
+        }
+        Ok(found)
+    }
+
+    /// The profiles of `customers` (`BatchGetItem`, 100 keys a call); a
+    /// customer without one is left out.
+    #[instrument(skip(self, customers), fields(customers = customers.len()))]
+    pub async fn profiles(&self, customers: &[CustomerId]) -> Result<Vec<Customer>, TableError> {
+        let unique: std::collections::BTreeSet<String> = customers.iter().map(CustomerId::pk).collect();
+        let keys = unique.into_iter().map(|pk| key_of(&Keys::new(pk, Customer::PROFILE_SK))).collect();
+        self.batch_get(keys).await?.into_iter().map(from_item).collect()
+    }
+
+    /// Every item of `keys` that exists (`BatchGetItem`, 100 keys a call,
+    /// unprocessed keys asked again with backoff).
+    async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, TableError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut found = Vec::new();
         for chunk in keys.chunks(100) {
             let pages = until_processed("BatchGetItem", chunk.to_vec(), BATCH_BACKOFF, |batch| async move {
                 let request = KeysAndAttributes::builder()
@@ -576,9 +595,7 @@ impl Table {
                 Ok((items, left.filter(|k| !k.is_empty())))
             })
             .await?;
-            for item in pages.into_iter().flatten() {
-                found.push(from_item(item)?);
-            }
+            found.extend(pages.into_iter().flatten());
         }
         Ok(found)
     }
