@@ -59,6 +59,13 @@ enum Command {
         #[command(flatten)]
         conn: Conn,
     },
+    /// Staff who sign in to the inbox (the HTTP API's /app/ pages).
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+        #[command(flatten)]
+        conn: Conn,
+    },
     /// A store's webhook secrets (the HTTP front door), in AWS Secrets Manager.
     Secrets {
         #[command(subcommand)]
@@ -180,6 +187,27 @@ enum StoreCommand {
 }
 
 #[derive(Subcommand)]
+enum StaffCommand {
+    /// A staff sign-in (Cognito) working for a store on some teams; an
+    /// existing user gets the store and teams added.
+    Add {
+        #[arg(long)]
+        store: String,
+        #[arg(long)]
+        email: String,
+        /// Owner ids of the store config (`owners`), comma separated: whose tasks they work.
+        #[arg(long)]
+        teams: String,
+        /// Sees and assigns every task of their stores; told of escalations.
+        #[arg(long)]
+        manager: bool,
+        /// Set this password for good (else Cognito mails a temporary one).
+        #[arg(long, env = "CUSTOPS_STAFF_PASSWORD")]
+        password: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum SecretsCommand {
     /// Write `custops/{store}/webhooks`: a JSON object with any of
     /// signing_secret, twilio_auth_token, ringcentral_verification_token.
@@ -232,6 +260,20 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
             let keys = commands::secrets_put(&target, &store, &file).await?;
             println!("stored custops/{store}/webhooks ({})", keys.join(", "));
+            Ok(())
+        }
+        Command::Staff { command: StaffCommand::Add { store, email, teams, manager, password }, conn } => {
+            let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
+            let user = commands::staff_add(&target, &store, &email, &teams, manager, password.as_deref()).await?;
+            println!(
+                "staff {} {}: stores {}, teams {}{}{}",
+                user.email,
+                if user.created { "added" } else { "updated" },
+                user.stores.join(","),
+                user.teams.join(","),
+                if user.manager { ", manager" } else { "" },
+                if password.is_none() && user.created { " (Cognito mails a temporary password)" } else { "" }
+            );
             Ok(())
         }
         Command::Store { command: StoreCommand::Put { file }, conn } => {

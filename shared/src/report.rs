@@ -37,6 +37,9 @@ pub struct Report {
     pub declined: Declined,
     pub win_back: WinBack,
     pub opt_outs: u64,
+    /// Customers' texts that became tasks, and what people did with them.
+    #[serde(default)]
+    pub replies: Replies,
     /// Open tasks past due when the report was made, by owner (most first).
     pub overdue_tasks: Vec<OwnerOverdue>,
     pub texts: Texts,
@@ -111,6 +114,18 @@ pub struct WinBack {
     pub tasks: u64,
     /// Customers contacted about a lapse who came back that day.
     pub came_back: u64,
+}
+
+/// The day's customer texts that became tasks (section 10).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Replies {
+    pub received: u64,
+    /// Those a person answered (an answer sent, or the task closed).
+    pub answered: u64,
+    /// Those that waited past the store's `reply_sla_minutes` of open hours.
+    pub escalated: u64,
+    /// Median minutes from the text to its answer (none answered: null).
+    pub median_minutes_to_answer: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -377,6 +392,21 @@ pub fn build(store: &StoreConfig, date: NaiveDate, now: DateTime<Utc>, data: &Da
         came_back: count(FactKind::WinBackReturned),
     };
 
+    let mut replies = Replies::default();
+    let mut minutes = Vec::new();
+    for f in data.facts.iter().filter(|f| f.kind == FactKind::SmsReceived) {
+        let Some(task) = task_of(f) else { continue };
+        replies.received += 1;
+        if task.escalated_at.is_some() {
+            replies.escalated += 1;
+        }
+        if let (TaskStatus::Done, Some(done)) = (task.status, task.done_at) {
+            replies.answered += 1;
+            minutes.push((done - f.at).num_seconds().max(0) as f64 / 60.0);
+        }
+    }
+    replies.median_minutes_to_answer = median(minutes);
+
     let mut owners: BTreeMap<String, OwnerOverdue> = BTreeMap::new();
     for t in data.open_tasks.iter().filter(|t| t.is_open() && t.due_at < now) {
         let o = owners.entry(t.owner.clone()).or_insert_with(|| OwnerOverdue {
@@ -422,6 +452,7 @@ pub fn build(store: &StoreConfig, date: NaiveDate, now: DateTime<Utc>, data: &Da
         declined,
         win_back,
         opt_outs: count(FactKind::SmsOptOut),
+        replies,
         overdue_tasks,
         texts,
         dead_letters: data.dead_letters,
@@ -488,6 +519,13 @@ impl std::fmt::Display for Report {
         let w = &self.win_back;
         writeln!(f, "Win-back: {} texted, {} tasks, {} came back", w.texted, w.tasks, w.came_back)?;
         writeln!(f, "Opt-outs: {}", self.opt_outs)?;
+        let r = &self.replies;
+        let median = r.median_minutes_to_answer.map(|m| format!(", median {m:.0} min to answer")).unwrap_or_default();
+        writeln!(
+            f,
+            "Customer texts: {} received, {} answered, {} escalated{median}",
+            r.received, r.answered, r.escalated
+        )?;
         if self.overdue_tasks.is_empty() {
             writeln!(f, "Overdue tasks: none")?;
         } else {

@@ -173,11 +173,14 @@ impl LocalStack {
     /// Creates every resource of the template in the emulator at `endpoint` and
     /// builds the functions.
     pub async fn provision(endpoint: &str, clock: SharedClock, options: LocalOptions) -> Result<Self, BoxError> {
+        let template = Template::parse(TEMPLATE, &Placement::local(endpoint))?;
+        let config = custops::aws::local(endpoint).await;
+        create_resources(&template, &Clients::new(&config), &config, &options).await?;
+        info!(endpoint, "local resources created from infra/template.yaml");
         let mut stack = Self::connect_with(endpoint, options.function_endpoint.as_deref(), clock).await?;
         if let Some(dir) = &options.bootstrap_dir {
             stack.run_bootstraps(dir).await?;
         }
-        stack.create_resources(&options).await?;
         Ok(stack)
     }
 
@@ -233,8 +236,10 @@ impl LocalStack {
         function_endpoint: Option<&str>,
         clock: SharedClock,
     ) -> Result<Self, BoxError> {
-        let template = Template::parse(TEMPLATE, &Placement::local(endpoint))?;
         let config = custops::aws::local(endpoint).await;
+        let mut placement = Placement::local(endpoint);
+        placement.physical = made_up_ids(&Template::parse(TEMPLATE, &placement)?, &config).await?;
+        let template = Template::parse(TEMPLATE, &placement)?;
         let clients = Clients::new(&config);
         let config = match function_endpoint {
             Some(e) => custops::aws::local(e).await,
@@ -273,23 +278,28 @@ impl LocalStack {
         Ok(Self { endpoint: endpoint.to_owned(), template, clients, clock, functions })
     }
 
-    /// Serves the template's HTTP API (the front door, in-process: the same
-    /// code as on Lambda) on loopback `port` (0: a free one), until the
-    /// returned handle is dropped.
+    /// Serves the template's HTTP API (the front door and the staff inbox,
+    /// in-process: the same code as on Lambda) on loopback `port` (0: a free
+    /// one), each request to the function whose route takes its path, until
+    /// the returned handle is dropped.
     pub async fn serve_http(&self, port: u16) -> Result<HttpApi, BoxError> {
-        let door = self
+        let routes: Vec<(FunctionDef, Arc<dyn crate::registry::LocalHttp>)> = self
             .functions
             .iter()
-            .find_map(|f| match &f.handler {
-                Handler::InProcess(Code::Http(door)) => Some(door.clone()),
+            .filter_map(|f| match &f.handler {
+                Handler::InProcess(Code::Http(code)) => Some((f.def.clone(), code.clone())),
                 _ => None,
             })
-            .ok_or("the template has no HTTP function")?;
+            .collect();
+        if routes.is_empty() {
+            return Err("the template has no HTTP function".into());
+        }
+        let routes = Arc::new(routes);
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let url = format!("http://{}", listener.local_addr()?);
         let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
-            let door = door.clone();
-            async move { http_answer(&door, req).await }
+            let routes = routes.clone();
+            async move { http_answer(&routes, req).await }
         });
         let task = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
@@ -297,58 +307,6 @@ impl LocalStack {
             }
         });
         Ok(HttpApi { url, task })
-    }
-
-    async fn create_resources(&self, options: &LocalOptions) -> Result<(), BoxError> {
-        for r in self.template.of_type("AWS::DynamoDB::Table") {
-            create_table(&self.clients.dynamodb, &r.properties).await?;
-        }
-        for r in self.template.of_type("AWS::SNS::Topic") {
-            let name = self.template.name_of(&r.logical_id).ok_or("topic without a name")?;
-            self.clients.sns.create_topic().name(name).send().await?;
-        }
-        // DLQs first: redrive policies point at them.
-        let mut queues: Vec<_> = self.template.of_type("AWS::SQS::Queue").collect();
-        queues.sort_by_key(|q| q.properties.get("RedrivePolicy").is_some());
-        for q in queues {
-            let name = self.template.name_of(&q.logical_id).ok_or("queue without a name")?;
-            let mut req = self.clients.sqs.create_queue().queue_name(name);
-            if let Some(retention) = q.properties.get("MessageRetentionPeriod") {
-                req = req.attributes(QueueAttributeName::MessageRetentionPeriod, plain(retention));
-            }
-            if let Some(redrive) = q.properties.get("RedrivePolicy") {
-                req = req
-                    .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
-                    .attributes(QueueAttributeName::VisibilityTimeout, options.visibility_timeout.to_string());
-            }
-            req.send().await?;
-        }
-        for s in self.template.of_type("AWS::SNS::Subscription") {
-            let p = &s.properties;
-            if p.get("Protocol").and_then(Value::as_str) != Some("sqs") {
-                continue;
-            }
-            let mut req = self
-                .clients
-                .sns
-                .subscribe()
-                .topic_arn(p.get("TopicArn").and_then(Value::as_str).unwrap_or_default())
-                .protocol("sqs")
-                .endpoint(p.get("Endpoint").and_then(Value::as_str).unwrap_or_default())
-                .return_subscription_arn(true);
-            if p.get("RawMessageDelivery").is_some_and(|v| v == true || v == "true") {
-                req = req.attributes("RawMessageDelivery", "true");
-            }
-            if let Some(filter) = p.get("FilterPolicy") {
-                req = req.attributes("FilterPolicy", filter.to_string());
-            }
-            if let Some(scope) = p.get("FilterPolicyScope").and_then(Value::as_str) {
-                req = req.attributes("FilterPolicyScope", scope);
-            }
-            req.send().await?;
-        }
-        info!(endpoint = %self.endpoint, "local resources created from infra/template.yaml");
-        Ok(())
     }
 
     /// One receive-and-process round for every SQS-fed function. Returns how many
@@ -630,6 +588,159 @@ async fn create_table(ddb: &aws_sdk_dynamodb::Client, p: &Value) -> Result<(), B
     Ok(())
 }
 
+async fn create_resources(
+template: &Template,
+clients: &Clients,
+config: &aws_config::SdkConfig,
+options: &LocalOptions,
+) -> Result<(), BoxError> {
+    for r in template.of_type("AWS::DynamoDB::Table") {
+        create_table(&clients.dynamodb, &r.properties).await?;
+    }
+    for r in template.of_type("AWS::SNS::Topic") {
+        let name = template.name_of(&r.logical_id).ok_or("topic without a name")?;
+        clients.sns.create_topic().name(name).send().await?;
+    }
+    // DLQs first: redrive policies point at them.
+    let mut queues: Vec<_> = template.of_type("AWS::SQS::Queue").collect();
+    queues.sort_by_key(|q| q.properties.get("RedrivePolicy").is_some());
+    for q in queues {
+        let name = template.name_of(&q.logical_id).ok_or("queue without a name")?;
+        let mut req = clients.sqs.create_queue().queue_name(name);
+        if let Some(retention) = q.properties.get("MessageRetentionPeriod") {
+            req = req.attributes(QueueAttributeName::MessageRetentionPeriod, plain(retention));
+        }
+        if let Some(redrive) = q.properties.get("RedrivePolicy") {
+            req = req
+                .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
+                .attributes(QueueAttributeName::VisibilityTimeout, options.visibility_timeout.to_string());
+        }
+        req.send().await?;
+    }
+    for s in template.of_type("AWS::SNS::Subscription") {
+        let p = &s.properties;
+        if p.get("Protocol").and_then(Value::as_str) != Some("sqs") {
+            continue;
+        }
+        let mut req = clients
+            .sns
+            .subscribe()
+            .topic_arn(p.get("TopicArn").and_then(Value::as_str).unwrap_or_default())
+            .protocol("sqs")
+            .endpoint(p.get("Endpoint").and_then(Value::as_str).unwrap_or_default())
+            .return_subscription_arn(true);
+        if p.get("RawMessageDelivery").is_some_and(|v| v == true || v == "true") {
+            req = req.attributes("RawMessageDelivery", "true");
+        }
+        if let Some(filter) = p.get("FilterPolicy") {
+            req = req.attributes("FilterPolicy", filter.to_string());
+        }
+        if let Some(scope) = p.get("FilterPolicyScope").and_then(Value::as_str) {
+            req = req.attributes("FilterPolicyScope", scope);
+        }
+        req.send().await?;
+    }
+    create_user_pools(template, config).await?;
+    Ok(())
+}
+
+
+/// The template's Cognito user pools, their app clients and groups, as the
+/// template declares them (the emulator makes up their ids: [`made_up_ids`]
+/// finds them by name). A pool that exists already is left as it is.
+async fn create_user_pools(template: &Template, config: &aws_config::SdkConfig) -> Result<(), BoxError> {
+    use aws_sdk_cognitoidentityprovider::types::{ExplicitAuthFlowsType, SchemaAttributeType, UsernameAttributeType};
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(config);
+    let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let texts = |v: &Value, key: &str| -> Vec<String> {
+        v.get(key).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect()
+    };
+    let existing = made_up_ids(template, config).await?;
+    for pool in template.of_type("AWS::Cognito::UserPool") {
+        if existing.contains_key(&pool.logical_id) {
+            continue;
+        }
+        let p = &pool.properties;
+        let schema = p.get("Schema").and_then(Value::as_array).into_iter().flatten().map(|a| {
+            SchemaAttributeType::builder()
+                .name(text(a, "Name"))
+                .attribute_data_type(text(a, "AttributeDataType").as_str().into())
+                .mutable(a.get("Mutable").and_then(Value::as_bool).unwrap_or(true))
+                .build()
+        });
+        let out = cognito
+            .create_user_pool()
+            .pool_name(text(p, "UserPoolName"))
+            .set_username_attributes(Some(
+                texts(p, "UsernameAttributes").iter().map(|u| UsernameAttributeType::from(u.as_str())).collect(),
+            ))
+            .set_schema(Some(schema.collect()))
+            .send()
+            .await?;
+        let id = out.user_pool.and_then(|u| u.id).ok_or("the emulator made a user pool without an id")?;
+        for client in template.of_type("AWS::Cognito::UserPoolClient") {
+            let c = &client.properties;
+            if text(c, "UserPoolId") != text(p, "UserPoolName") {
+                continue;
+            }
+            cognito
+                .create_user_pool_client()
+                .user_pool_id(&id)
+                .client_name(text(c, "ClientName"))
+                .generate_secret(c.get("GenerateSecret").and_then(Value::as_bool).unwrap_or(false))
+                .set_explicit_auth_flows(Some(
+                    texts(c, "ExplicitAuthFlows").iter().map(|f| ExplicitAuthFlowsType::from(f.as_str())).collect(),
+                ))
+                .set_read_attributes(Some(texts(c, "ReadAttributes")))
+                .set_write_attributes(Some(texts(c, "WriteAttributes")))
+                .send()
+                .await?;
+        }
+        for group in template.of_type("AWS::Cognito::UserPoolGroup") {
+            let g = &group.properties;
+            if text(g, "UserPoolId") == text(p, "UserPoolName") {
+                cognito.create_group().user_pool_id(&id).group_name(text(g, "GroupName")).send().await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The ids the emulator gave the template's user pools and app clients, by
+/// logical id, found by their names (none before they exist).
+pub async fn made_up_ids(
+    template: &Template,
+    config: &aws_config::SdkConfig,
+) -> Result<HashMap<String, String>, BoxError> {
+    let mut ids = HashMap::new();
+    let pools: Vec<_> = template.of_type("AWS::Cognito::UserPool").collect();
+    if pools.is_empty() {
+        return Ok(ids);
+    }
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(config);
+    let listed = cognito.list_user_pools().max_results(60).send().await?;
+    for pool in pools {
+        let name = pool.properties.get("UserPoolName").and_then(Value::as_str).unwrap_or_default();
+        let Some(id) = listed.user_pools().iter().find(|p| p.name() == Some(name)).and_then(|p| p.id()) else {
+            continue;
+        };
+        ids.insert(pool.logical_id.clone(), id.to_owned());
+        let clients = cognito.list_user_pool_clients().user_pool_id(id).max_results(60).send().await?;
+        for client in template.of_type("AWS::Cognito::UserPoolClient") {
+            let c = &client.properties;
+            if c.get("UserPoolId").and_then(Value::as_str) != Some(name) {
+                continue;
+            }
+            let want = c.get("ClientName").and_then(Value::as_str);
+            let found = clients.user_pool_clients().iter().find(|x| x.client_name() == want);
+            if let Some(cid) = found.and_then(|x| x.client_id()) {
+                ids.insert(client.logical_id.clone(), cid.to_owned());
+            }
+        }
+    }
+    Ok(ids)
+}
+
 /// The local HTTP API, served while this lives.
 #[derive(Debug)]
 pub struct HttpApi {
@@ -644,20 +755,30 @@ impl Drop for HttpApi {
     }
 }
 
-/// One request to the front door, as API Gateway would hand it over: the
-/// URL as called (this server speaks plain HTTP), the headers, the raw body.
-async fn http_answer(door: &front_door::FrontDoor, req: axum::extract::Request) -> axum::response::Response {
+/// One request, as API Gateway would hand it to the function whose route
+/// takes its path: the URL as called (this server speaks plain HTTP), the
+/// headers, the raw body.
+async fn http_answer(
+    routes: &[(FunctionDef, Arc<dyn crate::registry::LocalHttp>)],
+    req: axum::extract::Request,
+) -> axum::response::Response {
     let (parts, body) = req.into_parts();
-    let answer = match axum::body::to_bytes(body, front_door::MAX_BODY + 1).await {
-        Ok(body) => {
+    let defs: Vec<FunctionDef> = routes.iter().map(|(d, _)| d.clone()).collect();
+    let code = Template::http_route(&defs, parts.uri.path())
+        .and_then(|d| routes.iter().find(|(r, _)| r.logical_id == d.logical_id))
+        .map(|(_, c)| c.clone());
+    let answer = match (code, axum::body::to_bytes(body, front_door::MAX_BODY + 1).await) {
+        // API Gateway's own answer to a path no route takes.
+        (None, _) => custops::http::HookResponse::json(404, serde_json::json!({"message": "Not Found"})),
+        (Some(code), Ok(body)) => {
             let host = parts.headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
             let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
             let uri = format!("http://{host}{path}").parse().unwrap_or(parts.uri);
             let hook =
-                front_door::HookRequest { method: parts.method, uri, headers: parts.headers, body: body.to_vec() };
-            door.answer(&hook).await
+                custops::http::HookRequest { method: parts.method, uri, headers: parts.headers, body: body.to_vec() };
+            code.answer(&hook).await
         }
-        Err(_) => front_door::HookResponse::too_large(),
+        (Some(_), Err(_)) => front_door::too_large(),
     };
     let mut response =
         axum::response::Response::builder().status(answer.status).header("content-type", answer.content_type);

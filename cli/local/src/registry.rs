@@ -9,6 +9,7 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use custops::function::{ScheduledFunction, SqsFunction, SqsHandler};
+use custops::http::{HookRequest, HookResponse};
 use custops::{Core, Deps, SharedClock};
 
 use crate::template::FunctionDef;
@@ -30,8 +31,8 @@ pub struct Registration {
 pub enum Code {
     Sqs(Arc<dyn LocalSqs>),
     Scheduled(Arc<dyn LocalScheduled>),
-    /// Behind the HTTP API (the front door).
-    Http(Arc<front_door::FrontDoor>),
+    /// Behind the HTTP API (the front door, the staff inbox).
+    Http(Arc<dyn LocalHttp>),
 }
 
 impl Registration {
@@ -65,6 +66,7 @@ pub const FUNCTIONS: &[Registration] = &[
     scheduled::<lapse_sweep::LapseSweep>(),
     scheduled::<daily_report::DailyReport>(),
     Registration { name: front_door::NAME, env: front_door::ENV, scheduled: false, build: build_front_door },
+    Registration { name: staff_inbox::NAME, env: staff_inbox::ENV, scheduled: false, build: build_staff_inbox },
 ];
 
 /// The registration of the function named `name`.
@@ -82,6 +84,23 @@ pub trait LocalSqs: Send + Sync {
 impl<F: SqsFunction> LocalSqs for SqsHandler<F> {
     fn handle(&self, event: SqsEvent) -> Boxed<'_, SqsBatchResponse> {
         Box::pin(SqsHandler::handle(self, event))
+    }
+}
+
+/// An in-process HTTP function, behind a pointer.
+pub trait LocalHttp: Send + Sync {
+    fn answer<'a>(&'a self, req: &'a HookRequest) -> Boxed<'a, HookResponse>;
+}
+
+impl LocalHttp for front_door::FrontDoor {
+    fn answer<'a>(&'a self, req: &'a HookRequest) -> Boxed<'a, HookResponse> {
+        Box::pin(front_door::FrontDoor::answer(self, req))
+    }
+}
+
+impl LocalHttp for staff_inbox::Inbox {
+    fn answer<'a>(&'a self, req: &'a HookRequest) -> Boxed<'a, HookResponse> {
+        Box::pin(staff_inbox::Inbox::answer(self, req))
     }
 }
 
@@ -109,6 +128,10 @@ fn build_sqs<F: SqsFunction>(def: &FunctionDef, config: &SdkConfig, clock: Share
 
 fn build_front_door(def: &FunctionDef, config: &SdkConfig, clock: SharedClock) -> Result<Code, BoxError> {
     Ok(Code::Http(Arc::new(front_door::FrontDoor::from_env(&def.env, config, clock)?)))
+}
+
+fn build_staff_inbox(def: &FunctionDef, config: &SdkConfig, clock: SharedClock) -> Result<Code, BoxError> {
+    Ok(Code::Http(Arc::new(staff_inbox::Inbox::from_env(&def.env, config, clock)?)))
 }
 
 fn build_scheduled<F: ScheduledFunction>(

@@ -30,6 +30,9 @@ pub struct Placement {
     pub account: String,
     /// Queue URLs are `{queue_url_base}/{account}/{name}`.
     pub queue_url_base: String,
+    /// What a `Ref` to a resource whose id the service makes up (a Cognito
+    /// user pool and its client) resolves to, by logical id, once it exists.
+    pub physical: HashMap<String, String>,
 }
 
 impl Placement {
@@ -39,6 +42,7 @@ impl Placement {
             region: custops::aws::LOCAL_REGION.into(),
             account: custops::aws::LOCAL_ACCOUNT.into(),
             queue_url_base: endpoint.trim_end_matches('/').to_owned(),
+            physical: HashMap::new(),
         }
     }
 }
@@ -82,6 +86,8 @@ pub struct FunctionDef {
     pub scheduled: bool,
     /// Behind the HTTP API (an `HttpApi` event).
     pub http: bool,
+    /// The HTTP API routes' paths (`/hooks/{store_id}/events`, `/app/{proxy+}`).
+    pub http_paths: Vec<String>,
 }
 
 struct Resolver<'a> {
@@ -103,6 +109,9 @@ impl Resolver<'_> {
             _ => {}
         }
         if let Some(v) = self.params.get(id) {
+            return Ok(v.clone());
+        }
+        if let Some(v) = p.physical.get(id) {
             return Ok(v.clone());
         }
         let (kind, name) = self.names.get(id).ok_or_else(|| TemplateError::Invalid(format!("Ref to unknown {id}")))?;
@@ -241,6 +250,9 @@ impl Template {
                 "AWS::SQS::Queue" => "QueueName",
                 "AWS::SNS::Topic" => "TopicName",
                 "AWS::DynamoDB::Table" => "TableName",
+                "AWS::Cognito::UserPool" => "UserPoolName",
+                "AWS::Cognito::UserPoolClient" => "ClientName",
+                "AWS::Cognito::UserPoolGroup" => "GroupName",
                 _ => "",
             };
             let name = v
@@ -301,6 +313,7 @@ impl Template {
                 let mut queue = None;
                 let mut scheduled = false;
                 let mut http = false;
+                let mut http_paths = Vec::new();
                 for event in events.values() {
                     match event.get("Type").and_then(Value::as_str) {
                         Some("SQS") => {
@@ -316,7 +329,10 @@ impl Template {
                             }
                         }
                         Some("Schedule") | Some("ScheduleV2") => scheduled = true,
-                        Some("HttpApi") => http = true,
+                        Some("HttpApi") => {
+                            http = true;
+                            http_paths.extend(event.pointer("/Properties/Path").and_then(Value::as_str).map(str::to_owned));
+                        }
                         _ => {}
                     }
                 }
@@ -333,9 +349,21 @@ impl Template {
                     queue,
                     scheduled,
                     http,
+                    http_paths,
                 }
             })
             .collect()
+    }
+
+    /// The function whose HTTP API routes match `path` (the route with the
+    /// longest literal prefix, as API Gateway picks the most specific).
+    pub fn http_route<'a>(functions: &'a [FunctionDef], path: &str) -> Option<&'a FunctionDef> {
+        functions
+            .iter()
+            .flat_map(|f| f.http_paths.iter().map(move |p| (f, p)))
+            .filter_map(|(f, route)| route_matches(route, path).map(|literal| (literal, f)))
+            .max_by_key(|(literal, _)| *literal)
+            .map(|(_, f)| f)
     }
 
     /// The DLQ logical id of a queue, from its redrive policy.
@@ -351,6 +379,30 @@ impl Template {
             .find(|q| self.name_of(&q.logical_id).is_some_and(|n| arn.ends_with(&format!(":{n}"))))
             .map(|q| q.logical_id.clone())
     }
+}
+
+/// Whether API Gateway's route `route` (`/hooks/{store_id}/events`,
+/// `/app/{proxy+}`) takes `path`; how many literal segments it matched.
+pub fn route_matches(route: &str, path: &str) -> Option<usize> {
+    let want: Vec<&str> = route.trim_matches('/').split('/').collect();
+    let got: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let mut literal = 0;
+    for (i, w) in want.iter().enumerate() {
+        if w.starts_with('{') && w.ends_with("+}") {
+            return (got.len() > i).then_some(literal);
+        }
+        let g = got.get(i)?;
+        if w.starts_with('{') && w.ends_with('}') {
+            if g.is_empty() {
+                return None;
+            }
+        } else if w != g {
+            return None;
+        } else {
+            literal += 1;
+        }
+    }
+    (want.len() == got.len()).then_some(literal)
 }
 
 fn value_string(v: &Value) -> String {

@@ -1,0 +1,343 @@
+//! The staff inbox through the local stack's `http` URL, as people use it:
+//! staff of two stores sign in against the emulator's Cognito, see their
+//! tasks, open a customer's record, answer and close; every refusal
+//! (another store's customer, a form without its token, an opted-out
+//! number, a forged session) is tested, and `staff-alerts` hears of every
+//! new and every escalated task.
+
+use custops::Phone;
+use custops_cli::commands;
+use custops_tests::{at, Harness};
+use serde_json::{json, Value};
+
+/// Tuesday 10:00 in Chicago: Northside is open.
+const NOW: &str = "2026-11-24T16:00:00Z";
+const PASSWORD: &str = "Correct-horse-42";
+const MARIA: &str = "+15125550142";
+
+fn lakeside() -> Value {
+    serde_json::from_str(include_str!("../../../events/stores/lakeside-ford.json")).unwrap()
+}
+
+/// A customer's text to Northside's number.
+fn text_from(from: &str, id: &str, body: &str) -> Value {
+    json!({"originationNumber": from, "destinationNumber": "+15125550100", "messageKeyword": "KEYWORD_123456789012",
+           "messageBody": body, "inboundMessageId": id, "previousPublishedMessageId": ""})
+}
+
+/// A browser without JavaScript: it keeps the session cookie and follows nothing by itself.
+struct Browser {
+    base: String,
+    http: reqwest::Client,
+    cookie: Option<String>,
+}
+
+impl Browser {
+    fn new(base: &str) -> Self {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { base: base.to_owned(), http, cookie: None }
+    }
+
+    async fn sign_in(&mut self, email: &str, password: &str) -> reqwest::Response {
+        let body = form(&[("email", email), ("password", password)]);
+        let answer = self.post_raw("/app/signin", body).await;
+        if let Some(c) = answer.headers().get("set-cookie") {
+            let c = c.to_str().unwrap().to_owned();
+            self.cookie = Some(c.split(';').next().unwrap().to_owned());
+            for part in ["HttpOnly", "SameSite=Lax", "Path=/app"] {
+                assert!(c.contains(part), "the session cookie is {part}: {c}");
+            }
+            assert!(!c.contains("Secure"), "plain HTTP locally; Secure behind HTTPS (unit-tested)");
+        }
+        answer
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(c) = &self.cookie {
+            req = req.header("cookie", c);
+        }
+        let answer = req.send().await.unwrap();
+        (answer.status().as_u16(), answer.text().await.unwrap())
+    }
+
+    async fn post_raw(&self, path: &str, body: String) -> reqwest::Response {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some(c) = &self.cookie {
+            req = req.header("cookie", c);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// Posts a form and returns its status and where it sends the browser.
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
+        let answer = self.post_raw(path, form(fields)).await;
+        let status = answer.status().as_u16();
+        let location = answer.headers().get("location").map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default();
+        (status, location, answer.text().await.unwrap())
+    }
+}
+
+fn form(fields: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish()
+}
+
+/// The value of the first hidden field `name` on a page.
+fn field(page: &str, name: &str) -> String {
+    let marker = format!(r#"name="{name}" value=""#);
+    let start = page.find(&marker).unwrap_or_else(|| panic!("no {name} field")) + marker.len();
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
+/// A queue subscribed to `staff-alerts`, as an email or SMS subscription would be.
+async fn alert_queue(h: &Harness) -> String {
+    let url = h.stack.clients.sqs.create_queue().queue_name("alerts-under-test").send().await.unwrap().queue_url.unwrap();
+    let arn = format!("arn:aws:sqs:us-east-1:123456789012:alerts-under-test");
+    h.stack
+        .clients
+        .sns
+        .subscribe()
+        .topic_arn(h.stack.topic_arn("staff-alerts"))
+        .protocol("sqs")
+        .endpoint(arn)
+        .attributes("RawMessageDelivery", "true")
+        .send()
+        .await
+        .unwrap();
+    url
+}
+
+/// Every alert waiting in the queue, with its attributes.
+async fn alerts(h: &Harness, url: &str) -> Vec<(Value, String, String, String)> {
+    let mut out = Vec::new();
+    loop {
+        let got = h
+            .stack
+            .clients
+            .sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .unwrap();
+        let messages = got.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return out;
+        }
+        for m in messages {
+            let attrs = m.message_attributes.clone().unwrap_or_default();
+            let attr = |n: &str| attrs.get(n).and_then(|a| a.string_value.clone()).unwrap_or_default();
+            out.push((serde_json::from_str(m.body().unwrap()).unwrap(), attr("kind"), attr("store_id"), attr("owner")));
+            h.stack.clients.sqs.delete_message().queue_url(url).receipt_handle(m.receipt_handle.unwrap()).send().await.unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_of_two_stores_sign_in_work_their_tasks_and_answer_only_their_customers() {
+    let h = Harness::start(NOW).await;
+    h.put_store(lakeside()).await;
+    let queue = alert_queue(&h).await;
+    let ana = commands::staff_add(&h.target, "northside-chevy", "Ana@Northside.example", "bdc", false, Some(PASSWORD))
+        .await
+        .unwrap();
+    assert!(ana.created && ana.email == "ana@northside.example");
+    commands::staff_add(&h.target, "northside-chevy", "gm@northside.example", "bdc-service", true, Some(PASSWORD))
+        .await
+        .unwrap();
+    commands::staff_add(&h.target, "lakeside-ford", "lee@lakeside.example", "bdc", true, Some(PASSWORD)).await.unwrap();
+    // One person, two stores: the second `staff add` adds the store.
+    let both = commands::staff_add(&h.target, "lakeside-ford", "gm@northside.example", "bdc", true, Some(PASSWORD))
+        .await
+        .unwrap();
+    assert_eq!((both.created, both.stores.clone()), (false, vec!["northside-chevy".to_owned(), "lakeside-ford".to_owned()]));
+    assert!(commands::staff_add(&h.target, "nowhere", "x@y.example", "bdc", false, Some(PASSWORD)).await.is_err());
+
+    // Maria texts, with markup in it; a caller's missed call makes a callback.
+    h.publish(&text_from(MARIA, "m-1", "<script>alert(1)</script> is my Tahoe ready?")).await;
+    h.publish(&custops_tests::call_missed("carrier-1", "call-1", "+15125550177", NOW)).await;
+    h.settle().await;
+    let created = alerts(&h, &queue).await;
+    let kinds: Vec<(&str, &str, &str)> =
+        created.iter().map(|(_, k, s, o)| (k.as_str(), s.as_str(), o.as_str())).collect();
+    assert!(kinds.contains(&("task.created", "northside-chevy", "bdc")), "{kinds:?}");
+    assert!(kinds.contains(&("task.created", "northside-chevy", "bdc-service")), "{kinds:?}");
+    assert_eq!(created.len(), 2, "one alert per new task: {created:?}");
+    assert!(created.iter().all(|(body, ..)| !body.to_string().contains("5125550142\"") && body["phone_last4"].is_string()));
+
+    let http = h.stack.serve_http(0).await.unwrap();
+    let mut anon = Browser::new(&http.url);
+    let (status, _) = anon.get("/app/tasks").await;
+    assert_eq!(status, 303, "no session: to the sign-in");
+    assert_eq!(anon.sign_in("ana@northside.example", "wrong-password").await.status(), 401);
+    assert_eq!(anon.sign_in("nobody@northside.example", PASSWORD).await.status(), 401);
+    let (status, page) = anon.get("/app/signin").await;
+    assert!(status == 200 && page.contains(r#"name="password""#));
+
+    // Ana (bdc at Northside) sees Maria's text as her task, and not the service callback.
+    let mut ana = Browser::new(&http.url);
+    assert_eq!(ana.sign_in("ana@northside.example", PASSWORD).await.status(), 303);
+    let (status, tasks) = ana.get("/app/tasks").await;
+    assert_eq!(status, 200);
+    assert!(tasks.contains("reply-m-1") && tasks.contains(MARIA), "{tasks}");
+    assert!(!tasks.contains("callback-call-1"), "another team's task");
+    assert!(tasks.contains("Tue 24 Nov 10:15 AM CST"), "due in the store's time: {tasks}");
+    let (_, all) = ana.get("/app/tasks?view=all").await;
+    assert!(!all.contains("callback-call-1"), "view=all is for managers");
+
+    // Her customer's record: the text shown as text.
+    let customer = format!("/app/customers/{MARIA}?store=northside-chevy");
+    let (status, record) = ana.get(&customer).await;
+    assert_eq!(status, 200);
+    assert!(!record.contains("<script>alert(1)</script>"));
+    assert!(record.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "escaped: {record}");
+    let csrf = field(&record, "csrf");
+
+    // Lee works at Lakeside only: Northside's customer does not exist for him.
+    let mut lee = Browser::new(&http.url);
+    lee.sign_in("lee@lakeside.example", PASSWORD).await;
+    assert_eq!(lee.get(&customer).await.0, 404);
+    assert_eq!(lee.get(&format!("/app/customers/{MARIA}")).await.0, 404);
+    let (_, lee_tasks) = lee.get("/app/tasks?view=all").await;
+    assert!(!lee_tasks.contains("reply-m-1") && !lee_tasks.contains(MARIA));
+    let lee_csrf = field(&lee.get("/app/tasks").await.1, "csrf");
+    let reply = format!("/app/customers/{MARIA}/reply");
+    let (status, ..) =
+        lee.post(&reply, &[("csrf", &lee_csrf), ("store", "northside-chevy"), ("body", "hello")]).await;
+    assert_eq!(status, 404, "another store's customer, whatever the form says");
+
+    // A form without its token, or with another session's, is refused; nothing is sent.
+    let (status, ..) = ana.post(&reply, &[("store", "northside-chevy"), ("body", "no token")]).await;
+    assert_eq!(status, 403);
+    let (status, ..) = ana.post(&reply, &[("csrf", &lee_csrf), ("store", "northside-chevy"), ("body", "x")]).await;
+    assert_eq!(status, 403);
+    assert!(h.sms().await.iter().all(|s| s.phone_number != MARIA), "nothing sent to Maria yet");
+
+    // Ana answers: one reply text from the store, recorded with her name, the reply task answered.
+    let form_id = field(&record, "form_id");
+    let answer = [("csrf", csrf.as_str()), ("store", "northside-chevy"), ("form_id", &form_id), ("body", "Yes, ready at 3.")];
+    let (status, location, _) = ana.post(&reply, &answer).await;
+    assert_eq!((status, location.as_str()), (303, format!("{customer}&notice=sent").as_str()));
+    // The same form twice (a double tap) sends once.
+    assert_eq!(ana.post(&reply, &answer).await.0, 303);
+    let to_maria: Vec<_> = h.sms().await.into_iter().filter(|s| s.phone_number == MARIA).collect();
+    assert_eq!(to_maria.len(), 1, "{to_maria:?}");
+    assert_eq!(to_maria[0].message, "Northside Chevrolet: Yes, ready at 3.");
+    let texts = commands::texts(&h.target, Some("northside-chevy")).await.unwrap();
+    let sent = texts.iter().find(|t| t.trigger == staff_inbox::TRIGGER).unwrap();
+    assert_eq!((sent.class, sent.sent_by.as_deref()), (custops::text::MessageClass::Reply, Some("ana@northside.example")));
+    let open = commands::tasks(&h.target, Some("northside-chevy"), None).await.unwrap();
+    assert!(open.iter().all(|t| t.task_id != "reply-m-1"), "the answer closed the reply task");
+    let (_, record) = ana.get(&customer).await;
+    assert!(record.contains("Yes, ready at 3.") && record.contains("ana@northside.example"));
+
+    // The manager sees the whole store, closes the callback and assigns.
+    let mut gm = Browser::new(&http.url);
+    gm.sign_in("gm@northside.example", PASSWORD).await;
+    let (_, all) = gm.get("/app/tasks?view=all").await;
+    assert!(all.contains("callback-call-1") && all.contains("reply-m-1") == false, "the whole store's open tasks: {all}");
+    let gm_csrf = field(&all, "csrf");
+    let caller = "+15125550177";
+    let (status, ..) = ana
+        .post("/app/tasks/callback-call-1/assign", &[("csrf", &csrf), ("store", "northside-chevy"), ("phone", caller), ("owner", "bdc")])
+        .await;
+    assert_eq!(status, 403, "only managers assign");
+    let (status, ..) = gm
+        .post("/app/tasks/callback-call-1/assign", &[("csrf", &gm_csrf), ("store", "northside-chevy"), ("phone", caller), ("owner", "bdc")])
+        .await;
+    assert_eq!(status, 303);
+    let (_, tasks) = ana.get("/app/tasks").await;
+    assert!(tasks.contains("callback-call-1"), "assigned to Ana's team: {tasks}");
+    let (status, location, _) = ana
+        .post(
+            "/app/tasks/callback-call-1/done",
+            &[("csrf", &csrf), ("store", "northside-chevy"), ("phone", caller), ("outcome", "booked"), ("back", "tasks")],
+        )
+        .await;
+    assert_eq!((status, location.as_str()), (303, "/app/tasks?notice=done"));
+    assert!(commands::tasks(&h.target, Some("northside-chevy"), None).await.unwrap().is_empty());
+    let timeline = h.table().timeline(&custops::CustomerId::new("northside-chevy", Phone::parse(caller).unwrap())).await.unwrap();
+    let done = timeline.state.tasks.iter().find(|t| t.task_id == "callback-call-1").unwrap();
+    assert_eq!((done.owner.as_str(), done.done_by.as_deref()), ("bdc", Some("ana@northside.example")));
+
+    // An opted-out number gets nothing, and the page says why.
+    h.opt_out(&Phone::parse(MARIA).unwrap(), NOW).await;
+    let (status, _, page) = ana
+        .post(&reply, &[("csrf", &csrf), ("store", "northside-chevy"), ("form_id", "f-2"), ("body", "One more thing")])
+        .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("opted out"), "{page}");
+    assert_eq!(h.sms().await.iter().filter(|s| s.phone_number == MARIA).count(), 1);
+
+    // A forged session (its signature changed) is no session.
+    let mut forged = Browser::new(&http.url);
+    let token = ana.cookie.clone().unwrap();
+    let flipped = if token.ends_with('A') { format!("{}B", &token[..token.len() - 1]) } else { format!("{}A", &token[..token.len() - 1]) };
+    forged.cookie = Some(flipped);
+    assert_eq!(forged.get("/app/tasks").await.0, 303);
+    // Signing out ends it in the browser.
+    let (status, location, _) = ana.post("/app/signout", &[("csrf", &csrf)]).await;
+    assert_eq!((status, location.as_str()), (303, "/app/signin"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_text_nobody_answers_within_the_stores_reply_time_is_escalated_once_to_its_owner_and_the_managers() {
+    let h = Harness::start(NOW).await;
+    let queue = alert_queue(&h).await;
+    h.publish(&text_from(MARIA, "m-9", "Can I come at 2?")).await;
+    h.settle().await;
+    assert_eq!(alerts(&h, &queue).await.len(), 1, "task.created");
+
+    // Ten minutes on: within the 15 of the store's reply time, nothing.
+    h.clock.set(at("2026-11-24T16:10:00Z"));
+    h.stack.tick().await.unwrap();
+    h.settle().await;
+    assert!(alerts(&h, &queue).await.is_empty());
+
+    // Sixteen minutes on: escalated, to the owner and to the managers, once.
+    for _ in 0..2 {
+        h.clock.set(at("2026-11-24T16:16:00Z"));
+        h.stack.tick().await.unwrap();
+        h.settle().await;
+    }
+    let escalated = alerts(&h, &queue).await;
+    let owners: Vec<(&str, &str)> = escalated.iter().map(|(_, k, _, o)| (k.as_str(), o.as_str())).collect();
+    assert_eq!(owners.len(), 2, "{escalated:?}");
+    assert!(owners.contains(&("task.escalated", "bdc")) && owners.contains(&("task.escalated", "managers")));
+    let open = commands::tasks(&h.target, Some("northside-chevy"), None).await.unwrap();
+    let task = open.iter().find(|t| t.task_id == "reply-m-9").unwrap();
+    assert_eq!(task.escalated_at, Some(at("2026-11-24T16:16:00Z")));
+
+    // The report counts it.
+    let (report, _) = commands::report(&h.target, "northside-chevy", "2026-11-24".parse().unwrap(), at("2026-11-24T23:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!((report.replies.received, report.replies.escalated, report.replies.answered), (1, 1, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_text_after_closing_time_waits_for_the_next_opening_before_it_is_escalated() {
+    // Tuesday 18:55 in Chicago: 5 open minutes left, 10 more from Wednesday 07:00.
+    let h = Harness::start("2026-11-25T00:55:00Z").await;
+    h.publish(&text_from(MARIA, "m-7", "Are you open tomorrow?")).await;
+    h.settle().await;
+    for t in ["2026-11-25T01:20:00Z", "2026-11-25T13:05:00Z"] {
+        h.clock.set(at(t));
+        h.stack.tick().await.unwrap();
+        h.settle().await;
+    }
+    let open = commands::tasks(&h.target, Some("northside-chevy"), None).await.unwrap();
+    assert_eq!(open[0].escalated_at, None, "the night does not count");
+    h.clock.set(at("2026-11-25T13:11:00Z"));
+    h.stack.tick().await.unwrap();
+    h.settle().await;
+    let open = commands::tasks(&h.target, Some("northside-chevy"), None).await.unwrap();
+    assert_eq!(open[0].escalate_at, Some(at("2026-11-25T13:10:00Z")));
+    assert_eq!(open[0].escalated_at, Some(at("2026-11-25T13:11:00Z")));
+}
