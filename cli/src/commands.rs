@@ -101,7 +101,11 @@ async fn staff_pool(target: &Target) -> Result<String, BoxError> {
         }
         match page.next_token {
             Some(t) if !t.is_empty() => next = Some(t),
-            _ => return Err(format!("no user pool {name:?}: is the stack deployed (or `custops local up` running)?").into()),
+            _ => {
+                return Err(
+                    format!("no user pool {name:?}: is the stack deployed (or `custops local up` running)?").into()
+                )
+            }
         }
     }
 }
@@ -474,8 +478,10 @@ pub async fn task_done(
     let customer = CustomerId::new(store_id, Phone::parse(phone)?);
     let store = target.table.get_store(store_id).await?.ok_or_else(|| format!("unknown store {store_id:?}"))?;
     let core = Core::new(target.table.clone(), target.sns.clone(), clock.clone());
-    core.decide_and_apply(&store, &customer, |state, now| custops::tasks::done(&customer, state, task_id, outcome, now))
-        .await?;
+    core.decide_and_apply(&store, &customer, |state, now| {
+        custops::tasks::done(&customer, state, task_id, outcome, now)
+    })
+    .await?;
     Ok(())
 }
 

@@ -332,15 +332,20 @@ impl Core {
         let event_id = change.event_id.as_str();
         match self.table.commit(tx).await {
             Ok(()) => {
-                self.alert(&change).await;
-                let mut sent = Vec::new();
-                for text in change.records.iter().filter_map(|r| match &r.text {
-                    Some((Plan::Send(text), _)) => Some(text),
-                    _ => None,
-                }) {
-                    sent.push(self.outbound.deliver(text, store).await?);
+                // The customer's text first; then the people (whatever became of the text).
+                let delivered = async {
+                    let mut sent = Vec::new();
+                    for text in change.records.iter().filter_map(|r| match &r.text {
+                        Some((Plan::Send(text), _)) => Some(text),
+                        _ => None,
+                    }) {
+                        sent.push(self.outbound.deliver(text, store).await?);
+                    }
+                    Ok::<_, ProcessError>(sent)
                 }
-                Ok(Applied::Applied { sent })
+                .await;
+                self.alert(&change).await;
+                Ok(Applied::Applied { sent: delivered? })
             }
             Err(TxError::Rejected(TxRejected::Duplicate { text, texts })) => {
                 info!("duplicate event: nothing new to record");

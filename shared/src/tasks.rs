@@ -29,7 +29,8 @@ pub fn assign(
     if task.status == TaskStatus::Done {
         return Err(TaskError::AlreadyDone(task_id.into()));
     }
-    let event_id = format!("task-assign#{}#{}#{task_id}#{}", customer.store_id, customer.token(), now.timestamp_millis());
+    let event_id =
+        format!("task-assign#{}#{}#{task_id}#{}", customer.store_id, customer.token(), now.timestamp_millis());
     let mut record = RecordChange::new(customer.clone());
     record.rests_on = Some(state.version);
     record.touch(Touchpoint::of_event(

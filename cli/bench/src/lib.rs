@@ -109,15 +109,21 @@ pub async fn aws_calls() -> Result<Vec<CallsRow>, BoxError> {
     let scenarios: Vec<(&str, &str, String, Option<usize>, i64)> = vec![
         (
             "missed-call",
-            "known customer with an open RO (text-back)",
+            "known customer with an open RO (text-back; +1: the new task's alert)",
             call("c-1", "k-1", "+15125550142", t(1)),
-            Some(4),
+            Some(5),
             1,
         ),
-        ("missed-call", "unknown caller (new lead, text-back)", call("c-2", "k-2", "+15125550177", t(2)), Some(4), 2),
+        (
+            "missed-call",
+            "unknown caller (new lead, text-back; +1: the new task's alert)",
+            call("c-2", "k-2", "+15125550177", t(2)),
+            Some(5),
+            2,
+        ),
         ("missed-call", "the same event delivered again", call("c-1", "k-1", "+15125550142", t(1)), None, 3),
         ("missed-call", "repeat call within 24 h (no text)", call("c-3", "k-3", "+15125550142", t(4)), None, 4),
-        ("vehicle-ready", "parts_arrived (text + task)", ro("d-1", "parts_arrived", t(5)), Some(4), 5),
+        ("vehicle-ready", "parts_arrived (text + task, its alert)", ro("d-1", "parts_arrived", t(5)), Some(5), 5),
         ("vehicle-ready", "ready_for_pickup (text, task closed)", ro("d-2", "ready_for_pickup", t(6)), Some(4), 6),
         ("vehicle-ready", "DMS resend under a new event id", ro("d-2b", "ready_for_pickup", t(6)), None, 7),
         ("vehicle-ready", "other status (recorded, no text)", ro("d-3", "in_progress", t(8)), None, 8),
@@ -137,23 +143,23 @@ pub async fn aws_calls() -> Result<Vec<CallsRow>, BoxError> {
         ),
         (
             "appointments",
-            "appointment.missed (rebook text + task)",
+            "appointment.missed (rebook text + task, its alert)",
             no_show("a-1", "A-1", "+15125550174", t(11)),
-            Some(4),
+            Some(5),
             11,
         ),
         (
             "deal-delivered",
-            "deal.delivered, a new customer (record + first-service task, no text)",
+            "deal.delivered, a new customer (record + first-service task and its alert, no text)",
             delivered("s-1", "D-1", "+15125550163", long_ago),
-            Some(3),
+            Some(4),
             12,
         ),
         (
             "win-back",
-            "a lapsed customer with consent (win-back text + task)",
+            "a lapsed customer with consent (win-back text + task, its alert)",
             lapsed("+15125550163", long_ago),
-            Some(4),
+            Some(5),
             13,
         ),
         ("win-back", "the same lapse handed over again", lapsed("+15125550163", long_ago), None, 14),
@@ -201,8 +207,8 @@ pub async fn aws_calls() -> Result<Vec<CallsRow>, BoxError> {
     rows.push(row("scheduler", &scenario, Some(custops::keys::DUE_SHARDS as usize + 2), of("scheduler")));
     rows.push(row(
         "declined-service",
-        "a due follow-up step (text + task), handed on by the scheduler",
-        Some(4),
+        "a due follow-up step (text + task, its alert), handed on by the scheduler",
+        Some(5),
         of("declined-service"),
     ));
 

@@ -589,10 +589,10 @@ async fn create_table(ddb: &aws_sdk_dynamodb::Client, p: &Value) -> Result<(), B
 }
 
 async fn create_resources(
-template: &Template,
-clients: &Clients,
-config: &aws_config::SdkConfig,
-options: &LocalOptions,
+    template: &Template,
+    clients: &Clients,
+    config: &aws_config::SdkConfig,
+    options: &LocalOptions,
 ) -> Result<(), BoxError> {
     for r in template.of_type("AWS::DynamoDB::Table") {
         create_table(&clients.dynamodb, &r.properties).await?;
@@ -644,7 +644,6 @@ options: &LocalOptions,
     Ok(())
 }
 
-
 /// The template's Cognito user pools, their app clients and groups, as the
 /// template declares them (the emulator makes up their ids: [`made_up_ids`]
 /// finds them by name). A pool that exists already is left as it is.
@@ -653,7 +652,13 @@ async fn create_user_pools(template: &Template, config: &aws_config::SdkConfig) 
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(config);
     let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
     let texts = |v: &Value, key: &str| -> Vec<String> {
-        v.get(key).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect()
+        v.get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
     };
     let existing = made_up_ids(template, config).await?;
     for pool in template.of_type("AWS::Cognito::UserPool") {

@@ -331,7 +331,8 @@ impl Template {
                         Some("Schedule") | Some("ScheduleV2") => scheduled = true,
                         Some("HttpApi") => {
                             http = true;
-                            http_paths.extend(event.pointer("/Properties/Path").and_then(Value::as_str).map(str::to_owned));
+                            http_paths
+                                .extend(event.pointer("/Properties/Path").and_then(Value::as_str).map(str::to_owned));
                         }
                         _ => {}
                     }
@@ -392,10 +393,10 @@ pub fn route_matches(route: &str, path: &str) -> Option<usize> {
             return (got.len() > i).then_some(literal);
         }
         let g = got.get(i)?;
+        // A parameter takes any segment, an empty one too: the function
+        // answers for it (an empty store id is the front door's 403).
         if w.starts_with('{') && w.ends_with('}') {
-            if g.is_empty() {
-                return None;
-            }
+            continue;
         } else if w != g {
             return None;
         } else {

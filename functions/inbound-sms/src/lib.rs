@@ -131,12 +131,11 @@ pub static REPLY_DUE: std::sync::LazyLock<String> =
 /// A reply task whose `escalate_at` came, handed over by the scheduler:
 /// decided as of then, from the record as it is now.
 async fn escalate_due(deps: &Deps, message: &Message) -> Result<(), ProcessError> {
-    let due: custops::handoff::HandedOn<Task> = serde_json::from_str(&message.body).map_err(|e| {
-        ProcessError::Invalid {
+    let due: custops::handoff::HandedOn<Task> =
+        serde_json::from_str(&message.body).map_err(|e| ProcessError::Invalid {
             event_id: message.message_id.clone(),
             reason: format!("not a due task: {}", custops::phone::redact_digits(&e.to_string())),
-        }
-    })?;
+        })?;
     let task = due.work;
     let customer = CustomerId::new(&task.store_id, task.phone.clone());
     let key = escalation_key(&customer, &task.task_id);

@@ -50,13 +50,8 @@ pub const USER_POOL_ID: &str = "USER_POOL_ID";
 pub const USER_POOL_CLIENT_ID: &str = "USER_POOL_CLIENT_ID";
 
 /// The environment the function reads (checked against the template).
-pub const ENV: &[&str] = &[
-    custops::env::TABLE_NAME,
-    custops::env::RUST_LOG,
-    custops::env::WARM_UP,
-    USER_POOL_ID,
-    USER_POOL_CLIENT_ID,
-];
+pub const ENV: &[&str] =
+    &[custops::env::TABLE_NAME, custops::env::RUST_LOG, custops::env::WARM_UP, USER_POOL_ID, USER_POOL_CLIENT_ID];
 
 /// The largest form a page posts.
 pub const MAX_FORM: usize = 16 * 1024;
@@ -141,7 +136,11 @@ impl Inbox {
             let form = form_of(&req.body);
             if !session::csrf_ok(token, form.get("csrf").map(String::as_str)) {
                 info!(sub = %user.sub, path = %redact_path(&path), "form refused: no or wrong csrf token");
-                return message(403, "Form expired", "This form was not sent from a page of your session. Reload the page and try again.");
+                return message(
+                    403,
+                    "Form expired",
+                    "This form was not sent from a page of your session. Reload the page and try again.",
+                );
             }
             return match segs.as_slice() {
                 ["app", "signout"] => HookResponse::see_other("/app/signin")
@@ -176,19 +175,18 @@ impl Inbox {
             return again(400, "Enter your email and password.");
         }
         let result = match (form.get("new_password"), form.get("session")) {
-            (Some(new_password), Some(session)) => {
-                self.cognito
-                    .respond_to_auth_challenge()
-                    .client_id(&self.client_id)
-                    .challenge_name(ChallengeNameType::NewPasswordRequired)
-                    .session(session)
-                    .challenge_responses("USERNAME", &email)
-                    .challenge_responses("NEW_PASSWORD", new_password)
-                    .send()
-                    .await
-                    .map(|o| (o.authentication_result, o.challenge_name, o.session))
-                    .map_err(|e| e.into_service_error().meta().code().unwrap_or("unknown").to_owned())
-            }
+            (Some(new_password), Some(session)) => self
+                .cognito
+                .respond_to_auth_challenge()
+                .client_id(&self.client_id)
+                .challenge_name(ChallengeNameType::NewPasswordRequired)
+                .session(session)
+                .challenge_responses("USERNAME", &email)
+                .challenge_responses("NEW_PASSWORD", new_password)
+                .send()
+                .await
+                .map(|o| (o.authentication_result, o.challenge_name, o.session))
+                .map_err(|e| e.into_service_error().meta().code().unwrap_or("unknown").to_owned()),
             _ => {
                 let password = form.get("password").cloned().unwrap_or_default();
                 if password.is_empty() {
@@ -248,7 +246,11 @@ impl Inbox {
     }
 
     /// The store `store_id` if the user works there (else `None`: a 404).
-    async fn store_of(&self, user: &User, store_id: Option<&str>) -> Result<Option<std::sync::Arc<StoreConfig>>, HookResponse> {
+    async fn store_of(
+        &self,
+        user: &User,
+        store_id: Option<&str>,
+    ) -> Result<Option<std::sync::Arc<StoreConfig>>, HookResponse> {
         let store_id = match (store_id, user.stores.as_slice()) {
             (Some(s), _) => s,
             (None, [only]) => only.as_str(),
@@ -317,13 +319,16 @@ impl Inbox {
         let view = CustomerView::of(&store, &customer, &timeline, now);
         let failed = notice.as_ref().is_some_and(|(_, failed)| *failed);
         let status = 200;
-        page(status, &CustomerPage {
-            nav,
-            c: view,
-            notice: notice.map(|(n, _)| n),
-            failed,
-            form_id: ulid::Ulid::new().to_string(),
-        })
+        page(
+            status,
+            &CustomerPage {
+                nav,
+                c: view,
+                notice: notice.map(|(n, _)| n),
+                failed,
+                form_id: ulid::Ulid::new().to_string(),
+            },
+        )
     }
 
     /// `POST /app/customers/{e164}/reply`.
@@ -341,7 +346,11 @@ impl Inbox {
             Err(e) => return unavailable(&e),
         }
         let written = form.get("body").cloned().unwrap_or_default();
-        let form_id = form.get("form_id").filter(|f| !f.is_empty() && f.len() <= 64).cloned().unwrap_or_else(|| ulid::Ulid::new().to_string());
+        let form_id = form
+            .get("form_id")
+            .filter(|f| !f.is_empty() && f.len() <= 64)
+            .cloned()
+            .unwrap_or_else(|| ulid::Ulid::new().to_string());
         let applied = self
             .core
             .decide_and_apply(&store, &customer, |state, now| {
@@ -349,7 +358,11 @@ impl Inbox {
             })
             .await;
         let back = |notice: &str| {
-            HookResponse::see_other(format!("/app/customers/{}?store={}&notice={notice}", customer.phone.e164(), store.store_id))
+            HookResponse::see_other(format!(
+                "/app/customers/{}?store={}&notice={notice}",
+                customer.phone.e164(),
+                store.store_id
+            ))
         };
         match applied {
             Ok(Applied::Applied { sent }) => {
@@ -373,7 +386,11 @@ impl Inbox {
     }
 
     /// The customer a task form names (its `store` and `phone`), if the user works there.
-    async fn task_customer(&self, user: &User, form: &Form) -> Result<(std::sync::Arc<StoreConfig>, CustomerId), HookResponse> {
+    async fn task_customer(
+        &self,
+        user: &User,
+        form: &Form,
+    ) -> Result<(std::sync::Arc<StoreConfig>, CustomerId), HookResponse> {
         let store = match self.store_of(user, form.get("store").map(String::as_str)).await? {
             Some(s) => s,
             None => return Err(not_found()),
@@ -491,7 +508,12 @@ pub struct Nav {
 
 impl Nav {
     fn of(user: &User, token: &str) -> Self {
-        Self { email: user.email.clone(), stores: user.stores.join(", "), manager: user.manager, csrf: session::csrf(token) }
+        Self {
+            email: user.email.clone(),
+            stores: user.stores.join(", "),
+            manager: user.manager,
+            csrf: session::csrf(token),
+        }
     }
 }
 
@@ -536,7 +558,10 @@ fn page(status: u16, template: &impl Template) -> HookResponse {
         Ok(html) => HookResponse::html(status, html)
             .with_header("Cache-Control", "no-store")
             .with_header("X-Frame-Options", "DENY")
-            .with_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
+            .with_header(
+                "Content-Security-Policy",
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+            ),
         Err(e) => {
             warn!(error = %e, "a page did not render");
             HookResponse::refused(500, vec!["the page did not render".into()])
@@ -562,7 +587,11 @@ fn name_of(c: Option<&Customer>) -> String {
     let name = c
         .map(|c| [c.first_name.as_deref(), c.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" "))
         .unwrap_or_default();
-    if name.is_empty() { "Unknown customer".to_owned() } else { name }
+    if name.is_empty() {
+        "Unknown customer".to_owned()
+    } else {
+        name
+    }
 }
 
 /// A time in the store's zone.
@@ -643,7 +672,8 @@ impl CustomerView {
         let s = &t.state;
         let c = s.profile.as_ref();
         let name = name_of(c);
-        let mut profile = vec![("Name".to_owned(), name.clone()), ("Phone".to_owned(), customer.phone.e164().to_owned())];
+        let mut profile =
+            vec![("Name".to_owned(), name.clone()), ("Phone".to_owned(), customer.phone.e164().to_owned())];
         if let Some(c) = c {
             if let Some(e) = &c.email {
                 profile.push(("Email".into(), e.clone()));
@@ -682,7 +712,13 @@ impl CustomerView {
             .iter()
             .filter(|l| l.is_open())
             .map(|l| {
-                format!("{} on {}: {} ({})", custops::text::dollars(l.estimate_cents), l.ro_number, l.description, l.op_code)
+                format!(
+                    "{} on {}: {} ({})",
+                    custops::text::dollars(l.estimate_cents),
+                    l.ro_number,
+                    l.description,
+                    l.op_code
+                )
             })
             .collect();
         let consent = if s.consent.opted_out() {
@@ -694,8 +730,12 @@ impl CustomerView {
                 _ => "May be texted; no marketing consent.".to_owned(),
             }
         };
-        let consent_history =
-            s.consent.history.iter().map(|h| (local(store, h.at), format!("{} ({})", h.change.replace('_', " "), h.source))).collect();
+        let consent_history = s
+            .consent
+            .history
+            .iter()
+            .map(|h| (local(store, h.at), format!("{} ({})", h.change.replace('_', " "), h.source)))
+            .collect();
         let mut thread: Vec<MessageView> = t
             .touchpoints
             .iter()
@@ -718,10 +758,15 @@ impl CustomerView {
             state: x.state.as_str().replace('_', " "),
         }));
         thread.sort_by_key(|m| m.at_utc);
-        let mut tasks: Vec<TaskView> =
-            s.tasks.iter().filter(|t| t.is_open()).map(|task| TaskView::of(store, task, Some(name.clone()), now)).collect();
+        let mut tasks: Vec<TaskView> = s
+            .tasks
+            .iter()
+            .filter(|t| t.is_open())
+            .map(|task| TaskView::of(store, task, Some(name.clone()), now))
+            .collect();
         tasks.sort_by_key(|t| t.due_at);
-        let timeline = t.touchpoints.iter().map(|tp| (local(store, tp.at), tp.kind.clone(), tp.summary.clone())).collect();
+        let timeline =
+            t.touchpoints.iter().map(|tp| (local(store, tp.at), tp.kind.clone(), tp.summary.clone())).collect();
         Self {
             store_id: store.store_id.clone(),
             store_name: store.name.clone(),

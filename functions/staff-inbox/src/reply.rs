@@ -76,7 +76,15 @@ pub fn decide(
     let text = plan(
         TextRequest {
             sent_by: Some(by.to_owned()),
-            ..TextRequest::new(store, &customer.phone, class, body_of(store, written), key.clone(), crate::TRIGGER, &key)
+            ..TextRequest::new(
+                store,
+                &customer.phone,
+                class,
+                body_of(store, written),
+                key.clone(),
+                crate::TRIGGER,
+                &key,
+            )
         },
         &state.consent,
         &state.sends,
@@ -125,15 +133,17 @@ mod tests {
     fn texted(texted: DateTime<Utc>) -> CustomerState {
         let mut profile = Customer::lead(&store().store_id, maria().phone, texted);
         profile.replied_at = Some(texted);
-        let task = Task::open(&maria(), TaskKind::ReplySms, "reply-1", ("bdc".into(), Department::Main), texted, texted);
+        let task =
+            Task::open(&maria(), TaskKind::ReplySms, "reply-1", ("bdc".into(), Department::Main), texted, texted);
         CustomerState { profile: Some(profile), version: Some(3), tasks: vec![task], ..Default::default() }
     }
 
     #[test]
     fn an_answer_within_a_day_of_the_customers_text_is_a_reply_that_closes_the_reply_task() {
         let now = at("2026-11-24T17:00:00Z");
-        let change = decide(&store(), &maria(), &texted(at("2026-11-24T16:00:00Z")), "See you at 3", "ana@x", "f1", now)
-            .unwrap();
+        let change =
+            decide(&store(), &maria(), &texted(at("2026-11-24T16:00:00Z")), "See you at 3", "ana@x", "f1", now)
+                .unwrap();
         let r = &change.records[0];
         let Some((Plan::Send(text), _)) = &r.text else { panic!("sent now: {:?}", r.text) };
         assert_eq!(text.class, MessageClass::Reply);

@@ -34,9 +34,13 @@ fn hostile_timeline() -> custops::table::Timeline {
 fn a_customers_script_is_shown_as_text_never_run() {
     let store = custops::fixtures::northside();
     let view = CustomerView::of(&store, &maria(), &hostile_timeline(), at("2026-11-24T17:00:00Z"));
-    let html = CustomerPage { nav: &nav(), c: view, notice: None, failed: false, form_id: "f".into() }.render().unwrap();
+    let html =
+        CustomerPage { nav: &nav(), c: view, notice: None, failed: false, form_id: "f".into() }.render().unwrap();
     assert!(!html.contains("<script>alert(1)</script>"), "escaped");
-    assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62;") || html.contains("&lt;script&gt;"), "shown as text");
+    assert!(
+        html.contains("&#60;script&#62;alert(1)&#60;/script&#62;") || html.contains("&lt;script&gt;"),
+        "shown as text"
+    );
     assert!(!html.contains("<b>Maria</b>"));
     assert!(html.contains(r#"name="csrf" value="cccccccccccccccccccccccccccccccc""#), "every form carries the token");
     assert!(html.contains(r#"action="/app/customers/+15125550142/reply""#));

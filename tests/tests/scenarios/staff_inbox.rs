@@ -95,7 +95,8 @@ fn field(page: &str, name: &str) -> String {
 
 /// A queue subscribed to `staff-alerts`, as an email or SMS subscription would be.
 async fn alert_queue(h: &Harness) -> String {
-    let url = h.stack.clients.sqs.create_queue().queue_name("alerts-under-test").send().await.unwrap().queue_url.unwrap();
+    let url =
+        h.stack.clients.sqs.create_queue().queue_name("alerts-under-test").send().await.unwrap().queue_url.unwrap();
     let arn = format!("arn:aws:sqs:us-east-1:123456789012:alerts-under-test");
     h.stack
         .clients
@@ -134,7 +135,15 @@ async fn alerts(h: &Harness, url: &str) -> Vec<(Value, String, String, String)> 
             let attrs = m.message_attributes.clone().unwrap_or_default();
             let attr = |n: &str| attrs.get(n).and_then(|a| a.string_value.clone()).unwrap_or_default();
             out.push((serde_json::from_str(m.body().unwrap()).unwrap(), attr("kind"), attr("store_id"), attr("owner")));
-            h.stack.clients.sqs.delete_message().queue_url(url).receipt_handle(m.receipt_handle.unwrap()).send().await.unwrap();
+            h.stack
+                .clients
+                .sqs
+                .delete_message()
+                .queue_url(url)
+                .receipt_handle(m.receipt_handle.unwrap())
+                .send()
+                .await
+                .unwrap();
         }
     }
 }
@@ -156,7 +165,10 @@ async fn staff_of_two_stores_sign_in_work_their_tasks_and_answer_only_their_cust
     let both = commands::staff_add(&h.target, "lakeside-ford", "gm@northside.example", "bdc", true, Some(PASSWORD))
         .await
         .unwrap();
-    assert_eq!((both.created, both.stores.clone()), (false, vec!["northside-chevy".to_owned(), "lakeside-ford".to_owned()]));
+    assert_eq!(
+        (both.created, both.stores.clone()),
+        (false, vec!["northside-chevy".to_owned(), "lakeside-ford".to_owned()])
+    );
     assert!(commands::staff_add(&h.target, "nowhere", "x@y.example", "bdc", false, Some(PASSWORD)).await.is_err());
 
     // Maria texts, with markup in it; a caller's missed call makes a callback.
@@ -169,7 +181,9 @@ async fn staff_of_two_stores_sign_in_work_their_tasks_and_answer_only_their_cust
     assert!(kinds.contains(&("task.created", "northside-chevy", "bdc")), "{kinds:?}");
     assert!(kinds.contains(&("task.created", "northside-chevy", "bdc-service")), "{kinds:?}");
     assert_eq!(created.len(), 2, "one alert per new task: {created:?}");
-    assert!(created.iter().all(|(body, ..)| !body.to_string().contains("5125550142\"") && body["phone_last4"].is_string()));
+    assert!(created
+        .iter()
+        .all(|(body, ..)| !body.to_string().contains("5125550142\"") && body["phone_last4"].is_string()));
 
     let http = h.stack.serve_http(0).await.unwrap();
     let mut anon = Browser::new(&http.url);
@@ -208,8 +222,7 @@ async fn staff_of_two_stores_sign_in_work_their_tasks_and_answer_only_their_cust
     assert!(!lee_tasks.contains("reply-m-1") && !lee_tasks.contains(MARIA));
     let lee_csrf = field(&lee.get("/app/tasks").await.1, "csrf");
     let reply = format!("/app/customers/{MARIA}/reply");
-    let (status, ..) =
-        lee.post(&reply, &[("csrf", &lee_csrf), ("store", "northside-chevy"), ("body", "hello")]).await;
+    let (status, ..) = lee.post(&reply, &[("csrf", &lee_csrf), ("store", "northside-chevy"), ("body", "hello")]).await;
     assert_eq!(status, 404, "another store's customer, whatever the form says");
 
     // A form without its token, or with another session's, is refused; nothing is sent.
@@ -221,7 +234,8 @@ async fn staff_of_two_stores_sign_in_work_their_tasks_and_answer_only_their_cust
 
     // Ana answers: one reply text from the store, recorded with her name, the reply task answered.
     let form_id = field(&record, "form_id");
-    let answer = [("csrf", csrf.as_str()), ("store", "northside-chevy"), ("form_id", &form_id), ("body", "Yes, ready at 3.")];
+    let answer =
+        [("csrf", csrf.as_str()), ("store", "northside-chevy"), ("form_id", &form_id), ("body", "Yes, ready at 3.")];
     let (status, location, _) = ana.post(&reply, &answer).await;
     assert_eq!((status, location.as_str()), (303, format!("{customer}&notice=sent").as_str()));
     // The same form twice (a double tap) sends once.
@@ -231,7 +245,10 @@ async fn staff_of_two_stores_sign_in_work_their_tasks_and_answer_only_their_cust
     assert_eq!(to_maria[0].message, "Northside Chevrolet: Yes, ready at 3.");
     let texts = commands::texts(&h.target, Some("northside-chevy")).await.unwrap();
     let sent = texts.iter().find(|t| t.trigger == staff_inbox::TRIGGER).unwrap();
-    assert_eq!((sent.class, sent.sent_by.as_deref()), (custops::text::MessageClass::Reply, Some("ana@northside.example")));
+    assert_eq!(
+        (sent.class, sent.sent_by.as_deref()),
+        (custops::text::MessageClass::Reply, Some("ana@northside.example"))
+    );
     let open = commands::tasks(&h.target, Some("northside-chevy"), None).await.unwrap();
     assert!(open.iter().all(|t| t.task_id != "reply-m-1"), "the answer closed the reply task");
     let (_, record) = ana.get(&customer).await;
@@ -241,15 +258,24 @@ async fn staff_of_two_stores_sign_in_work_their_tasks_and_answer_only_their_cust
     let mut gm = Browser::new(&http.url);
     gm.sign_in("gm@northside.example", PASSWORD).await;
     let (_, all) = gm.get("/app/tasks?view=all").await;
-    assert!(all.contains("callback-call-1") && all.contains("reply-m-1") == false, "the whole store's open tasks: {all}");
+    assert!(
+        all.contains("callback-call-1") && all.contains("reply-m-1") == false,
+        "the whole store's open tasks: {all}"
+    );
     let gm_csrf = field(&all, "csrf");
     let caller = "+15125550177";
     let (status, ..) = ana
-        .post("/app/tasks/callback-call-1/assign", &[("csrf", &csrf), ("store", "northside-chevy"), ("phone", caller), ("owner", "bdc")])
+        .post(
+            "/app/tasks/callback-call-1/assign",
+            &[("csrf", &csrf), ("store", "northside-chevy"), ("phone", caller), ("owner", "bdc")],
+        )
         .await;
     assert_eq!(status, 403, "only managers assign");
     let (status, ..) = gm
-        .post("/app/tasks/callback-call-1/assign", &[("csrf", &gm_csrf), ("store", "northside-chevy"), ("phone", caller), ("owner", "bdc")])
+        .post(
+            "/app/tasks/callback-call-1/assign",
+            &[("csrf", &gm_csrf), ("store", "northside-chevy"), ("phone", caller), ("owner", "bdc")],
+        )
         .await;
     assert_eq!(status, 303);
     let (_, tasks) = ana.get("/app/tasks").await;
@@ -257,12 +283,19 @@ async fn staff_of_two_stores_sign_in_work_their_tasks_and_answer_only_their_cust
     let (status, location, _) = ana
         .post(
             "/app/tasks/callback-call-1/done",
-            &[("csrf", &csrf), ("store", "northside-chevy"), ("phone", caller), ("outcome", "booked"), ("back", "tasks")],
+            &[
+                ("csrf", &csrf),
+                ("store", "northside-chevy"),
+                ("phone", caller),
+                ("outcome", "booked"),
+                ("back", "tasks"),
+            ],
         )
         .await;
     assert_eq!((status, location.as_str()), (303, "/app/tasks?notice=done"));
     assert!(commands::tasks(&h.target, Some("northside-chevy"), None).await.unwrap().is_empty());
-    let timeline = h.table().timeline(&custops::CustomerId::new("northside-chevy", Phone::parse(caller).unwrap())).await.unwrap();
+    let timeline =
+        h.table().timeline(&custops::CustomerId::new("northside-chevy", Phone::parse(caller).unwrap())).await.unwrap();
     let done = timeline.state.tasks.iter().find(|t| t.task_id == "callback-call-1").unwrap();
     assert_eq!((done.owner.as_str(), done.done_by.as_deref()), ("bdc", Some("ana@northside.example")));
 
@@ -278,7 +311,11 @@ async fn staff_of_two_stores_sign_in_work_their_tasks_and_answer_only_their_cust
     // A forged session (its signature changed) is no session.
     let mut forged = Browser::new(&http.url);
     let token = ana.cookie.clone().unwrap();
-    let flipped = if token.ends_with('A') { format!("{}B", &token[..token.len() - 1]) } else { format!("{}A", &token[..token.len() - 1]) };
+    let flipped = if token.ends_with('A') {
+        format!("{}B", &token[..token.len() - 1])
+    } else {
+        format!("{}A", &token[..token.len() - 1])
+    };
     forged.cookie = Some(flipped);
     assert_eq!(forged.get("/app/tasks").await.0, 303);
     // Signing out ends it in the browser.
@@ -315,9 +352,10 @@ async fn a_text_nobody_answers_within_the_stores_reply_time_is_escalated_once_to
     assert_eq!(task.escalated_at, Some(at("2026-11-24T16:16:00Z")));
 
     // The report counts it.
-    let (report, _) = commands::report(&h.target, "northside-chevy", "2026-11-24".parse().unwrap(), at("2026-11-24T23:00:00Z"))
-        .await
-        .unwrap();
+    let (report, _) =
+        commands::report(&h.target, "northside-chevy", "2026-11-24".parse().unwrap(), at("2026-11-24T23:00:00Z"))
+            .await
+            .unwrap();
     assert_eq!((report.replies.received, report.replies.escalated, report.replies.answered), (1, 1, 0));
 }
 
