@@ -8,6 +8,7 @@
 
 mod aws_calls;
 mod bounded_records;
+mod browser;
 mod consent;
 mod daily_report;
 mod declined_service;
