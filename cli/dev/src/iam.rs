@@ -27,8 +27,18 @@ pub struct Needed {
     pub on_index: bool,
 }
 
-/// What IAM authorises `call` (with its JSON or form `body`) as.
+/// Operations AWS does not authorise with IAM at all (public APIs a client
+/// calls with a user's own credentials): Cognito's sign-in. Amazon Cognito
+/// "doesn't evaluate IAM policies in requests for this API operation".
+pub const UNAUTHENTICATED: &[(&str, &str)] =
+    &[("cognito-idp", "InitiateAuth"), ("cognito-idp", "RespondToAuthChallenge")];
+
+/// What IAM authorises `call` (with its JSON or form `body`) as (nothing,
+/// for an [`UNAUTHENTICATED`] operation).
 pub fn actions_of(call: &AwsCall, body: &str) -> BTreeSet<Needed> {
+    if UNAUTHENTICATED.contains(&(call.service.as_str(), call.operation.as_str())) {
+        return BTreeSet::new();
+    }
     let json: Value = serde_json::from_str(body).unwrap_or(Value::Null);
     let one = |action: String, on_index: bool| BTreeSet::from([Needed { action, on_index }]);
     let service = call.service.as_str();

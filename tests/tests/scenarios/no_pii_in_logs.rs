@@ -126,6 +126,53 @@ fn scan(source: &str, logs: &str) -> Vec<String> {
     leaks
 }
 
+const PASSWORD: &str = "Correct-horse-42";
+/// What a person at the store wrote in the inbox.
+const STAFF_WROTE: &str = "Your Tahoe is ready after three";
+
+/// What one inbox session carried.
+struct InboxSession {
+    session: String,
+    csrf: String,
+}
+
+/// A person signs in (once with a wrong password), reads the list and a
+/// record, answers, and sends a form without its token and a forged session.
+async fn staff_inbox_session(stack: &LocalStack, target: &Target) -> InboxSession {
+    custops_cli::commands::staff_add(target, "northside-chevy", "ana@northside.example", "bdc", false, Some(PASSWORD))
+        .await
+        .unwrap();
+    let http = stack.serve_http(0).await.unwrap();
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let post = |path: &str, body: String, cookie: Option<&str>| {
+        let mut req = client
+            .post(format!("{}{path}", http.url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some(c) = cookie {
+            req = req.header("cookie", c.to_owned());
+        }
+        req.send()
+    };
+    let signin = |password: &str| format!("email=ana%40northside.example&password={password}");
+    assert_eq!(post("/app/signin", signin("wrong-one"), None).await.unwrap().status(), 401);
+    let answer = post("/app/signin", signin(PASSWORD), None).await.unwrap();
+    let cookie = answer.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let get = |path: String| client.get(format!("{}{path}", http.url)).header("cookie", cookie.clone()).send();
+    assert_eq!(get("/app/tasks".into()).await.unwrap().status(), 200);
+    let record = get("/app/customers/+15125550177?store=northside-chevy".into()).await.unwrap().text().await.unwrap();
+    let csrf = record.split(r#"name="csrf" value=""#).nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let reply = format!("csrf={csrf}&store=northside-chevy&form_id=f-1&body={}", STAFF_WROTE.replace(' ', "+"));
+    assert_eq!(post("/app/customers/+15125550177/reply", reply, Some(&cookie)).await.unwrap().status(), 303);
+    let no_token = format!("store=northside-chevy&body={}", STAFF_WROTE.replace(' ', "+"));
+    assert_eq!(post("/app/customers/+15125550177/reply", no_token, Some(&cookie)).await.unwrap().status(), 403);
+    let forged = format!("{cookie}x");
+    let status = client.get(format!("{}/app/tasks", http.url)).header("cookie", forged).send().await.unwrap().status();
+    assert_eq!(status, 303);
+    let session = cookie.split_once('=').unwrap().1.to_owned();
+    InboxSession { session, csrf }
+}
+
 fn sms(id: &str, body: &str) -> serde_json::Value {
     json!({"originationNumber": "+15125550142", "destinationNumber": "+15125550100", "messageKeyword": "JOIN",
            "messageBody": body, "inboundMessageId": id, "previousPublishedMessageId": "p"})
@@ -157,12 +204,18 @@ async fn no_log_line_holds_a_phone_number_or_a_customers_words() {
         .unwrap();
     }
     stack.run_until_idle(std::time::Duration::from_secs(60)).await.unwrap();
+    let inbox = staff_inbox_session(&stack, &target).await;
     // The scan itself catches what it looks for.
     assert_eq!(scan("self-test", r#"{"level":"WARN","fields":{"phone":"+1 (512) 555-0142"}}"#).len(), 1);
     assert_eq!(scan("self-test", r#"{"level":"INFO","fields":{"body":"Is my truck ready yet"}}"#).len(), 1);
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.lines().count() > 50, "the functions logged: {}", logs.lines().count());
     let mut leaks = scan("in-process", &logs);
+    for secret in [PASSWORD, STAFF_WROTE, inbox.session.as_str(), inbox.csrf.as_str()] {
+        if let Some(line) = logs.lines().find(|l| l.contains(secret)) {
+            leaks.push(format!("in-process (the inbox's password, session, form token or answer): {line}"));
+        }
+    }
 
     // The real binaries (dev builds, against the same emulator), built with
     // the features the workspace's tests unify, so nothing `cargo test` (or

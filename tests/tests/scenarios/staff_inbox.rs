@@ -186,6 +186,8 @@ async fn staff_of_two_stores_sign_in_work_their_tasks_and_answer_only_their_cust
         .all(|(body, ..)| !body.to_string().contains("5125550142\"") && body["phone_last4"].is_string()));
 
     let http = h.stack.serve_http(0).await.unwrap();
+    // Every AWS request the inbox makes from here on, signed with its name.
+    let recorder = custops_cli::emulator::CallRecorder::start(&h.emulator.endpoint).await.unwrap();
     let mut anon = Browser::new(&http.url);
     let (status, _) = anon.get("/app/tasks").await;
     assert_eq!(status, 303, "no session: to the sign-in");
@@ -321,6 +323,32 @@ async fn staff_of_two_stores_sign_in_work_their_tasks_and_answer_only_their_cust
     // Signing out ends it in the browser.
     let (status, location, _) = ana.post("/app/signout", &[("csrf", &csrf)]).await;
     assert_eq!((status, location.as_str()), (303, "/app/signin"));
+
+    // Least privilege, as AWS enforces it: the inbox's policy grants exactly
+    // the actions its requests needed (sign-in is not IAM-authorised).
+    let template = custops_cli::template::Template::parse(
+        custops_cli::template::TEMPLATE,
+        &custops_cli::template::Placement::local("http://127.0.0.1:1"),
+    )
+    .unwrap();
+    let granted = custops_dev::iam::granted(&template.resources["StaffInboxFunction"].properties);
+    let mut used = std::collections::BTreeSet::new();
+    for r in recorder.signed_requests().await.unwrap() {
+        if r.principal.as_deref() == Some(staff_inbox::NAME) {
+            used.extend(custops_dev::iam::actions_of(&r.call, &r.body));
+        }
+    }
+    let actions: Vec<&str> = used.iter().map(|n| n.action.as_str()).collect();
+    for needed in ["dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:PutItem", "sns:Publish"] {
+        assert!(actions.contains(&needed), "the flow exercised {needed}: {actions:?}");
+    }
+    let missing: Vec<_> = used.iter().filter(|n| !granted.contains(n)).collect();
+    assert!(missing.is_empty(), "StaffInboxFunction lacks {missing:?}");
+    let unused: Vec<_> = granted
+        .iter()
+        .filter(|g| !g.action.starts_with("kms:") && !used.iter().any(|n| n.action == g.action))
+        .collect();
+    assert!(unused.is_empty(), "StaffInboxFunction is granted what it never used: {unused:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
