@@ -303,3 +303,72 @@ fn the_http_url_takes_a_signed_twilio_callback_after_secrets_put() {
     assert_eq!(texts.as_array().unwrap().len(), 1, "{texts}");
     assert_eq!(texts[0]["phone"], "+15125550177");
 }
+
+/// `custops staff add` makes sign-ins (one person, two stores); at the ready
+/// line's `http` URL they sign in and see their own stores' tasks only.
+#[test]
+fn staff_added_with_the_binary_sign_in_at_the_http_url_and_see_their_stores_tasks() {
+    let (_up, endpoint, http) = local_up_http("2026-11-23T16:05:30Z", &[]);
+    custops(&endpoint, &["store", "put", events().join("stores/lakeside-ford.json").to_str().unwrap()]);
+    let added = custops(
+        &endpoint,
+        &[
+            "staff",
+            "add",
+            "--store",
+            "northside-chevy",
+            "--email",
+            "ana@northside.example",
+            "--teams",
+            "bdc-service,bdc",
+            "--password",
+            "Correct-horse-42",
+        ],
+    );
+    assert!(added.contains("ana@northside.example added") && added.contains("northside-chevy"), "{added}");
+    let again = custops(
+        &endpoint,
+        &[
+            "staff",
+            "add",
+            "--store",
+            "lakeside-ford",
+            "--email",
+            "ana@northside.example",
+            "--teams",
+            "bdc",
+            "--manager",
+            "--password",
+            "Correct-horse-42",
+        ],
+    );
+    assert!(
+        again.contains("updated") && again.contains("northside-chevy,lakeside-ford") && again.contains("manager"),
+        "{again}"
+    );
+    let refused = Command::new(BIN)
+        .args(["staff", "add", "--store", "nowhere", "--email", "x@y.example", "--teams", "bdc"])
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("unknown store"));
+
+    publish(&endpoint, "carrier/020-call-missed-known-customer.json");
+    texts_once_all(&endpoint, "sent");
+    let page = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let signed_in = client
+            .post(format!("{http}/app/signin"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("email=ana%40northside.example&password=Correct-horse-42")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed_in.status().as_u16(), 303);
+        let cookie = signed_in.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let tasks = client.get(format!("{http}/app/tasks")).header("cookie", cookie).send().await.unwrap();
+        assert_eq!(tasks.status().as_u16(), 200);
+        tasks.text().await.unwrap()
+    });
+    assert!(page.contains("callback-call-7f3a1c20") && page.contains("+15125550142"), "{page}");
+}

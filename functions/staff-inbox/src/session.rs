@@ -47,9 +47,13 @@ impl User {
     }
 }
 
+/// How far past its expiry a token is still taken (clock skew).
+pub const LEEWAY: u64 = 30;
+
 #[derive(Debug, Deserialize)]
 struct Claims {
     sub: String,
+    exp: u64,
     #[serde(default)]
     email: Option<String>,
     #[serde(default, rename = "cognito:username")]
@@ -115,8 +119,16 @@ impl Verifier {
         }
     }
 
-    /// The user a token is, if it is a valid session now.
+    /// The user a token is, if it is a valid session now. Its expiry is
+    /// real time, whatever clock the rest of custops runs on (a pinned
+    /// `--now` moves business time, not Cognito's).
     pub async fn user(&self, token: &str) -> Result<User, Rejected> {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        self.user_at(token, now).await
+    }
+
+    /// [`Verifier::user`] at `now` (unix seconds).
+    pub async fn user_at(&self, token: &str, now: u64) -> Result<User, Rejected> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| Rejected::Malformed)?;
         if header.alg != Algorithm::RS256 {
             return Err(Rejected::Invalid("not RS256".into()));
@@ -133,10 +145,14 @@ impl Verifier {
         validation.set_audience(&[&self.client_id]);
         validation.set_issuer(&[&self.issuer]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = 30;
+        // Expiry is checked below, at `now`.
+        validation.validate_exp = false;
         let data = jsonwebtoken::decode::<Claims>(token, &key, &validation)
             .map_err(|e| Rejected::Invalid(format!("{:?}", e.kind())))?;
         let c = data.claims;
+        if c.exp + LEEWAY < now {
+            return Err(Rejected::Invalid("expired".into()));
+        }
         if c.token_use != "id" {
             return Err(Rejected::Invalid("not an ID token".into()));
         }

@@ -320,6 +320,63 @@ async fn staff_of_two_stores_sign_in_work_their_tasks_and_answer_only_their_cust
     };
     forged.cookie = Some(flipped);
     assert_eq!(forged.get("/app/tasks").await.0, 303);
+    // A session is the pool's ID token for the inbox's own app client, and
+    // only until it expires: a token of another app client of the same pool
+    // (another audience) is no session, nor is this one two hours on.
+    let pool = custops_cli::local::made_up_ids(
+        &custops_cli::template::Template::parse(
+            custops_cli::template::TEMPLATE,
+            &custops_cli::template::Placement::local(&h.emulator.endpoint),
+        )
+        .unwrap(),
+        &custops::aws::local(&h.emulator.endpoint).await,
+    )
+    .await
+    .unwrap();
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&custops::aws::local(&h.emulator.endpoint).await);
+    let other = cognito
+        .create_user_pool_client()
+        .user_pool_id(&pool["StaffUserPool"])
+        .client_name("another-app")
+        .explicit_auth_flows(aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .send()
+        .await
+        .unwrap()
+        .user_pool_client
+        .unwrap()
+        .client_id
+        .unwrap();
+    let foreign = cognito
+        .initiate_auth()
+        .client_id(&other)
+        .auth_flow(aws_sdk_cognitoidentityprovider::types::AuthFlowType::UserPasswordAuth)
+        .auth_parameters("USERNAME", "ana@northside.example")
+        .auth_parameters("PASSWORD", PASSWORD)
+        .send()
+        .await
+        .unwrap()
+        .authentication_result
+        .unwrap()
+        .id_token
+        .unwrap();
+    let mut stranger = Browser::new(&http.url);
+    stranger.cookie = Some(format!("{}={foreign}", staff_inbox::session::COOKIE));
+    assert_eq!(stranger.get("/app/tasks").await.0, 303, "another app client's token");
+    let verifier = staff_inbox::session::Verifier::new(
+        "us-east-1",
+        &pool["StaffUserPool"],
+        &pool["StaffUserPoolClient"],
+        Some(&h.emulator.endpoint),
+    );
+    let token = ana.cookie.clone().unwrap().split_once('=').unwrap().1.to_owned();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let user = verifier.user_at(&token, now).await.expect("a session now");
+    assert_eq!(
+        (user.email.as_str(), user.stores.as_slice(), user.manager),
+        ("ana@northside.example", &["northside-chevy".to_owned()][..], false)
+    );
+    assert!(verifier.user_at(&token, now + 2 * 3600).await.is_err(), "expired two hours on");
+
     // Signing out ends it in the browser.
     let (status, location, _) = ana.post("/app/signout", &[("csrf", &csrf)]).await;
     assert_eq!((status, location.as_str()), (303, "/app/signin"));
