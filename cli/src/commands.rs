@@ -418,7 +418,14 @@ pub async fn timeline(target: &Target, phone: &str, store: Option<&str>, json: b
             println!("{}  {:<16} {}", tp.at.format("%Y-%m-%d %H:%M:%SZ"), tp.kind, tp.summary);
         }
         for tx in &t.texts {
-            println!("{}  text {:?} {:?}: {}", tx.created_at.format("%Y-%m-%d %H:%M:%SZ"), tx.class, tx.state, tx.body);
+            let by = tx.sent_by.as_ref().map(|b| format!(" (by {b})")).unwrap_or_default();
+            println!(
+                "{}  text {:?} {:?}{by}: {}",
+                tx.created_at.format("%Y-%m-%d %H:%M:%SZ"),
+                tx.class,
+                tx.state,
+                tx.body
+            );
         }
     }
     if json {

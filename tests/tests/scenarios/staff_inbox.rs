@@ -97,7 +97,7 @@ fn field(page: &str, name: &str) -> String {
 async fn alert_queue(h: &Harness) -> String {
     let url =
         h.stack.clients.sqs.create_queue().queue_name("alerts-under-test").send().await.unwrap().queue_url.unwrap();
-    let arn = format!("arn:aws:sqs:us-east-1:123456789012:alerts-under-test");
+    let arn = "arn:aws:sqs:us-east-1:123456789012:alerts-under-test";
     h.stack
         .clients
         .sns
@@ -261,7 +261,7 @@ async fn staff_of_two_stores_sign_in_work_their_tasks_and_answer_only_their_cust
     gm.sign_in("gm@northside.example", PASSWORD).await;
     let (_, all) = gm.get("/app/tasks?view=all").await;
     assert!(
-        all.contains("callback-call-1") && all.contains("reply-m-1") == false,
+        all.contains("callback-call-1") && !all.contains("reply-m-1"),
         "the whole store's open tasks: {all}"
     );
     let gm_csrf = field(&all, "csrf");
