@@ -1,35 +1,22 @@
 #!/usr/bin/env bash
 # Lint the AWS SAM template (infra/template.yaml) with cfn-lint and checkov.
 #
-# Installs pinned linters into a project-local venv (.custops/lint-venv) on
-# first use, reuses it afterwards, and reinstalls when the pins below change.
-# Needs only python3 (with venv) and access to PyPI for the first install;
-# the lint itself runs fully offline.
+# The linters are pinned with every dependency in infra/lint-requirements.txt
+# and installed into .custops/lint-venv by .ci/venv.sh (the one installer the
+# CI's other venvs use), reinstalled when the pins change. Needs only python3
+# (with venv) and PyPI for the first install; the lint itself runs offline.
 #
 # Checkov suppressions live next to each resource in the template
 # (Metadata.checkov.skip with a justification); there is no global skip list.
 set -euo pipefail
-
-CFN_LINT_VERSION="1.58.0"
-CHECKOV_VERSION="3.3.30"
 
 root="$(git -C "$(dirname "${BASH_SOURCE[0]}")" rev-parse --show-toplevel 2>/dev/null \
         || (cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd))"
 cd "$root"
 
 template="infra/template.yaml"
-venv=".custops/lint-venv"
-stamp="$venv/.installed"
-want="cfn-lint==$CFN_LINT_VERSION checkov==$CHECKOV_VERSION python=$(python3 -c 'import sys; print(sys.version.split()[0])')"
-
-if [[ ! -x "$venv/bin/python" ]] || [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
-    echo "lint-infra: installing cfn-lint==$CFN_LINT_VERSION checkov==$CHECKOV_VERSION into $venv" >&2
-    rm -rf "$venv"
-    python3 -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-compile \
-        "cfn-lint==$CFN_LINT_VERSION" "checkov==$CHECKOV_VERSION"
-    printf '%s\n' "$want" > "$stamp"
-fi
+venv="${CUSTOPS_HOME:-.custops}/lint-venv"
+bash .ci/venv.sh lint infra/lint-requirements.txt >&2
 
 # Keep checkov offline: no Prisma Cloud / Bridgecrew calls, no version check.
 export BC_SKIP_MAPPING=TRUE                 # no policy-metadata mapping download

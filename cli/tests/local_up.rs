@@ -372,3 +372,27 @@ fn staff_added_with_the_binary_sign_in_at_the_http_url_and_see_their_stores_task
     });
     assert!(page.contains("callback-call-7f3a1c20") && page.contains("+15125550142"), "{page}");
 }
+
+/// The emulator ends with the process that started it, however that ends
+/// (a killed test run, a closed terminal): `custops local up` killed with
+/// SIGKILL, which it cannot catch, leaves no emulator behind on its port.
+#[test]
+fn the_emulator_ends_when_the_process_that_started_it_is_killed() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(BIN)
+        .args(["local", "up", "--port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("local up starts");
+    let ready = BufReader::new(child.stdout.take().unwrap()).lines().next().expect("a ready line").unwrap();
+    assert!(ready.contains(&format!("127.0.0.1:{port}")), "{ready}");
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(), "the emulator listens");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        assert!(started.elapsed() < Duration::from_secs(15), "the emulator outlived local up on port {port}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

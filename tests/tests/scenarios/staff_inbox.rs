@@ -260,10 +260,7 @@ async fn staff_of_two_stores_sign_in_work_their_tasks_and_answer_only_their_cust
     let mut gm = Browser::new(&http.url);
     gm.sign_in("gm@northside.example", PASSWORD).await;
     let (_, all) = gm.get("/app/tasks?view=all").await;
-    assert!(
-        all.contains("callback-call-1") && !all.contains("reply-m-1"),
-        "the whole store's open tasks: {all}"
-    );
+    assert!(all.contains("callback-call-1") && !all.contains("reply-m-1"), "the whole store's open tasks: {all}");
     let gm_csrf = field(&all, "csrf");
     let caller = "+15125550177";
     let (status, ..) = ana
