@@ -221,6 +221,60 @@ pub async fn staff_add(
     Ok(StaffUser { email, stores, teams: all_teams, manager, created })
 }
 
+/// The record SNS's SMS delivery-status logging writes for the text
+/// published as `message_id` (CONTRACT.md section 11), and when it is
+/// recorded (`at`, else a second after the text went). The number comes
+/// from the text, else from the emulator's sent SMS.
+pub async fn receipt_record(
+    target: &Target,
+    endpoint: &str,
+    message_id: &str,
+    failed: bool,
+    response: Option<&str>,
+    at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<(String, chrono::DateTime<chrono::Utc>), BoxError> {
+    let text = target.table.text_by_message_id(message_id).await?;
+    let destination = match &text {
+        Some(t) => Some(t.phone.e164().to_owned()),
+        None => crate::emulator::sent_sms(endpoint)
+            .await?
+            .into_iter()
+            .find(|s| s.message_id == message_id)
+            .map(|s| s.phone_number),
+    };
+    let at = at
+        .or_else(|| text.as_ref().and_then(|t| t.sent_at).map(|s| s + chrono::Duration::seconds(1)))
+        .unwrap_or_else(chrono::Utc::now);
+    let segments = text.as_ref().map_or(1, |t| t.segments);
+    let sms_type = text.as_ref().map_or("Transactional", |t| t.class.sms_type());
+    let response = response.unwrap_or(if failed {
+        "Unknown error attempting to reach phone"
+    } else {
+        "Message has been accepted by phone carrier"
+    });
+    let mut delivery = serde_json::json!({
+        "mnc": 260, "mcc": 310,
+        "priceInUSD": 0.00645 * f64::from(segments),
+        "smsType": sms_type,
+        "providerResponse": response,
+        "dwellTimeMs": 599,
+    });
+    if let Some(d) = destination {
+        delivery["destination"] = Value::String(d);
+    }
+    if !failed {
+        // A failure may carry no carrier; a delivery does.
+        delivery["phoneCarrier"] = Value::String("T-Mobile".into());
+        delivery["dwellTimeMsUntilDeviceAck"] = Value::from(1344);
+    }
+    let record = serde_json::json!({
+        "notification": {"messageId": message_id, "timestamp": at.format("%Y-%m-%d %H:%M:%S%.3f").to_string()},
+        "delivery": delivery,
+        "status": if failed { "FAILURE" } else { "SUCCESS" },
+    });
+    Ok((record.to_string(), at))
+}
+
 /// The keys a store's webhook secret may hold (CONTRACT section 9).
 pub const WEBHOOK_SECRET_KEYS: &[&str] = &["signing_secret", "twilio_auth_token", "ringcentral_verification_token"];
 
@@ -317,15 +371,36 @@ fn name_of(value: impl serde::Serialize) -> String {
 }
 
 pub fn print_texts(texts: &[OutboundText], json: bool) {
-    print_list(texts, json, "no texts", |t| {
+    if json {
+        // Each text as stored, with `message_id` (its Publish's, as the
+        // emulator and SNS's delivery records name it) and `delivery`
+        // (`delivered`, `failed`, or null before its receipt).
+        let out: Vec<Value> = texts
+            .iter()
+            .map(|t| {
+                let mut v = serde_json::to_value(t).unwrap_or_default();
+                v["message_id"] = t.sns_message_id.clone().map_or(Value::Null, Value::String);
+                v["delivery"] = t.receipt.as_ref().map_or(Value::Null, |r| Value::String(r.status.as_str().into()));
+                v
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        return;
+    }
+    print_list(texts, false, "no texts", |t| {
+        let delivery = match &t.receipt {
+            Some(r) => format!("{} ({})", r.status.as_str(), r.provider_response),
+            None => String::new(),
+        };
         format!(
-            "{}  {:<16} {:<13} {:<13} {:<8}  {}",
+            "{}  {:<16} {:<13} {:<13} {:<8}  {}{}",
             t.created_at.format("%Y-%m-%d %H:%M:%SZ"),
             t.store_id,
             t.phone.e164(),
             name_of(t.class),
             name_of(t.state),
-            t.body
+            t.body,
+            if delivery.is_empty() { String::new() } else { format!("  [{delivery}]") }
         )
     });
 }
@@ -419,6 +494,10 @@ pub async fn timeline(target: &Target, phone: &str, store: Option<&str>, json: b
         }
         for tx in &t.texts {
             let by = tx.sent_by.as_ref().map(|b| format!(" (by {b})")).unwrap_or_default();
+            let by = match &tx.receipt {
+                Some(r) => format!("{by} [{}: {}]", r.status.as_str(), r.provider_response),
+                None => by,
+            };
             println!(
                 "{}  text {:?} {:?}{by}: {}",
                 tx.created_at.format("%Y-%m-%d %H:%M:%SZ"),
@@ -608,6 +687,25 @@ pub async fn dlq_urls(target: &Target) -> Result<Vec<String>, BoxError> {
     for source in sources {
         if let Some(dlq) = target.template.dlq_of(&source) {
             urls.push(target.queue_url(&dlq).await?);
+        }
+    }
+    // A function's own DLQ for its asynchronous invocations (sms-receipts).
+    let own: Vec<String> = target
+        .template
+        .of_type("AWS::Serverless::Function")
+        .filter_map(|f| f.properties.pointer("/DeadLetterQueue/TargetArn").and_then(Value::as_str))
+        .filter_map(|arn| {
+            target
+                .template
+                .of_type("AWS::SQS::Queue")
+                .find(|q| target.template.name_of(&q.logical_id).is_some_and(|n| arn.ends_with(&format!(":{n}"))))
+                .map(|q| q.logical_id.clone())
+        })
+        .collect();
+    for dlq in own {
+        let url = target.queue_url(&dlq).await?;
+        if !urls.contains(&url) {
+            urls.push(url);
         }
     }
     Ok(urls)

@@ -162,6 +162,22 @@ enum LocalCommand {
         #[command(flatten)]
         conn: Conn,
     },
+    /// Write the SMS delivery-status record SNS would for a sent text (MESSAGE_ID:
+    /// the emulator's message id of the SMS, as `texts --json` shows it) and
+    /// deliver it as the log group's subscription filter does.
+    Receipt {
+        message_id: String,
+        #[arg(long, value_parser = ["SUCCESS", "FAILURE"])]
+        status: String,
+        /// The carrier's words (default for SUCCESS: "Message has been accepted by phone carrier").
+        #[arg(long)]
+        response: Option<String>,
+        /// When SNS recorded it (default: a second after the text went).
+        #[arg(long)]
+        at: Option<DateTime<Utc>>,
+        #[command(flatten)]
+        conn: Conn,
+    },
 }
 
 #[derive(Subcommand)]
@@ -253,6 +269,20 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             }
             for (function, report) in fired {
                 println!("{function}: {report}");
+            }
+            Ok(())
+        }
+        Command::Local { command: LocalCommand::Receipt { message_id, status, response, at, conn } } => {
+            let endpoint = require_endpoint(&conn)?;
+            let target = Target::new(Some(endpoint), &conn.stack).await?;
+            let failed = status == "FAILURE";
+            let (record, at) =
+                commands::receipt_record(&target, endpoint, &message_id, failed, response.as_deref(), at).await?;
+            let clock: SharedClock = Arc::new(PinnedClock::at(at));
+            let stack = LocalStack::connect(endpoint, clock).await?;
+            let group = sms_receipts::log_group(custops::aws::LOCAL_REGION, custops::aws::LOCAL_ACCOUNT, failed);
+            for report in stack.deliver_logs(&group, &[record]).await? {
+                println!("receipt {message_id} ({status}) to {group}: {report}");
             }
             Ok(())
         }

@@ -157,6 +157,8 @@ pub struct RecordChange {
     /// The text, planned by [`crate::outbound::plan`], and the send ledger it
     /// was planned against (the caps).
     pub text: Option<(Plan, SendLedger)>,
+    /// Finished texts written back with what became of them (a delivery receipt).
+    pub finished_texts: Vec<OutboundText>,
 }
 
 impl Change {
@@ -224,6 +226,7 @@ impl RecordChange {
             touchpoints: Vec::new(),
             absent: Vec::new(),
             text: None,
+            finished_texts: Vec::new(),
         }
     }
 
@@ -312,6 +315,11 @@ impl Core {
             }
             if let Some((plan, sends)) = &r.text {
                 crate::outbound::stage(&mut tx, id, plan, sends);
+            }
+            // A text that has gone (its receipt names its message id):
+            // nothing else writes it again.
+            for text in &r.finished_texts {
+                tx.put(text, Guard::Always);
             }
         }
         tx

@@ -13,7 +13,7 @@
 //! | declined line (`declined_line`) | `CUST#{store}#{e164}` | `#DECL#{ro}#{line}` (recovered or declined: `H#DECL#...`) | | `DECLINED#{store}` / `{declined}#{e164}#{ro}#{line}` (open only) | |
 //! | follow-up step (`follow_up`) | `CUST#{store}#{e164}` | `#STEP#{ro}#{step}` (ended: `H#STEP#...`) | | | `DUE#{shard}` / `{due}#{pk}#{sk}` (scheduled, until handed to its function) |
 //! | task (`task`) | `CUST#{store}#{e164}` | `#TASK#{task_id}` (done: `H#TASK#...`) | | `TASKS#{store}` / `{due}#{task_id}` (open only) | `DUE#{shard}` / `{escalate_at}#{pk}#{sk}` (a reply waiting for a person, until handed to inbound-sms) |
-//! | outbound text (`text`) | `CUST#{store}#{e164}` | `TEXT#{dedupe key}` | | `TEXTS#{store}` / `{created}#{dedupe key}` | `DUE#{shard}` / `{due}#{pk}#{sk}` (unfinished only) |
+//! | outbound text (`text`) | `CUST#{store}#{e164}` | `TEXT#{dedupe key}` | `SNSMSG#{message id}` / `TEXT` (once published) | `TEXTS#{store}` / `{created}#{dedupe key}` | `DUE#{shard}` / `{due}#{pk}#{sk}` (unfinished only) |
 //! | touchpoint (`touchpoint`) | `CUST#{store}#{e164}` | `TL#{at}#{event_id}#{kind}` | | | |
 //! | event claim (`event_claim`) | `EVENT#{store}#{event_id}` | `EVENT` | | | |
 //! | day fact (`fact`) | `DAY#{store}#{yyyy-mm-dd}` | `{kind}#{event_id}` | | | |
@@ -150,6 +150,12 @@ pub fn dms_ref(store_id: &str, dms_id: &str) -> String {
 }
 
 /// The gsi2 value of a store's texts feed.
+/// A text by the `MessageId` SNS gave its Publish (gsi1): where its
+/// delivery receipt finds it. Message ids are unique across the account.
+pub fn sns_message(message_id: &str) -> String {
+    format!("SNSMSG#{message_id}")
+}
+
 pub fn texts_feed(store_id: &str) -> String {
     format!("TEXTS#{store_id}")
 }

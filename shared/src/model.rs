@@ -586,6 +586,8 @@ pub enum TaskKind {
     WinBack,
     /// Set the first service appointment of a vehicle just delivered.
     FirstService,
+    /// Reach a customer whose text did not arrive (its delivery receipt failed).
+    TextFailed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -972,6 +974,8 @@ pub enum FactKind {
     ReplyEscalated,
     /// A person at the store texted the customer from the staff inbox.
     StaffReply,
+    /// A carrier reported a number opted out (a delivery receipt).
+    CarrierOptOut,
 }
 
 impl FactKind {
@@ -999,6 +1003,7 @@ impl FactKind {
             FactKind::CallbackCreated => "callback_created",
             FactKind::ReplyEscalated => "reply_escalated",
             FactKind::StaffReply => "staff_reply",
+            FactKind::CarrierOptOut => "carrier_opt_out",
         }
     }
 }

@@ -518,6 +518,7 @@ pub fn plan(req: TextRequest<'_>, consent: &Consent, sends: &SendLedger, now: Da
         withdrawn_if: req.withdrawn_if,
         while_open: req.while_open,
         sent_by: req.sent_by,
+        receipt: None,
     };
     if deferred {
         Plan::Defer(text)

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Fact, FactKind, Task, TaskKind, TaskOutcome, TaskStatus};
 use crate::store::{Department, StoreConfig};
 use crate::table::{Table, TableError};
-use crate::text::{dollars, OutboundText, TextState};
+use crate::text::{dollars, DeliveryStatus, OutboundText, TextState};
 
 /// The share of unanswered callers who never call back (3 in 4).
 pub const NEVER_CALL_BACK: (u64, u64) = (3, 4);
@@ -132,10 +132,15 @@ pub struct Replies {
 pub struct Texts {
     pub sent: u64,
     pub segments: u64,
-    /// Estimated cost of the texts sent, in cents (rounded).
+    /// The cost of the texts sent, in cents (rounded): the delivery
+    /// receipts' prices where they came, the list price per segment elsewhere.
     pub est_cost_cents: u64,
-    /// Texts closed as failed that day: their release attempts ran out
-    /// (SNS refused every one), so the customer never got them.
+    /// Texts sent that day whose delivery receipt says delivered.
+    #[serde(default)]
+    pub delivered: u64,
+    /// Texts sent that day whose receipt says they did not arrive, and texts
+    /// closed as failed that day (SNS refused every attempt): the customer
+    /// never got them.
     pub failed: u64,
 }
 
@@ -423,11 +428,19 @@ pub fn build(store: &StoreConfig, date: NaiveDate, now: DateTime<Utc>, data: &Da
     overdue_tasks.sort_by(|a, b| b.count.cmp(&a.count).then(a.oldest_due_at.cmp(&b.oldest_due_at)));
 
     let delivered: Vec<&OutboundText> = data.texts.iter().filter(|t| t.state == TextState::Sent && went(t)).collect();
+    let receipt = |t: &OutboundText, status| t.receipt.as_ref().is_some_and(|r| r.status == status);
     let texts = Texts {
         sent: delivered.len() as u64,
         segments: delivered.iter().map(|t| u64::from(t.segments)).sum(),
-        est_cost_cents: (delivered.iter().map(|t| t.est_price_micro_usd).sum::<u64>() + 5_000) / 10_000,
-        failed: count(FactKind::TextFailed),
+        est_cost_cents: (delivered
+            .iter()
+            .map(|t| t.receipt.as_ref().and_then(|r| r.price_micro_usd).unwrap_or(t.est_price_micro_usd))
+            .sum::<u64>()
+            + 5_000)
+            / 10_000,
+        delivered: delivered.iter().filter(|t| receipt(t, DeliveryStatus::Delivered)).count() as u64,
+        failed: delivered.iter().filter(|t| receipt(t, DeliveryStatus::Failed)).count() as u64
+            + count(FactKind::TextFailed),
     };
 
     let (num, den) = NEVER_CALL_BACK;
@@ -471,6 +484,7 @@ pub fn kind_name(kind: TaskKind) -> &'static str {
         TaskKind::NoShow => "no_show",
         TaskKind::WinBack => "win_back",
         TaskKind::FirstService => "first_service",
+        TaskKind::TextFailed => "text_failed",
     }
 }
 
@@ -544,10 +558,11 @@ impl std::fmt::Display for Report {
         }
         writeln!(
             f,
-            "Texts sent: {} ({} segments, about {}); {} failed",
+            "Texts sent: {} ({} segments, about {}); {} delivered, {} failed",
             self.texts.sent,
             self.texts.segments,
             dollars(self.texts.est_cost_cents as i64),
+            self.texts.delivered,
             self.texts.failed
         )?;
         write!(f, "Dead letters waiting: {}", self.dead_letters)

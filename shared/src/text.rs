@@ -153,6 +153,42 @@ pub struct OutboundText {
     /// The person who wrote it (a staff user's email, from the staff inbox).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sent_by: Option<String>,
+    /// What the carrier said of it (SNS's delivery-status record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Receipt>,
+}
+
+/// A text's delivery receipt: SNS's SMS delivery-status record (CONTRACT.md
+/// section 11), as the carrier answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub status: DeliveryStatus,
+    /// When SNS recorded it (`notification.timestamp`).
+    pub at: DateTime<Utc>,
+    /// The carrier's words (`delivery.providerResponse`).
+    pub provider_response: String,
+    /// What it cost (`delivery.priceInUSD`), in millionths of a dollar.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_micro_usd: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<String>,
+}
+
+/// Whether the carrier delivered a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Delivered,
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
 }
 
 /// What withdraws a text that has not gone yet.
@@ -208,6 +244,9 @@ impl Entity for OutboundText {
         let mut k = TextRef::of(self).keys();
         let (pk, sk) = (k.pk.clone(), k.sk.clone());
         k.gsi2 = Some((keys::texts_feed(&self.store_id), format!("{}#{}", keys::ts(self.created_at), self.dedupe_key)));
+        if let Some(id) = &self.sns_message_id {
+            k.gsi1 = Some((keys::sns_message(id), "TEXT".into()));
+        }
         if !self.state.is_finished() {
             let due = self.due_at.unwrap_or(self.created_at);
             k.gsi3 = Some((keys::due_shard(&pk), format!("{}#{pk}#{sk}", keys::ts(due))));

@@ -41,6 +41,7 @@ impl std::fmt::Debug for Handler {
             Handler::InProcess(Code::Sqs(_)) => f.write_str("Sqs(in-process)"),
             Handler::InProcess(Code::Scheduled(_)) => f.write_str("Scheduled(in-process)"),
             Handler::InProcess(Code::Http(_)) => f.write_str("Http(in-process)"),
+            Handler::InProcess(Code::Logs(_)) => f.write_str("Logs(in-process)"),
         }
     }
 }
@@ -51,7 +52,7 @@ impl Handler {
         match self {
             Handler::Process(p) => p.sqs(event).await,
             Handler::InProcess(Code::Sqs(h)) => h.handle(event).await,
-            Handler::InProcess(Code::Scheduled(_) | Code::Http(_)) => all_failed(event),
+            Handler::InProcess(Code::Scheduled(_) | Code::Http(_) | Code::Logs(_)) => all_failed(event),
         }
     }
 
@@ -60,7 +61,7 @@ impl Handler {
         match self {
             Handler::Process(p) if p.scheduled => Ok(Some(p.invoke(&scheduled_event())?.await?)),
             Handler::InProcess(Code::Scheduled(h)) => Ok(Some(h.tick().await?)),
-            Handler::Process(_) | Handler::InProcess(Code::Sqs(_) | Code::Http(_)) => Ok(None),
+            Handler::Process(_) | Handler::InProcess(Code::Sqs(_) | Code::Http(_) | Code::Logs(_)) => Ok(None),
         }
     }
 }
@@ -390,6 +391,48 @@ impl LocalStack {
             }
         }
         self.run_until_idle_of(&self.handoff_queues(), Duration::from_secs(60)).await?;
+        Ok(out)
+    }
+
+    /// Delivers `messages` (log lines) of `log_group` to the functions fed
+    /// by CloudWatch Logs, as a subscription filter does: one event, its
+    /// `awslogs.data` base64 gzip of the log data, invoked in-process or
+    /// through the Runtime API. What each reported.
+    pub async fn deliver_logs(&self, log_group: &str, messages: &[String]) -> Result<Vec<Value>, BoxError> {
+        use std::io::Write;
+        let now = chrono::Utc::now().timestamp_millis();
+        let data = serde_json::json!({
+            "messageType": "DATA_MESSAGE",
+            "owner": custops::aws::LOCAL_ACCOUNT,
+            "logGroup": log_group,
+            "logStream": format!("{}/[$LATEST]{now:x}", chrono::Utc::now().format("%Y/%m/%d")),
+            "subscriptionFilters": ["custops-local"],
+            "logEvents": messages.iter().enumerate().map(|(i, m)| serde_json::json!({
+                "id": format!("{now}{i:06}"), "timestamp": now, "message": m
+            })).collect::<Vec<_>>(),
+        });
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gzip.write_all(data.to_string().as_bytes())?;
+        use base64::Engine;
+        let payload = base64::engine::general_purpose::STANDARD.encode(gzip.finish()?);
+        let event = serde_json::json!({ "awslogs": { "data": payload } });
+        let mut out = Vec::new();
+        for f in &self.functions {
+            match &f.handler {
+                // Parsed from the text, as the runtime parses Lambda's payload
+                // (the payload's reader wants borrowed keys).
+                Handler::InProcess(Code::Logs(code)) => {
+                    out.push(code.deliver(serde_json::from_str(&event.to_string())?).await?)
+                }
+                Handler::Process(p) if crate::registry::find(&f.def.binary).is_some_and(|r| r.logs) => {
+                    out.push(p.invoke(&event)?.await?)
+                }
+                _ => {}
+            }
+        }
+        if out.is_empty() {
+            return Err("the template has no function fed by CloudWatch Logs".into());
+        }
         Ok(out)
     }
 

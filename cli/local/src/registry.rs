@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
+use aws_lambda_events::event::cloudwatch_logs::LogsEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use custops::function::{ScheduledFunction, SqsFunction, SqsHandler};
 use custops::http::{HookRequest, HookResponse};
@@ -23,6 +24,8 @@ pub struct Registration {
     pub env: &'static [&'static str],
     /// Fired by a schedule (else fed by an SQS queue).
     pub scheduled: bool,
+    /// Fed by CloudWatch Logs subscription filters.
+    pub logs: bool,
     build: fn(&FunctionDef, &SdkConfig, SharedClock) -> Result<Code, BoxError>,
 }
 
@@ -33,6 +36,8 @@ pub enum Code {
     Scheduled(Arc<dyn LocalScheduled>),
     /// Behind the HTTP API (the front door, the staff inbox).
     Http(Arc<dyn LocalHttp>),
+    /// Fed by CloudWatch Logs subscription filters (delivery receipts).
+    Logs(Arc<dyn LocalLogs>),
 }
 
 impl Registration {
@@ -43,14 +48,14 @@ impl Registration {
 }
 
 const fn sqs<F: SqsFunction>() -> Registration {
-    Registration { name: F::NAME, env: F::ENV, scheduled: false, build: build_sqs::<F> }
+    Registration { name: F::NAME, env: F::ENV, scheduled: false, logs: false, build: build_sqs::<F> }
 }
 
 const fn scheduled<F: ScheduledFunction>() -> Registration
 where
     F::Report: 'static,
 {
-    Registration { name: F::NAME, env: F::ENV, scheduled: true, build: build_scheduled::<F> }
+    Registration { name: F::NAME, env: F::ENV, scheduled: true, logs: false, build: build_scheduled::<F> }
 }
 
 /// Every function of custops.
@@ -65,8 +70,27 @@ pub const FUNCTIONS: &[Registration] = &[
     scheduled::<scheduler::Scheduler>(),
     scheduled::<lapse_sweep::LapseSweep>(),
     scheduled::<daily_report::DailyReport>(),
-    Registration { name: front_door::NAME, env: front_door::ENV, scheduled: false, build: build_front_door },
-    Registration { name: staff_inbox::NAME, env: staff_inbox::ENV, scheduled: false, build: build_staff_inbox },
+    Registration {
+        name: front_door::NAME,
+        env: front_door::ENV,
+        scheduled: false,
+        logs: false,
+        build: build_front_door,
+    },
+    Registration {
+        name: staff_inbox::NAME,
+        env: staff_inbox::ENV,
+        scheduled: false,
+        logs: false,
+        build: build_staff_inbox,
+    },
+    Registration {
+        name: sms_receipts::NAME,
+        env: sms_receipts::ENV,
+        scheduled: false,
+        logs: true,
+        build: build_sms_receipts,
+    },
 ];
 
 /// The registration of the function named `name`.
@@ -104,6 +128,18 @@ impl LocalHttp for staff_inbox::Inbox {
     }
 }
 
+/// An in-process function fed by CloudWatch Logs, behind a pointer.
+pub trait LocalLogs: Send + Sync {
+    /// One subscription delivery; what the function reports, as JSON.
+    fn deliver(&self, event: LogsEvent) -> Boxed<'_, Result<serde_json::Value, BoxError>>;
+}
+
+impl LocalLogs for sms_receipts::Receipts {
+    fn deliver(&self, event: LogsEvent) -> Boxed<'_, Result<serde_json::Value, BoxError>> {
+        Box::pin(async move { Ok(serde_json::to_value(self.handle(event).await?)?) })
+    }
+}
+
 /// An in-process scheduled function, behind a pointer.
 pub trait LocalScheduled: Send + Sync {
     /// One run; its report as JSON.
@@ -132,6 +168,10 @@ fn build_front_door(def: &FunctionDef, config: &SdkConfig, clock: SharedClock) -
 
 fn build_staff_inbox(def: &FunctionDef, config: &SdkConfig, clock: SharedClock) -> Result<Code, BoxError> {
     Ok(Code::Http(Arc::new(staff_inbox::Inbox::from_env(&def.env, config, clock)?)))
+}
+
+fn build_sms_receipts(def: &FunctionDef, config: &SdkConfig, clock: SharedClock) -> Result<Code, BoxError> {
+    Ok(Code::Logs(Arc::new(sms_receipts::Receipts::from_env(&def.env, config, clock)?)))
 }
 
 fn build_scheduled<F: ScheduledFunction>(

@@ -152,7 +152,7 @@ fn booked(
             // Setting an appointment is what these tasks ask for.
             TaskKind::Callback | TaskKind::NoShow | TaskKind::WinBack | TaskKind::FirstService => true,
             TaskKind::DeclinedFollowup => ending.iter().any(|l| task.ro_number.as_deref() == Some(&l.ro_number)),
-            TaskKind::BookInstall | TaskKind::ReplySms => false,
+            TaskKind::BookInstall | TaskKind::ReplySms | TaskKind::TextFailed => false,
         };
         if answers {
             // One touchpoint per task: a transaction writes an item once, and

@@ -563,6 +563,13 @@ impl Table {
         Ok(found)
     }
 
+    /// The text SNS published as `message_id` (gsi1: one read), if custops sent it.
+    #[instrument(skip(self))]
+    pub async fn text_by_message_id(&self, message_id: &str) -> Result<Option<OutboundText>, TableError> {
+        let items = self.query(Some(keys::GSI1), &keys::sns_message(message_id), Range::All).await?;
+        items.into_iter().find(|i| kind_of(i) == OutboundText::KIND).map(from_item).transpose()
+    }
+
     /// The profiles of `customers` (`BatchGetItem`, 100 keys a call); a
     /// customer without one is left out.
     #[instrument(skip(self, customers), fields(customers = customers.len()))]

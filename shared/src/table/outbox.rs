@@ -25,8 +25,7 @@ use super::item::{key_of, mapping, n, s, Item};
 use super::tx::{Guard, TxError, TxRejected};
 use super::{Table, TableError};
 use crate::entity::{CustomerId, Entity};
-use crate::keys::Keys;
-use crate::keys::GSI3;
+use crate::keys::{self, Keys, GSI3};
 use crate::model::{Consent, Customer, Fact, FactKind};
 use crate::store::StoreConfig;
 use crate::text::{MessageClass, OutboundText, TextState};
@@ -199,9 +198,16 @@ impl Table {
             .expression_attribute_values(":state", s(state.as_str()))
             .expression_attribute_values(":at", s(serde_time(at)));
         u = match sns_message_id {
+            // On the message-id index too: the text's delivery receipt finds it with one read.
             Some(id) => u
-                .update_expression(finishing("#st = :state, sent_at = :at, sns_message_id = :mid"))
-                .expression_attribute_values(":mid", s(id)),
+                .update_expression(finishing(
+                    "#st = :state, sent_at = :at, sns_message_id = :mid, #mpk = :mpk, #msk = :msk",
+                ))
+                .expression_attribute_names("#mpk", keys::GSI1.pk)
+                .expression_attribute_names("#msk", keys::GSI1.sk)
+                .expression_attribute_values(":mid", s(id))
+                .expression_attribute_values(":mpk", s(keys::sns_message(id)))
+                .expression_attribute_values(":msk", s("TEXT")),
             None => u.update_expression(finishing("#st = :state, sent_at = :at")),
         };
         u.send().await.map_err(|e| TableError::aws("UpdateItem", e))?;
