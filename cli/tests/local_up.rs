@@ -396,3 +396,29 @@ fn the_emulator_ends_when_the_process_that_started_it_is_killed() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// `custops local receipt` writes the record SNS would for a sent text and
+/// the stack delivers it: the text shows `failed`, a `text_failed` task is
+/// open, the report counts it.
+#[test]
+fn local_receipt_marks_a_text_and_a_failure_becomes_a_task() {
+    let (_up, endpoint) = local_up("2026-11-23T16:05:30Z");
+    publish(&endpoint, "carrier/020-call-missed-known-customer.json");
+    let texts = texts_once_all(&endpoint, "sent");
+    let id = texts[0]["message_id"].as_str().expect("the text's message id").to_owned();
+    let out = custops(&endpoint, &["local", "receipt", &id, "--status", "FAILURE", "--response", "Phone is currently unreachable/unavailable"]);
+    assert!(out.contains("\"recorded\":1"), "{out}");
+    let texts: serde_json::Value = serde_json::from_str(&custops(&endpoint, &["texts", "--json"])).unwrap();
+    assert_eq!(texts[0]["delivery"], "failed");
+    assert_eq!(texts[0]["receipt"]["provider_response"], "Phone is currently unreachable/unavailable");
+    let tasks: serde_json::Value = serde_json::from_str(&custops(&endpoint, &["tasks", "--json"])).unwrap();
+    let failed: Vec<&serde_json::Value> = tasks.as_array().unwrap().iter().filter(|t| t["kind"] == "text_failed").collect();
+    assert_eq!(failed.len(), 1, "{tasks}");
+    assert_eq!(failed[0]["phone"], "+15125550142");
+    let report: serde_json::Value = serde_json::from_str(&custops(
+        &endpoint,
+        &["report", "--store", "northside-chevy", "--date", "2026-11-23", "--json"],
+    ))
+    .unwrap();
+    assert_eq!((report["texts"]["sent"].as_u64(), report["texts"]["failed"].as_u64()), (Some(1), Some(1)), "{report}");
+}
