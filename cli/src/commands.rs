@@ -711,6 +711,48 @@ pub async fn dlq_urls(target: &Target) -> Result<Vec<String>, BoxError> {
     Ok(urls)
 }
 
+/// `custops report --group`: every store's (or `stores`') report of `date`,
+/// side by side, ranked by revenue at risk, most first, and their total.
+/// The stores are gathered a few at a time; the DLQs are read once for all.
+pub async fn group_report(
+    target: &Target,
+    stores: Option<&[String]>,
+    date: chrono::NaiveDate,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(Vec<custops::report::Report>, Value), BoxError> {
+    use futures::stream::{self, StreamExt, TryStreamExt};
+    let all = target.table.list_stores().await?;
+    let chosen: Vec<StoreConfig> = match stores {
+        None => all,
+        Some(ids) => {
+            let mut out = Vec::new();
+            for id in ids {
+                out.push(all.iter().find(|s| &s.store_id == id).cloned().ok_or_else(|| format!("no store {id:?}"))?);
+            }
+            out
+        }
+    };
+    let gathered: Vec<custops::report::DayData> = stream::iter(chosen.iter())
+        .map(|store| custops::report::gather(&target.table, store, date, now))
+        .buffered(8)
+        .try_collect()
+        .await?;
+    let refs: Vec<&StoreConfig> = chosen.iter().collect();
+    let letters = custops::report::dead_letters_of(&target.sqs, &dlq_urls(target).await?, &refs).await?;
+    let mut reports: Vec<custops::report::Report> = chosen
+        .iter()
+        .zip(gathered)
+        .zip(letters)
+        .map(|((store, mut data), dead)| {
+            data.dead_letters = dead;
+            custops::report::build(store, date, now, &data)
+        })
+        .collect();
+    reports.sort_by(|a, b| b.revenue_at_risk_cents.cmp(&a.revenue_at_risk_cents).then(a.store_id.cmp(&b.store_id)));
+    let total = custops::report::total(&reports);
+    Ok((reports, total))
+}
+
 /// `custops report`: the GM report of `store`'s local day `date`, made now,
 /// and the 7 days up to it for the page's chart.
 pub async fn report(

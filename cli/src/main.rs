@@ -99,8 +99,15 @@ enum Command {
     },
     /// The GM morning report for a day.
     Report {
+        /// The store (or `--group`).
+        #[arg(long, required_unless_present = "group", conflicts_with = "group")]
+        store: Option<String>,
+        /// Every store side by side (or those of `--stores`), ranked by revenue at risk, with a total.
         #[arg(long)]
-        store: String,
+        group: bool,
+        /// With `--group`: only these stores (comma separated).
+        #[arg(long, requires = "group", value_delimiter = ',')]
+        stores: Option<Vec<String>>,
         /// The store-local day (YYYY-MM-DD).
         #[arg(long)]
         date: NaiveDate,
@@ -342,8 +349,25 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             println!("task {task_id} done ({})", outcome.as_str());
             Ok(())
         }
-        Command::Report { store, date, json, html, at, conn } => {
+        Command::Report { store: None, group: true, stores, date, json, html, at, conn } => {
             let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
+            let (reports, total) =
+                commands::group_report(&target, stores.as_deref(), date, at.unwrap_or_else(Utc::now)).await?;
+            if json {
+                let out = serde_json::json!({ "date": date, "stores": reports, "total": total });
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                print!("{}", custops_cli::report_page::group_text(date, &reports, &total));
+            }
+            if let Some(file) = html {
+                std::fs::write(&file, custops_cli::report_page::render_group(date, &reports, &total)?)?;
+                eprintln!("wrote {}", file.display());
+            }
+            Ok(())
+        }
+        Command::Report { store, date, json, html, at, conn, .. } => {
+            let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
+            let store = store.ok_or("--store S, or --group")?;
             let (report, history) = commands::report(&target, &store, date, at.unwrap_or_else(Utc::now)).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);

@@ -123,3 +123,88 @@ pub fn chart(history: &[DayPoint]) -> Result<String, Box<dyn std::error::Error +
     }
     Ok(svg)
 }
+
+/// One store's row of the group page (and the total row).
+struct GroupRow {
+    store: String,
+    risk: String,
+    missed: String,
+    callbacks_open: u64,
+    declined_open: String,
+    replies: String,
+    texts: String,
+    dead_letters: u64,
+}
+
+#[derive(Template)]
+#[template(path = "group.html")]
+struct GroupPage {
+    day: String,
+    rows: Vec<GroupRow>,
+    total: GroupRow,
+}
+
+fn cents(v: &serde_json::Value) -> String {
+    dollars(v.as_i64().unwrap_or(0))
+}
+
+fn row_of(store: String, v: &serde_json::Value) -> GroupRow {
+    let n = |p: &str| v.pointer(p).and_then(serde_json::Value::as_u64).unwrap_or(0);
+    GroupRow {
+        store,
+        risk: cents(&v["revenue_at_risk_cents"]),
+        missed: format!("{} ({} texted back)", n("/missed_calls/total"), n("/missed_calls/texted_back")),
+        callbacks_open: n("/missed_calls/callbacks_open"),
+        declined_open: cents(&v["declined"]["open_cents"]),
+        replies: format!("{} ({} escalated)", n("/replies/received"), n("/replies/escalated")),
+        texts: format!("{} ({} failed)", n("/texts/sent"), n("/texts/failed")),
+        dead_letters: n("/dead_letters"),
+    }
+}
+
+/// `custops report --group --html FILE`: one row per store, ranked by
+/// revenue at risk, and the total row; one self-contained page.
+pub fn render_group(
+    date: NaiveDate,
+    reports: &[Report],
+    total: &serde_json::Value,
+) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let rows = reports
+        .iter()
+        .map(|r| row_of(format!("{} ({})", r.store_name, r.store_id), &serde_json::to_value(r).unwrap_or_default()))
+        .collect();
+    let page = GroupPage {
+        day: date.format("%A %-d %B %Y").to_string(),
+        rows,
+        total: row_of(format!("All {} stores", reports.len()), total),
+    };
+    Ok(page.render()?)
+}
+
+/// The group report for a person: a line per store, most at risk first, and the total.
+pub fn group_text(date: NaiveDate, reports: &[Report], total: &serde_json::Value) -> String {
+    let mut out = format!("The group's morning report for {}\n\n", date.format("%A %-d %B %Y"));
+    let rows: Vec<GroupRow> = reports
+        .iter()
+        .map(|r| row_of(r.store_id.clone(), &serde_json::to_value(r).unwrap_or_default()))
+        .chain(std::iter::once(row_of("total".into(), total)))
+        .collect();
+    for r in rows {
+        out.push_str(&format!(
+            "{:<20} at risk {:>12}  missed calls {}, {} callbacks open, declined open {}, texts {} \n",
+            r.store,
+            r.risk,
+            r.missed,
+            r.callbacks_open,
+            r.declined_open,
+            r.replies_and_texts()
+        ));
+    }
+    out
+}
+
+impl GroupRow {
+    fn replies_and_texts(&self) -> String {
+        format!("{}, customer texts {}, dead letters {}", self.texts, self.replies, self.dead_letters)
+    }
+}

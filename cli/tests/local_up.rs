@@ -406,13 +406,17 @@ fn local_receipt_marks_a_text_and_a_failure_becomes_a_task() {
     publish(&endpoint, "carrier/020-call-missed-known-customer.json");
     let texts = texts_once_all(&endpoint, "sent");
     let id = texts[0]["message_id"].as_str().expect("the text's message id").to_owned();
-    let out = custops(&endpoint, &["local", "receipt", &id, "--status", "FAILURE", "--response", "Phone is currently unreachable/unavailable"]);
+    let out = custops(
+        &endpoint,
+        &["local", "receipt", &id, "--status", "FAILURE", "--response", "Phone is currently unreachable/unavailable"],
+    );
     assert!(out.contains("\"recorded\":1"), "{out}");
     let texts: serde_json::Value = serde_json::from_str(&custops(&endpoint, &["texts", "--json"])).unwrap();
     assert_eq!(texts[0]["delivery"], "failed");
     assert_eq!(texts[0]["receipt"]["provider_response"], "Phone is currently unreachable/unavailable");
     let tasks: serde_json::Value = serde_json::from_str(&custops(&endpoint, &["tasks", "--json"])).unwrap();
-    let failed: Vec<&serde_json::Value> = tasks.as_array().unwrap().iter().filter(|t| t["kind"] == "text_failed").collect();
+    let failed: Vec<&serde_json::Value> =
+        tasks.as_array().unwrap().iter().filter(|t| t["kind"] == "text_failed").collect();
     assert_eq!(failed.len(), 1, "{tasks}");
     assert_eq!(failed[0]["phone"], "+15125550142");
     let report: serde_json::Value = serde_json::from_str(&custops(
@@ -421,4 +425,46 @@ fn local_receipt_marks_a_text_and_a_failure_becomes_a_task() {
     ))
     .unwrap();
     assert_eq!((report["texts"]["sent"].as_u64(), report["texts"]["failed"].as_u64()), (Some(1), Some(1)), "{report}");
+}
+
+/// `custops report --group`: every store side by side for a day, ranked by
+/// revenue at risk, with a total row; `--stores` picks some; `--html` the page.
+#[test]
+fn the_group_report_puts_every_store_side_by_side_with_a_total() {
+    let (_up, endpoint) = local_up("2026-11-23T16:05:30Z");
+    custops(&endpoint, &["store", "put", events().join("stores/lakeside-ford.json").to_str().unwrap()]);
+    publish(&endpoint, "carrier/020-call-missed-known-customer.json");
+    publish(&endpoint, "carrier/030-call-missed-unknown-caller.json");
+    let started = Instant::now();
+    while texts_once_all(&endpoint, "sent").as_array().unwrap().len() < 2 {
+        assert!(started.elapsed() < Duration::from_secs(30), "both calls texted back");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let at = "2026-11-23T23:00:00Z";
+    let group: serde_json::Value =
+        serde_json::from_str(&custops(&endpoint, &["report", "--group", "--date", "2026-11-23", "--json", "--at", at]))
+            .unwrap();
+    assert_eq!(group["date"], "2026-11-23");
+    let stores = group["stores"].as_array().unwrap();
+    assert_eq!(stores.len(), 2, "{group}");
+    assert_eq!(stores[0]["store_id"], "northside-chevy", "most at risk first");
+    let risk: Vec<i64> = stores.iter().map(|s| s["revenue_at_risk_cents"].as_i64().unwrap()).collect();
+    assert!(risk[0] > 0 && risk[0] >= risk[1], "{risk:?}");
+    let total = &group["total"];
+    assert_eq!(total["revenue_at_risk_cents"].as_i64().unwrap(), risk.iter().sum::<i64>());
+    assert_eq!(total["missed_calls"]["total"], 2);
+    assert!(total["missed_calls"]["median_seconds_to_text"].is_null(), "a median does not add up");
+    let one: serde_json::Value = serde_json::from_str(&custops(
+        &endpoint,
+        &["report", "--group", "--stores", "lakeside-ford", "--date", "2026-11-23", "--json", "--at", at],
+    ))
+    .unwrap();
+    assert_eq!(one["stores"].as_array().unwrap().len(), 1);
+    assert_eq!(one["total"]["missed_calls"]["total"], 0);
+    let page = std::env::temp_dir().join(format!("custops-group-{}.html", std::process::id()));
+    custops(&endpoint, &["report", "--group", "--date", "2026-11-23", "--at", at, "--html", page.to_str().unwrap()]);
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("Northside Chevrolet") && html.contains("Lakeside Ford") && html.contains("All 2 stores"));
+    assert!(html.find("Northside").unwrap() < html.find("Lakeside").unwrap(), "ranked by revenue at risk");
+    std::fs::remove_file(&page).ok();
 }

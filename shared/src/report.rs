@@ -225,8 +225,18 @@ pub async fn gather(
 /// is read, then made visible again at once), and a message counts for the
 /// store its body names ([`belongs_to`]).
 pub async fn dead_letters(sqs: &aws_sdk_sqs::Client, urls: &[String], store: &StoreConfig) -> Result<u64, String> {
+    Ok(dead_letters_of(sqs, urls, &[store]).await?[0])
+}
+
+/// [`dead_letters`] of several stores, each queue read once (a group of
+/// stores: one pass over the DLQs, not one per store).
+pub async fn dead_letters_of(
+    sqs: &aws_sdk_sqs::Client,
+    urls: &[String],
+    stores: &[&StoreConfig],
+) -> Result<Vec<u64>, String> {
     let err = |e: &dyn std::fmt::Display| e.to_string();
-    let mut total = 0;
+    let mut totals = vec![0; stores.len()];
     for url in urls {
         let mut seen = std::collections::HashSet::new();
         let mut receipts = Vec::new();
@@ -245,10 +255,11 @@ pub async fn dead_letters(sqs: &aws_sdk_sqs::Client, urls: &[String], store: &St
             }
             for m in messages {
                 receipts.extend(m.receipt_handle.clone());
-                if seen.insert(m.message_id.clone().unwrap_or_default())
-                    && belongs_to(m.body.as_deref().unwrap_or_default(), store)
-                {
-                    total += 1;
+                if seen.insert(m.message_id.clone().unwrap_or_default()) {
+                    let body = m.body.as_deref().unwrap_or_default();
+                    if let Some(i) = stores.iter().position(|s| belongs_to(body, s)) {
+                        totals[i] += 1;
+                    }
                 }
             }
         }
@@ -262,7 +273,7 @@ pub async fn dead_letters(sqs: &aws_sdk_sqs::Client, urls: &[String], store: &St
                 .map_err(|e| err(&aws_sdk_sqs::error::DisplayErrorContext(&e)))?;
         }
     }
-    Ok(total)
+    Ok(totals)
 }
 
 /// How long a dead letter is held while the report reads it (seconds).
@@ -472,6 +483,61 @@ pub fn build(store: &StoreConfig, date: NaiveDate, now: DateTime<Utc>, data: &Da
         revenue_at_risk_cents,
         revenue_at_risk_formula,
     }
+}
+
+/// The total row of a group's reports: every count and amount summed, a
+/// median or an average (which do not add up) null, the texts left out.
+pub fn total(reports: &[Report]) -> serde_json::Value {
+    fn add(into: &mut serde_json::Value, v: &serde_json::Value) {
+        use serde_json::Value;
+        match (into, v) {
+            (Value::Object(a), Value::Object(b)) => {
+                for (k, bv) in b {
+                    if k.starts_with("median") || k.starts_with("average") {
+                        a.insert(k.clone(), Value::Null);
+                        continue;
+                    }
+                    match a.get_mut(k) {
+                        Some(av) => add(av, bv),
+                        None if bv.is_number() || bv.is_object() => {
+                            let mut zero =
+                                if bv.is_object() { Value::Object(Default::default()) } else { Value::from(0) };
+                            add(&mut zero, bv);
+                            a.insert(k.clone(), zero);
+                        }
+                        None => {}
+                    }
+                }
+            }
+            (a @ Value::Number(_), Value::Number(b)) => {
+                let sum = match (a.as_i64(), b.as_i64()) {
+                    (Some(x), Some(y)) => Value::from(x + y),
+                    _ => Value::from(a.as_f64().unwrap_or(0.0) + b.as_f64().unwrap_or(0.0)),
+                };
+                *a = sum;
+            }
+            _ => {}
+        }
+    }
+    let mut out = serde_json::Value::Object(Default::default());
+    for r in reports {
+        let mut v = serde_json::to_value(r).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            // Per store only: a list, the formula's words, the store's own names.
+            for k in ["overdue_tasks", "revenue_at_risk_formula", "store_name", "timezone", "generated_at", "date"] {
+                o.remove(k);
+            }
+            if let Some(calls) = o.get_mut("missed_calls").and_then(|m| m.as_object_mut()) {
+                calls.remove("by_department");
+            }
+        }
+        add(&mut out, &v);
+    }
+    if let Some(o) = out.as_object_mut() {
+        o.insert("store_id".into(), serde_json::Value::String("total".into()));
+        o.insert("stores".into(), serde_json::Value::from(reports.len()));
+    }
+    out
 }
 
 /// A task kind as `custops tasks` names it.
