@@ -9,6 +9,7 @@
 #![recursion_limit = "256"]
 
 pub mod commands;
+pub mod import;
 pub mod replay;
 pub mod report_page;
 

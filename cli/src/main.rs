@@ -59,6 +59,14 @@ enum Command {
         #[command(flatten)]
         conn: Conn,
     },
+    /// A store's history from its DMS (JSON Lines of envelopes, or CSV): records only, nothing texted.
+    Import {
+        #[arg(long)]
+        store: String,
+        file: PathBuf,
+        #[command(flatten)]
+        conn: Conn,
+    },
     /// Staff who sign in to the inbox (the HTTP API's /app/ pages).
     Staff {
         #[command(subcommand)]
@@ -297,6 +305,26 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
             let keys = commands::secrets_put(&target, &store, &file).await?;
             println!("stored custops/{store}/webhooks ({})", keys.join(", "));
+            Ok(())
+        }
+        Command::Import { store, file, conn } => {
+            let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
+            // The rows to come (lines), for the bar; the file is then read as a stream.
+            let lines = std::io::BufRead::lines(std::io::BufReader::new(std::fs::File::open(&file)?)).count();
+            let bar = indicatif::ProgressBar::new(lines.saturating_sub(1).max(1) as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows  {per_sec}  eta {eta}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let clock: SharedClock = Arc::new(SystemClock);
+            let (counts, bad) =
+                custops_cli::import::import(&target, &store, &file, clock, |done| bar.set_position(done as u64))
+                    .await?;
+            bar.finish_and_clear();
+            for b in &bad {
+                eprintln!("line {}: {}", b.line, b.reason);
+            }
+            println!("imported {}, unchanged {}, skipped {}", counts.imported, counts.unchanged, counts.skipped);
             Ok(())
         }
         Command::Staff { command: StaffCommand::Add { store, email, teams, manager, password }, conn } => {

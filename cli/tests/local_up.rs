@@ -468,3 +468,74 @@ fn the_group_report_puts_every_store_side_by_side_with_a_total() {
     assert!(html.find("Northside").unwrap() < html.find("Lakeside").unwrap(), "ranked by revenue at risk");
     std::fs::remove_file(&page).ok();
 }
+
+/// `custops import`: a DMS history as CSV (and JSON Lines), records only:
+/// nothing texted, no task; a bad row reported by line and skipped; a second
+/// run changes nothing; then the sweep finds exactly the lapsed customer and
+/// the report's open declined work is the imported open lines.
+#[test]
+fn import_loads_a_history_that_the_sweep_and_the_report_then_read() {
+    let (_up, endpoint) = local_up("2026-11-23T16:05:30Z");
+    let dir = std::env::temp_dir().join(format!("custops-import-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = dir.join("history.csv");
+    std::fs::write(
+        &csv,
+        "Kind,ID,At,DMS_ID,First_Name,Last_Name,Phone,Email,Marketing_Consent,VIN,Year,Make,Model,Advisor_ID,Advisor_Name,Performed,Declined\n\
+         ro_closed,RO-100,2025-08-01,C1,Ana,Lapsed,(512) 555-0161,,yes,1GA,2017,Chevrolet,Malibu,adv-1,Dana Whitfield,OIL,\n\
+         deal_delivered,D-9,2026-06-01T15:00:00Z,C2,Bo,Buyer,512-555-0162,,no,1GB,2026,Chevrolet,Tahoe,sp-1,Sam Seller,,\n\
+         ro_closed,RO-101,2026-10-01,C3,Cy,Declined,5125550163,,1,1GC,2019,Chevrolet,Equinox,adv-1,Dana Whitfield,OIL,BRK:Front brake pads:38000|WIP:Wiper blades:4500\n\
+         ro_closed,RO-102,2026-10-02,C4,Di,Bad,hello,,yes,1GD,2019,Chevrolet,Trax,adv-1,Dana Whitfield,OIL,\n",
+    )
+    .unwrap();
+    let run = |file: &std::path::Path| {
+        let out = Command::new(BIN)
+            .args(["import", "--store", "northside-chevy", file.to_str().unwrap()])
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        (String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    };
+    let (out, err) = run(&csv);
+    assert!(out.contains("imported 3, unchanged 0, skipped 1"), "{out}");
+    assert!(err.contains("line 5: customer phone"), "{err}");
+    let (again, _) = run(&csv);
+    assert!(again.contains("imported 0, unchanged 3, skipped 1"), "resumable: {again}");
+
+    // JSON Lines of section 3 envelopes too.
+    let jsonl = dir.join("history.jsonl");
+    let envelope = serde_json::json!({"event_id": "hist-1", "event_type": "deal.delivered", "occurred_at": "2024-01-10T16:00:00Z",
+        "store_id": "northside-chevy", "data": {"deal_id": "D-1", "delivered_at": "2024-01-10T16:00:00Z",
+        "customer": {"dms_id": "C5", "first_name": "Ed", "last_name": "Old", "phone": "+15125550165", "marketing_consent": true},
+        "vehicle": {"vin": "1GE", "year": 2024, "make": "Chevrolet", "model": "Blazer"}, "salesperson": {"id": "sp-1", "name": "Sam Seller"}}});
+    std::fs::write(&jsonl, format!("{envelope}\n\n{{\"not\": \"an envelope\"}}\n")).unwrap();
+    let (out, err) = run(&jsonl);
+    assert!(out.contains("imported 1, unchanged 0, skipped 1") && err.contains("line 3:"), "{out} {err}");
+
+    // Nothing texted, no task.
+    let texts: serde_json::Value = serde_json::from_str(&custops(&endpoint, &["texts", "--json"])).unwrap();
+    assert_eq!(texts.as_array().unwrap().len(), 0, "{texts}");
+    let tasks: serde_json::Value = serde_json::from_str(&custops(&endpoint, &["tasks", "--json"])).unwrap();
+    assert_eq!(tasks.as_array().unwrap().len(), 0, "{tasks}");
+    let report: serde_json::Value = serde_json::from_str(&custops(
+        &endpoint,
+        &["report", "--store", "northside-chevy", "--date", "2026-11-23", "--json", "--at", "2026-11-23T16:06:00Z"],
+    ))
+    .unwrap();
+    assert_eq!(report["declined"]["open_cents"], 42500, "the imported open lines: {report}");
+
+    // The sweep: Ana (last here August 2025) and Ed (January 2024) lapsed; Bo and Cy did not.
+    custops(&endpoint, &["local", "tick", "--at", "2026-11-23T16:10:00Z"]);
+    let tasks: serde_json::Value = serde_json::from_str(&custops(&endpoint, &["tasks", "--json"])).unwrap();
+    let mut lapsed: Vec<&str> = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["kind"] == "win_back")
+        .map(|t| t["phone"].as_str().unwrap())
+        .collect();
+    lapsed.sort();
+    assert_eq!(lapsed, ["+15125550161", "+15125550165"], "{tasks}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -173,6 +173,25 @@ impl Change {
         }
     }
 
+    /// The change as history (`custops import`): what a trigger decided,
+    /// but nothing it would do now. No text, no new task, no scheduled
+    /// follow-up (declined work stays open, without a cadence), no day fact,
+    /// no alert; the record, the visit, the vehicles, the declined lines and
+    /// the consent stay, with their touchpoints.
+    pub fn into_history(mut self) -> Self {
+        self.facts.clear();
+        self.alerts.clear();
+        for r in &mut self.records {
+            r.text = None;
+            r.tasks.retain(|t| !t.fresh.0);
+            r.follow_ups.retain(|s| s.status != crate::model::StepStatus::Scheduled);
+            r.touchpoints.retain(|t| {
+                !t.kind.starts_with("text.") && !matches!(t.kind.as_str(), "task.created" | "follow_up.scheduled")
+            });
+        }
+        self
+    }
+
     /// Adds alerts sent once the change commits.
     pub fn alerts(mut self, alerts: impl IntoIterator<Item = crate::alerts::Alert>) -> Self {
         self.alerts.extend(alerts);
