@@ -59,6 +59,24 @@ enum Command {
         #[command(flatten)]
         conn: Conn,
     },
+    /// What custops did (or, in shadow mode, would have done) for a store over some days.
+    Value {
+        #[arg(long)]
+        store: String,
+        #[arg(long)]
+        from: NaiveDate,
+        #[arg(long)]
+        to: NaiveDate,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        /// As of when (what is still open; default: now).
+        #[arg(long, value_name = "RFC3339")]
+        at: Option<DateTime<Utc>>,
+        #[command(flatten)]
+        conn: Conn,
+    },
     /// A store's history from its DMS (JSON Lines of envelopes, or CSV): records only, nothing texted.
     Import {
         #[arg(long)]
@@ -305,6 +323,20 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
             let keys = commands::secrets_put(&target, &store, &file).await?;
             println!("stored custops/{store}/webhooks ({})", keys.join(", "));
+            Ok(())
+        }
+        Command::Value { store, from, to, json, html, at, conn } => {
+            let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
+            let v = custops_cli::value::value(&target, &store, from, to, at.unwrap_or_else(Utc::now)).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                print!("{}", v.text());
+            }
+            if let Some(file) = html {
+                std::fs::write(&file, custops_cli::value::render(&v)?)?;
+                eprintln!("wrote {}", file.display());
+            }
             Ok(())
         }
         Command::Import { store, file, conn } => {

@@ -539,3 +539,90 @@ fn import_loads_a_history_that_the_sweep_and_the_report_then_read() {
     assert_eq!(lapsed, ["+15125550161", "+15125550165"], "{tasks}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `custops value`: what custops did over some days, and for a store in
+/// shadow mode what it would have done (recorded, never published); JSON,
+/// text and one page.
+#[test]
+fn value_says_what_custops_did_and_in_shadow_mode_what_it_would_have_done() {
+    let (_up, endpoint) = local_up("2026-11-23T16:05:30Z");
+    publish(&endpoint, "carrier/020-call-missed-known-customer.json");
+    texts_once_all(&endpoint, "sent");
+    let live: serde_json::Value = serde_json::from_str(&custops(
+        &endpoint,
+        &[
+            "value",
+            "--store",
+            "northside-chevy",
+            "--from",
+            "2026-11-17",
+            "--to",
+            "2026-11-23",
+            "--json",
+            "--at",
+            "2026-11-23T23:00:00Z",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(live["mode"], "live");
+    assert_eq!(
+        (live["missed_calls"]["total"].as_u64(), live["missed_calls"]["texted_back"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(live["texts"]["by_trigger"]["missed-call"]["reply"], 1, "{live}");
+    assert!(live["revenue_at_risk_cents"].as_i64().unwrap() > 0);
+
+    // The same store in shadow mode: the next caller's text is recorded, never published.
+    let mut store: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(events().join("stores/northside-chevy.json")).unwrap()).unwrap();
+    store["mode"] = "shadow".into();
+    let file = std::env::temp_dir().join(format!("custops-shadow-{}.json", std::process::id()));
+    std::fs::write(&file, store.to_string()).unwrap();
+    custops(&endpoint, &["store", "put", file.to_str().unwrap()]);
+    publish(&endpoint, "carrier/030-call-missed-unknown-caller.json");
+    let started = Instant::now();
+    while texts_once_all(&endpoint, "sent").as_array().unwrap().len() < 2 {
+        assert!(started.elapsed() < Duration::from_secs(30), "the shadow text is recorded");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let shadow: serde_json::Value = serde_json::from_str(&custops(
+        &endpoint,
+        &[
+            "value",
+            "--store",
+            "northside-chevy",
+            "--from",
+            "2026-11-23",
+            "--to",
+            "2026-11-23",
+            "--json",
+            "--at",
+            "2026-11-23T23:00:00Z",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(shadow["mode"], "shadow");
+    assert_eq!(shadow["texts"]["total"], 2, "one sent, one it would have sent: {shadow}");
+    let text =
+        custops(&endpoint, &["value", "--store", "northside-chevy", "--from", "2026-11-23", "--to", "2026-11-23"]);
+    assert!(text.contains("would have done") && text.contains("Texts it would have sent"), "{text}");
+    let page = std::env::temp_dir().join(format!("custops-value-{}.html", std::process::id()));
+    custops(
+        &endpoint,
+        &[
+            "value",
+            "--store",
+            "northside-chevy",
+            "--from",
+            "2026-11-23",
+            "--to",
+            "2026-11-23",
+            "--html",
+            page.to_str().unwrap(),
+        ],
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("Shadow mode") && html.contains("Revenue at risk it surfaced") && !html.contains("<script"));
+    std::fs::remove_file(&page).ok();
+    std::fs::remove_file(&file).ok();
+}

@@ -220,6 +220,33 @@ pub async fn gather(
     Ok(DayData { facts, texts, tasks, open_tasks, open_declined_cents, dead_letters: 0 })
 }
 
+/// [`gather`] over the store-local days `from` to `to` (both included): each
+/// day's facts (one Query a day), the texts of the range, the tasks the
+/// facts point at, and what is open at `now`.
+pub async fn gather_range(
+    table: &Table,
+    store: &StoreConfig,
+    from: NaiveDate,
+    to: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<DayData, TableError> {
+    let (start, end) = (day_bounds(store, from).0, day_bounds(store, to).1);
+    let mut facts = Vec::new();
+    let mut day = from;
+    while day <= to {
+        facts.extend(table.day_facts(&store.store_id, day).await?);
+        day += Duration::days(1);
+    }
+    let refs: Vec<_> = facts.iter().filter_map(|f| f.task.clone()).collect();
+    let (texts, tasks, open_tasks, open_declined_cents) = tokio::try_join!(
+        table.texts_between(&store.store_id, start - TEXT_LOOKBACK, end),
+        table.tasks(&store.store_id, &refs),
+        table.overdue_tasks(&store.store_id, now),
+        table.open_declined_cents(&store.store_id),
+    )?;
+    Ok(DayData { facts, texts, tasks, open_tasks, open_declined_cents, dead_letters: 0 })
+}
+
 /// The messages of `store` waiting in the dead-letter queues at `urls`:
 /// each queue is read through (every message held for [`PEEK`] while it
 /// is read, then made visible again at once), and a message counts for the
@@ -319,7 +346,14 @@ fn median(mut xs: Vec<f64>) -> Option<f64> {
 
 /// The report of `date`, made at `now`. Pure.
 pub fn build(store: &StoreConfig, date: NaiveDate, now: DateTime<Utc>, data: &DayData) -> Report {
-    let (start, end) = day_bounds(store, date);
+    build_range(store, date, date, now, data)
+}
+
+/// The report's figures over the store-local days `from` to `to` (both
+/// included), made at `now`, from what [`gather_range`] read. Pure.
+pub fn build_range(store: &StoreConfig, from: NaiveDate, to: NaiveDate, now: DateTime<Utc>, data: &DayData) -> Report {
+    let date = from;
+    let (start, end) = (day_bounds(store, from).0, day_bounds(store, to).1);
     let in_day = |t: DateTime<Utc>| start <= t && t < end;
     // Written that day, and sent that day (whenever written).
     let written = |t: &OutboundText| in_day(t.created_at);

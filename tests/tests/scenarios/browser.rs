@@ -2,7 +2,8 @@
 //! `chromium` and `chromium-driver` packages), driven through chromedriver
 //! by WebDriver, signs in, reads the task list on a phone-sized screen,
 //! opens the customer's record, answers and closes the task at a desk-sized
-//! one. The pages use no JavaScript; the customer's `<script>` must not run.
+//! one, then opens `custops value --html`'s page. The pages use no JavaScript;
+//! the customer's `<script>` must not run.
 //! Screenshots go to `target/screenshots/` (`docs/inbox-phone.png` and
 //! `docs/inbox-desk.png` are copies).
 //!
@@ -204,5 +205,18 @@ async fn a_person_signs_in_reads_the_list_opens_the_record_answers_and_closes_in
     assert!(list.contains("Task closed.") && !list.contains("callback-call-1"), "{list}");
     let open = commands::tasks(&h.target, Some("northside-chevy"), None).await.unwrap();
     assert!(open.iter().all(|t| t.task_id != "callback-call-1"));
+
+    // `custops value --html`: the one page, as a GM opens it.
+    let day = "2026-11-24".parse().unwrap();
+    let value =
+        custops_cli::value::value(&h.target, "northside-chevy", day, day, custops_tests::at("2026-11-24T23:00:00Z"))
+            .await
+            .unwrap();
+    let page = screenshots().join("value.html");
+    std::fs::write(&page, custops_cli::value::render(&value).unwrap()).unwrap();
+    browser.goto(&format!("file://{}", page.canonicalize().unwrap().display())).await.unwrap();
+    let shown = browser.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+    assert!(shown.contains("What custops did for Northside Chevrolet") && shown.contains("Missed calls"), "{shown}");
+    std::fs::write(screenshots().join("value.png"), browser.screenshot().await.unwrap()).unwrap();
     browser.close().await.unwrap();
 }
