@@ -154,12 +154,12 @@ pub fn csv_envelope(store: &StoreConfig, row: &std::collections::HashMap<String,
               "store_id": store.store_id, "data": data}))
 }
 
+/// One row of a history file: its line number, and its envelope or why it has none.
+type Row = (usize, Result<String, String>);
+
 /// The rows of `file`, each with its line number, as envelopes (JSON Lines)
 /// or CSV rows made envelopes; read as a stream.
-fn rows(
-    store: &StoreConfig,
-    file: &Path,
-) -> Result<Box<dyn Iterator<Item = (usize, Result<String, String>)>>, BoxError> {
+fn rows(store: &StoreConfig, file: &Path) -> Result<Box<dyn Iterator<Item = Row>>, BoxError> {
     let mut head = String::new();
     std::io::BufReader::new(std::fs::File::open(file)?).read_line(&mut head)?;
     let reader = std::io::BufReader::new(std::fs::File::open(file)?);
@@ -293,7 +293,7 @@ pub async fn import(
     let done = AtomicUsize::new(0);
     let mut rows = rows(&store, file)?.peekable();
     while rows.peek().is_some() {
-        let chunk: Vec<(usize, Result<String, String>)> = rows.by_ref().take(CHUNK).collect();
+        let chunk: Vec<Row> = rows.by_ref().take(CHUNK).collect();
         let results: Vec<(usize, Result<Outcome, String>)> = stream::iter(chunk)
             .map(|(line, row)| {
                 let (core, store, done, progress) = (&core, &store, &done, &progress);

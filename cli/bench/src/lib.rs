@@ -1332,3 +1332,132 @@ pub fn backlog_table(b: &Backlog) -> String {
     ));
     out
 }
+
+/// `custops import` at scale: generated rows of the section 12 CSV, and what
+/// the store's records say afterwards.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportScale {
+    pub rows: usize,
+    pub imported: usize,
+    pub seconds: f64,
+    pub rows_per_second: f64,
+    /// The bench's peak RSS over the first tenth of the rows and over all of them:
+    /// flat when the file is streamed.
+    pub peak_rss_first_tenth: u64,
+    pub peak_rss_all: u64,
+    /// Customers whose last visit is over `lapse_months` ago, as generated, and as the sweep found them.
+    pub lapsed_expected: usize,
+    pub lapsed_found: usize,
+    /// Open declined dollars, as generated, and as the report reads them.
+    pub open_declined_expected: i64,
+    pub open_declined_found: i64,
+}
+
+/// Imports `rows` generated CSV rows (one customer each; a quarter
+/// deliveries; a third of the ROs with a declined line) into a fresh stack,
+/// then runs the lapse sweep and reads the report's open declined work.
+pub async fn import_scale(rows: usize) -> Result<ImportScale, BoxError> {
+    use std::io::Write;
+    let now: DateTime<Utc> = "2026-11-25T15:00:00Z".parse()?;
+    let store = custops::StoreConfig::from_json(STORE)?;
+    let cutoff = store.lapse_cutoff(now);
+    let file = std::env::temp_dir().join(format!("custops-bench-import-{}.csv", std::process::id()));
+    let (mut lapsed_expected, mut open_declined_expected) = (0, 0i64);
+    {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&file)?);
+        writeln!(out, "kind,id,at,dms_id,first_name,last_name,phone,email,marketing_consent,vin,year,make,model,advisor_id,advisor_name,performed,declined")?;
+        for i in 0..rows {
+            // Spread over ten years back from a month ago.
+            let at = now - Duration::days(30 + (i as i64 * 7919) % 3650);
+            let day = store.local(at).date_naive();
+            let noon = custops::report::day_bounds(&store, day).0 + Duration::hours(12);
+            if noon < cutoff {
+                lapsed_expected += 1;
+            }
+            let phone = format!("+1512{:07}", 3_000_000 + i);
+            if i % 4 == 0 {
+                writeln!(out, "deal_delivered,D-{i},{day},C{i},Pat,Buyer{i},{phone},,yes,VIN{i},2020,Chevrolet,Tahoe,sp-1,Sam Seller,,")?;
+            } else {
+                let declined = if i % 3 == 0 {
+                    open_declined_expected += 38_000;
+                    "BRK:Front brake pads:38000"
+                } else {
+                    ""
+                };
+                writeln!(out, "ro_closed,RO-{i},{day},C{i},Pat,Owner{i},{phone},,yes,VIN{i},2018,Chevrolet,Malibu,adv-1,Dana Whitfield,OIL,{declined}")?;
+            }
+        }
+    }
+    let emulator = Emulator::start(0).await?;
+    let stack =
+        LocalStack::provision(&emulator.endpoint, Arc::new(PinnedClock::at(now)), LocalOptions::default()).await?;
+    stack.table().put_store(&store).await?;
+    let target =
+        custops_cli::commands::Target::patient(Some(&emulator.endpoint), "custops", std::time::Duration::from_secs(60))
+            .await?;
+    reset_peak_rss();
+    let first_tenth = std::sync::atomic::AtomicU64::new(0);
+    let started = std::time::Instant::now();
+    let (counts, bad) =
+        custops_cli::import::import(&target, "northside-chevy", &file, Arc::new(PinnedClock::at(now)), |done| {
+            if done == rows / 10 {
+                first_tenth.store(peak_rss().unwrap_or_default(), std::sync::atomic::Ordering::Relaxed);
+            }
+        })
+        .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let peak_rss_all = peak_rss().unwrap_or_default();
+    std::fs::remove_file(&file).ok();
+    if !bad.is_empty() {
+        return Err(
+            format!("{} generated rows refused, first: line {}: {}", bad.len(), bad[0].line, bad[0].reason).into()
+        );
+    }
+    // The sweep, with patient clients (moto walks the whole index in Python).
+    let env = stack.functions.iter().find(|f| f.def.binary == "lapse-sweep").ok_or("no lapse-sweep")?.def.env.clone();
+    let config = custops::aws::local(&emulator.endpoint).await;
+    let patient = std::time::Duration::from_secs(300);
+    let clients = custops::aws::Clients::with_timeouts(&config, patient, patient);
+    let core = custops::Core::with_clients(&env, &clients, Arc::new(PinnedClock::at(now)))?;
+    let report =
+        serde_json::to_value(<lapse_sweep::LapseSweep as custops::function::ScheduledFunction>::run(&core).await?)?;
+    let open_declined_found = target.table.open_declined_cents("northside-chevy").await?;
+    emulator.stop().await;
+    Ok(ImportScale {
+        rows,
+        imported: counts.imported,
+        seconds,
+        rows_per_second: rows as f64 / seconds.max(1e-9),
+        peak_rss_first_tenth: first_tenth.into_inner(),
+        peak_rss_all,
+        lapsed_expected,
+        lapsed_found: report["handed_off"].as_u64().unwrap_or_default() as usize,
+        open_declined_expected,
+        open_declined_found,
+    })
+}
+
+/// The import's scaling as Markdown.
+pub fn import_table(rows: &[ImportScale]) -> String {
+    let mut out = String::from(
+        "### `custops import`: rows per second, flat memory, and what the sweep and the report then read\n\n",
+    );
+    out.push_str("| rows | imported | time | rows/s | peak RSS after a tenth | peak RSS at the end | lapsed (generated / swept) | open declined (generated / report) |\n");
+    out.push_str("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    for r in rows {
+        out.push_str(&format!(
+            "| {} | {} | {:.0} s | {:.0} | {:.1} MB | {:.1} MB | {} / {} | {} / {} |\n",
+            r.rows,
+            r.imported,
+            r.seconds,
+            r.rows_per_second,
+            r.peak_rss_first_tenth as f64 / 1e6,
+            r.peak_rss_all as f64 / 1e6,
+            r.lapsed_expected,
+            r.lapsed_found,
+            custops::text::dollars(r.open_declined_expected),
+            custops::text::dollars(r.open_declined_found)
+        ));
+    }
+    out
+}

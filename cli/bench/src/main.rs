@@ -46,6 +46,12 @@ struct Bench {
     /// emulator is the bottleneck: 10,000 take several minutes here.
     #[arg(long, default_value_t = 10_000)]
     pipeline_events: usize,
+    /// Rows of a generated DMS history through `custops import` (0: skip).
+    #[arg(long, default_value_t = 100_000)]
+    import_rows: usize,
+    /// Only the AWS calls table and the import (`--import-rows`).
+    #[arg(long)]
+    only_import: bool,
 }
 
 #[tokio::main]
@@ -60,10 +66,26 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(b: Bench) -> Result<(), BoxError> {
+async fn run(mut b: Bench) -> Result<(), BoxError> {
     let rows = custops_bench::aws_calls().await?;
     println!("### AWS API calls per event (counted at the emulator, steady state)\n");
     println!("{}", custops_bench::calls_table(&rows));
+    let imports = if b.calls_only || b.import_rows == 0 {
+        Vec::new()
+    } else {
+        eprintln!("custops-bench: importing {} generated rows", b.import_rows);
+        let r = custops_bench::import_scale(b.import_rows).await?;
+        println!("{}", custops_bench::import_table(std::slice::from_ref(&r)));
+        vec![r]
+    };
+    if b.only_import {
+        b.skip_runtime = true;
+        b.pipeline_events = 0;
+        b.backlog_texts = 0;
+        b.history_ros.clear();
+        b.sweep_customers.clear();
+        b.sweep_all_lapsed = 0;
+    }
     let runtime = if b.calls_only || b.skip_runtime {
         None
     } else {
@@ -113,7 +135,7 @@ async fn run(b: Bench) -> Result<(), BoxError> {
     }
     let report = serde_json::json!({
         "aws_calls_per_event": rows, "runtime": runtime, "pipeline": pipeline, "lapse_sweep": sweeps,
-        "history": histories, "scheduler_backlog": backlog
+        "history": histories, "scheduler_backlog": backlog, "import": imports
     });
     std::fs::write(&b.json, serde_json::to_string_pretty(&report)?)?;
     println!("written to {}", b.json.display());

@@ -88,6 +88,8 @@ pub struct FunctionDef {
     pub http: bool,
     /// The HTTP API routes' paths (`/hooks/{store_id}/events`, `/app/{proxy+}`).
     pub http_paths: Vec<String>,
+    /// Fed by a CloudWatch Logs subscription filter (delivery receipts).
+    pub logs: bool,
 }
 
 struct Resolver<'a> {
@@ -351,6 +353,12 @@ impl Template {
                     scheduled,
                     http,
                     http_paths,
+                    logs: self.of_type("AWS::Logs::SubscriptionFilter").any(|f| {
+                        f.properties
+                            .get("DestinationArn")
+                            .and_then(Value::as_str)
+                            .is_some_and(|arn| arn.ends_with(&format!("-{}", r.logical_id)))
+                    }),
                 }
             })
             .collect()

@@ -190,8 +190,9 @@ pub fn decide(
                 rec.touch(touch("consent.opted_out", "the carrier says the number opted out: no more texts".into()));
                 change = change.fact(Fact::new(store, FactKind::CarrierOptOut, &key, now));
             }
-            // What the store owes the customer: a person reaches them.
-            if text.class != MessageClass::Marketing {
+            // What the store owes the customer: a person reaches them (not
+            // for marketing, nor for the confirmation of their own opt-out).
+            if text.class != MessageClass::Marketing && !text.confirms_opt_out {
                 let owner = owner_of(store, text, state);
                 let task = Task::open(&customer, TaskKind::TextFailed, format!("text-failed-{id}"), owner, now, now)
                     .note(format!(

@@ -130,6 +130,9 @@ fn a_failed_status_text_goes_to_service_and_a_failed_marketing_text_to_nobody() 
             .unwrap()
             .unwrap();
     assert!(marketing.records[0].tasks.is_empty(), "nothing the store owes rests on a marketing text");
+    let confirmation = OutboundText { confirms_opt_out: true, ..text("inbound-sms", MessageClass::Reply) };
+    let confirmed = decide(&northside(), &confirmation, &CustomerState::default(), &record, now).unwrap().unwrap();
+    assert!(confirmed.records[0].tasks.is_empty(), "nobody calls a customer about the confirmation of their opt-out");
     assert_eq!(marketing.records[0].finished_texts[0].receipt.as_ref().unwrap().status, DeliveryStatus::Failed);
 }
 

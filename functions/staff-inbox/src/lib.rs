@@ -167,7 +167,8 @@ impl Inbox {
     /// `POST /app/signin`: the password (or, on a first sign-in, a new one)
     /// against the pool; a session cookie.
     async fn sign_in(&self, req: &HookRequest, form: &Form) -> HookResponse {
-        let email = form.get("email").map(|e| e.trim().to_owned()).unwrap_or_default();
+        // As `custops staff add` stores it: an email's case is not the person's.
+        let email = form.get("email").map(|e| e.trim().to_lowercase()).unwrap_or_default();
         let again = |status: u16, error: &str| {
             page(status, &SignIn { email: email.clone(), error: Some(error.to_owned()), challenge: None })
         };

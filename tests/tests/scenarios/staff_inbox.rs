@@ -198,7 +198,7 @@ async fn staff_of_two_stores_sign_in_work_their_tasks_and_answer_only_their_cust
 
     // Ana (bdc at Northside) sees Maria's text as her task, and not the service callback.
     let mut ana = Browser::new(&http.url);
-    assert_eq!(ana.sign_in("ana@northside.example", PASSWORD).await.status(), 303);
+    assert_eq!(ana.sign_in("Ana@Northside.example", PASSWORD).await.status(), 303, "an email in any case");
     let (status, tasks) = ana.get("/app/tasks").await;
     assert_eq!(status, 200);
     assert!(tasks.contains("reply-m-1") && tasks.contains(MARIA), "{tasks}");

@@ -45,7 +45,16 @@ fn env_values_point_at_the_templates_own_table_and_each_functions_own_dlq() {
     for f in t.functions() {
         assert_eq!(f.env[custops::env::TABLE_NAME], table_name);
         let Some((queue, batch)) = f.queue.clone() else {
-            assert!(f.scheduled || f.http, "{}: neither SQS-fed, scheduled nor behind the HTTP API", f.logical_id);
+            assert!(
+                f.scheduled || f.http || f.logs,
+                "{}: neither SQS-fed, scheduled, behind the HTTP API nor fed by a log subscription",
+                f.logical_id
+            );
+            if f.logs {
+                // Invoked asynchronously: what fails after Lambda's retries goes to its DLQ.
+                let dlq = t.resources[&f.logical_id].properties.pointer("/DeadLetterQueue/TargetArn");
+                assert!(dlq.is_some(), "{}: an asynchronous function without a DLQ", f.logical_id);
+            }
             continue;
         };
         assert!(batch <= 10);
