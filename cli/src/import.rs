@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use custops::event::{AppointmentBooked, AppointmentMissed, DealDelivered, Envelope, RoClosed};
-use custops::{Applied, Change, Core, CustomerId, Phone, ProcessError, StoreConfig};
+use custops::{Applied, Change, Core, CustomerId, Phone, StoreConfig};
 use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
 
@@ -250,29 +250,19 @@ async fn one(core: &Core, store: &StoreConfig, body: &str) -> Result<Outcome, St
         return Err(format!("store_id {:?} is not the store imported", envelope.store_id));
     }
     let customer = customer_of(store, &envelope)?;
-    let applied = std::sync::Mutex::new(None);
-    let refused = std::sync::Mutex::new(None);
-    custops::batch::retry_conflicts(|| async {
-        let state = core.table.customer_state(&customer).await?;
-        match decide(store, &envelope, &customer, &state, core.clock.now()) {
-            Ok(change) => {
-                let a = core.apply(store, change).await?;
-                *applied.lock().unwrap_or_else(|p| p.into_inner()) = Some(a);
-            }
-            Err(e) => *refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(e),
-        }
-        Ok(())
-    })
-    .await
-    .map_err(|e: ProcessError| custops::phone::redact_digits(&e.to_string()))?;
-    if let Some(e) = refused.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        return Err(e);
-    }
-    Ok(match applied.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        Some(Applied::Duplicate) => Outcome::Unchanged,
-        _ => Outcome::Imported,
-    })
+    let applied = core
+        .decide_and_apply(store, &customer, |state, now| {
+            decide(store, &envelope, &customer, state, now).map_err(NotImportable)
+        })
+        .await
+        .map_err(|e| custops::phone::redact_digits(&e.to_string()))?;
+    Ok(if applied == Applied::Duplicate { Outcome::Unchanged } else { Outcome::Imported })
 }
+
+/// Why a row's event is not history custops imports.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct NotImportable(String);
 
 /// Imports `file` into `store_id`'s records; `progress(rows done)` after each row.
 pub async fn import(

@@ -208,16 +208,7 @@ pub async fn gather(
     date: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<DayData, TableError> {
-    let (start, end) = day_bounds(store, date);
-    let facts = table.day_facts(&store.store_id, date).await?;
-    let refs: Vec<_> = facts.iter().filter_map(|f| f.task.clone()).collect();
-    let (texts, tasks, open_tasks, open_declined_cents) = tokio::try_join!(
-        table.texts_between(&store.store_id, start - TEXT_LOOKBACK, end),
-        table.tasks(&store.store_id, &refs),
-        table.overdue_tasks(&store.store_id, now),
-        table.open_declined_cents(&store.store_id),
-    )?;
-    Ok(DayData { facts, texts, tasks, open_tasks, open_declined_cents, dead_letters: 0 })
+    gather_range(table, store, date, date, now).await
 }
 
 /// [`gather`] over the store-local days `from` to `to` (both included): each

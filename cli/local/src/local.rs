@@ -424,9 +424,7 @@ impl LocalStack {
                 Handler::InProcess(Code::Logs(code)) => {
                     out.push(code.deliver(serde_json::from_str(&event.to_string())?).await?)
                 }
-                Handler::Process(p) if crate::registry::find(&f.def.binary).is_some_and(|r| r.logs) => {
-                    out.push(p.invoke(&event)?.await?)
-                }
+                Handler::Process(p) if f.def.logs => out.push(p.invoke(&event)?.await?),
                 _ => {}
             }
         }

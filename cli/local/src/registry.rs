@@ -24,8 +24,6 @@ pub struct Registration {
     pub env: &'static [&'static str],
     /// Fired by a schedule (else fed by an SQS queue).
     pub scheduled: bool,
-    /// Fed by CloudWatch Logs subscription filters.
-    pub logs: bool,
     build: fn(&FunctionDef, &SdkConfig, SharedClock) -> Result<Code, BoxError>,
 }
 
@@ -48,14 +46,14 @@ impl Registration {
 }
 
 const fn sqs<F: SqsFunction>() -> Registration {
-    Registration { name: F::NAME, env: F::ENV, scheduled: false, logs: false, build: build_sqs::<F> }
+    Registration { name: F::NAME, env: F::ENV, scheduled: false, build: build_sqs::<F> }
 }
 
 const fn scheduled<F: ScheduledFunction>() -> Registration
 where
     F::Report: 'static,
 {
-    Registration { name: F::NAME, env: F::ENV, scheduled: true, logs: false, build: build_scheduled::<F> }
+    Registration { name: F::NAME, env: F::ENV, scheduled: true, build: build_scheduled::<F> }
 }
 
 /// Every function of custops.
@@ -70,27 +68,9 @@ pub const FUNCTIONS: &[Registration] = &[
     scheduled::<scheduler::Scheduler>(),
     scheduled::<lapse_sweep::LapseSweep>(),
     scheduled::<daily_report::DailyReport>(),
-    Registration {
-        name: front_door::NAME,
-        env: front_door::ENV,
-        scheduled: false,
-        logs: false,
-        build: build_front_door,
-    },
-    Registration {
-        name: staff_inbox::NAME,
-        env: staff_inbox::ENV,
-        scheduled: false,
-        logs: false,
-        build: build_staff_inbox,
-    },
-    Registration {
-        name: sms_receipts::NAME,
-        env: sms_receipts::ENV,
-        scheduled: false,
-        logs: true,
-        build: build_sms_receipts,
-    },
+    Registration { name: front_door::NAME, env: front_door::ENV, scheduled: false, build: build_front_door },
+    Registration { name: staff_inbox::NAME, env: staff_inbox::ENV, scheduled: false, build: build_staff_inbox },
+    Registration { name: sms_receipts::NAME, env: sms_receipts::ENV, scheduled: false, build: build_sms_receipts },
 ];
 
 /// The registration of the function named `name`.

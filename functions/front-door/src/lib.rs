@@ -361,10 +361,5 @@ pub fn call_missed(store_id: &str, call: MissedCall<'_>, departments: &Departmen
     Ok(envelope)
 }
 
-/// A header's value as text (absent, or not text: `None`).
-pub(crate) fn header<'a>(req: &'a HookRequest, name: &str) -> Option<&'a str> {
-    req.header(name)
-}
-
 #[cfg(test)]
 mod tests;

@@ -18,7 +18,7 @@ use custops::event::Envelope;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use crate::{call_missed, header, Departments, HookRequest, MissedCall, Refusal, WebhookSecrets};
+use crate::{call_missed, Departments, HookRequest, MissedCall, Refusal, WebhookSecrets};
 
 pub const VALIDATION_TOKEN: &str = "validation-token";
 pub const VERIFICATION_TOKEN: &str = "verification-token";
@@ -36,11 +36,11 @@ pub enum Checked {
 pub fn check(req: &HookRequest, secrets: &WebhookSecrets) -> Result<Checked, Refusal> {
     let expected =
         secrets.ringcentral_verification_token.as_deref().filter(|t| !t.is_empty()).ok_or(Refusal::Forbidden)?;
-    let validation = header(req, VALIDATION_TOKEN).map(str::to_owned);
+    let validation = req.header(VALIDATION_TOKEN).map(str::to_owned);
     if req.body.iter().all(u8::is_ascii_whitespace) {
         return validation.map(Checked::Handshake).ok_or(Refusal::Forbidden);
     }
-    let presented = header(req, VERIFICATION_TOKEN).or(validation.as_deref()).ok_or(Refusal::Forbidden)?;
+    let presented = req.header(VERIFICATION_TOKEN).or(validation.as_deref()).ok_or(Refusal::Forbidden)?;
     if bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) {
         Ok(Checked::Event(validation))
     } else {

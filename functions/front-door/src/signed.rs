@@ -10,7 +10,7 @@ use custops::event::Envelope;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::{header, HookRequest, Refusal, WebhookSecrets};
+use crate::{HookRequest, Refusal, WebhookSecrets};
 
 pub const TIMESTAMP: &str = "x-custops-timestamp";
 pub const SIGNATURE: &str = "x-custops-signature";
@@ -48,11 +48,12 @@ pub fn events(
     now: DateTime<Utc>,
 ) -> Result<Vec<Envelope>, Refusal> {
     let secret = secrets.signing_secret.as_deref().filter(|s| !s.is_empty()).ok_or(Refusal::Forbidden)?;
-    let timestamp: i64 = header(req, TIMESTAMP).and_then(|t| t.trim().parse().ok()).ok_or(Refusal::Forbidden)?;
+    let timestamp: i64 = req.header(TIMESTAMP).and_then(|t| t.trim().parse().ok()).ok_or(Refusal::Forbidden)?;
     if (now.timestamp() - timestamp).abs() > TOLERANCE {
         return Err(Refusal::Forbidden);
     }
-    let given = header(req, SIGNATURE)
+    let given = req
+        .header(SIGNATURE)
         .and_then(|s| s.trim().strip_prefix("sha256="))
         .and_then(|h| hex::decode(h).ok())
         .ok_or(Refusal::Forbidden)?;

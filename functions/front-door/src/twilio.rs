@@ -22,7 +22,7 @@ use custops::event::Envelope;
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 
-use crate::{call_missed, header, Departments, HookRequest, MissedCall, Refusal, WebhookSecrets};
+use crate::{call_missed, Departments, HookRequest, MissedCall, Refusal, WebhookSecrets};
 
 pub const SIGNATURE: &str = "x-twilio-signature";
 
@@ -61,13 +61,14 @@ fn mac(auth_token: &str, url: &str, params: &[(String, String)]) -> Hmac<Sha1> {
 /// The URLs Twilio may have signed for this request: as called, and with the
 /// port the other way (added when absent, removed when present).
 pub fn candidate_urls(req: &HookRequest) -> Vec<String> {
-    let scheme = header(req, "x-forwarded-proto")
+    let scheme = req
+        .header("x-forwarded-proto")
         .and_then(|p| p.split(',').next())
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .or(req.uri.scheme_str())
         .unwrap_or("https");
-    let host = header(req, "host").or_else(|| req.uri.authority().map(|a| a.as_str())).unwrap_or_default();
+    let host = req.header("host").or_else(|| req.uri.authority().map(|a| a.as_str())).unwrap_or_default();
     let path = req.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let default_port = if scheme == "http" { "80" } else { "443" };
     let other_host = match host.rsplit_once(':') {
@@ -86,7 +87,8 @@ pub fn call(
     departments: &Departments,
 ) -> Result<Option<Envelope>, Refusal> {
     let token = secrets.twilio_auth_token.as_deref().filter(|t| !t.is_empty()).ok_or(Refusal::Forbidden)?;
-    let given = header(req, SIGNATURE)
+    let given = req
+        .header(SIGNATURE)
         .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s.trim()).ok())
         .ok_or(Refusal::Forbidden)?;
     let params: Vec<(String, String)> =

@@ -26,6 +26,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::cloudwatch_logs::LogsEvent;
 use chrono::{DateTime, NaiveDateTime, Utc};
+use custops::apply::Refused;
 use custops::env::{ConfigError, EnvSource};
 use custops::model::{CustomerState, Fact, FactKind, Task, TaskKind, Touchpoint, OPTED_OUT};
 use custops::store::Department;
@@ -300,30 +301,40 @@ impl Receipts {
         };
         let customer = CustomerId::new(&text.store_id, text.phone.clone());
         // Decided on the record as read; a concurrent change of it is read and decided again.
-        let outcome = std::sync::Mutex::new(One::Dropped);
-        custops::batch::retry_conflicts(|| async {
-            let state = self.core.table.customer_state(&customer).await?;
-            let applied = match decide(&store, &text, &state, &record, self.core.clock.now()) {
-                Ok(Some(change)) => self.core.apply(&store, change).await?,
-                Ok(None) => Applied::Duplicate,
-                Err(reason) => {
-                    warn!(message_id = id, reason, "an unreadable delivery record: dropped");
-                    Applied::Duplicate
-                }
-            };
-            *outcome.lock().unwrap_or_else(|p| p.into_inner()) =
-                if applied == Applied::Duplicate { One::Dropped } else { One::Recorded };
-            Ok(())
-        })
-        .await?;
-        let outcome = outcome.into_inner().unwrap_or_else(|p| p.into_inner());
-        let status = record.status().map(DeliveryStatus::as_str).unwrap_or("?");
-        match outcome {
-            One::Recorded => info!(message_id = id, status, trigger = %text.trigger, "delivery receipt recorded"),
-            One::Dropped => info!(message_id = id, "the same receipt again: nothing changed"),
+        let applied = self
+            .core
+            .decide_and_apply(&store, &customer, |state, now| match decide(&store, &text, state, &record, now) {
+                Ok(Some(change)) => Ok(change),
+                Ok(None) => Err(Skipped::Duplicate),
+                Err(reason) => Err(Skipped::Unreadable(reason)),
+            })
+            .await;
+        match applied {
+            Ok(Applied::Duplicate) | Err(Refused::Decided(Skipped::Duplicate)) => {
+                info!(message_id = id, "the same receipt again: nothing changed");
+                Ok(One::Dropped)
+            }
+            Err(Refused::Decided(Skipped::Unreadable(reason))) => {
+                warn!(message_id = id, reason, "an unreadable delivery record: dropped");
+                Ok(One::Dropped)
+            }
+            Ok(Applied::Applied { .. }) => {
+                let status = record.status().map(DeliveryStatus::as_str).unwrap_or("?");
+                info!(message_id = id, status, trigger = %text.trigger, "delivery receipt recorded");
+                Ok(One::Recorded)
+            }
+            Err(Refused::Process(e)) => Err(e),
         }
-        Ok(outcome)
     }
+}
+
+/// Why a receipt changes nothing.
+#[derive(Debug, thiserror::Error)]
+enum Skipped {
+    #[error("the text has its receipt already")]
+    Duplicate,
+    #[error("{0}")]
+    Unreadable(String),
 }
 
 #[cfg(test)]
