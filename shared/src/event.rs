@@ -180,6 +180,14 @@ pub fn check_value(path: &str, value: &serde_json::Value) -> Result<(), String> 
     }
 }
 
+/// An optional `YYYY-MM-DD` day, refused with a reason that names the format.
+fn day<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<chrono::NaiveDate>, D::Error> {
+    let Some(s) = Option::<String>::deserialize(d)? else { return Ok(None) };
+    chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| serde::de::Error::custom("eta must be a day, YYYY-MM-DD"))
+}
+
 /// The `data` of one event type.
 pub trait EventData: DeserializeOwned {
     const EVENT_TYPE: &'static str;
@@ -246,6 +254,9 @@ pub struct RoStatusChanged {
     pub advisor: Person,
     #[serde(default)]
     pub amount_due_cents: Option<i64>,
+    /// When the part is expected (`waiting_parts`): the store-local day.
+    #[serde(default, deserialize_with = "day")]
+    pub eta: Option<chrono::NaiveDate>,
 }
 
 impl EventData for RoStatusChanged {

@@ -54,6 +54,19 @@ pub struct StoreConfig {
     /// store's open hours, before it is escalated (section 10).
     #[serde(default = "defaults::reply_sla_minutes")]
     pub reply_sla_minutes: u32,
+    /// The mail addresses whose ADF leads are the store's (section 7, new lead).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lead_addresses: Vec<String>,
+    /// Offered to a customer who rated a visit 4 or 5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_url: Option<String>,
+    /// The post-visit check: the day after a close, one question answered 1-5 (default off).
+    #[serde(default)]
+    pub post_visit_check: bool,
+    /// Appointment confirmations and day-before reminders (default off: many
+    /// DMS schedulers confirm already, and a promise is never sent twice).
+    #[serde(default)]
+    pub appointment_texts: bool,
 }
 
 /// Every store under one partition; found by its texting number too (gsi1).
@@ -348,6 +361,11 @@ impl StoreConfig {
                 ));
             }
         }
+        for address in &self.lead_addresses {
+            if !is_mail_address(address) {
+                errors.push(format!("lead_addresses: {address:?} is not a mail address"));
+            }
+        }
         if !self.has_marketing_days() {
             errors.push("no_marketing_on_closed_days with every day closed: marketing texts could never go".into());
         }
@@ -356,6 +374,11 @@ impl StoreConfig {
         } else {
             Err(errors)
         }
+    }
+
+    /// The store whose `lead_addresses` holds `address` (any case).
+    pub fn takes_leads_at(&self, address: &str) -> bool {
+        self.lead_addresses.iter().any(|a| a.eq_ignore_ascii_case(address.trim()))
     }
 
     /// Parses and validates a store configuration document.
@@ -492,6 +515,21 @@ mod tz_serde {
         let name = String::deserialize(d)?;
         name.parse::<Tz>()
             .map_err(|_| serde::de::Error::custom(format!("unknown time zone {name:?} (use an IANA name)")))
+    }
+}
+
+/// A mail address as a store writes one: `local@domain.tld`, no spaces.
+pub fn is_mail_address(address: &str) -> bool {
+    match address.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !address.chars().any(|c| c.is_whitespace() || c.is_control())
+                && !domain.contains('@')
+        }
+        None => false,
     }
 }
 

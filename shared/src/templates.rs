@@ -53,6 +53,12 @@ pub const PARTS_ARRIVED: Spec = Spec {
     variables: &[FIRST_NAME, STORE, VEHICLE, ADVISOR],
 };
 
+pub const PARTS_ETA: Spec = Spec {
+    key: "parts_eta",
+    default: "Hi {first_name}, this is {store}: the part for your {vehicle} is on order and expected {eta}. {advisor} will let you know when it arrives.",
+    variables: &[FIRST_NAME, STORE, VEHICLE, ("eta", "Wednesday, December 30"), ADVISOR],
+};
+
 pub const READY_FOR_PICKUP: Spec = Spec {
     key: "ready_for_pickup",
     default: "Hi {first_name}, your {vehicle} is ready for pickup at {store}.{amount_due} Today's hours: {hours}. Questions? Ask for {advisor}.",
@@ -116,6 +122,7 @@ pub const ALL: &[Spec] = &[
     MISSED_CALL_OPEN,
     MISSED_CALL_CLOSED,
     PARTS_ARRIVED,
+    PARTS_ETA,
     READY_FOR_PICKUP,
     DECLINED_FOLLOWUP,
     DECLINED_FOLLOWUP_CHECKIN,

@@ -9,8 +9,9 @@
 //! missed call created, or moved from an old number), the consent ledger when
 //! the DMS reports marketing consent, the repair order, tasks, the timeline,
 //! the day's fact and, for `parts_arrived` and `ready_for_pickup`, one
-//! `transactional` text per RO and status, ever (deferred by the outbound path
-//! outside the texting window). Applies it in one transaction (claims on the
+//! `transactional` text per RO and status, ever; for `waiting_parts` with an
+//! `eta`, one per RO and ETA, naming the expected day (a new ETA texts once
+//! more). Texts are deferred by the outbound path outside the texting window. Applies it in one transaction (claims on the
 //! event id and on RO, status and time: a DMS resend under a new event id is a
 //! duplicate).
 
@@ -29,6 +30,16 @@ use custops::{Applied, Change, CustomerId, Deps, Event, ProcessError, RecordChan
 
 pub const PARTS_ARRIVED: &str = "parts_arrived";
 pub const READY_FOR_PICKUP: &str = "ready_for_pickup";
+pub const WAITING_PARTS: &str = "waiting_parts";
+
+/// What the customer has been told about, once per RO: the status, and for
+/// `waiting_parts` the ETA (`waiting_parts@2026-12-04`: a new ETA is news).
+fn told(change: &RoStatusChanged) -> String {
+    match (change.status.as_str(), change.eta) {
+        (WAITING_PARTS, Some(eta)) => format!("{WAITING_PARTS}@{eta}"),
+        _ => change.status.clone(),
+    }
+}
 
 /// The function (its code is [`decide`]; see [`SqsFunction`]).
 pub struct VehicleReady;
@@ -56,8 +67,13 @@ impl SqsFunction for VehicleReady {
     }
 }
 
-/// The claim on RO, status and time: a DMS resend under a new event id is a duplicate.
+/// The claim on RO, status and time: a DMS resend under a new event id is a
+/// duplicate. A part's ETA is claimed on the RO and the ETA alone: the same
+/// ETA sent again, at any time and under any id, is one event.
 pub fn natural_key(store: &StoreConfig, envelope: &Envelope, change: &RoStatusChanged) -> String {
+    if let (WAITING_PARTS, Some(eta)) = (change.status.as_str(), change.eta) {
+        return format!("ro.status_changed#{}#{}#{WAITING_PARTS}#eta#{eta}", store.store_id, change.ro_number);
+    }
     format!(
         "ro.status_changed#{}#{}#{}#{}",
         store.store_id,
@@ -199,9 +215,20 @@ pub fn decide(
                 ],
             ))
         }
+        WAITING_PARTS => change.eta.map(|eta| {
+            store.render(
+                &templates::PARTS_ETA,
+                &[
+                    ("first_name", first_name),
+                    ("vehicle", &vehicle),
+                    ("eta", &eta.format("%A, %B %-d").to_string()),
+                    ("advisor", &change.advisor.name),
+                ],
+            )
+        }),
         _ => None,
     }
-    .filter(|_| !ro.texted.contains(&change.status));
+    .filter(|_| !ro.texted.contains(&told(change)));
 
     let text = body.map(|body| {
         plan(
@@ -210,7 +237,7 @@ pub fn decide(
                 &customer.phone,
                 MessageClass::Transactional,
                 body,
-                format!("ro-status#{}#{}", change.ro_number, change.status),
+                format!("ro-status#{}#{}", change.ro_number, told(change)),
                 VehicleReady::NAME,
                 event_id,
             ),
@@ -225,7 +252,7 @@ pub fn decide(
         record.touch(touch(kind, summary));
     }
     if text.is_some() {
-        ro.texted.push(change.status.clone());
+        ro.texted.push(told(change));
     }
     record.repair_orders.push(ro);
     record.consent = consent.map(|c| (c, state.consent_version));

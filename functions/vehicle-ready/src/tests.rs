@@ -188,3 +188,59 @@ fn a_status_older_than_the_ros_close_never_reopens_it() {
     assert!(main_record(&late).repair_orders.is_empty(), "the closed RO stays closed");
     assert!(late.plan().is_none());
 }
+
+/// `waiting_parts` with `eta` at `occurred_at`, on `state`.
+fn eta(state: &CustomerState, event_id: &str, eta: Option<&str>, occurred_at: &str) -> Change {
+    let (mut e, _) = status(event_id, WAITING_PARTS, occurred_at);
+    if let Some(day) = eta {
+        e.data["eta"] = json!(day);
+    }
+    let c: RoStatusChanged = e.data().unwrap();
+    decide(&northside(), &e, &c, &customer(MARIA), state, None, at(occurred_at) + Duration::seconds(5))
+}
+
+#[test]
+fn waiting_parts_with_an_eta_texts_the_expected_day_once_per_ro_and_eta() {
+    let first = eta(&CustomerState::default(), "d-1", Some("2026-11-27"), "2026-11-23T16:05:00Z");
+    let body = sent_body(&first);
+    for part in ["Maria", "Northside Chevrolet", "2021 Chevrolet Tahoe", "Friday, November 27", "Dana Whitfield"] {
+        assert!(body.contains(part), "{part:?} missing from {body}");
+    }
+    let text = first.plan().unwrap().text().unwrap();
+    assert_eq!(
+        (text.class, text.dedupe_key.as_str()),
+        (MessageClass::Transactional, "ro-status#RO-48213#waiting_parts@2026-11-27")
+    );
+    // The claim is the RO and the ETA, not the time or the id: a resend an
+    // hour later under another id is the same event.
+    let key = "ro.status_changed#northside-chevy#RO-48213#waiting_parts#eta#2026-11-27";
+    assert_eq!(first.natural_keys, [key]);
+    let resent = eta(&after(&first), "d-9", Some("2026-11-27"), "2026-11-23T17:05:00Z");
+    assert_eq!(resent.natural_keys, [key]);
+    assert!(resent.plan().is_none(), "the same ETA is never texted twice");
+
+    // A later ETA is news: one more text.
+    let later = eta(&after(&first), "d-2", Some("2026-12-02"), "2026-11-25T15:00:00Z");
+    assert!(sent_body(&later).contains("Wednesday, December 2"), "{}", sent_body(&later));
+    let twice = after(&later);
+    assert_eq!(twice.repair_orders[0].texted, ["waiting_parts@2026-11-27", "waiting_parts@2026-12-02"]);
+
+    // The part arrives: texted as before.
+    let arrived = decided(&twice, PARTS_ARRIVED, "2026-12-02T15:00:00Z");
+    assert!(sent_body(&arrived).contains("is in"));
+}
+
+#[test]
+fn waiting_parts_without_an_eta_is_recorded_never_texted() {
+    let change = eta(&CustomerState::default(), "d-1", None, "2026-11-23T16:05:00Z");
+    assert!(change.plan().is_none());
+    assert_eq!(main_record(&change).repair_orders[0].status, WAITING_PARTS);
+}
+
+#[test]
+fn an_eta_that_is_not_a_day_is_bad_input() {
+    let (mut e, _) = status("d-1", WAITING_PARTS, "2026-11-23T16:05:00Z");
+    e.data["eta"] = json!("next week");
+    let err = e.data::<RoStatusChanged>().unwrap_err().to_string();
+    assert!(err.contains("d-1") && err.contains("eta"), "{err}");
+}
