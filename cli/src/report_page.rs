@@ -35,6 +35,8 @@ struct Page<'a> {
     declined_new: String,
     declined_recovered: String,
     cost: String,
+    lead_median: String,
+    visit_average: String,
     overdue: Vec<Overdue>,
     chart: String,
 }
@@ -55,6 +57,12 @@ pub fn render(report: &Report, history: &[DayPoint]) -> Result<String, Box<dyn s
         declined_new: dollars(report.declined.new_cents),
         declined_recovered: dollars(report.declined.recovered_cents),
         cost: dollars(report.texts.est_cost_cents as i64),
+        lead_median: report
+            .leads
+            .median_minutes_to_first_contact
+            .map(|m| format!(", median {m:.0} min to a person"))
+            .unwrap_or_default(),
+        visit_average: report.post_visit.average.map(|a| format!(", average {a:.1} of 5")).unwrap_or_default(),
         overdue: report
             .overdue_tasks
             .iter()

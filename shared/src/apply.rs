@@ -15,7 +15,8 @@ use crate::entity::CustomerId;
 use crate::error::ProcessError;
 use crate::event::{CustomerEvent, Envelope, EventData};
 use crate::model::{
-    Consent, Customer, CustomerState, DeclinedLine, Fact, FollowUp, RepairOrder, SendLedger, Task, Touchpoint,
+    Booking, Consent, Customer, CustomerState, DeclinedLine, Fact, FollowUp, RepairOrder, SendLedger, Task, Touchpoint,
+    VisitCheck,
 };
 use crate::outbound::{Delivery, Plan, Resumed};
 use crate::phone::Phone;
@@ -149,6 +150,8 @@ pub struct RecordChange {
     pub repair_orders: Vec<RepairOrder>,
     pub declined: Vec<DeclinedLine>,
     pub follow_ups: Vec<FollowUp>,
+    pub bookings: Vec<Booking>,
+    pub checks: Vec<VisitCheck>,
     pub tasks: Vec<Task>,
     pub touchpoints: Vec<Touchpoint>,
     /// History items that must not exist for the change to hold (a repair
@@ -185,6 +188,11 @@ impl Change {
             r.text = None;
             r.tasks.retain(|t| !t.fresh.0);
             r.follow_ups.retain(|s| s.status != crate::model::StepStatus::Scheduled);
+            // History owes no reminder and asks nothing.
+            for b in &mut r.bookings {
+                b.remind_at = None;
+            }
+            r.checks.clear();
             r.touchpoints.retain(|t| {
                 !t.kind.starts_with("text.") && !matches!(t.kind.as_str(), "task.created" | "follow_up.scheduled")
             });
@@ -241,6 +249,8 @@ impl RecordChange {
             repair_orders: Vec::new(),
             declined: Vec::new(),
             follow_ups: Vec::new(),
+            bookings: Vec::new(),
+            checks: Vec::new(),
             tasks: Vec::new(),
             touchpoints: Vec::new(),
             absent: Vec::new(),
@@ -322,6 +332,12 @@ impl Core {
             }
             for step in &r.follow_ups {
                 tx.put(step, Guard::Replacing(step.status.replaces()));
+            }
+            for booking in &r.bookings {
+                tx.put(booking, Guard::Replacing(booking.status.replaces()));
+            }
+            for check in &r.checks {
+                tx.put(check, Guard::Replacing(check.status.replaces()));
             }
             for task in &r.tasks {
                 tx.put(task, Guard::Replacing(task.status.replaces()));

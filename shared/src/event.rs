@@ -71,9 +71,12 @@ impl Envelope {
 pub fn topic_for(event_type: &str) -> Option<&'static str> {
     match event_type {
         "call.missed" => Some("carrier-events"),
-        "ro.status_changed" | "ro.closed" | "deal.delivered" | "appointment.booked" | "appointment.missed" => {
-            Some("dms-events")
-        }
+        "ro.status_changed"
+        | "ro.closed"
+        | "deal.delivered"
+        | "appointment.booked"
+        | "appointment.missed"
+        | "appointment.cancelled" => Some("dms-events"),
         _ => None,
     }
 }
@@ -116,6 +119,7 @@ impl Envelope {
             "ro.closed" => self.data::<RoClosed>().map(drop),
             "deal.delivered" => self.data::<DealDelivered>().map(drop),
             "appointment.booked" => self.data::<AppointmentBooked>().map(drop),
+            "appointment.cancelled" => self.data::<AppointmentCancelled>().map(drop),
             _ => self.data::<AppointmentMissed>().map(drop),
         }?;
         Ok(topic)
@@ -369,6 +373,23 @@ impl EventData for AppointmentMissed {
 impl CustomerEvent for AppointmentMissed {
     fn customer(&self) -> &DmsCustomer {
         &self.0.customer
+    }
+}
+
+/// `appointment.cancelled`: the DMS took the appointment off its schedule.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AppointmentCancelled {
+    pub appointment_id: String,
+    pub customer: DmsCustomer,
+}
+
+impl EventData for AppointmentCancelled {
+    const EVENT_TYPE: &'static str = "appointment.cancelled";
+}
+
+impl CustomerEvent for AppointmentCancelled {
+    fn customer(&self) -> &DmsCustomer {
+        &self.customer
     }
 }
 

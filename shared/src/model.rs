@@ -568,6 +568,162 @@ impl Entity for FollowUp {
     }
 }
 
+/// The keys of a timed item on a customer's record: `sk` while it is live
+/// (on the due index at `due` when given), its history key once `ended`.
+fn timed_keys(store_id: &str, phone: &Phone, sk: String, ended: bool, due: Option<DateTime<Utc>>) -> Keys {
+    let pk = keys::customer_pk(store_id, phone);
+    if ended {
+        return Keys::new(pk, keys::history(&sk));
+    }
+    let mut k = Keys::new(pk.clone(), sk.clone());
+    k.gsi3 = due.map(|at| (keys::due_shard(&pk), format!("{}#{pk}#{sk}", keys::ts(at))));
+    k
+}
+
+/// A booked appointment on the customer's record (section 7, confirmed and
+/// reminded): its time, and the day-before reminder it is owed, on the due
+/// index until the scheduler hands it to `appointments`. A cancellation or a
+/// no-show ends it, and a reminder not yet sent with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Booking {
+    pub store_id: String,
+    pub phone: Phone,
+    pub appointment_id: String,
+    /// When the appointment is.
+    pub at: DateTime<Utc>,
+    pub status: BookingStatus,
+    /// When the reminder is due (none: no reminder, the appointment is too close).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remind_at: Option<DateTime<Utc>>,
+    /// When the reminder was decided (sent, or why not, in `outcome`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminded_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    /// "2021 Chevrolet Tahoe", when the DMS named it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vehicle: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BookingStatus {
+    Booked,
+    /// Cancelled, missed, or passed.
+    Ended,
+}
+
+impl BookingStatus {
+    /// The stored statuses a booking may be written over with this one.
+    pub fn replaces(self) -> &'static [&'static str] {
+        match self {
+            BookingStatus::Booked => &["booked"],
+            BookingStatus::Ended => &["booked", "ended"],
+        }
+    }
+}
+
+impl Booking {
+    pub fn customer(&self) -> CustomerId {
+        CustomerId::new(&self.store_id, self.phone.clone())
+    }
+
+    /// Whether its reminder is still to be decided.
+    pub fn awaits_reminder(&self) -> bool {
+        self.status == BookingStatus::Booked && self.reminded_at.is_none() && self.remind_at.is_some()
+    }
+
+    /// The booking, ended, and why.
+    pub fn ended(&self, why: impl Into<String>) -> Self {
+        Self { status: BookingStatus::Ended, outcome: Some(why.into()), ..self.clone() }
+    }
+}
+
+impl Entity for Booking {
+    const KIND: &'static str = "booking";
+    type Scope = ();
+
+    fn keys(&self, _: &()) -> Keys {
+        let due = self.awaits_reminder().then_some(self.remind_at).flatten();
+        let sk = format!("#APPT#{}", self.appointment_id);
+        timed_keys(&self.store_id, &self.phone, sk, self.status == BookingStatus::Ended, due)
+    }
+}
+
+/// The post-visit check of one repair order (section 7): scheduled for the
+/// next store-local day (on the due index until the scheduler hands it to
+/// `declined-service`), asked, then answered or expired.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VisitCheck {
+    pub store_id: String,
+    pub phone: Phone,
+    pub ro_number: String,
+    pub closed_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub status: CheckStatus,
+    /// When the question went (or was decided not to, with `outcome`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked_at: Option<DateTime<Utc>>,
+    /// The customer's answer, 1-5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vehicle: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    Scheduled,
+    /// The question went; an answer is read for [`ANSWER_DAYS`].
+    Asked,
+    /// Answered, not asked (and why), or past its answer days.
+    Ended,
+}
+
+/// How long after the question an answer of 1-5 is read as one.
+pub const ANSWER_DAYS: i64 = 3;
+
+impl CheckStatus {
+    pub fn replaces(self) -> &'static [&'static str] {
+        match self {
+            CheckStatus::Scheduled => &["scheduled"],
+            CheckStatus::Asked => &["scheduled", "asked"],
+            CheckStatus::Ended => &["scheduled", "asked", "ended"],
+        }
+    }
+}
+
+impl VisitCheck {
+    pub fn customer(&self) -> CustomerId {
+        CustomerId::new(&self.store_id, self.phone.clone())
+    }
+
+    /// The check, ended, and why.
+    pub fn ended(&self, why: impl Into<String>) -> Self {
+        Self { status: CheckStatus::Ended, outcome: Some(why.into()), ..self.clone() }
+    }
+
+    /// Whether a 1-5 from the customer at `at` answers it.
+    pub fn takes_answer_at(&self, at: DateTime<Utc>) -> bool {
+        self.status == CheckStatus::Asked
+            && self.asked_at.is_some_and(|asked| asked <= at && at - asked <= chrono::Duration::days(ANSWER_DAYS))
+    }
+}
+
+impl Entity for VisitCheck {
+    const KIND: &'static str = "visit_check";
+    type Scope = ();
+
+    fn keys(&self, _: &()) -> Keys {
+        let due = (self.status == CheckStatus::Scheduled).then_some(self.due_at);
+        let sk = format!("#CHECK#{}", self.ro_number);
+        timed_keys(&self.store_id, &self.phone, sk, self.status == CheckStatus::Ended, due)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskKind {
@@ -588,6 +744,10 @@ pub enum TaskKind {
     FirstService,
     /// Reach a customer whose text did not arrive (its delivery receipt failed).
     TextFailed,
+    /// Answer a new lead (an ADF mail) while it is fresh.
+    Lead,
+    /// Call a customer who rated a visit 1 or 2.
+    HeatCase,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -885,6 +1045,10 @@ pub struct CustomerState {
     pub tasks: Vec<Task>,
     pub declined: Vec<DeclinedLine>,
     pub follow_ups: Vec<FollowUp>,
+    /// Appointments booked and not ended.
+    pub bookings: Vec<Booking>,
+    /// Post-visit checks scheduled or asked.
+    pub checks: Vec<VisitCheck>,
 }
 
 impl CustomerState {
@@ -920,6 +1084,9 @@ pub struct Fact {
     /// to see what became of it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task: Option<TaskRef>,
+    /// A customer's rating of a visit, 1-5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<u8>,
 }
 
 /// Where a task is: its customer's number and its id (the store is the fact's).
@@ -976,6 +1143,14 @@ pub enum FactKind {
     StaffReply,
     /// A carrier reported a number opted out (a delivery receipt).
     CarrierOptOut,
+    /// An appointment was cancelled.
+    AppointmentCancelled,
+    /// A lead arrived (an ADF mail; `task`: its lead task).
+    LeadReceived,
+    /// A customer answered a post-visit check (`score`: the answer, 1-5).
+    VisitAnswered,
+    /// An answer of 1 or 2 gave service a heat case (`task`).
+    HeatCase,
 }
 
 impl FactKind {
@@ -1004,6 +1179,10 @@ impl FactKind {
             FactKind::ReplyEscalated => "reply_escalated",
             FactKind::StaffReply => "staff_reply",
             FactKind::CarrierOptOut => "carrier_opt_out",
+            FactKind::AppointmentCancelled => "appointment_cancelled",
+            FactKind::LeadReceived => "lead_received",
+            FactKind::VisitAnswered => "visit_answered",
+            FactKind::HeatCase => "heat_case",
         }
     }
 }
@@ -1020,7 +1199,14 @@ impl Fact {
             cents: None,
             department: None,
             task: None,
+            score: None,
         }
+    }
+
+    /// The fact, with the customer's rating.
+    pub fn score(mut self, score: u8) -> Self {
+        self.score = Some(score);
+        self
     }
 
     /// The fact, about `department`.

@@ -40,6 +40,15 @@ pub struct Report {
     /// Customers' texts that became tasks, and what people did with them.
     #[serde(default)]
     pub replies: Replies,
+    /// New leads (ADF mail) and how fast a person reached them.
+    #[serde(default)]
+    pub leads: Leads,
+    /// Appointment confirmations and reminders sent.
+    #[serde(default)]
+    pub appointments: Appointments,
+    /// Post-visit checks asked and answered.
+    #[serde(default)]
+    pub post_visit: PostVisit,
     /// Open tasks past due when the report was made, by owner (most first).
     pub overdue_tasks: Vec<OwnerOverdue>,
     pub texts: Texts,
@@ -127,6 +136,43 @@ pub struct Replies {
     /// Median minutes from the text to its answer (none answered: null).
     pub median_minutes_to_answer: Option<f64>,
 }
+
+/// The day's new leads (section 7, new lead).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Leads {
+    /// Leads that arrived that day (the same lead twice is one).
+    pub received: u64,
+    /// Of those, the ones whose customer got the text.
+    pub texted: u64,
+    /// Median minutes from a lead's arrival to the first answer by a person
+    /// (a staff text, or its task closed), over that day's leads that have one.
+    pub median_minutes_to_first_contact: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Appointments {
+    /// Confirmations sent that day.
+    pub confirmed: u64,
+    /// Day-before reminders sent that day.
+    pub reminded: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PostVisit {
+    /// Checks sent that day.
+    pub asked: u64,
+    /// Answers (1-5) received that day.
+    pub answered: u64,
+    /// The average of that day's answers (none: null).
+    pub average: Option<f64>,
+    /// Answers of 1 or 2 (each a `heat_case` task).
+    pub heat_cases: u64,
+}
+
+/// The `dedupe_key` prefixes of the texts the report counts by kind.
+pub const CONFIRMATION_KEY: &str = "appt-confirm#";
+pub const REMINDER_KEY: &str = "appt-remind#";
+pub const VISIT_CHECK_KEY: &str = "visit-check#";
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Texts {
@@ -448,6 +494,45 @@ pub fn build_range(store: &StoreConfig, from: NaiveDate, to: NaiveDate, now: Dat
     }
     replies.median_minutes_to_answer = median(minutes);
 
+    let went_with =
+        |prefix: &str| data.texts.iter().filter(|t| t.dedupe_key.starts_with(prefix) && went(t)).count() as u64;
+    let appointments = Appointments { confirmed: went_with(CONFIRMATION_KEY), reminded: went_with(REMINDER_KEY) };
+    let scores: Vec<f64> = data
+        .facts
+        .iter()
+        .filter(|f| f.kind == FactKind::VisitAnswered)
+        .filter_map(|f| f.score)
+        .map(f64::from)
+        .collect();
+    let post_visit = PostVisit {
+        asked: went_with(VISIT_CHECK_KEY),
+        answered: scores.len() as u64,
+        average: (!scores.is_empty())
+            .then(|| (scores.iter().sum::<f64>() / scores.len() as f64 * 100.0).round() / 100.0),
+        heat_cases: count(FactKind::HeatCase),
+    };
+    let mut leads = Leads::default();
+    let mut minutes = Vec::new();
+    for f in data.facts.iter().filter(|f| f.kind == FactKind::LeadReceived) {
+        leads.received += 1;
+        if data.texts.iter().any(|t| t.event_id == f.event_id && sent(t)) {
+            leads.texted += 1;
+        }
+        let task = task_of(f);
+        let closed = task.and_then(|t| t.done_at);
+        let staff = task.and_then(|t| {
+            data.texts
+                .iter()
+                .filter(|x| x.sent_by.is_some() && x.phone == t.phone && x.created_at >= f.at)
+                .map(|x| x.created_at)
+                .min()
+        });
+        if let Some(first) = [closed, staff].into_iter().flatten().min() {
+            minutes.push((first - f.at).num_seconds().max(0) as f64 / 60.0);
+        }
+    }
+    leads.median_minutes_to_first_contact = median(minutes);
+
     let mut owners: BTreeMap<String, OwnerOverdue> = BTreeMap::new();
     for t in data.open_tasks.iter().filter(|t| t.is_open() && t.due_at < now) {
         let o = owners.entry(t.owner.clone()).or_insert_with(|| OwnerOverdue {
@@ -502,6 +587,9 @@ pub fn build_range(store: &StoreConfig, from: NaiveDate, to: NaiveDate, now: Dat
         win_back,
         opt_outs: count(FactKind::SmsOptOut),
         replies,
+        leads,
+        appointments,
+        post_visit,
         overdue_tasks,
         texts,
         dead_letters: data.dead_letters,
@@ -576,6 +664,8 @@ pub fn kind_name(kind: TaskKind) -> &'static str {
         TaskKind::WinBack => "win_back",
         TaskKind::FirstService => "first_service",
         TaskKind::TextFailed => "text_failed",
+        TaskKind::Lead => "lead",
+        TaskKind::HeatCase => "heat_case",
     }
 }
 
@@ -630,6 +720,19 @@ impl std::fmt::Display for Report {
             f,
             "Customer texts: {} received, {} answered, {} escalated{median}",
             r.received, r.answered, r.escalated
+        )?;
+        let l = &self.leads;
+        let median =
+            l.median_minutes_to_first_contact.map(|m| format!(", median {m:.0} min to a person")).unwrap_or_default();
+        writeln!(f, "Leads: {} received, {} texted{median}", l.received, l.texted)?;
+        let a = &self.appointments;
+        writeln!(f, "Appointments: {} confirmed, {} reminded", a.confirmed, a.reminded)?;
+        let p = &self.post_visit;
+        let average = p.average.map(|a| format!(", average {a:.1}")).unwrap_or_default();
+        writeln!(
+            f,
+            "Post-visit checks: {} asked, {} answered{average}, {} heat cases",
+            p.asked, p.answered, p.heat_cases
         )?;
         if self.overdue_tasks.is_empty() {
             writeln!(f, "Overdue tasks: none")?;

@@ -323,6 +323,14 @@ impl StoreConfig {
         }
     }
 
+    /// When the store's texting window opens on the store-local day `date`
+    /// (the time a timed promise of that day falls due: any run of the
+    /// scheduler inside the window finds it).
+    pub fn window_opens_on(&self, date: chrono::NaiveDate) -> DateTime<Utc> {
+        let local = date.and_time(self.transactional_window().0);
+        self.timezone.from_local_datetime(&local).earliest().map_or_else(|| local.and_utc(), |t| t.with_timezone(&Utc))
+    }
+
     /// Whether marketing can ever go: with `no_marketing_on_closed_days`, the
     /// store must be open on some day.
     pub fn has_marketing_days(&self) -> bool {

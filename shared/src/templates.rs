@@ -112,6 +112,39 @@ pub const NO_SHOW: Spec = Spec {
     variables: &[FIRST_NAME, STORE, BOOKING],
 };
 
+/// When an appointment is, as a customer reads it ("Monday, November 30 at 9:00 AM").
+const WHEN: (&str, &str) = ("when", "Wednesday, September 30 at 10:30 AM");
+const FOR_VEHICLE: (&str, &str) = ("for_vehicle", " for your 2021 Chevrolet Silverado 1500");
+
+pub const APPOINTMENT_CONFIRMED: Spec = Spec {
+    key: "appointment_confirmed",
+    default:
+        "Hi {first_name}, {store} confirms your appointment on {when}{for_vehicle}. Need another time? Reply here.",
+    variables: &[FIRST_NAME, STORE, WHEN, FOR_VEHICLE],
+};
+
+pub const APPOINTMENT_REMINDER: Spec = Spec {
+    key: "appointment_reminder",
+    default: "Hi {first_name}, a reminder from {store}: your appointment is tomorrow, {when}{for_vehicle}. Need another time? Reply here.",
+    variables: &[FIRST_NAME, STORE, WHEN, FOR_VEHICLE],
+};
+
+pub const VISIT_CHECK: Spec = Spec {
+    key: "visit_check",
+    default: "Hi {first_name}, thanks for choosing {store} for your {vehicle}. How did we do? Reply with a number from 1 (poor) to 5 (great).",
+    variables: &[FIRST_NAME, STORE, VEHICLE],
+};
+
+pub const VISIT_THANKS: Spec = Spec {
+    key: "visit_thanks",
+    default: "Thank you, {first_name}! We're glad your visit to {store} went well.{review}",
+    variables: &[
+        FIRST_NAME,
+        STORE,
+        ("review", " Would you share it in a review? https://g.page/r/northside-chevrolet/review"),
+    ],
+};
+
 pub const WIN_BACK: Spec = Spec {
     key: "win_back",
     default: "Hi {first_name}, it's been a while since we've seen your {vehicle} at {store}. Is it due for service?{booking} Reply STOP to opt out.",
@@ -129,6 +162,10 @@ pub const ALL: &[Spec] = &[
     DECLINED_FOLLOWUP_LAST,
     NO_SHOW,
     WIN_BACK,
+    APPOINTMENT_CONFIRMED,
+    APPOINTMENT_REMINDER,
+    VISIT_CHECK,
+    VISIT_THANKS,
 ];
 
 /// Fills `{name}` variables; an unknown one is left as written.

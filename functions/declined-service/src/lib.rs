@@ -12,6 +12,17 @@
 //! store's `declined_cadence_days`. Applies it in one transaction, claimed on
 //! the event id and on the RO (a duplicate `ro.closed` changes nothing).
 //!
+//! With the store's `post_visit_check` on, the close also schedules the
+//! post-visit check for the next store-local day, when the texting window
+//! opens (none for a close that arrives after that day, for a customer who
+//! opted out, or when a check of that day is scheduled already).
+//!
+//! Third message kind: a due check (`visit_check.due`), decided by
+//! [`decide_check`] as of the time it was handed on: one `transactional` text
+//! asking how the visit went (answered 1-5; `inbound-sms` reads the answer),
+//! unless that day has passed, the customer opted out, or the store already
+//! texted them that day.
+//!
 //! Second message kind: a due step (`follow_up.due`), which the `scheduler`
 //! hands to this function's queue on the step's day (so a step that cannot
 //! be released is retried by SQS and ends in this function's DLQ with its
@@ -30,8 +41,8 @@ use custops::event::{Envelope, RoClosed};
 use custops::function::SqsFunction;
 use custops::handoff::{due_event_type, HandedOn};
 use custops::model::{
-    Customer, CustomerState, DeclinedLine, Fact, FactKind, FollowUp, LineStatus, RepairOrder, StepStatus, Task,
-    TaskKind, Touchpoint,
+    CheckStatus, Customer, CustomerState, DeclinedLine, Fact, FactKind, FollowUp, LineStatus, RepairOrder, StepStatus,
+    Task, TaskKind, Touchpoint, VisitCheck,
 };
 use custops::outbound::{plan, Plan, Suppressed, TextRequest};
 use custops::store::{Department, StoreConfig};
@@ -49,6 +60,9 @@ impl SqsFunction for DeclinedService {
         if message.event_type.as_deref() == Some(STEP_DUE.as_str()) {
             return release_step(deps, &message).await;
         }
+        if message.event_type.as_deref() == Some(CHECK_DUE.as_str()) {
+            return ask(deps, &message).await;
+        }
         let (Event { envelope, data: closed, store }, customer, state) = deps.load::<RoClosed>(&message).await?;
         let change = decide(&store, &envelope, &closed, &customer, &state, deps.clock.now());
         if deps.apply(&store, change).await? != Applied::Duplicate {
@@ -61,6 +75,123 @@ impl SqsFunction for DeclinedService {
 /// The `event_type` of a due step the scheduler hands over (`follow_up.due`).
 pub static STEP_DUE: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| due_event_type(<FollowUp as custops::entity::Entity>::KIND));
+
+/// The `event_type` of a due post-visit check (`visit_check.due`).
+pub static CHECK_DUE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| due_event_type(<VisitCheck as custops::entity::Entity>::KIND));
+
+/// A due post-visit check, handed over by the scheduler: decided as of the
+/// time it was handed on, from the record as it is now.
+async fn ask(deps: &Deps, message: &Message) -> Result<(), ProcessError> {
+    let due: HandedOn<VisitCheck> = serde_json::from_str(&message.body).map_err(|e| ProcessError::Invalid {
+        event_id: message.message_id.clone(),
+        reason: format!("not a due post-visit check: {}", custops::phone::redact_digits(&e.to_string())),
+    })?;
+    let check = due.work;
+    let key = check_key(&check);
+    tracing::Span::current().record("event_id", key.as_str());
+    let store = deps.store(&check.store_id, &key).await?;
+    let state = deps.table.customer_state(&check.customer()).await?;
+    let change = decide_check(&store, &check, &state, due.at);
+    if deps.as_of(due.at).apply(&store, change).await? != Applied::Duplicate {
+        info!(ro_number = %check.ro_number, "post-visit check decided");
+    }
+    Ok(())
+}
+
+/// The idempotency key of a post-visit check's question: once per RO.
+pub fn check_key(check: &VisitCheck) -> String {
+    format!("visit-check#{}#{}#{}", check.store_id, check.customer().token(), check.ro_number)
+}
+
+/// The post-visit check of a close, if one is owed: due when the texting
+/// window opens on the store-local day after `closed_at`; none when that day
+/// has passed by `now`, the customer opted out, or a check of that day is
+/// scheduled already (two ROs closed one day are asked about once).
+pub fn visit_check(
+    store: &StoreConfig,
+    closed: &RoClosed,
+    customer: &CustomerId,
+    state: &CustomerState,
+    now: DateTime<Utc>,
+) -> Option<VisitCheck> {
+    let next_day = store.local(closed.closed_at).date_naive() + Duration::days(1);
+    let due_at = store.window_opens_on(next_day);
+    let owed = store.post_visit_check
+        && store.local(now).date_naive() <= next_day
+        && !state.consent.opted_out()
+        && !state.checks.iter().any(|c| c.ro_number == closed.ro_number || c.due_at == due_at);
+    owed.then(|| VisitCheck {
+        store_id: store.store_id.clone(),
+        phone: customer.phone.clone(),
+        ro_number: closed.ro_number.clone(),
+        closed_at: closed.closed_at,
+        due_at,
+        status: CheckStatus::Scheduled,
+        asked_at: None,
+        answer: None,
+        outcome: None,
+        vehicle: Some(closed.vehicle.describe()),
+    })
+}
+
+/// A post-visit check whose day came, as of `now` (when it was handed on). Pure.
+pub fn decide_check(store: &StoreConfig, due: &VisitCheck, state: &CustomerState, now: DateTime<Utc>) -> Change {
+    let event_id = check_key(due);
+    let mut record = RecordChange::new(due.customer());
+    let change = Change::new(&event_id);
+    let Some(check) = state.checks.iter().find(|c| c.ro_number == due.ro_number && c.status == CheckStatus::Scheduled)
+    else {
+        return change.record(record);
+    };
+    record.rests_on = Some(state.version);
+    let touch = |kind: &str, summary: String| Touchpoint::of_event(now, &event_id, kind, summary);
+    let today = store.local(now).date_naive();
+    let heard_today = state.sends.entries.iter().any(|e| e.at <= now && store.local(e.at).date_naive() == today);
+    let why_not = if !store.post_visit_check {
+        Some("the store's post-visit check is off")
+    } else if today != store.local(check.due_at).date_naive() {
+        Some("its day has passed")
+    } else if state.consent.opted_out() {
+        Some("the customer opted out")
+    } else if heard_today {
+        Some("the store already texted the customer today")
+    } else {
+        None
+    };
+    let label = format!("post-visit check of {}", check.ro_number);
+    if let Some(why) = why_not {
+        record.touch(touch("visit_check.cancelled", format!("{label}: not asked, {why}")));
+        record.checks.push(check.ended(why));
+        return change.record(record);
+    }
+    let first_name = state.profile.as_ref().and_then(|p| p.first_name.clone()).unwrap_or_else(|| "there".into());
+    let vehicle = check.vehicle.clone().unwrap_or_else(|| "vehicle".into());
+    let text = plan(
+        TextRequest::new(
+            store,
+            &check.phone,
+            MessageClass::Transactional,
+            store.render(&templates::VISIT_CHECK, &[("first_name", &first_name), ("vehicle", &vehicle)]),
+            format!("{}{}", custops::report::VISIT_CHECK_KEY, check.ro_number),
+            DeclinedService::NAME,
+            &event_id,
+        ),
+        &state.consent,
+        &state.sends,
+        now,
+    );
+    let (kind, summary) = text.summary("post-visit check");
+    record.touch(touch(kind, summary.clone()));
+    let asked = matches!(text, Plan::Send(_) | Plan::Defer(_));
+    record.checks.push(if asked {
+        VisitCheck { status: CheckStatus::Asked, asked_at: Some(now), outcome: Some(summary), ..check.clone() }
+    } else {
+        check.ended(summary)
+    });
+    record.text = Some((text, state.sends.clone()));
+    change.record(record)
+}
 
 /// A due step, handed over by the scheduler: decided as of the time it was
 /// handed on ([`HandedOn::at`]), from the customer's record as it is now.
@@ -249,6 +380,11 @@ pub fn decide(
         ));
     }
     record.declined.extend(new_lines);
+    if let Some(check) = visit_check(store, closed, customer, state, now) {
+        let summary = format!("post-visit check of {ro_number} due {}", check.due_at.to_rfc3339());
+        record.touch(touch("visit_check.scheduled", summary));
+        record.checks.push(check);
+    }
     // Claimed for good: a resend of the close, however late, changes nothing
     // (the closed RO and its ended lines are history, not state).
     Change::new(event_id).lasting_key(natural_key(store, closed)).facts(facts).record(record)

@@ -1,6 +1,7 @@
 //! The rules of the RO close and of its follow-up steps, on `decide` and
 //! `decide_step` (no AWS).
 
+use custops::entity::Entity;
 use custops::fixtures::{at, customer, envelope, northside};
 use custops::model::{Consent, MarketingConsent, SendEntry, SendLedger, TaskStatus};
 use serde_json::json;
@@ -355,4 +356,71 @@ fn each_step_of_the_cadence_has_its_own_wording() {
     }
     assert_eq!(templates::declined_step(1, 1).key, "declined_followup", "a one-step cadence: the reminder");
     assert_eq!(templates::declined_step(4, 4).key, "declined_followup_last");
+}
+
+/// Northside with the post-visit check on.
+fn checking() -> StoreConfig {
+    let mut json = custops::fixtures::northside_json();
+    json["post_visit_check"] = json!(true);
+    StoreConfig::from_json(&json.to_string()).unwrap()
+}
+
+/// RO-48213 closed Monday 17:20 Chicago, nothing declined, handled at `now`.
+fn close_checked(state: &CustomerState, ro: &str, now: &str) -> Change {
+    let (e, c) = closed("d-1", ro, "2026-11-23T23:20:00Z", &["LOF-SYN"], json!([]));
+    decide(&checking(), &e, &c, &customer(MARIA), state, at(now))
+}
+
+#[test]
+fn a_close_schedules_the_post_visit_check_for_the_next_day_when_the_window_opens() {
+    let change = close_checked(&CustomerState::default(), "RO-48213", "2026-11-23T23:20:05Z");
+    let check = &change.records[0].checks[0];
+    assert_eq!(check.due_at, at("2026-11-24T14:00:00Z"), "Tuesday 08:00 Chicago");
+    assert!(check.keys(&()).gsi3.is_some(), "on the due index");
+    // Off by default.
+    let (e, c) = closed("d-1", "RO-48213", "2026-11-23T23:20:00Z", &["LOF-SYN"], json!([]));
+    let off = decide(&northside(), &e, &c, &customer(MARIA), &CustomerState::default(), at("2026-11-23T23:20:05Z"));
+    assert!(off.records[0].checks.is_empty());
+    // A close that arrives after its next day: no check.
+    let late = close_checked(&CustomerState::default(), "RO-48213", "2026-11-25T15:00:00Z");
+    assert!(late.records[0].checks.is_empty());
+    // A second RO closed the same day is asked about once.
+    let second = close_checked(&after(&change), "RO-48214", "2026-11-23T23:30:00Z");
+    assert!(second.records[0].checks.is_empty());
+}
+
+#[test]
+fn the_check_asks_once_on_its_day_and_not_after_an_opt_out_or_another_text_that_day() {
+    let change = close_checked(&CustomerState::default(), "RO-48213", "2026-11-23T23:20:05Z");
+    let check = change.records[0].checks[0].clone();
+    let state = after(&change);
+    let asked = decide_check(&checking(), &check, &state, at("2026-11-24T14:05:00Z"));
+    let Some(Plan::Send(text)) = asked.plan() else { panic!("a question now: {:?}", asked.plan()) };
+    assert_eq!(text.class, MessageClass::Transactional);
+    assert!(text.body.contains("1 (poor) to 5 (great)") && text.body.contains("Northside Chevrolet"), "{}", text.body);
+    let after_ask = after(&asked);
+    assert_eq!(after_ask.checks[0].status, CheckStatus::Asked);
+    assert!(after_ask.checks[0].keys(&()).gsi3.is_none());
+    assert!(decide_check(&checking(), &check, &after_ask, at("2026-11-24T14:10:00Z")).plan().is_none(), "once");
+
+    // Opted out since the close.
+    let mut opted = state.clone();
+    opted.consent = Consent { opted_out_at: Some(at("2026-11-24T01:00:00Z")), ..Default::default() };
+    let c = decide_check(&checking(), &check, &opted, at("2026-11-24T14:05:00Z"));
+    assert!(c.plan().is_none());
+    assert_eq!(c.records[0].checks[0].outcome.as_deref(), Some("the customer opted out"));
+
+    // The store texted them already that day (a status text at 08:01).
+    let mut heard = state.clone();
+    heard.sends = SendLedger {
+        entries: vec![SendEntry { at: at("2026-11-24T14:01:00Z"), class: MessageClass::Transactional, cadence: None }],
+        version: 1,
+    };
+    let c = decide_check(&checking(), &check, &heard, at("2026-11-24T14:05:00Z"));
+    assert!(c.plan().is_none());
+    assert_eq!(c.records[0].checks[0].status, CheckStatus::Ended);
+
+    // Handed on two days late: its day has passed.
+    let c = decide_check(&checking(), &check, &state, at("2026-11-26T15:00:00Z"));
+    assert_eq!(c.records[0].checks[0].outcome.as_deref(), Some("its day has passed"));
 }

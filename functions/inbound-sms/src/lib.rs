@@ -15,6 +15,11 @@
 //!   marketing to the customer paused on the consent ledger, and the text a
 //!   reply task flagged for a person (closing it lifts the pause);
 //! - an opt-in keyword (START, UNSTOP): the opt-out cleared;
+//! - a rating 1-5 ([`revocation::score`]) within three days of a post-visit
+//!   check: the answer on the check and the day's facts; 1 or 2 a
+//!   `heat_case` task for the store's `service` owner, due at once (and
+//!   alerted), no text; 4 or 5 one `reply` thanking them, with the store's
+//!   `review_url` when it has one; 3 recorded;
 //! - anything else: on the timeline, with a reply task for the store's main
 //!   owner (a lead record for an unknown number).
 //!
@@ -29,11 +34,12 @@ use custops::batch::Message;
 use custops::event::InboundSms;
 use custops::function::SqsFunction;
 use custops::model::{
-    Customer, CustomerState, Fact, FactKind, LastKeyword, MarketingPause, Task, TaskKind, Touchpoint, OPTED_IN,
-    OPTED_OUT,
+    CheckStatus, Customer, CustomerState, Fact, FactKind, LastKeyword, MarketingPause, Task, TaskKind, Touchpoint,
+    VisitCheck, OPTED_IN, OPTED_OUT,
 };
 use custops::outbound::{plan, TextRequest};
 use custops::store::{Department, StoreConfig};
+use custops::templates;
 use custops::text::MessageClass;
 use custops::{Applied, Change, CustomerId, Deps, Phone, ProcessError, RecordChange};
 use revocation::Reading;
@@ -293,6 +299,10 @@ pub fn decide(
             record.touch(touch("consent.opted_in", format!("opted back in by texting {word}")));
         }
         Intent::Help => record.touch(touch("sms.help", "asked for help".into())),
+        Intent::Message if answers_check(sms, state, sent_at.min(now)).is_some() => {
+            let (check, score) = answers_check(sms, state, sent_at.min(now)).unwrap_or_else(|| unreachable!());
+            change = answer(store, sms, check, score, state, &event_id, now, change, &mut record);
+        }
         Intent::Message | Intent::MayOptOut => {
             let mut customer =
                 state.profile.clone().unwrap_or_else(|| Customer::lead(&store.store_id, sender.phone.clone(), now));
@@ -347,6 +357,90 @@ pub fn decide(
         }
     }
     change.record(record)
+}
+
+/// The post-visit check a text answers, and its rating: a 1-5 within
+/// three days of the question.
+pub fn answers_check<'a>(
+    sms: &InboundSms,
+    state: &'a CustomerState,
+    sent_at: DateTime<Utc>,
+) -> Option<(&'a VisitCheck, u8)> {
+    let score = revocation::score(&sms.message_body)?;
+    let check = state.checks.iter().filter(|c| c.takes_answer_at(sent_at)).max_by_key(|c| c.asked_at)?;
+    Some((check, score))
+}
+
+/// An answer to a post-visit check: on the check, the timeline and the
+/// day's facts; 1-2 a heat case for service (no text: a person calls), 4-5
+/// one thank-you (with the review link), 3 recorded.
+#[allow(clippy::too_many_arguments)]
+fn answer(
+    store: &StoreConfig,
+    sms: &InboundSms,
+    check: &VisitCheck,
+    score: u8,
+    state: &CustomerState,
+    event_id: &str,
+    now: DateTime<Utc>,
+    mut change: Change,
+    record: &mut RecordChange,
+) -> Change {
+    let touch = |kind: &str, summary: String| Touchpoint::of_event(now, event_id, kind, summary);
+    let customer = record.customer.clone();
+    record.touch(touch("visit_check.answered", format!("rated the visit of {} {score} of 5", check.ro_number)));
+    record.checks.push(VisitCheck {
+        status: CheckStatus::Ended,
+        answer: Some(score),
+        outcome: Some(format!("answered {score}")),
+        ..check.clone()
+    });
+    change = change.fact(Fact::new(store, FactKind::VisitAnswered, event_id, now).score(score));
+    let first_name = state.profile.as_ref().and_then(|p| p.first_name.clone()).unwrap_or_else(|| "there".into());
+    match score {
+        1 | 2 => {
+            let vehicle = check.vehicle.as_deref().unwrap_or("vehicle");
+            let task = Task::open(
+                &customer,
+                TaskKind::HeatCase,
+                format!("heat-case-{}", check.ro_number),
+                (store.owners.service.clone(), Department::Service),
+                now,
+                now,
+            )
+            .note(format!(
+                "{first_name} rated the visit for the {vehicle} {score} of 5 ({:?}). Call them today.",
+                sms.message_body
+            ))
+            .about_ro(Some(&check.ro_number));
+            record.touch(touch("task.created", format!("heat case for {}: call today", store.owners.service)));
+            change = change.fact(Fact::new(store, FactKind::HeatCase, event_id, now).task(&task));
+            record.tasks.push(task);
+        }
+        4 | 5 => {
+            let review =
+                store.review_url.as_ref().map(|u| format!(" Would you share it in a review? {u}")).unwrap_or_default();
+            let text = plan(
+                TextRequest::new(
+                    store,
+                    &customer.phone,
+                    MessageClass::Reply,
+                    store.render(&templates::VISIT_THANKS, &[("first_name", &first_name), ("review", &review)]),
+                    format!("visit-thanks#{}", check.ro_number),
+                    InboundSmsHandler::NAME,
+                    event_id,
+                ),
+                &state.consent,
+                &state.sends,
+                now,
+            );
+            let (kind, summary) = text.summary("thank-you");
+            record.touch(touch(kind, summary));
+            record.text = Some((text, state.sends.clone()));
+        }
+        _ => {}
+    }
+    change
 }
 
 #[cfg(test)]

@@ -20,6 +20,11 @@
 //! - [`Reading::Other`]: anything else ("I'll stop by at 3", "can you stop
 //!   the noise in my brakes?", "cancel my appointment").
 //!
+//! A post-visit check is answered with a number from 1 to 5: [`score`] reads
+//! one ("5", "4 stars", "5! great job", "4/5", "a 4", "five") only from a
+//! reply that revokes nothing, and never a number that counts or tells the
+//! time ("I'll stop by at 3", "2 more questions", "10").
+//!
 //! Recall over precision for the clear cases: a revocation missed is a TCPA
 //! violation, a false one costs a text the customer can undo with START. The
 //! labelled corpus in `tests/revocation_corpus.tsv` holds both to account.
@@ -337,4 +342,89 @@ pub fn read(text: &str) -> Reading {
         return Reading::MayRevoke;
     }
     Reading::Other
+}
+
+/// A number word or digit from 1 to 5.
+fn rating(word: &str) -> Option<u8> {
+    match word {
+        "1" | "one" | "uno" => Some(1),
+        "2" | "two" | "dos" => Some(2),
+        "3" | "three" | "tres" => Some(3),
+        "4" | "four" | "cuatro" => Some(4),
+        "5" | "five" | "cinco" => Some(5),
+        _ => None,
+    }
+}
+
+/// What a number that counts or tells the time is followed by ("2 more
+/// questions", "3 pm", "1 thing").
+const QUANTITIES: &[&str] = &[
+    "more",
+    "minutes",
+    "minute",
+    "mins",
+    "min",
+    "hours",
+    "hour",
+    "hrs",
+    "hr",
+    "pm",
+    "am",
+    "oclock",
+    "days",
+    "day",
+    "weeks",
+    "week",
+    "things",
+    "thing",
+    "questions",
+    "question",
+    "cars",
+    "car",
+    "times",
+    "people",
+    "tires",
+    "miles",
+    "dollars",
+    "bucks",
+    "of",
+    "or",
+    "and",
+    "to",
+    "on",
+    "in",
+    "at",
+];
+
+/// The rating 1-5 a reply gives, if it is one: it revokes nothing, and
+/// starts with the number (after an optional "a", "I'd give it a", ...),
+/// followed by nothing, "stars", "/5", "out of 5", or words with no other
+/// number in them.
+pub fn score(text: &str) -> Option<u8> {
+    if read(text) != Reading::Other {
+        return None;
+    }
+    let words = normalise(&text.replace('/', " / "));
+    let mut words: Vec<&str> = words.split(' ').filter(|w| !w.is_empty()).collect();
+    // "4/5" and "4 out of 5": the scale, not another number.
+    let scale = |w: &[&str]| match w {
+        [n, "5", ..] if rating(n).is_some() && text.contains('/') => 2,
+        [n, "out", "of", "5", ..] if rating(n).is_some() => 4,
+        _ => 0,
+    };
+    const LEAD: &[&str] =
+        &["a", "id", "i", "would", "give", "you", "it", "guys", "rate", "say", "solid", "its", "rating"];
+    while words.len() > 1 && LEAD.contains(&words[0]) {
+        words.remove(0);
+    }
+    let n = rating(words.first()?)?;
+    let skip = scale(&words).max(1);
+    let rest = &words[skip..];
+    if rest.first().is_some_and(|w| QUANTITIES.contains(w)) {
+        return None;
+    }
+    if rest.iter().any(|w| w.chars().any(|c| c.is_ascii_digit())) {
+        return None;
+    }
+    Some(n)
 }

@@ -246,3 +246,75 @@ fn a_keyword_that_changes_nothing_adds_no_history_and_the_history_is_capped() {
     assert_eq!(after.history.last().unwrap().change, "opted_out");
     assert_eq!(after.history.len(), custops::model::CONSENT_HISTORY);
 }
+
+/// The sender, asked about RO-1 at `asked_at` (the post-visit check).
+fn asked(asked_at: &str) -> CustomerState {
+    let check = VisitCheck {
+        store_id: "northside-chevy".into(),
+        phone: customer(SENDER).phone,
+        ro_number: "RO-1".into(),
+        closed_at: at("2026-11-22T23:00:00Z"),
+        due_at: at("2026-11-23T14:00:00Z"),
+        status: CheckStatus::Asked,
+        asked_at: Some(at(asked_at)),
+        answer: None,
+        outcome: None,
+        vehicle: Some("2021 Chevrolet Tahoe".into()),
+    };
+    CustomerState { checks: vec![check], ..Default::default() }
+}
+
+fn with_review() -> StoreConfig {
+    let mut json = custops::fixtures::northside_json();
+    json["review_url"] = json!("https://g.page/r/northside/review");
+    StoreConfig::from_json(&json.to_string()).unwrap()
+}
+
+#[test]
+fn a_two_after_a_post_visit_check_is_a_heat_case_for_service_and_no_text() {
+    let state = asked("2026-11-23T14:00:00Z");
+    let change = decided(&sms(None, "2"), &state);
+    assert!(change.plan().is_none(), "a person calls: no automatic text");
+    let task = &change.records[0].tasks[0];
+    assert_eq!((task.kind, task.owner.as_str()), (TaskKind::HeatCase, "bdc-service"));
+    assert_eq!(task.due_at, at("2026-11-23T16:05:00Z"), "due at once");
+    assert!(task.fresh.0, "alerted like any new task");
+    let kinds: Vec<FactKind> = change.facts.iter().map(|f| f.kind).collect();
+    assert_eq!(kinds, [FactKind::VisitAnswered, FactKind::HeatCase]);
+    assert_eq!(change.facts[0].score, Some(2));
+    assert_eq!(change.records[0].checks[0].answer, Some(2));
+    assert!(change.records[0].profile.is_none(), "not a reply: marketing does not pause for it");
+}
+
+#[test]
+fn a_five_is_thanked_once_with_the_review_link() {
+    let state = asked("2026-11-23T14:00:00Z");
+    let now = at("2026-11-23T16:05:00Z");
+    let change = decide(&with_review(), &sms(None, "5 stars!"), &customer(SENDER), &state, now, now);
+    let Some(Plan::Send(text)) = change.plan() else { panic!("a thank-you: {:?}", change.plan()) };
+    assert_eq!(text.class, MessageClass::Reply);
+    assert!(text.body.contains("https://g.page/r/northside/review"), "{}", text.body);
+    assert!(change.records[0].tasks.is_empty());
+    // Without a review link: thanks alone.
+    let plain = decided(&sms(None, "4"), &state);
+    let Some(Plan::Send(text)) = plain.plan() else { panic!("a thank-you") };
+    assert!(!text.body.contains("http"), "{}", text.body);
+}
+
+#[test]
+fn a_number_after_three_days_or_without_a_check_is_an_ordinary_reply_and_stop_is_never_a_score() {
+    // Asked four days before: "2" is a reply, a task for a person.
+    let change = decided(&sms(None, "2"), &asked("2026-11-19T14:00:00Z"));
+    assert_eq!(change.records[0].tasks[0].kind, TaskKind::ReplySms);
+    let change = decided(&sms(None, "5"), &CustomerState::default());
+    assert_eq!(change.records[0].tasks[0].kind, TaskKind::ReplySms);
+    // An opt-out with a number in it is an opt-out.
+    let change = decided(&sms(None, "1 stop"), &asked("2026-11-23T14:00:00Z"));
+    assert!(change.records[0].consent.as_ref().is_some_and(|(c, _)| c.opted_out()));
+    assert!(change.records[0].checks.is_empty());
+}
+
+#[test]
+fn scores_with_punctuation() {
+    assert_eq!(revocation::score("5!"), Some(5));
+}

@@ -244,3 +244,45 @@ fn every_time_a_person_reads_is_in_the_stores_zone() {
     assert!(!text.contains("UTC"), "{text}");
     assert_eq!(r.timezone, "America/Chicago");
 }
+
+#[test]
+fn leads_appointments_and_post_visit_checks_are_counted_on_the_day_they_happened() {
+    let (a, b) = (customer("+15125550142"), customer("+15125550177"));
+    let lead_a = task(&a, TaskKind::Lead, "lead-1", "bdc-sales", "2026-11-23T16:15:00Z");
+    let lead_b = task(&b, TaskKind::Lead, "lead-2", "bdc-sales", "2026-11-23T17:15:00Z");
+    let heat = task(&a, TaskKind::HeatCase, "heat-case-RO-1", "bdc-service", "2026-11-23T15:00:00Z");
+    let facts = vec![
+        // Lead 1 arrived 10:00, its task closed at 10:12; lead 2 at 11:00, a staff text at 11:30.
+        with_task(fact(FactKind::LeadReceived, "lead#m-1", "2026-11-23T16:00:00Z"), &lead_a),
+        with_task(fact(FactKind::LeadReceived, "lead#m-2", "2026-11-23T17:00:00Z"), &lead_b),
+        fact(FactKind::VisitAnswered, "sms#1", "2026-11-23T15:00:00Z").score(2),
+        with_task(fact(FactKind::HeatCase, "sms#1", "2026-11-23T15:00:00Z"), &heat),
+        fact(FactKind::VisitAnswered, "sms#2", "2026-11-23T16:00:00Z").score(5),
+        fact(FactKind::VisitAnswered, "sms#3", "2026-11-23T16:30:00Z").score(4),
+    ];
+    let mut staff = text("staff-inbox", "inbox#1", "+15125550177", "2026-11-23T17:30:00Z", Some(1));
+    staff.sent_by = Some("dana@northside.example".into());
+    let texts = vec![
+        text("lead-email", "lead#m-1", "+15125550142", "2026-11-23T16:00:02Z", Some(1)),
+        staff,
+        text("appointments", "appt-confirm#A-1#1", "+15125550142", "2026-11-23T15:00:00Z", Some(1)),
+        text("appointments", "appt-confirm#A-2#1", "+15125550177", "2026-11-23T16:00:00Z", Some(1)),
+        text("appointments", "appt-remind#A-3#1", "+15125550177", "2026-11-23T14:00:00Z", Some(1)),
+        // Written at 22:30, not sent: not counted.
+        text("appointments", "appt-confirm#A-4#1", "+15125550177", "2026-11-24T04:30:00Z", None),
+        text("declined-service", "visit-check#RO-1", "+15125550142", "2026-11-23T14:00:00Z", Some(1)),
+    ];
+    let tasks = vec![done(lead_a, "2026-11-23T16:12:00Z", TaskOutcome::Reached), lead_b, heat];
+    let data = DayData { facts, texts, tasks, ..Default::default() };
+    let r = build(&northside(), day(), at("2026-11-24T13:00:00Z"), &data);
+    assert_eq!((r.leads.received, r.leads.texted), (2, 1));
+    assert_eq!(r.leads.median_minutes_to_first_contact, Some(21.0), "12 and 30 minutes");
+    assert_eq!((r.appointments.confirmed, r.appointments.reminded), (2, 1));
+    assert_eq!((r.post_visit.asked, r.post_visit.answered, r.post_visit.heat_cases), (1, 3, 1));
+    assert_eq!(r.post_visit.average, Some(3.67));
+    let json = serde_json::to_value(&r).unwrap();
+    for field in ["leads", "appointments", "post_visit"] {
+        assert!(json[field].is_object(), "{field} in the JSON");
+    }
+    assert!(r.to_string().contains("Leads: 2 received, 1 texted"), "{r}");
+}

@@ -19,7 +19,8 @@ use tracing::instrument;
 use crate::entity::{CustomerId, Entity};
 use crate::keys::{self, Index, Keys, PK, SK, VERSION};
 use crate::model::{
-    Consent, Customer, CustomerState, DeclinedLine, Fact, FollowUp, RepairOrder, SendLedger, Task, Touchpoint,
+    Booking, Consent, Customer, CustomerState, DeclinedLine, Fact, FollowUp, RepairOrder, SendLedger, Task, Touchpoint,
+    VisitCheck,
 };
 use crate::phone::Phone;
 use crate::store::StoreConfig;
@@ -287,6 +288,8 @@ impl Table {
             Task::KIND => state.tasks.push(from_item(item)?),
             DeclinedLine::KIND => state.declined.push(from_item(item)?),
             FollowUp::KIND => state.follow_ups.push(from_item(item)?),
+            Booking::KIND => state.bookings.push(from_item(item)?),
+            VisitCheck::KIND => state.checks.push(from_item(item)?),
             _ => return Ok(false),
         }
         Ok(true)

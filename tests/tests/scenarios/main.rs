@@ -24,6 +24,7 @@ mod missed_call;
 mod no_hot_items;
 mod no_pii_in_logs;
 mod outbound;
+mod promises;
 mod receipts;
 mod staff_inbox;
 mod store_config;
