@@ -796,6 +796,8 @@ pub async fn publish_event(
     let topic = match event_type {
         Some(t) => topic_for(t).unwrap_or("carrier-events"),
         None if v.get("originationNumber").is_some() => "inbound-sms",
+        // An SES receipt notification (lead mail).
+        None if v.get("notificationType").is_some() => "lead-email",
         None => "carrier-events",
     };
     publish_to(sns, &topic_arn_of(topic), body, event_type).await?;

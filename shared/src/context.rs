@@ -88,6 +88,11 @@ impl Core {
             .ok_or_else(|| ProcessError::UnknownStore { event_id: event_id.to_owned(), store_id: sms_number.masked() })
     }
 
+    /// The store that takes leads at `address`; none: a mail to no store.
+    pub async fn store_by_lead_address(&self, address: &str) -> Result<Option<Arc<StoreConfig>>, ProcessError> {
+        Ok(self.stores.by_lead_address(address).await?)
+    }
+
     /// What an operator command applies changes with: the table, SNS and a clock.
     pub fn new(table: Table, sns: aws_sdk_sns::Client, clock: SharedClock) -> Self {
         Self {
@@ -303,6 +308,18 @@ impl StoreCache {
     /// The store that texts from `sms_number`, if any.
     pub async fn by_number(&self, sms_number: &Phone) -> Result<Option<Arc<StoreConfig>>, TableError> {
         self.cached(number_key(sms_number), self.table.store_by_number(sms_number)).await
+    }
+
+    /// The store that takes leads at `address`, if any.
+    pub async fn by_lead_address(&self, address: &str) -> Result<Option<Arc<StoreConfig>>, TableError> {
+        let key = format!("mailto:{}", address.trim().to_lowercase());
+        let load = async {
+            match self.table.store_of_lead_address(address).await? {
+                Some(id) => self.table.get_store(&id).await,
+                None => Ok(None),
+            }
+        };
+        self.cached(key, load).await
     }
 
     async fn cached(

@@ -15,6 +15,9 @@
 //! | task (`task`) | `CUST#{store}#{e164}` | `#TASK#{task_id}` (done: `H#TASK#...`) | | `TASKS#{store}` / `{due}#{task_id}` (open only) | `DUE#{shard}` / `{escalate_at}#{pk}#{sk}` (a reply waiting for a person, until handed to inbound-sms) |
 //! | outbound text (`text`) | `CUST#{store}#{e164}` | `TEXT#{dedupe key}` | `SNSMSG#{message id}` / `TEXT` (once published) | `TEXTS#{store}` / `{created}#{dedupe key}` | `DUE#{shard}` / `{due}#{pk}#{sk}` (unfinished only) |
 //! | touchpoint (`touchpoint`) | `CUST#{store}#{e164}` | `TL#{at}#{event_id}#{kind}` | | | |
+//! | lead address (`lead_address`) | `LEADTO#{address, lower case}` | `STORE` (holds `store_id`) | | | |
+//! | booking (`booking`) | `CUST#{store}#{e164}` | `#APPT#{appointment_id}` (ended: `H#APPT#...`) | | | `DUE#{shard}` / `{remind_at}#{pk}#{sk}` (a reminder still owed) |
+//! | post-visit check (`visit_check`) | `CUST#{store}#{e164}` | `#CHECK#{ro}` (ended: `H#CHECK#...`) | | | `DUE#{shard}` / `{due}#{pk}#{sk}` (scheduled) |
 //! | event claim (`event_claim`) | `EVENT#{store}#{event_id}` | `EVENT` | | | |
 //! | day fact (`fact`) | `DAY#{store}#{yyyy-mm-dd}` | `{kind}#{event_id}` | | | |
 //!
@@ -90,6 +93,11 @@ pub fn ts(t: DateTime<Utc>) -> String {
 /// Every item of a customer's current state sorts under this prefix, before
 /// their history (texts, touchpoints), so one Query reads the state.
 pub const STATE_PREFIX: &str = "#";
+
+/// Where the pointer from a lead address to its store is.
+pub fn lead_address(address: &str) -> Keys {
+    Keys::new(format!("LEADTO#{}", address.trim().to_lowercase()), "STORE")
+}
 /// What has ended (a closed repair order, a recovered or declined line, an
 /// ended step, a done task) moves from its state key `#...` to `H#...`: the
 /// state a trigger reads stays the customer's open work however long their

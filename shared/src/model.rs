@@ -62,6 +62,9 @@ pub struct Customer {
     /// still waiting for its window is withdrawn.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "chrono::serde::ts_milliseconds_option")]
     pub replied_at: Option<DateTime<Utc>>,
+    /// The leads that came for this customer (ADF mail), the latest [`PROFILE_LIST`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub leads: Vec<LeadInterest>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -87,6 +90,7 @@ impl Customer {
             lapse_contacted: None,
             ro_activity_at: None,
             replied_at: None,
+            leads: Vec::new(),
             created_at: now,
             updated_at: now,
         }
@@ -123,6 +127,13 @@ impl Customer {
         self.purchases.sort_by_key(|p| p.delivered_at);
         let over = self.purchases.len().saturating_sub(PROFILE_LIST);
         self.purchases.drain(..over);
+    }
+
+    /// Records a lead (the latest [`PROFILE_LIST`] are kept).
+    pub fn asked(&mut self, lead: LeadInterest) {
+        self.leads.push(lead);
+        let over = self.leads.len().saturating_sub(PROFILE_LIST);
+        self.leads.drain(..over);
     }
 
     /// The DMS id this record answers to (none once the customer moved numbers).
@@ -164,6 +175,26 @@ impl Customer {
 }
 
 /// A vehicle the customer bought here.
+/// A lead on the customer's record: what they asked about, through whom.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeadInterest {
+    pub at: DateTime<Utc>,
+    /// The vehicle of interest ("2026 Chevrolet Equinox").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vehicle: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vin: Option<String>,
+    /// `buy`, `lease`, ... and `new` or `used`, as the lead says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interest: Option<String>,
+    /// Who sent the lead (the provider or OEM site).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// What the customer wrote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comments: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Purchase {
     pub deal_id: String,

@@ -145,6 +145,12 @@ pub const VISIT_THANKS: Spec = Spec {
     ],
 };
 
+pub const LEAD_THANKS: Spec = Spec {
+    key: "lead_thanks",
+    default: "Hi {first_name}, thanks for asking {store} about the {vehicle}. Someone from our sales team will contact you {when}. Reply here with any questions.",
+    variables: &[FIRST_NAME, STORE, VEHICLE, ("when", "when we open Saturday at 10:30 AM")],
+};
+
 pub const WIN_BACK: Spec = Spec {
     key: "win_back",
     default: "Hi {first_name}, it's been a while since we've seen your {vehicle} at {store}. Is it due for service?{booking} Reply STOP to opt out.",
@@ -166,6 +172,7 @@ pub const ALL: &[Spec] = &[
     APPOINTMENT_REMINDER,
     VISIT_CHECK,
     VISIT_THANKS,
+    LEAD_THANKS,
 ];
 
 /// Fills `{name}` variables; an unknown one is left as written.

@@ -65,6 +65,7 @@ pub const FUNCTIONS: &[Registration] = &[
     sqs::<appointments::Appointments>(),
     sqs::<deal_delivered::DealDeliveredFn>(),
     sqs::<win_back::WinBack>(),
+    sqs::<lead_email::LeadEmail>(),
     scheduled::<scheduler::Scheduler>(),
     scheduled::<lapse_sweep::LapseSweep>(),
     scheduled::<daily_report::DailyReport>(),

@@ -40,6 +40,9 @@ pub enum TableError {
     /// 100 actions or 4 MB): no retry can ever succeed.
     #[error("{what} does not fit DynamoDB: {reason}")]
     TooLarge { what: String, reason: String },
+    /// A name that is another's (a lead address another store takes leads at).
+    #[error("{what}")]
+    Taken { what: String },
 }
 
 impl TableError {
@@ -59,7 +62,7 @@ impl TableError {
     /// crossed, an item written twice in one transaction): the same request
     /// fails the same way every time.
     pub fn is_invalid_request(&self) -> bool {
-        matches!(self, TableError::Mapping { .. } | TableError::TooLarge { .. })
+        matches!(self, TableError::Mapping { .. } | TableError::TooLarge { .. } | TableError::Taken { .. })
             || matches!(self, TableError::Aws { code: Some(c), .. } if c == "ValidationException")
     }
 
@@ -152,8 +155,56 @@ impl Table {
         out.item.map(from_item).transpose()
     }
 
+    /// Saves a store's configuration, and the pointer from each of its
+    /// `lead_addresses` to it (one store per address: an address another
+    /// store takes leads at is refused, before anything is written); the
+    /// pointers of addresses it no longer has are removed.
     #[instrument(skip(self, store), fields(store_id = %store.store_id))]
     pub async fn put_store(&self, store: &StoreConfig) -> Result<(), TableError> {
+        let old = self.get_store(&store.store_id).await?.map(|o| o.lead_addresses).unwrap_or_default();
+        let pointer = |address: &str| keys::lead_address(address);
+        for address in &store.lead_addresses {
+            let keys = pointer(address);
+            let mut item = key_of(&keys);
+            item.insert(keys::KIND.into(), item::s("lead_address"));
+            item.insert("store_id".into(), item::s(&store.store_id));
+            let put = self
+                .client
+                .put_item()
+                .table_name(&self.name)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk) OR store_id = :s")
+                .expression_attribute_values(":s", item::s(&store.store_id))
+                .send()
+                .await
+                .map_err(|e| TableError::aws("PutItem", e));
+            match put {
+                Err(e) if e.is_conditional_failure() => {
+                    return Err(TableError::Taken {
+                        what: format!("lead address {address} already belongs to another store"),
+                    })
+                }
+                other => other?,
+            };
+        }
+        let gone =
+            old.iter().filter(|a| !store.lead_addresses.iter().any(|b| keys::lead_address(b) == keys::lead_address(a)));
+        for address in gone {
+            let deleted = self
+                .client
+                .delete_item()
+                .table_name(&self.name)
+                .set_key(Some(key_of(&pointer(address))))
+                .condition_expression("store_id = :s")
+                .expression_attribute_values(":s", item::s(&store.store_id))
+                .send()
+                .await
+                .map_err(|e| TableError::aws("DeleteItem", e));
+            match deleted {
+                Err(e) if e.is_conditional_failure() => {}
+                other => drop(other?),
+            }
+        }
         self.client
             .put_item()
             .table_name(&self.name)
@@ -169,6 +220,20 @@ impl Table {
     pub async fn store_by_number(&self, sms_number: &Phone) -> Result<Option<StoreConfig>, TableError> {
         let items = self.query(Some(keys::GSI1), &keys::store_number(sms_number), Range::All).await?;
         items.into_iter().next().map(from_item).transpose()
+    }
+
+    /// The id of the store that takes leads at `address` (any case).
+    #[instrument(skip(self))]
+    pub async fn store_of_lead_address(&self, address: &str) -> Result<Option<String>, TableError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(key_of(&keys::lead_address(address))))
+            .send()
+            .await
+            .map_err(|e| TableError::aws("GetItem", e))?;
+        Ok(out.item.and_then(|i| i.get("store_id").and_then(|v| v.as_s().ok()).cloned()))
     }
 
     #[instrument(skip(self))]

@@ -20,6 +20,7 @@ mod hostile_input;
 mod iam;
 mod inbound_sms;
 mod isolation;
+mod leads;
 mod missed_call;
 mod no_hot_items;
 mod no_pii_in_logs;

@@ -1,0 +1,213 @@
+//! `lead-email`: a fresh lead answered in minutes. Internet leads reach
+//! every store as ADF mail from OEM sites and lead providers; an SES receipt
+//! rule puts the mail to a store's lead address on the `lead-email` topic.
+//!
+//! Trigger: SES receipt notifications (the SNS action, `UTF-8`: the raw MIME
+//! message in `content`) on `lead-email`, through the function's SQS queue.
+//! Reads: the store whose `lead_addresses` holds one of the notification's
+//! `receipt.recipients` (the envelope addresses: a forwarded or BCC'd lead
+//! still matches; cached), the customer's current state (one Query).
+//! Decides ([`decide`], pure), from the lead ([`adf::from_mime`]):
+//! - the lead on the customer's one record (a new record for a new number):
+//!   the name when the record has none, the email, and the lead (vehicle of
+//!   interest, provider, comments) on the profile and the timeline;
+//! - a `reply` text at once thanking them for asking about the vehicle and
+//!   saying when sales will be in touch;
+//! - a `lead` task for the store's `sales` owner, due 15 minutes of open
+//!   hours later (alerted like every new task), and the day's fact.
+//!
+//! Claimed on the SES `messageId` and on the ADF `id` and `source`: the
+//! same lead twice (a resend, a second provider copy) is one lead. A mail to
+//! no store's lead address, one without an ADF document, or one whose
+//! contact has no number custops can text is bad input (the DLQ, with the
+//! reason; never the address or number).
+
+use chrono::{DateTime, Utc};
+use tracing::info;
+
+pub mod adf;
+pub mod ses;
+
+use custops::batch::Message;
+use custops::function::SqsFunction;
+use custops::model::{Customer, CustomerState, Fact, FactKind, LeadInterest, Task, TaskKind, Touchpoint};
+use custops::outbound::{plan, TextRequest};
+use custops::store::{Department, StoreConfig};
+use custops::templates;
+use custops::text::MessageClass;
+use custops::{Applied, Change, CustomerId, Deps, Phone, ProcessError, RecordChange};
+
+/// How soon a person must reach a new lead, in minutes of open hours.
+pub const LEAD_DUE_MINUTES: u32 = 15;
+
+/// The function (its code is [`decide`]; see [`SqsFunction`]).
+pub struct LeadEmail;
+
+impl SqsFunction for LeadEmail {
+    const NAME: &'static str = "lead-email";
+
+    async fn process(deps: &Deps, message: Message) -> Result<(), ProcessError> {
+        let invalid = |event_id: &str, reason: String| ProcessError::Invalid { event_id: event_id.to_owned(), reason };
+        let mail = ses::Notification::parse(&message.body).map_err(|r| invalid(&message.message_id, r))?;
+        let event_id = event_id(&mail);
+        tracing::Span::current().record("event_id", event_id.as_str());
+        let mut store = None;
+        for address in &mail.receipt.recipients {
+            if let Some(s) = deps.store_by_lead_address(address).await? {
+                store = Some(s);
+                break;
+            }
+        }
+        let store = store.ok_or_else(|| {
+            invalid(&event_id, format!("no store takes leads at the {} recipient(s)", mail.receipt.recipients.len()))
+        })?;
+        let lead = adf::from_mime(mail.content()).map_err(|e| invalid(&event_id, e.to_string()))?;
+        let phone = lead.phones.iter().find_map(|p| Phone::parse(p).ok()).ok_or_else(|| {
+            invalid(
+                &event_id,
+                "the lead's contact has no phone number custops can text (a lead by email alone is not taken yet)"
+                    .into(),
+            )
+        })?;
+        if store.owns_number(&phone) {
+            return Err(ProcessError::Ignored {
+                event_id,
+                reason: "the lead's number is one of the store's own: not a customer".into(),
+            });
+        }
+        let customer = CustomerId::new(&store.store_id, phone);
+        let state = deps.table.customer_state(&customer).await?;
+        let change = decide(&store, &mail, &lead, &customer, &state, deps.clock.now());
+        if deps.apply(&store, change).await? != Applied::Duplicate {
+            info!(provider = lead.provider.as_deref().unwrap_or("unknown"), "lead recorded");
+        }
+        Ok(())
+    }
+}
+
+/// The idempotency key of a lead mail: its SES message id.
+pub fn event_id(mail: &ses::Notification) -> String {
+    format!("lead#{}", mail.mail.message_id)
+}
+
+/// The claim on the lead itself: its ADF `id` and `source` (the same lead
+/// mailed twice, under two message ids, is one lead).
+pub fn natural_key(store: &StoreConfig, lead: &adf::Lead) -> Option<String> {
+    let id = lead.id.as_deref()?;
+    Some(format!("lead#{}#{}#{id}", store.store_id, lead.source.as_deref().unwrap_or("")))
+}
+
+/// When sales will be in touch, as the customer reads it: "in the next few
+/// minutes" while the store is open, else when it opens ("when we open at
+/// 7:00 AM", "when we open Monday at 7:00 AM").
+fn when(store: &StoreConfig, now: DateTime<Utc>) -> String {
+    match store.next_opening(now) {
+        _ if store.is_open(now) => "in the next few minutes".into(),
+        Some(opens) if opens.date_naive() == store.local(now).date_naive() => {
+            format!("when we open at {}", opens.format("%-I:%M %p"))
+        }
+        Some(opens) => format!("when we open {}", opens.format("%A at %-I:%M %p")),
+        None => "soon".into(),
+    }
+}
+
+/// What one lead changes, decided from the customer's record. Pure.
+pub fn decide(
+    store: &StoreConfig,
+    mail: &ses::Notification,
+    lead: &adf::Lead,
+    customer: &CustomerId,
+    state: &CustomerState,
+    now: DateTime<Utc>,
+) -> Change {
+    let event_id = event_id(mail);
+    let touch = |kind: &str, summary: String| Touchpoint::of_event(now, &event_id, kind, summary);
+    let mut record = RecordChange::new(customer.clone());
+    let mut profile =
+        state.profile.clone().unwrap_or_else(|| Customer::lead(&store.store_id, customer.phone.clone(), now));
+    if profile.first_name.is_none() {
+        profile.first_name = lead.first_name.clone();
+        profile.last_name = lead.last_name.clone();
+    }
+    if profile.email.is_none() {
+        profile.email = lead.email.clone();
+    }
+    let vehicle = lead.vehicle.as_ref().and_then(adf::Interest::describe);
+    let interest = lead.vehicle.as_ref().and_then(|v| {
+        let words: Vec<&str> = [&v.status, &v.interest].into_iter().filter_map(|w| w.as_deref()).collect();
+        (!words.is_empty()).then(|| words.join(", "))
+    });
+    profile.asked(LeadInterest {
+        at: now,
+        vehicle: vehicle.clone(),
+        vin: lead.vehicle.as_ref().and_then(|v| v.vin.clone()),
+        interest: interest.clone(),
+        provider: lead.provider.clone(),
+        comments: lead.comments.clone(),
+    });
+    profile.updated_at = now;
+    let first_name = profile.first_name.clone().unwrap_or_else(|| "there".into());
+    let name = [profile.first_name.as_deref(), profile.last_name.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    record.profile = Some((profile, state.version));
+
+    let about = vehicle.clone().unwrap_or_else(|| "a vehicle".into());
+    let how = interest.map(|i| format!(" ({i})")).unwrap_or_default();
+    let via = lead.provider.as_deref().map(|p| format!(" via {p}")).unwrap_or_default();
+    let said = lead.comments.as_deref().map(|c| format!(": {c:?}")).unwrap_or_default();
+    record.touch(touch("lead.received", format!("new lead{via} about {about}{how}{said}")));
+
+    let due = store.after_open_minutes(now, LEAD_DUE_MINUTES);
+    let task = Task::open(
+        customer,
+        TaskKind::Lead,
+        format!("lead-{}", mail.mail.message_id),
+        (store.owners.sales.clone(), Department::Sales),
+        due,
+        now,
+    )
+    .note(format!(
+        "new lead{via}: {} about {about}{how}{}. Reach them while it is fresh",
+        if name.is_empty() { "a customer".to_owned() } else { name },
+        lead.comments.as_deref().map(|c| format!("; they wrote {c:?}")).unwrap_or_default()
+    ));
+    record.touch(touch("task.created", format!("lead for {} due {}", store.owners.sales, due.to_rfc3339())));
+
+    let text = plan(
+        TextRequest::new(
+            store,
+            &customer.phone,
+            MessageClass::Reply,
+            store.render(
+                &templates::LEAD_THANKS,
+                &[
+                    ("first_name", &first_name),
+                    ("vehicle", vehicle.as_deref().unwrap_or("vehicle you asked about")),
+                    ("when", &when(store, now)),
+                ],
+            ),
+            format!("lead#{}", mail.mail.message_id),
+            LeadEmail::NAME,
+            &event_id,
+        ),
+        &state.consent,
+        &state.sends,
+        now,
+    );
+    let (kind, summary) = text.summary("lead thank-you");
+    record.touch(touch(kind, summary));
+    record.text = Some((text, state.sends.clone()));
+    let fact = Fact::new(store, FactKind::LeadReceived, &event_id, now).department(Department::Sales).task(&task);
+    record.tasks.push(task);
+    let mut change = Change::new(&event_id).fact(fact);
+    if let Some(key) = natural_key(store, lead) {
+        change = change.natural_key(key);
+    }
+    change.record(record)
+}
+
+#[cfg(test)]
+mod tests;
