@@ -33,9 +33,9 @@ impl Released {
 }
 
 fn occurred_at(body: &str) -> Option<DateTime<Utc>> {
-    serde_json::from_str::<Value>(body)
-        .ok()
-        .and_then(|v| v.get("occurred_at").and_then(Value::as_str).and_then(|t| t.parse().ok()))
+    let v = serde_json::from_str::<Value>(body).ok()?;
+    // An envelope's time, or an SES notification's (a lead mail).
+    v.get("occurred_at").or_else(|| v.pointer("/mail/timestamp")).and_then(Value::as_str).and_then(|t| t.parse().ok())
 }
 
 /// When the earliest event in `dir` happened (where a replay's clock starts).

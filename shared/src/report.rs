@@ -345,12 +345,16 @@ pub const PEEK: i32 = 30;
 
 /// Whether a dead-lettered message is `store`'s: an event envelope or a
 /// hand-over names its `store_id` (a due step's in its `work`), an inbound
-/// text the store's number it was sent to.
+/// text the store's number it was sent to, a lead mail one of the store's
+/// lead addresses.
 pub fn belongs_to(body: &str, store: &StoreConfig) -> bool {
     let Ok(v) = serde_json::from_str::<serde_json::Value>(body) else { return false };
     let named = v["store_id"].as_str().or_else(|| v["work"]["store_id"].as_str());
     if let Some(id) = named {
         return id == store.store_id;
+    }
+    if let Some(recipients) = v["receipt"]["recipients"].as_array() {
+        return recipients.iter().filter_map(|r| r.as_str()).any(|r| store.takes_leads_at(r));
     }
     v["destinationNumber"]
         .as_str()

@@ -233,6 +233,8 @@ pub async fn aws_calls() -> Result<Vec<CallsRow>, BoxError> {
     // The front door: a store's secret, then a signed envelope and Twilio's
     // callback through the local HTTP API, each counted.
     rows.extend(front_door_calls(&emulator, &stack, &clock).await?);
+    // The store's other promises, at a store that keeps them.
+    rows.extend(promise_calls(&emulator, &stack, &clock).await?);
     emulator.stop().await;
     Ok(rows)
 }
@@ -302,6 +304,234 @@ async fn front_door_calls(
     measure(twilio("CA-bench-warm")).await?;
     let calls = measure(twilio("CA-bench-1")).await?;
     rows.push(row("front-door", "a Twilio missed call, the secret and the store's lines cached", Some(1), calls));
+    Ok(rows)
+}
+
+/// A store with appointment texts, the post-visit check and a lead address on.
+const PROMISING: &str = r#"{"store_id":"lakeside-chevy","name":"Lakeside Chevrolet","timezone":"America/Chicago",
+  "sms_number":"+15125550300","appointment_texts":true,"post_visit_check":true,
+  "lead_addresses":["leads@lakeside.example"],"review_url":"https://g.page/r/lakeside/review",
+  "hours":{"mon":["07:00","19:00"],"tue":["07:00","19:00"],"wed":["07:00","19:00"],"thu":["07:00","19:00"],
+           "fri":["07:00","19:00"],"sat":["08:00","17:00"],"sun":null}}"#;
+
+/// A DMS envelope at the promising store for `phone`.
+fn at_lakeside(event_id: &str, event_type: &str, at: DateTime<Utc>, phone: &str, mut data: Value) -> String {
+    data["customer"] =
+        json!({"dms_id": format!("C-{phone}"), "first_name": "Ana", "last_name": "Ruiz", "phone": phone});
+    data["vehicle"] = json!({"vin": "3GNAXUEV1NL203398", "year": 2022, "make": "Chevrolet", "model": "Equinox"});
+    data["advisor"] = json!({"id": "adv-4", "name": "Sam Ortiz"});
+    json!({"event_id": event_id, "event_type": event_type, "occurred_at": at, "store_id": "lakeside-chevy", "data": data})
+        .to_string()
+}
+
+fn closed_at_lakeside(event_id: &str, ro: &str, at: DateTime<Utc>, phone: &str) -> String {
+    at_lakeside(
+        event_id,
+        "ro.closed",
+        at,
+        phone,
+        json!({"ro_number": ro, "closed_at": at, "performed": ["LOF-SYN"], "declined": []}),
+    )
+}
+
+fn text_to_lakeside(id: &str, from: &str, body: &str) -> String {
+    json!({"originationNumber": from, "destinationNumber": "+15125550300", "messageKeyword": "", "messageBody": body,
+           "inboundMessageId": id})
+    .to_string()
+}
+
+/// An SES receipt notification of an ADF lead from `phone` to Lakeside's lead address.
+fn lead_mail(message_id: &str, phone: &str) -> String {
+    let adf = format!(
+        "<?adf version=\"1.0\"?><adf><prospect><id source=\"bench\">{message_id}</id><vehicle interest=\"buy\" status=\"new\"><year>2026</year><make>Chevrolet</make><model>Equinox</model></vehicle><customer><contact><name part=\"first\">Priya</name><name part=\"last\">Raman</name><phone type=\"cellphone\">{phone}</phone></contact></customer><provider><name>Chevrolet.com</name></provider></prospect></adf>"
+    );
+    let content = format!("From: leads@provider.example\r\nTo: leads@lakeside.example\r\nSubject: Lead\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n{adf}\r\n");
+    json!({"notificationType": "Received", "receipt": {"recipients": ["leads@lakeside.example"]},
+           "mail": {"messageId": message_id, "timestamp": "2026-12-02T15:10:00Z", "destination": ["leads@lakeside.example"]},
+           "content": content})
+    .to_string()
+}
+
+/// The AWS calls of the store's other promises (section 7): a booking's
+/// confirmation and its reminder (handed on by the scheduler), a
+/// cancellation, a part's ETA, the post-visit check asked and answered 2
+/// (a heat case) or 5 (thanked), and a lead by mail. Each timed one is
+/// counted by the calls its owner signed.
+async fn promise_calls(
+    emulator: &Emulator,
+    stack: &LocalStack,
+    clock: &PinnedClock,
+) -> Result<Vec<CallsRow>, BoxError> {
+    stack.table().put_store(&custops::StoreConfig::from_json(PROMISING)?).await?;
+    // Monday 30 November, 09:00 in Chicago.
+    let monday: DateTime<Utc> = "2026-11-30T15:00:00Z".parse()?;
+    let t = |minutes: i64| monday + Duration::minutes(minutes);
+    clock.set(t(0));
+    // Warm-up: each function's container loads the store once.
+    stack
+        .invoke(
+            "appointments",
+            &[at_lakeside(
+                "w-1",
+                "appointment.missed",
+                t(0),
+                "+15125550390",
+                json!({"appointment_id": "W-1", "at": t(0)}),
+            )],
+        )
+        .await?;
+    stack
+        .invoke(
+            "vehicle-ready",
+            &[at_lakeside(
+                "w-2",
+                "ro.status_changed",
+                t(0),
+                "+15125550391",
+                json!({"ro_number": "RO-W2", "status": "checked_in"}),
+            )],
+        )
+        .await?;
+    stack
+        .invoke("declined-service", &[closed_at_lakeside("w-3", "RO-W3", t(0) - Duration::days(5), "+15125550392")])
+        .await?;
+    stack.invoke("inbound-sms", &[text_to_lakeside("w-4", "+15125550393", "hello")]).await?;
+    stack.invoke("lead-email", &[lead_mail("w-5", "+15125550394")]).await?;
+
+    let mut rows = Vec::new();
+    let measure =
+        |function: &'static str, scenario: &'static str, target: Option<usize>, body: String, at: DateTime<Utc>| {
+            clock.set(at);
+            async move {
+                let recorder = CallRecorder::start(&emulator.endpoint).await?;
+                let response = stack.invoke(function, &[body]).await?;
+                if !response.batch_item_failures.is_empty() {
+                    return Err::<CallsRow, BoxError>(format!("{function}: {scenario}: the event failed").into());
+                }
+                Ok(row(function, scenario, target, recorder.calls().await?))
+            }
+        };
+    let (ana, ben, cleo, dev) = ("+15125550301", "+15125550302", "+15125550303", "+15125550304");
+    rows.push(
+        measure(
+            "declined-service",
+            "ro.closed, the post-visit check scheduled (no text)",
+            Some(3),
+            closed_at_lakeside("p-1", "RO-P1", t(1), ana),
+            t(1) + Duration::seconds(2),
+        )
+        .await?,
+    );
+    let booking = |id: &str, phone: &str| {
+        at_lakeside(
+            id,
+            "appointment.booked",
+            t(2),
+            phone,
+            json!({"appointment_id": format!("A-{id}"), "at": "2026-12-03T15:00:00Z"}),
+        )
+    };
+    rows.push(
+        measure(
+            "appointments",
+            "appointment.booked 3 days ahead (confirmation text, reminder scheduled)",
+            Some(4),
+            booking("p-2", cleo),
+            t(2) + Duration::seconds(2),
+        )
+        .await?,
+    );
+    stack.invoke("appointments", &[booking("p-3", dev)]).await?;
+    let cancel = at_lakeside("p-4", "appointment.cancelled", t(3), dev, json!({"appointment_id": "A-p-3"}));
+    rows.push(
+        measure(
+            "appointments",
+            "appointment.cancelled (the booking and its reminder ended, no text)",
+            Some(2),
+            cancel,
+            t(3) + Duration::seconds(2),
+        )
+        .await?,
+    );
+
+    // Tuesday 08:05: the scheduler hands Ana's check to declined-service.
+    let by = |requests: &[custops_cli::emulator::SignedRequest], principal: &str| -> Vec<AwsCall> {
+        requests.iter().filter(|r| r.principal.as_deref() == Some(principal)).map(|r| r.call.clone()).collect()
+    };
+    clock.set("2026-12-01T14:05:00Z".parse()?);
+    let recorder = CallRecorder::start(&emulator.endpoint).await?;
+    stack.fire("scheduler").await?;
+    stack.run_until_idle(std::time::Duration::from_secs(30)).await?;
+    let requests = recorder.signed_requests().await?;
+    rows.push(row(
+        "declined-service",
+        "a due post-visit check (the question), handed on by the scheduler",
+        Some(4),
+        by(&requests, "declined-service"),
+    ));
+    rows.push(
+        measure(
+            "inbound-sms",
+            "an answer of 2 to the post-visit check (a heat_case task and its alert, no text)",
+            Some(3),
+            text_to_lakeside("p-5", ana, "2"),
+            "2026-12-01T15:00:00Z".parse()?,
+        )
+        .await?,
+    );
+    stack
+        .invoke("declined-service", &[closed_at_lakeside("p-6", "RO-P6", "2026-12-01T15:05:00Z".parse()?, ben)])
+        .await?;
+
+    // Wednesday 08:05: Cleo's reminder to appointments, Ben's check to declined-service.
+    clock.set("2026-12-02T14:05:00Z".parse()?);
+    let recorder = CallRecorder::start(&emulator.endpoint).await?;
+    stack.fire("scheduler").await?;
+    stack.run_until_idle(std::time::Duration::from_secs(30)).await?;
+    let requests = recorder.signed_requests().await?;
+    rows.push(row(
+        "appointments",
+        "a due reminder (text), handed on by the scheduler",
+        Some(4),
+        by(&requests, "appointments"),
+    ));
+    rows.push(
+        measure(
+            "inbound-sms",
+            "an answer of 5 to the post-visit check (the thank-you text)",
+            Some(4),
+            text_to_lakeside("p-7", ben, "5"),
+            "2026-12-02T15:00:00Z".parse()?,
+        )
+        .await?,
+    );
+    rows.push(
+        measure(
+            "lead-email",
+            "an ADF lead by mail, a new number (record, text, lead task and its alert)",
+            Some(5),
+            lead_mail("p-8", "+15125550305"),
+            "2026-12-02T15:10:02Z".parse()?,
+        )
+        .await?,
+    );
+    let eta = at_lakeside(
+        "p-9",
+        "ro.status_changed",
+        "2026-12-02T15:20:00Z".parse()?,
+        "+15125550391",
+        json!({"ro_number": "RO-W2", "status": "waiting_parts", "eta": "2026-12-04"}),
+    );
+    rows.push(
+        measure(
+            "vehicle-ready",
+            "waiting_parts with an eta, a known customer (text)",
+            Some(4),
+            eta,
+            "2026-12-02T15:20:02Z".parse()?,
+        )
+        .await?,
+    );
     Ok(rows)
 }
 

@@ -9,7 +9,7 @@ use custops::{CustomerId, Phone};
 use custops_tests::{at, northside, Harness};
 use serde_json::{json, Value};
 
-const LEAD: &str = include_str!("../../../events/lead-email/150-adf-lead-new-equinox.json");
+const LEAD: &str = include_str!("../../../events/lead-email/125-adf-lead-new-equinox.json");
 
 fn with_leads() -> Value {
     let mut store = northside();
