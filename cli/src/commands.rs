@@ -407,7 +407,7 @@ pub fn print_texts(texts: &[OutboundText], json: bool) {
 
 /// `custops timeline PHONE`: one customer's record and every touchpoint.
 pub async fn timeline(target: &Target, phone: &str, store: Option<&str>, json: bool) -> Result<(), BoxError> {
-    let phone = Phone::parse(phone)?;
+    let phone = record_key(phone)?;
     let stores = store_ids(target, store).await?;
     let mut out = Vec::new();
     for store_id in stores {
@@ -532,7 +532,32 @@ pub async fn zones(target: &Target) -> Result<HashMap<String, chrono_tz::Tz>, Bo
 
 /// Prints tasks as JSON (due times in UTC, RFC 3339) or a line each for a
 /// person, due times in each store's own zone.
+/// The key of a customer's record as an operator writes it: a phone number,
+/// or the mail address of a lead that came without one.
+pub fn record_key(raw: &str) -> Result<Phone, BoxError> {
+    if raw.contains('@') {
+        return Phone::of_email(raw).ok_or_else(|| format!("{raw:?} is not a mail address").into());
+    }
+    Ok(Phone::parse(raw)?)
+}
+
 pub fn print_tasks(tasks: &[Task], json: bool, zones: &HashMap<String, chrono_tz::Tz>) {
+    if json {
+        // A lead known by mail alone: `phone` null and its `email`.
+        let out: Vec<Value> = tasks
+            .iter()
+            .map(|t| {
+                let mut v = serde_json::to_value(t).unwrap_or_default();
+                if let Some(email) = t.phone.email() {
+                    v["phone"] = Value::Null;
+                    v["email"] = Value::String(email.to_owned());
+                }
+                v
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        return;
+    }
     print_list(tasks, json, "no open tasks", |t| {
         let due = match zones.get(&t.store_id) {
             Some(tz) => t.due_at.with_timezone(tz).format("%Y-%m-%d %H:%M %Z").to_string(),
@@ -542,7 +567,7 @@ pub fn print_tasks(tasks: &[Task], json: bool, zones: &HashMap<String, chrono_tz
             "due {}  {:<16} {:<13} {:<18} {:<12} {}  {}",
             due,
             t.store_id,
-            t.phone.e164(),
+            t.phone.email().unwrap_or(t.phone.e164()),
             name_of(t.kind),
             t.owner,
             t.task_id,
@@ -561,7 +586,7 @@ pub async fn task_done(
     outcome: TaskOutcome,
     clock: SharedClock,
 ) -> Result<(), BoxError> {
-    let customer = CustomerId::new(store_id, Phone::parse(phone)?);
+    let customer = CustomerId::new(store_id, record_key(phone)?);
     let store = target.table.get_store(store_id).await?.ok_or_else(|| format!("unknown store {store_id:?}"))?;
     let core = Core::new(target.table.clone(), target.sns.clone(), clock.clone());
     core.decide_and_apply(&store, &customer, |state, now| {

@@ -220,8 +220,12 @@ enum TaskCommand {
         task_id: String,
         #[arg(long)]
         store: String,
+        /// The customer's number.
+        #[arg(long, required_unless_present = "email", conflicts_with = "email")]
+        phone: Option<String>,
+        /// The mail address of a lead that came without a number.
         #[arg(long)]
-        phone: String,
+        email: Option<String>,
         #[arg(long, default_value = "reached", value_parser = ["booked", "reached", "no_answer", "declined"])]
         outcome: String,
         #[command(flatten)]
@@ -397,7 +401,8 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             commands::print_tasks(&tasks, view.json, &commands::zones(&target).await?);
             Ok(())
         }
-        Command::Task { command: TaskCommand::Done { task_id, store, phone, outcome, conn } } => {
+        Command::Task { command: TaskCommand::Done { task_id, store, phone, email, outcome, conn } } => {
+            let phone = phone.or(email).unwrap_or_default();
             let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
             let outcome = match outcome.as_str() {
                 "booked" => TaskOutcome::Booked,

@@ -626,3 +626,81 @@ fn value_says_what_custops_did_and_in_shadow_mode_what_it_would_have_done() {
     std::fs::remove_file(&page).ok();
     std::fs::remove_file(&file).ok();
 }
+
+/// Given `local up` and a store with a lead address, when SES's
+/// notification of an ADF lead mail is published to `lead-email` (one with a
+/// phone, one without), then the first is texted at once and both give
+/// sales a `lead` task; the phone-less one is listed with `phone` null and
+/// its `email`, and `task done --email` closes it; the report counts both.
+#[test]
+fn a_lead_by_mail_is_texted_and_tasked_and_one_without_a_phone_is_closed_by_email() {
+    let (_up, endpoint) = local_up("2026-11-24T15:13:05Z");
+    publish(&endpoint, "lead-email/125-adf-lead-new-equinox.json");
+    // The same provider's next lead: no phone at all.
+    let mut bare: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(events().join("lead-email/125-adf-lead-new-equinox.json")).unwrap(),
+    )
+    .unwrap();
+    let content = bare["content"].as_str().unwrap().to_owned();
+    let without: String = content
+        .lines()
+        .filter(|l| !l.contains("<phone"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("CHV-2026-448812", "CHV-2026-448813")
+        .replace("Priya.Raman@example.com", "sam.lee@example.com");
+    bare["content"] = without.into();
+    bare["mail"]["messageId"] = "o3rpl8-no-phone".into();
+    let file = std::env::temp_dir().join(format!("custops-lead-{}.json", std::process::id()));
+    std::fs::write(&file, bare.to_string()).unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let config = custops::aws::local(&endpoint).await;
+        let sns = aws_sdk_sns::Client::new(&config);
+        custops_cli::commands::publish_event(
+            &sns,
+            |t| format!("arn:aws:sns:us-east-1:123456789012:{t}"),
+            &bare.to_string(),
+        )
+        .await
+        .unwrap();
+    });
+    std::fs::remove_file(&file).ok();
+
+    let texts = texts_once_all(&endpoint, "sent");
+    assert_eq!(texts.as_array().unwrap().len(), 1, "{texts}");
+    assert_eq!(texts[0]["phone"], "+15125550156");
+    let started = Instant::now();
+    let tasks = loop {
+        let tasks: serde_json::Value =
+            serde_json::from_str(&custops(&endpoint, &["tasks", "--owner", "bdc-sales", "--json"])).unwrap();
+        if tasks.as_array().unwrap().len() == 2 || started.elapsed() > Duration::from_secs(20) {
+            break tasks;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let tasks = tasks.as_array().unwrap();
+    assert_eq!(tasks.len(), 2, "{tasks:?} {}", custops(&endpoint, &["dlq"]));
+    assert!(tasks.iter().all(|t| t["kind"] == "lead"));
+    let mailed = tasks.iter().find(|t| t["phone"].is_null()).expect("the phone-less lead's task");
+    assert_eq!(mailed["email"], "sam.lee@example.com");
+    let id = mailed["task_id"].as_str().unwrap();
+    let done =
+        custops(&endpoint, &["task", "done", id, "--store", "northside-chevy", "--email", "Sam.Lee@example.com"]);
+    assert!(done.contains("done (reached)"), "{done}");
+    let open: serde_json::Value =
+        serde_json::from_str(&custops(&endpoint, &["tasks", "--owner", "bdc-sales", "--json"])).unwrap();
+    assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
+
+    let report: serde_json::Value = serde_json::from_str(&custops(
+        &endpoint,
+        &["report", "--store", "northside-chevy", "--date", "2026-11-24", "--json", "--at", "2026-11-25T12:00:00Z"],
+    ))
+    .unwrap();
+    assert_eq!(
+        (report["leads"]["received"].as_u64(), report["leads"]["texted"].as_u64()),
+        (Some(2), Some(1)),
+        "{}",
+        report["leads"]
+    );
+    assert!(report["leads"]["median_minutes_to_first_contact"].is_number(), "{}", report["leads"]);
+}

@@ -78,7 +78,11 @@ impl Alert {
             task_owner: task.owner.clone(),
             due_at: task.due_at,
             note: task.note.clone(),
-            phone_last4: digits[digits.len().saturating_sub(4)..].to_owned(),
+            // A lead known by mail alone has no number.
+            phone_last4: match task.phone.email() {
+                Some(_) => String::new(),
+                None => digits[digits.len().saturating_sub(4)..].to_owned(),
+            },
             path: format!("/app/customers/{}?store={}", digits, task.store_id),
         }
     }

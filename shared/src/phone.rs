@@ -28,11 +28,29 @@ pub enum Textability {
     NotMobile,
 }
 
-/// A valid phone number in E.164 form (`+15125550142`).
+/// A valid phone number in E.164 form (`+15125550142`): the key of a
+/// customer's record. One kind of record has no number: a lead that came by
+/// mail without one is keyed by its mail address ([`Phone::of_email`],
+/// stored as `mailto:{address}`), and is never texted.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Phone(String);
 
+/// The stored prefix of a record key that is a mail address.
+const MAILTO: &str = "mailto:";
+
 impl Phone {
+    /// The key of the record of someone known by a mail address alone (a
+    /// lead without a phone number); none if `address` is not one.
+    pub fn of_email(address: &str) -> Option<Self> {
+        let address = address.trim().to_lowercase();
+        crate::store::is_mail_address(&address).then(|| Phone(format!("{MAILTO}{address}")))
+    }
+
+    /// The mail address of a record keyed by one (no phone number).
+    pub fn email(&self) -> Option<&str> {
+        self.0.strip_prefix(MAILTO)
+    }
+
     /// Parses a number in E.164 or national format (US default region).
     pub fn parse(raw: &str) -> Result<Self, PhoneError> {
         let trimmed = raw.trim();
@@ -53,9 +71,16 @@ impl Phone {
         &self.0
     }
 
-    /// The masked form used in logs and error messages: `+1******0142`.
+    /// The masked form used in logs and error messages: `+1******0142`
+    /// (a mail address: `p***@example.com`).
     pub fn masked(&self) -> String {
-        mask(&self.0)
+        match self.email() {
+            Some(address) => {
+                let (local, domain) = address.split_once('@').unwrap_or((address, ""));
+                format!("{}***@{domain}", local.chars().next().unwrap_or('*'))
+            }
+            None => mask(&self.0),
+        }
     }
 
     /// Whether this number can receive a text, from the numbering plan.
@@ -111,6 +136,9 @@ impl Serialize for Phone {
 impl<'de> Deserialize<'de> for Phone {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(d)?;
+        if let Some(address) = raw.strip_prefix(MAILTO) {
+            return Phone::of_email(address).ok_or_else(|| serde::de::Error::custom("not a mail address"));
+        }
         Phone::parse(&raw).map_err(serde::de::Error::custom)
     }
 }

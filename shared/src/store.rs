@@ -369,6 +369,9 @@ impl StoreConfig {
                 ));
             }
         }
+        if self.sms_number.email().is_some() || self.lines.keys().any(|l| l.email().is_some()) {
+            errors.push("sms_number and lines must be phone numbers".to_owned());
+        }
         for address in &self.lead_addresses {
             if !is_mail_address(address) {
                 errors.push(format!("lead_addresses: {address:?} is not a mail address"));

@@ -17,10 +17,11 @@
 //!   hours later (alerted like every new task), and the day's fact.
 //!
 //! Claimed on the SES `messageId` and on the ADF `id` and `source`: the
-//! same lead twice (a resend, a second provider copy) is one lead. A mail to
-//! no store's lead address, one without an ADF document, or one whose
-//! contact has no number custops can text is bad input (the DLQ, with the
-//! reason; never the address or number).
+//! same lead twice (a resend, a second provider copy) is one lead. A lead
+//! without a phone number gets the task alone, on a record keyed by its mail
+//! address ([`Phone::of_email`]). A mail to no store's lead address, one
+//! without an ADF document, or one whose contact has neither a number nor an
+//! address is bad input (the DLQ, with the reason; never the address or number).
 
 use chrono::{DateTime, Utc};
 use tracing::info;
@@ -62,13 +63,15 @@ impl SqsFunction for LeadEmail {
             invalid(&event_id, format!("no store takes leads at the {} recipient(s)", mail.receipt.recipients.len()))
         })?;
         let lead = adf::from_mime(mail.content()).map_err(|e| invalid(&event_id, e.to_string()))?;
-        let phone = lead.phones.iter().find_map(|p| Phone::parse(p).ok()).ok_or_else(|| {
-            invalid(
-                &event_id,
-                "the lead's contact has no phone number custops can text (a lead by email alone is not taken yet)"
-                    .into(),
-            )
-        })?;
+        // A lead without a number is keyed by its mail address (the task alone).
+        let phone = lead
+            .phones
+            .iter()
+            .find_map(|p| Phone::parse(p).ok())
+            .or_else(|| lead.email.as_deref().and_then(Phone::of_email))
+            .ok_or_else(|| {
+                invalid(&event_id, "the lead's contact has neither a phone number nor a mail address".into())
+            })?;
         if store.owns_number(&phone) {
             return Err(ProcessError::Ignored {
                 event_id,
@@ -176,6 +179,16 @@ pub fn decide(
     ));
     record.touch(touch("task.created", format!("lead for {} due {}", store.owners.sales, due.to_rfc3339())));
 
+    record.tasks.push(task.clone());
+    let fact = Fact::new(store, FactKind::LeadReceived, &event_id, now).department(Department::Sales).task(&task);
+    let mut change = Change::new(&event_id).fact(fact);
+    if let Some(key) = natural_key(store, lead) {
+        change = change.natural_key(key);
+    }
+    if customer.phone.email().is_some() {
+        record.touch(touch("lead.no_phone", "no phone number in the lead: sales reaches them by mail".into()));
+        return change.record(record);
+    }
     let text = plan(
         TextRequest::new(
             store,
@@ -200,12 +213,6 @@ pub fn decide(
     let (kind, summary) = text.summary("lead thank-you");
     record.touch(touch(kind, summary));
     record.text = Some((text, state.sends.clone()));
-    let fact = Fact::new(store, FactKind::LeadReceived, &event_id, now).department(Department::Sales).task(&task);
-    record.tasks.push(task);
-    let mut change = Change::new(&event_id).fact(fact);
-    if let Some(key) = natural_key(store, lead) {
-        change = change.natural_key(key);
-    }
     change.record(record)
 }
 

@@ -132,3 +132,22 @@ fn a_lead_at_night_says_when_sales_will_call_and_its_task_is_due_after_opening()
     assert!(text.body.contains("when we open Tuesday at 7:00 AM"), "{}", text.body);
     assert_eq!(change.records[0].tasks[0].due_at, at("2026-11-24T13:15:00Z"), "07:15 Tuesday");
 }
+
+#[test]
+fn a_lead_without_a_phone_gets_the_task_alone_on_a_record_keyed_by_its_email() {
+    let adf = OEM.lines().filter(|l| !l.contains("<phone")).collect::<Vec<_>>().join("\n");
+    let mail = ses::Notification::parse(&notification("m-2", &["leads@northside.example"], &plain_mail(&adf))).unwrap();
+    let lead = adf::from_mime(mail.content()).unwrap();
+    assert!(lead.phones.is_empty());
+    let key = Phone::of_email(lead.email.as_deref().unwrap()).unwrap();
+    assert_eq!(key.email(), Some("priya.raman@example.com"));
+    assert_eq!(key.masked(), "p***@example.com", "never the address in a log");
+    let who = CustomerId::new("northside-chevy", key);
+    let change = decide(&northside(), &mail, &lead, &who, &CustomerState::default(), at("2026-11-24T15:13:05Z"));
+    assert!(change.plan().is_none(), "nothing to text");
+    let r = &change.records[0];
+    assert_eq!(r.tasks[0].kind, TaskKind::Lead);
+    assert_eq!(r.profile.as_ref().unwrap().0.email.as_deref(), Some("priya.raman@example.com"));
+    assert!(r.touchpoints.iter().any(|t| t.kind == "lead.no_phone"));
+    assert_eq!(change.facts[0].kind, FactKind::LeadReceived);
+}
