@@ -525,6 +525,10 @@ async fn demo(dir: &std::path::Path) -> Result<(), BoxError> {
     for m in &sms[before..] {
         println!("  to {}: {}", m.phone_number, m.message);
     }
+    // The people's side: every task still open at the end, due first.
+    let tasks = commands::tasks(&target, Some("northside-chevy"), None).await?;
+    println!("\nOpen tasks for the store's people ({}; `custops tasks` lists them):", tasks.len());
+    commands::print_tasks(&tasks, false, &commands::zones(&target).await?);
     let letters = commands::dlq(&target, false).await?;
     println!("\nDead-letter queues ({} messages; `custops dlq` lists them):", letters.len());
     for l in &letters {

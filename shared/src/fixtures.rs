@@ -63,7 +63,7 @@ pub fn state_after(change: &crate::apply::Change) -> crate::model::CustomerState
         declined: r.declined.iter().filter(|l| !l.is_ended()).cloned().collect(),
         follow_ups: r.follow_ups.iter().filter(|s| s.status == crate::model::StepStatus::Scheduled).cloned().collect(),
         tasks: r.tasks.iter().filter(|t| t.is_open()).cloned().collect(),
-        bookings: r.bookings.iter().filter(|b| b.status == crate::model::BookingStatus::Booked).cloned().collect(),
+        bookings: r.bookings.iter().filter(|b| b.status == crate::model::BookingStatus::Open).cloned().collect(),
         checks: r.checks.iter().filter(|c| c.status != crate::model::CheckStatus::Ended).cloned().collect(),
         ..Default::default()
     }

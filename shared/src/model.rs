@@ -639,7 +639,8 @@ pub struct Booking {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BookingStatus {
-    Booked,
+    /// Booked and still ahead (or not yet known to be kept or missed).
+    Open,
     /// Cancelled, missed, or passed.
     Ended,
 }
@@ -648,8 +649,8 @@ impl BookingStatus {
     /// The stored statuses a booking may be written over with this one.
     pub fn replaces(self) -> &'static [&'static str] {
         match self {
-            BookingStatus::Booked => &["booked"],
-            BookingStatus::Ended => &["booked", "ended"],
+            BookingStatus::Open => &["open"],
+            BookingStatus::Ended => &["open", "ended"],
         }
     }
 }
@@ -661,7 +662,7 @@ impl Booking {
 
     /// Whether its reminder is still to be decided.
     pub fn awaits_reminder(&self) -> bool {
-        self.status == BookingStatus::Booked && self.reminded_at.is_none() && self.remind_at.is_some()
+        self.status == BookingStatus::Open && self.reminded_at.is_none() && self.remind_at.is_some()
     }
 
     /// The booking, ended, and why.

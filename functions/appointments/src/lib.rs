@@ -287,7 +287,7 @@ fn cancelled(
 
 /// Ends the customer's booking `id` (if the record holds it), saying why.
 fn end_booking(state: &CustomerState, id: &str, why: &str, record: &mut RecordChange) {
-    for b in state.bookings.iter().filter(|b| b.appointment_id == id && b.status == BookingStatus::Booked) {
+    for b in state.bookings.iter().filter(|b| b.appointment_id == id && b.status == BookingStatus::Open) {
         record.bookings.push(b.ended(why));
     }
 }
@@ -377,7 +377,7 @@ fn confirm(
         phone: record.customer.phone.clone(),
         appointment_id: a.appointment_id.clone(),
         at: a.at,
-        status: if ahead { BookingStatus::Booked } else { BookingStatus::Ended },
+        status: if ahead { BookingStatus::Open } else { BookingStatus::Ended },
         remind_at: remind_at(store, a.at, now).filter(|_| store.appointment_texts),
         reminded_at: None,
         outcome: (!ahead).then(|| "booked after its time".to_owned()),

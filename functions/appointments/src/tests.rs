@@ -212,3 +212,14 @@ fn a_reminder_for_an_appointment_that_passed_sends_nothing() {
     assert!(late.plan().is_none());
     assert_eq!(late.records[0].bookings[0].outcome.as_deref(), Some("the appointment has passed"));
 }
+
+#[test]
+fn a_confirmation_waiting_for_the_window_needs_the_booking_still_open() {
+    // 22:00 Chicago: the confirmation waits for the morning, while the booking is open.
+    let change = book_at(&CustomerState::default(), "b-1", "2026-11-30T15:00:00Z", "2026-11-27T04:00:00Z");
+    let Some(Plan::Defer(text)) = change.plan() else { panic!("deferred: {:?}", change.plan()) };
+    assert_eq!(text.while_open, ["#APPT#A-77"]);
+    // The release checks the item's status is `open` (table::Tx::require_open).
+    let item = serde_json::to_value(&change.records[0].bookings[0]).unwrap();
+    assert_eq!(item["status"], "open");
+}

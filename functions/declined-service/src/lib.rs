@@ -147,7 +147,8 @@ pub fn decide_check(store: &StoreConfig, due: &VisitCheck, state: &CustomerState
     record.rests_on = Some(state.version);
     let touch = |kind: &str, summary: String| Touchpoint::of_event(now, &event_id, kind, summary);
     let today = store.local(now).date_naive();
-    let heard_today = state.sends.entries.iter().any(|e| e.at <= now && store.local(e.at).date_naive() == today);
+    // Any text of the store that day, sent or still to go.
+    let heard_today = state.sends.entries.iter().any(|e| store.local(e.at).date_naive() == today);
     let why_not = if !store.post_visit_check {
         Some("the store's post-visit check is off")
     } else if today != store.local(check.due_at).date_naive() {
@@ -181,6 +182,15 @@ pub fn decide_check(store: &StoreConfig, due: &VisitCheck, state: &CustomerState
         &state.sends,
         now,
     );
+    // Held past its day (the caps): not asked at all; the check is of the day after the visit.
+    if let Plan::Defer(t) = &text {
+        if t.due_at.is_some_and(|due| store.local(due).date_naive() != today) {
+            let why = "the store's caps would hold it past its day";
+            record.touch(touch("visit_check.cancelled", format!("{label}: not asked, {why}")));
+            record.checks.push(check.ended(why));
+            return change.record(record);
+        }
+    }
     let (kind, summary) = text.summary("post-visit check");
     record.touch(touch(kind, summary.clone()));
     let asked = matches!(text, Plan::Send(_) | Plan::Defer(_));

@@ -424,3 +424,25 @@ fn the_check_asks_once_on_its_day_and_not_after_an_opt_out_or_another_text_that_
     let c = decide_check(&checking(), &check, &state, at("2026-11-26T15:00:00Z"));
     assert_eq!(c.records[0].checks[0].outcome.as_deref(), Some("its day has passed"));
 }
+
+#[test]
+fn a_check_the_caps_would_hold_past_its_day_is_not_asked() {
+    let change = close_checked(&CustomerState::default(), "RO-48213", "2026-11-23T23:20:05Z");
+    let check = change.records[0].checks[0].clone();
+    let mut state = after(&change);
+    // Three texts late on Monday (21:00-22:00 Chicago, replies): the cap frees
+    // Tuesday at 21:00, when the window has closed, so the check would wait
+    // for Wednesday.
+    let entry = |t: &str| SendEntry { at: at(t), class: MessageClass::Reply, cadence: None };
+    state.sends = SendLedger {
+        entries: vec![entry("2026-11-24T03:00:00Z"), entry("2026-11-24T03:30:00Z"), entry("2026-11-24T04:00:00Z")],
+        version: 1,
+    };
+    let c = decide_check(&checking(), &check, &state, at("2026-11-24T14:05:00Z"));
+    assert!(c.plan().is_none(), "{:?}", c.plan());
+    let ended = &c.records[0].checks[0];
+    assert_eq!(
+        (ended.status, ended.outcome.as_deref()),
+        (CheckStatus::Ended, Some("the store's caps would hold it past its day"))
+    );
+}

@@ -104,7 +104,7 @@ async fn a_cancellation_withdraws_the_reminder_and_nothing_is_confirmed_when_the
     tick_at(&h, "2026-11-29T14:05:00Z").await;
     assert_eq!(h.sms().await.len(), 1, "the confirmation only: the reminder was withdrawn");
     let t = h.table().timeline(&maria()).await.unwrap();
-    assert!(t.state.bookings.iter().all(|b| b.status != BookingStatus::Booked), "{:?}", t.state.bookings);
+    assert!(t.state.bookings.iter().all(|b| b.status != BookingStatus::Open), "{:?}", t.state.bookings);
     assert!(t.touchpoints.iter().any(|p| p.kind == "appointment.cancelled"));
 
     // The default store confirms nothing.
@@ -226,4 +226,35 @@ async fn a_five_is_thanked_with_the_review_link_and_no_check_goes_on_a_day_the_s
         "the timeline says why: {:#?}",
         t.touchpoints
     );
+}
+
+#[tokio::test]
+async fn a_confirmation_booked_at_night_goes_in_the_morning_unless_the_booking_ended() {
+    // Thursday 22:00 Chicago, for Monday 09:00.
+    let h = Harness::start("2026-11-27T04:00:05Z").await;
+    h.put_store(promising()).await;
+    h.publish(&booked("b-1", "2026-11-30T15:00:00Z", "2026-11-27T04:00:00Z")).await;
+    h.settle().await;
+    assert!(h.sms().await.is_empty(), "waits for the window");
+    tick_at(&h, "2026-11-27T14:05:00Z").await;
+    let sms = h.sms().await;
+    assert_eq!(sms.len(), 1, "the morning's run sends it: {sms:?}");
+    assert!(sms[0].message.contains("Monday, November 30 at 9:00 AM"), "{}", sms[0].message);
+
+    // Cancelled before the morning: the waiting confirmation is withdrawn.
+    let h = Harness::start("2026-11-27T04:00:05Z").await;
+    h.put_store(promising()).await;
+    h.publish(&booked("b-1", "2026-11-30T15:00:00Z", "2026-11-27T04:00:00Z")).await;
+    h.settle().await;
+    h.clock.set(at("2026-11-27T05:00:05Z"));
+    h.publish(&json!({
+        "event_id": "x-1", "event_type": "appointment.cancelled", "occurred_at": "2026-11-27T05:00:00Z",
+        "store_id": "northside-chevy",
+        "data": {"appointment_id": "A-77",
+                 "customer": {"dms_id": "C1001", "first_name": "Maria", "last_name": "Gonzalez", "phone": MARIA}}
+    }))
+    .await;
+    h.settle().await;
+    tick_at(&h, "2026-11-27T14:05:00Z").await;
+    assert!(h.sms().await.is_empty(), "withdrawn: the booking ended before it went");
 }
