@@ -20,6 +20,6 @@ trap 'rm -rf "$profile"' EXIT
 # Headless, no network of its own (the page needs none: no scripts, inline SVG).
 "$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
   --disable-background-networking --disable-component-update --disable-sync \
-  --user-data-dir="$profile" --hide-scrollbars --window-size=1024,1320 \
+  --user-data-dir="$profile" --hide-scrollbars --window-size=1024,1720 \
   --screenshot="$PWD/docs/gm-report.png" "file://$page" 2>/dev/null
 echo "docs/gm-report.png from $page"

@@ -23,7 +23,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use custops::event::{AppointmentBooked, AppointmentMissed, DealDelivered, Envelope, RoClosed};
+use custops::event::{AppointmentBooked, AppointmentCancelled, AppointmentMissed, DealDelivered, Envelope, RoClosed};
 use custops::{Applied, Change, Core, CustomerId, Phone, StoreConfig};
 use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
@@ -218,6 +218,10 @@ fn decide(
         }
         "appointment.missed" => {
             let kept = appointments::Kept::Missed(envelope.data::<AppointmentMissed>().map_err(err)?.0);
+            appointments::decide(store, envelope, &kept, customer, state, now)
+        }
+        "appointment.cancelled" => {
+            let kept = appointments::Kept::Cancelled(envelope.data::<AppointmentCancelled>().map_err(err)?);
             appointments::decide(store, envelope, &kept, customer, state, now)
         }
         other => {
