@@ -46,6 +46,15 @@ impl Phone {
         crate::store::is_mail_address(&address).then(|| Phone(format!("{MAILTO}{address}")))
     }
 
+    /// A record's key as it is written in a link or a key (`+15125550142`,
+    /// `mailto:priya@example.com`); none if it is neither.
+    pub fn from_key(raw: &str) -> Option<Self> {
+        match raw.strip_prefix(MAILTO) {
+            Some(address) => Phone::of_email(address),
+            None => Phone::parse(raw).ok(),
+        }
+    }
+
     /// The mail address of a record keyed by one (no phone number).
     pub fn email(&self) -> Option<&str> {
         self.0.strip_prefix(MAILTO)

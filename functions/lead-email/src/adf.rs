@@ -74,11 +74,20 @@ pub enum AdfError {
     NoProspect,
 }
 
-/// The lead in the raw MIME message `raw`.
+/// The lead in the raw MIME message `raw` (or in the base64 of one: a
+/// receipt rule whose SNS action encodes `Base64`).
 pub fn from_mime(raw: &str) -> Result<Lead, AdfError> {
     let message = mail_parser::MessageParser::default().parse(raw.as_bytes()).ok_or(AdfError::NotMime)?;
-    let document = find_adf(&message).ok_or(AdfError::NoAdf)?;
-    parse(&document)
+    match find_adf(&message) {
+        Some(document) => parse(&document),
+        None => {
+            use base64::Engine;
+            let compact: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+            let decoded = base64::engine::general_purpose::STANDARD.decode(compact).map_err(|_| AdfError::NoAdf)?;
+            let message = mail_parser::MessageParser::default().parse(&decoded).ok_or(AdfError::NoAdf)?;
+            parse(&find_adf(&message).ok_or(AdfError::NoAdf)?)
+        }
+    }
 }
 
 /// The ADF document in a message's parts (a forwarded message's too).
@@ -101,6 +110,14 @@ fn find_adf(message: &mail_parser::Message<'_>) -> Option<String> {
 /// (what comes before it, the XML declaration and the `<?adf?>`
 /// instruction in whatever order and case, is left out).
 fn adf_document(text: &str) -> Option<String> {
+    // An HTML body may carry the document escaped (`&lt;adf&gt;`).
+    let unescaped;
+    let text = if !text.to_ascii_lowercase().contains("<adf") && text.to_ascii_lowercase().contains("&lt;adf") {
+        unescaped = text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&amp;", "&");
+        unescaped.as_str()
+    } else {
+        text
+    };
     let lower = text.to_ascii_lowercase();
     let start = lower
         .match_indices("<adf")

@@ -151,3 +151,17 @@ fn a_lead_without_a_phone_gets_the_task_alone_on_a_record_keyed_by_its_email() {
     assert!(r.touchpoints.iter().any(|t| t.kind == "lead.no_phone"));
     assert_eq!(change.facts[0].kind, FactKind::LeadReceived);
 }
+
+#[test]
+fn a_base64_notification_and_an_escaped_html_body_read_the_same_lead() {
+    use base64::Engine;
+    let expected = adf::from_mime(&plain_mail(OEM)).unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(plain_mail(OEM));
+    assert_eq!(adf::from_mime(&b64).unwrap(), expected, "the SNS action's Base64 encoding");
+    let escaped = OEM.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let html = format!(
+        "From: leads@provider.example\r\nTo: leads@northside.example\r\nSubject: Lead\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=UTF-8\r\n\r\n<html><body><pre>{escaped}</pre></body></html>\r\n"
+    );
+    let lead = adf::from_mime(&html).unwrap();
+    assert_eq!((lead.first_name, lead.phones), (expected.first_name, expected.phones));
+}

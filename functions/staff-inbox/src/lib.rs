@@ -302,7 +302,8 @@ impl Inbox {
         store_id: Option<&str>,
         notice: Option<(String, bool)>,
     ) -> HookResponse {
-        let Ok(phone) = Phone::parse(phone) else { return not_found() };
+        // A lead that came by mail alone is keyed by its address.
+        let Some(phone) = Phone::from_key(phone) else { return not_found() };
         let store = match self.store_of(user, store_id).await {
             Ok(Some(s)) => s,
             Ok(None) => return not_found(),
@@ -396,7 +397,7 @@ impl Inbox {
             Some(s) => s,
             None => return Err(not_found()),
         };
-        let phone = form.get("phone").and_then(|p| Phone::parse(p).ok()).ok_or_else(not_found)?;
+        let phone = form.get("phone").and_then(|p| Phone::from_key(p)).ok_or_else(not_found)?;
         Ok((store.clone(), CustomerId::new(&store.store_id, phone)))
     }
 

@@ -461,3 +461,66 @@ async fn a_text_after_closing_time_waits_for_the_next_opening_before_it_is_escal
     assert_eq!(open[0].escalate_at, Some(at("2026-11-25T13:10:00Z")));
     assert_eq!(open[0].escalated_at, Some(at("2026-11-25T13:11:00Z")));
 }
+
+/// A lead that came by mail without a number is a record keyed by its
+/// address: sales sees its task, opens the record, and closes the task.
+#[tokio::test]
+async fn sales_opens_and_closes_a_lead_that_came_without_a_phone_number() {
+    let h = Harness::start("2026-11-24T15:13:05Z").await;
+    let mut store = custops_tests::northside();
+    store["lead_addresses"] = serde_json::json!(["leads@northside.example"]);
+    h.put_store(store).await;
+    commands::staff_add(&h.target, "northside-chevy", "rico@northside.example", "bdc-sales", false, Some(PASSWORD))
+        .await
+        .unwrap();
+    let mut lead: Value =
+        serde_json::from_str(include_str!("../../../events/lead-email/125-adf-lead-new-equinox.json")).unwrap();
+    let content: String =
+        lead["content"].as_str().unwrap().lines().filter(|l| !l.contains("<phone")).collect::<Vec<_>>().join("\n");
+    lead["content"] = content.into();
+    h.publish_raw(&lead.to_string()).await;
+    h.settle().await;
+
+    let http = h.stack.serve_http(0).await.unwrap();
+    let mut rico = Browser::new(&http.url);
+    assert_eq!(rico.sign_in("rico@northside.example", PASSWORD).await.status(), 303);
+    let (status, list) = rico.get("/app/tasks").await;
+    assert_eq!(status, 200);
+    assert!(list.contains("Priya") || list.contains("lead"), "{list}");
+    let (status, page) = rico.get("/app/customers/mailto:priya.raman@example.com?store=northside-chevy").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("priya.raman@example.com") && page.contains("2026 Chevrolet Equinox"), "{page}");
+    let token = field(&page, "csrf");
+    let task = h
+        .table()
+        .customer_state(&custops::CustomerId::new(
+            "northside-chevy",
+            custops::Phone::of_email("priya.raman@example.com").unwrap(),
+        ))
+        .await
+        .unwrap()
+        .open_task(custops::model::TaskKind::Lead)
+        .cloned()
+        .expect("the lead task");
+    let (status, _, _) = rico
+        .post(
+            &format!("/app/tasks/{}/done", task.task_id),
+            &[
+                ("csrf", &token),
+                ("store", "northside-chevy"),
+                ("phone", "mailto:priya.raman@example.com"),
+                ("outcome", "reached"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let state = h
+        .table()
+        .customer_state(&custops::CustomerId::new(
+            "northside-chevy",
+            custops::Phone::of_email("priya.raman@example.com").unwrap(),
+        ))
+        .await
+        .unwrap();
+    assert!(state.open_task(custops::model::TaskKind::Lead).is_none(), "closed");
+}
