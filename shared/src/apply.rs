@@ -44,7 +44,43 @@ impl Core {
     }
 }
 
+/// What the scheduler handed on, loaded as a trigger loads its event
+/// ([`Core::load_due`]): the item, when it was handed on (the owner decides
+/// as of then), its idempotency key, its store and its customer's state.
+pub struct Due<T> {
+    pub work: T,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub key: String,
+    pub store: Arc<StoreConfig>,
+    pub customer: CustomerId,
+    pub state: crate::model::CustomerState,
+}
+
 impl Core {
+    /// Steps 1 and 2 for a timer the scheduler handed on (a
+    /// [`crate::handoff::HandedOn`] body): the item (`what` names it when
+    /// the body is not one: bad input), its key on the message's span, its
+    /// store, and its customer's current state (one Query).
+    pub async fn load_due<T: serde::de::DeserializeOwned>(
+        &self,
+        message: &Message,
+        what: &str,
+        key: impl Fn(&T) -> String,
+        customer: impl Fn(&T) -> CustomerId,
+    ) -> Result<Due<T>, ProcessError> {
+        let due: crate::handoff::HandedOn<T> =
+            serde_json::from_str(&message.body).map_err(|e| ProcessError::Invalid {
+                event_id: message.message_id.clone(),
+                reason: format!("not a due {what}: {}", crate::phone::redact_digits(&e.to_string())),
+            })?;
+        let key = key(&due.work);
+        tracing::Span::current().record("event_id", key.as_str());
+        let customer = customer(&due.work);
+        let store = self.store(&customer.store_id, &key).await?;
+        let state = self.table.customer_state(&customer).await?;
+        Ok(Due { work: due.work, at: due.at, key, store, customer, state })
+    }
+
     /// Steps 1 and 2 for a DMS event about a customer: the event parsed with
     /// its store, the customer's record address (a phone number that cannot
     /// be parsed is bad input) and their current state (one Query).

@@ -314,8 +314,10 @@ impl StoreCache {
     pub async fn by_lead_address(&self, address: &str) -> Result<Option<Arc<StoreConfig>>, TableError> {
         let key = format!("mailto:{}", address.trim().to_lowercase());
         let load = async {
+            // The pointer is written before the store (`Table::put_store`): a
+            // store whose save failed after it does not take the address.
             match self.table.store_of_lead_address(address).await? {
-                Some(id) => self.table.get_store(&id).await,
+                Some(id) => Ok(self.table.get_store(&id).await?.filter(|s| s.takes_leads_at(address))),
                 None => Ok(None),
             }
         };

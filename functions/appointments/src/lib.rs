@@ -41,7 +41,7 @@ use custops::event::{
     Appointment, AppointmentBooked, AppointmentCancelled, AppointmentMissed, DmsCustomer, Envelope, EventData,
 };
 use custops::function::SqsFunction;
-use custops::handoff::{due_event_type, HandedOn};
+use custops::handoff::due_event_type;
 use custops::model::{
     Booking, BookingStatus, Customer, CustomerState, DeclinedLine, Fact, FactKind, LineStatus, StepStatus, Task,
     TaskKind, TaskOutcome, Touchpoint,
@@ -88,18 +88,10 @@ pub static REMINDER_DUE: std::sync::LazyLock<String> =
 /// A reminder whose day came, handed over by the scheduler: decided as of
 /// the time it was handed on, from the record as it is now.
 async fn remind(deps: &Deps, message: &Message) -> Result<(), ProcessError> {
-    let due: HandedOn<Booking> = serde_json::from_str(&message.body).map_err(|e| ProcessError::Invalid {
-        event_id: message.message_id.clone(),
-        reason: format!("not a due reminder: {}", custops::phone::redact_digits(&e.to_string())),
-    })?;
-    let booking = due.work;
-    let key = reminder_key(&booking);
-    tracing::Span::current().record("event_id", key.as_str());
-    let store = deps.store(&booking.store_id, &key).await?;
-    let state = deps.table.customer_state(&booking.customer()).await?;
-    let change = decide_reminder(&store, &booking, &state, due.at);
-    if deps.as_of(due.at).apply(&store, change).await? != Applied::Duplicate {
-        info!(appointment_id = %booking.appointment_id, "reminder decided");
+    let due = deps.load_due(message, "reminder", reminder_key, Booking::customer).await?;
+    let change = decide_reminder(&due.store, &due.work, &due.state, due.at);
+    if deps.as_of(due.at).apply(&due.store, change).await? != Applied::Duplicate {
+        info!(appointment_id = %due.work.appointment_id, "reminder decided");
     }
     Ok(())
 }

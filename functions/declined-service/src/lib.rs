@@ -39,7 +39,7 @@ use tracing::info;
 use custops::batch::Message;
 use custops::event::{Envelope, RoClosed};
 use custops::function::SqsFunction;
-use custops::handoff::{due_event_type, HandedOn};
+use custops::handoff::due_event_type;
 use custops::model::{
     CheckStatus, Customer, CustomerState, DeclinedLine, Fact, FactKind, FollowUp, LineStatus, RepairOrder, StepStatus,
     Task, TaskKind, Touchpoint, VisitCheck,
@@ -83,18 +83,10 @@ pub static CHECK_DUE: std::sync::LazyLock<String> =
 /// A due post-visit check, handed over by the scheduler: decided as of the
 /// time it was handed on, from the record as it is now.
 async fn ask(deps: &Deps, message: &Message) -> Result<(), ProcessError> {
-    let due: HandedOn<VisitCheck> = serde_json::from_str(&message.body).map_err(|e| ProcessError::Invalid {
-        event_id: message.message_id.clone(),
-        reason: format!("not a due post-visit check: {}", custops::phone::redact_digits(&e.to_string())),
-    })?;
-    let check = due.work;
-    let key = check_key(&check);
-    tracing::Span::current().record("event_id", key.as_str());
-    let store = deps.store(&check.store_id, &key).await?;
-    let state = deps.table.customer_state(&check.customer()).await?;
-    let change = decide_check(&store, &check, &state, due.at);
-    if deps.as_of(due.at).apply(&store, change).await? != Applied::Duplicate {
-        info!(ro_number = %check.ro_number, "post-visit check decided");
+    let due = deps.load_due(message, "post-visit check", check_key, VisitCheck::customer).await?;
+    let change = decide_check(&due.store, &due.work, &due.state, due.at);
+    if deps.as_of(due.at).apply(&due.store, change).await? != Applied::Duplicate {
+        info!(ro_number = %due.work.ro_number, "post-visit check decided");
     }
     Ok(())
 }
@@ -206,18 +198,10 @@ pub fn decide_check(store: &StoreConfig, due: &VisitCheck, state: &CustomerState
 /// A due step, handed over by the scheduler: decided as of the time it was
 /// handed on ([`HandedOn::at`]), from the customer's record as it is now.
 async fn release_step(deps: &Deps, message: &Message) -> Result<(), ProcessError> {
-    let due: HandedOn<FollowUp> = serde_json::from_str(&message.body).map_err(|e| ProcessError::Invalid {
-        event_id: message.message_id.clone(),
-        reason: format!("not a due follow-up step: {}", custops::phone::redact_digits(&e.to_string())),
-    })?;
-    let step = due.work;
-    let key = step_key(&step);
-    tracing::Span::current().record("event_id", key.as_str());
-    let store = deps.store(&step.store_id, &key).await?;
-    let state = deps.table.customer_state(&step.customer()).await?;
-    let change = decide_step(&store, &step, &state, due.at);
-    if deps.as_of(due.at).apply(&store, change).await? != Applied::Duplicate {
-        info!(ro_number = %step.ro_number, step = step.step, "follow-up step released");
+    let due = deps.load_due(message, "follow-up step", step_key, FollowUp::customer).await?;
+    let change = decide_step(&due.store, &due.work, &due.state, due.at);
+    if deps.as_of(due.at).apply(&due.store, change).await? != Applied::Duplicate {
+        info!(ro_number = %due.work.ro_number, step = due.work.step, "follow-up step released");
     }
     Ok(())
 }

@@ -137,24 +137,17 @@ pub static REPLY_DUE: std::sync::LazyLock<String> =
 /// A reply task whose `escalate_at` came, handed over by the scheduler:
 /// decided as of then, from the record as it is now.
 async fn escalate_due(deps: &Deps, message: &Message) -> Result<(), ProcessError> {
-    let due: custops::handoff::HandedOn<Task> =
-        serde_json::from_str(&message.body).map_err(|e| ProcessError::Invalid {
-            event_id: message.message_id.clone(),
-            reason: format!("not a due task: {}", custops::phone::redact_digits(&e.to_string())),
-        })?;
-    let task = due.work;
-    let customer = CustomerId::new(&task.store_id, task.phone.clone());
-    let key = escalation_key(&customer, &task.task_id);
-    tracing::Span::current().record("event_id", key.as_str());
-    let store = deps.store(&task.store_id, &key).await?;
-    let state = deps.table.customer_state(&customer).await?;
-    match decide_escalation(&store, &customer, &state, &task.task_id, due.at) {
+    let customer_of = |t: &Task| CustomerId::new(&t.store_id, t.phone.clone());
+    let due =
+        deps.load_due(message, "task", |t: &Task| escalation_key(&customer_of(t), &t.task_id), customer_of).await?;
+    let task_id = &due.work.task_id;
+    match decide_escalation(&due.store, &due.customer, &due.state, task_id, due.at) {
         Some(change) => {
-            if deps.as_of(due.at).apply(&store, change).await? != Applied::Duplicate {
-                info!(task_id = %task.task_id, "a customer's text waited past the store's reply time: escalated");
+            if deps.as_of(due.at).apply(&due.store, change).await? != Applied::Duplicate {
+                info!(task_id = %task_id, "a customer's text waited past the store's reply time: escalated");
             }
         }
-        None => info!(task_id = %task.task_id, "answered or closed in time: nothing to escalate"),
+        None => info!(task_id = %task_id, "answered or closed in time: nothing to escalate"),
     }
     Ok(())
 }
@@ -230,6 +223,10 @@ pub fn decide(
         _ => format!("sms keyword {word} (message {message})"),
     };
     let keyword = |opted_out: bool| Some(LastKeyword { at: sent_at, opted_out, source: source.clone() });
+    // A rating of a visit just asked about is its answer, not a reply.
+    if let (Intent::Message, Some((check, score))) = (intent, answers_check(sms, state, sent_at.min(now))) {
+        return answer(store, sms, check, score, state, &event_id, now, change, &mut record).record(record);
+    }
     match intent {
         Intent::OptOut | Intent::OptOutInWords | Intent::OptIn if superseded => {
             // Processed late (a retry, a redrive, a race): the customer's
@@ -299,10 +296,6 @@ pub fn decide(
             record.touch(touch("consent.opted_in", format!("opted back in by texting {word}")));
         }
         Intent::Help => record.touch(touch("sms.help", "asked for help".into())),
-        Intent::Message if answers_check(sms, state, sent_at.min(now)).is_some() => {
-            let (check, score) = answers_check(sms, state, sent_at.min(now)).unwrap_or_else(|| unreachable!());
-            change = answer(store, sms, check, score, state, &event_id, now, change, &mut record);
-        }
         Intent::Message | Intent::MayOptOut => {
             let mut customer =
                 state.profile.clone().unwrap_or_else(|| Customer::lead(&store.store_id, sender.phone.clone(), now));
