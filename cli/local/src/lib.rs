@@ -28,3 +28,22 @@ pub fn workspace() -> std::path::PathBuf {
 pub fn target_dir() -> std::path::PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| workspace().join("target"))
 }
+
+/// The cargo profile the running binary was built with, and that profile's
+/// output folder, read from where the binary lies: a test in
+/// `target/<folder>/deps/`, a binary in `target/<folder>/` (`dev` builds into
+/// `debug`). A test that builds more binaries builds them in its own profile,
+/// so CI's one build (.ci/run builds its tests in `deploy`) serves it.
+pub fn own_profile() -> (String, std::path::PathBuf) {
+    let exe = std::env::current_exe().ok();
+    let mut dir = exe.as_deref().and_then(std::path::Path::parent).map(std::path::Path::to_path_buf);
+    if dir.as_deref().and_then(std::path::Path::file_name).is_some_and(|n| n == "deps") {
+        dir = dir.and_then(|d| d.parent().map(std::path::Path::to_path_buf));
+    }
+    let dir = dir.unwrap_or_else(|| target_dir().join("debug"));
+    let profile = match dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev".to_string(),
+        Some(name) => name.to_string(),
+    };
+    (profile, dir)
+}

@@ -217,15 +217,15 @@ async fn no_log_line_holds_a_phone_number_or_a_customers_words() {
         }
     }
 
-    // The real binaries (dev builds, against the same emulator), built with
-    // the features the workspace's tests unify, so nothing `cargo test` (or
-    // CI's build of every target) made is built again.
+    // The real binaries (against the same emulator), built in this test's own
+    // profile with the features the workspace's tests unify, so nothing
+    // `cargo test` (or CI's build of every target) made is built again.
+    let (profile, dir) = custops_local::own_profile();
     let status = std::process::Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--workspace", "--bins", "--tests"])
+        .args(["build", "--quiet", "--workspace", "--bins", "--tests", "--profile", &profile])
         .status()
         .unwrap();
     assert!(status.success());
-    let dir = custops_dev::artifacts::target_dir().join("debug");
     let mut real = LocalStack::connect(&emulator.endpoint, Arc::new(clock.clone())).await.unwrap();
     for binary in ["missed-call", "inbound-sms", "vehicle-ready"] {
         real.run_bootstrap(binary, &dir.join(binary)).await.unwrap();
