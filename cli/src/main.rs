@@ -480,8 +480,11 @@ async fn local_up(
     bootstrap_dir: Option<PathBuf>,
     conflicts: std::time::Duration,
 ) -> Result<(), BoxError> {
-    let emulator =
-        Emulator::start_with(port, emulator::EmulatorOptions { tx_conflict_window: Some(conflicts) }).await?;
+    let emulator = Emulator::start_with(
+        port,
+        emulator::EmulatorOptions { tx_conflict_window: Some(conflicts), ..Default::default() },
+    )
+    .await?;
     let clock: SharedClock = match now {
         Some(t) => Arc::new(PinnedClock::at(t)),
         None => Arc::new(SystemClock),

@@ -26,7 +26,7 @@ fn custops(endpoint: &str, args: &[&str]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_report_of_a_known_day_has_every_number_right() {
     let events = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
-    let emulator = Emulator::start(0).await.expect("the emulator starts");
+    let emulator = Emulator::start_forked().await.expect("the emulator starts");
     let first = custops_cli::replay::first_event_time(&events).unwrap().unwrap();
     let clock = PinnedClock::at(first);
     let stack = LocalStack::provision(&emulator.endpoint, Arc::new(clock.clone()), LocalOptions::default())

@@ -49,13 +49,13 @@ pub fn at(t: &str) -> DateTime<Utc> {
 impl Harness {
     /// A fresh emulator with every resource, the clock pinned at `now`, and the Northside store.
     pub async fn start(now: &str) -> Self {
-        Self::start_with(now, EmulatorOptions::default()).await
+        Self::start_with(now, EmulatorOptions { forked: true, ..Default::default() }).await
     }
 
     /// `start`, with an emulator that cancels overlapping transactions on one
     /// item as DynamoDB does (each holds its items for `window`).
     pub async fn start_with_conflicts(now: &str, window: Duration) -> Self {
-        Self::start_with(now, EmulatorOptions { tx_conflict_window: Some(window) }).await
+        Self::start_with(now, EmulatorOptions { tx_conflict_window: Some(window), forked: true }).await
     }
 
     async fn start_with(now: &str, options: EmulatorOptions) -> Self {

@@ -180,8 +180,11 @@ fn generate(rng: &mut Rng, n: usize, start: DateTime<Utc>) -> Vec<Generated> {
 /// Runs the chaos and checks what must hold.
 pub async fn run(options: &ChaosRun) -> Result<ChaosReport, BoxError> {
     let started = Instant::now();
-    let emulator =
-        Emulator::start_with(0, EmulatorOptions { tx_conflict_window: Some(Duration::from_millis(20)) }).await?;
+    let emulator = Emulator::start_with(
+        0,
+        EmulatorOptions { tx_conflict_window: Some(Duration::from_millis(20)), ..Default::default() },
+    )
+    .await?;
     let proxy = FaultProxy::start(&emulator.endpoint).await?;
     let start: DateTime<Utc> = "2026-11-23T06:00:00Z".parse()?;
     let clock = PinnedClock::at(start);

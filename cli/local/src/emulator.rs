@@ -26,6 +26,8 @@ pub enum EmulatorError {
     NotReady(String, Duration),
     #[error("the emulator on {endpoint} exited before it answered ({status}): {stderr}")]
     Exited { endpoint: String, status: String, stderr: String },
+    #[error("{holder} answers on {endpoint}: the port is taken")]
+    Taken { endpoint: String, holder: String },
 }
 
 /// How long a started emulator may take to answer: importing moto takes a
@@ -99,9 +101,74 @@ fn run(cmd: &mut std::process::Command) -> Result<(), EmulatorError> {
 /// A running moto server. Killed when dropped.
 #[derive(Debug)]
 pub struct Emulator {
-    child: Child,
+    server: Server,
     pub endpoint: String,
     pub port: u16,
+}
+
+/// The process that serves an emulator.
+#[derive(Debug)]
+enum Server {
+    /// Started by this process (tokio kills it on drop).
+    Child(Child),
+    /// Forked for this process by the zygote (moto_server.py, 9).
+    Forked(Forked),
+}
+
+/// A server the zygote forked: not this process's child, so it is known by
+/// a pidfd (a process id may be reused once it has ended; its pidfd never
+/// names another process). Killed on drop.
+#[derive(Debug)]
+struct Forked {
+    pid: u32,
+    pidfd: std::os::fd::OwnedFd,
+}
+
+impl Drop for Forked {
+    fn drop(&mut self) {
+        let _ = rustix::process::pidfd_send_signal(&self.pidfd, rustix::process::Signal::KILL);
+    }
+}
+
+impl Forked {
+    fn ended(&self) -> bool {
+        use rustix::event::{poll, PollFd, PollFlags, Timespec};
+        let mut fds = [PollFd::new(&self.pidfd, PollFlags::IN)];
+        // Readable once the process has ended.
+        poll(&mut fds, Some(&Timespec { tv_sec: 0, tv_nsec: 0 })).is_ok_and(|n| n > 0)
+    }
+}
+
+impl Server {
+    fn id(&self) -> Option<u32> {
+        match self {
+            Server::Child(c) => c.id(),
+            Server::Forked(f) => Some(f.pid),
+        }
+    }
+
+    /// How it ended, once it has.
+    fn ended(&mut self) -> Option<String> {
+        match self {
+            Server::Child(c) => c.try_wait().ok().flatten().map(|status| status.to_string()),
+            Server::Forked(f) => f.ended().then(|| "ended".to_string()),
+        }
+    }
+
+    async fn kill(&mut self) {
+        match self {
+            Server::Child(c) => {
+                let _ = c.kill().await;
+            }
+            Server::Forked(f) => {
+                let _ = rustix::process::pidfd_send_signal(&f.pidfd, rustix::process::Signal::KILL);
+                let asked = Instant::now();
+                while !f.ended() && asked.elapsed() < Duration::from_secs(5) {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        }
+    }
 }
 
 /// How an emulator departs from its defaults.
@@ -111,6 +178,10 @@ pub struct EmulatorOptions {
     /// its items this long before it runs, and a transaction or a single-item
     /// write on a held item fails as on DynamoDB (see `moto_server.py`, 6).
     pub tx_conflict_window: Option<Duration>,
+    /// Fork the server from a zygote that imported moto once (moto_server.py,
+    /// 9) instead of starting Python: for a test run, which starts an
+    /// emulator per test. A start the zygote cannot serve is a plain start.
+    pub forked: bool,
 }
 
 impl Emulator {
@@ -119,9 +190,14 @@ impl Emulator {
         Self::start_with(port, EmulatorOptions::default()).await
     }
 
+    /// `start(0)`, forked from the zygote (see [`EmulatorOptions::forked`]).
+    pub async fn start_forked() -> Result<Self, EmulatorError> {
+        Self::start_with(0, EmulatorOptions { forked: true, ..Default::default() }).await
+    }
+
     /// `start`, with transactions in flight for `window` and conflicting as on DynamoDB.
     pub async fn start_with_conflicts(port: u16, window: Duration) -> Result<Self, EmulatorError> {
-        Self::start_with(port, EmulatorOptions { tx_conflict_window: Some(window) }).await
+        Self::start_with(port, EmulatorOptions { tx_conflict_window: Some(window), ..Default::default() }).await
     }
 
     /// `start`, with `options`.
@@ -134,7 +210,11 @@ impl Emulator {
             let chosen = if port == 0 { free_port()? } else { port };
             match Self::launch(&python, chosen, &options).await {
                 // Its port was taken meanwhile (or it failed to start): a new port.
-                Err(EmulatorError::Exited { .. }) if port == 0 && attempt < START_ATTEMPTS => attempt += 1,
+                Err(EmulatorError::Exited { .. } | EmulatorError::Taken { .. })
+                    if port == 0 && attempt < START_ATTEMPTS =>
+                {
+                    attempt += 1
+                }
                 other => return other,
             }
         }
@@ -146,25 +226,38 @@ impl Emulator {
         // What it prints goes to a file: read back if it dies before it answers.
         let log_path = std::env::temp_dir().join(format!("custops-moto-{}-{port}.log", std::process::id()));
         let log = File::create(&log_path).map_err(io("creating the emulator's log"))?;
-        let mut command = Command::new(python);
-        command
-            .args(["-c", LAUNCHER, "-H", "127.0.0.1", "-p", &port.to_string()])
-            .env("MOTO_ALLOW_NONEXISTENT_REGION", "false")
-            .env("MOTO_RECORDER_FILEPATH", &recording);
+        let mut env = vec![
+            ("MOTO_ALLOW_NONEXISTENT_REGION".to_string(), "false".to_string()),
+            ("MOTO_RECORDER_FILEPATH".to_string(), recording.display().to_string()),
+        ];
         // Whole milliseconds, rounded up so a short window stays on; never inherited.
-        match options.tx_conflict_window.filter(|w| !w.is_zero()) {
-            Some(window) => command.env("CUSTOPS_TX_CONFLICT_MS", window.as_nanos().div_ceil(1_000_000).to_string()),
-            None => command.env_remove("CUSTOPS_TX_CONFLICT_MS"),
+        if let Some(window) = options.tx_conflict_window.filter(|w| !w.is_zero()) {
+            env.push(("CUSTOPS_TX_CONFLICT_MS".into(), window.as_nanos().div_ceil(1_000_000).to_string()));
+        }
+        let forked = match options.forked {
+            true => zygote::fork(python, port, &env, &log_path).await,
+            false => None,
         };
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(io("starting moto"))?;
+        let server = match forked {
+            Some(forked) => Server::Forked(forked),
+            None => {
+                let mut command = Command::new(python);
+                command
+                    .args(["-c", LAUNCHER, "-H", "127.0.0.1", "-p", &port.to_string()])
+                    .env_remove("CUSTOPS_TX_CONFLICT_MS")
+                    .envs(env);
+                let child = command
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(log)
+                    .kill_on_drop(true)
+                    .spawn()
+                    .map_err(io("starting moto"))?;
+                Server::Child(child)
+            }
+        };
         let endpoint = format!("http://127.0.0.1:{port}");
-        let mut emulator = Emulator { child, endpoint, port };
+        let mut emulator = Emulator { server, endpoint, port };
         let ready = emulator.wait_ready(READY_WITHIN).await;
         if let Err(EmulatorError::Exited { endpoint, status, .. }) = ready {
             let printed = fs::read_to_string(&log_path).unwrap_or_default();
@@ -179,21 +272,30 @@ impl Emulator {
         Ok(emulator)
     }
 
+    /// Waits until this emulator answers. Another server may answer on the
+    /// port first (one that took it between `free_port` and this start, or
+    /// one already there): only an answer naming this child's process id
+    /// (moto_server.py, fix 8) counts, and any other answer means the port is
+    /// taken (this child then could not bind it).
     async fn wait_ready(&mut self, limit: Duration) -> Result<(), EmulatorError> {
         let started = Instant::now();
         let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap_or_default();
+        let ours = self.server.id().map(|pid| pid.to_string()).unwrap_or_default();
         while started.elapsed() < limit {
-            if let Ok(r) = client.get(format!("{}/moto-api/", self.endpoint)).send().await {
-                if r.status().is_success() {
+            if let Ok(r) = client.get(format!("{}/custops-emulator/pid", self.endpoint)).send().await {
+                let answered = if r.status().is_success() { r.text().await.unwrap_or_default() } else { String::new() };
+                if answered.trim() == ours {
                     return Ok(());
                 }
+                self.server.kill().await;
+                let holder = match answered.trim() {
+                    "" => "a server that is not a custops emulator".to_string(),
+                    pid => format!("the emulator of process {pid}"),
+                };
+                return Err(EmulatorError::Taken { endpoint: self.endpoint.clone(), holder });
             }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(EmulatorError::Exited {
-                    endpoint: self.endpoint.clone(),
-                    status: status.to_string(),
-                    stderr: String::new(),
-                });
+            if let Some(status) = self.server.ended() {
+                return Err(EmulatorError::Exited { endpoint: self.endpoint.clone(), status, stderr: String::new() });
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -202,7 +304,110 @@ impl Emulator {
 
     /// Stops the server and waits for it to exit.
     pub async fn stop(mut self) {
-        let _ = self.child.kill().await;
+        self.server.kill().await;
+    }
+}
+
+/// The zygote (moto_server.py, 9): one per emulator venv and launcher,
+/// shared by every process that starts emulators, started by the first.
+mod zygote {
+    use std::hash::{Hash, Hasher};
+    use std::path::{Path, PathBuf};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use tokio::net::UnixStream;
+
+    use super::{Forked, LAUNCHER, READY_WITHIN};
+
+    /// Its socket: named after the python and the launcher, so a changed
+    /// launcher or another checkout never reaches an old zygote.
+    fn socket(python: &Path) -> PathBuf {
+        let mut h = std::hash::DefaultHasher::new();
+        (python, LAUNCHER).hash(&mut h);
+        std::env::temp_dir().join(format!("custops-zygote-{:016x}.sock", h.finish()))
+    }
+
+    /// A server forked on `port` with `env`, printing to `log`; `None` when
+    /// no zygote could be reached or started (the caller starts Python).
+    pub(super) async fn fork(python: &Path, port: u16, env: &[(String, String)], log: &Path) -> Option<Forked> {
+        let path = socket(python);
+        let request = serde_json::json!({
+            "port": port,
+            "owner": std::process::id(),
+            "log": log,
+            "env": env.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+        });
+        let started = Instant::now();
+        let mut spawned: Option<std::process::Child> = None;
+        let mut spawns = 0;
+        while started.elapsed() < READY_WITHIN {
+            match UnixStream::connect(&path).await {
+                Ok(stream) => match ask(stream, &request).await {
+                    Answer::Forked(pid) => return opened(pid),
+                    Answer::Refused => return None,
+                    // It exited between accepting and answering (idle): another.
+                    Answer::Gone => tokio::time::sleep(Duration::from_millis(50)).await,
+                },
+                Err(_) => {
+                    // None yet, or the one this process started has ended (it
+                    // lost the socket's lock to another, or it failed: after
+                    // two, a plain start says why).
+                    let running = spawned.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)));
+                    if !running {
+                        if spawns == 2 {
+                            return None;
+                        }
+                        spawns += 1;
+                        spawned = Some(spawn(python, &path)?);
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+        None
+    }
+
+    enum Answer {
+        Forked(u32),
+        Refused,
+        Gone,
+    }
+
+    async fn ask(stream: UnixStream, request: &serde_json::Value) -> Answer {
+        let (read, mut write) = stream.into_split();
+        if write.write_all(format!("{request}\n").as_bytes()).await.is_err() {
+            return Answer::Gone;
+        }
+        let mut answer = String::new();
+        let mut read = BufReader::new(read);
+        match tokio::time::timeout(Duration::from_secs(10), read.read_line(&mut answer)).await {
+            Ok(Ok(n)) if n > 0 => answer.trim().parse().map_or(Answer::Refused, Answer::Forked),
+            _ => Answer::Gone,
+        }
+    }
+
+    fn opened(pid: u32) -> Option<Forked> {
+        let raw = rustix::process::Pid::from_raw(i32::try_from(pid).ok()?)?;
+        let pidfd = rustix::process::pidfd_open(raw, rustix::process::PidfdFlags::empty()).ok()?;
+        Some(Forked { pid, pidfd })
+    }
+
+    /// A zygote, in its own session so it outlives this process (it ends
+    /// itself when idle), printing nowhere.
+    fn spawn(python: &Path, path: &Path) -> Option<std::process::Child> {
+        use std::os::unix::process::CommandExt;
+        std::process::Command::new(python)
+            .args(["-c", LAUNCHER, "--zygote"])
+            .arg(path)
+            .env_remove("CUSTOPS_TX_CONFLICT_MS")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .ok()
     }
 }
 

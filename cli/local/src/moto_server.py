@@ -35,6 +35,12 @@
 #    write lock, so tests can check how custops handles those errors.
 # 7. It ends when the process that started it does (polled each second), so
 #    a test process killed before its drop ran leaves no server behind.
+# 8. GET /custops-emulator/pid answers with this process's id, so the one
+#    that started it knows the server answering on its port is this one and
+#    not another emulator that took the port first (this one then fails to
+#    bind it and exits, but not before the other has answered).
+# 9. Forked starts (`--zygote`, below): moto imported once, a server forked
+#    per start.
 #
 # Reads, SQS long polls and SNS stay concurrent.
 import copy
@@ -43,6 +49,7 @@ import inspect
 import json
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -53,6 +60,8 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.core.utils import unix_time
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+from moto.moto_api import recorder
 from moto.server import main
 from moto.sqs.models import SQSBackend
 
@@ -396,7 +405,8 @@ logging.getLogger("werkzeug").setLevel(logging.WARNING)
 # --- 6. Transaction conflicts, when asked for ---------------------------------
 
 # How long a TransactWriteItems holds its items before it runs; 0: no conflicts.
-_conflict_window = int(os.environ.get("CUSTOPS_TX_CONFLICT_MS") or 0) / 1000
+# (Read when the server starts: _configure_conflicts.)
+_conflict_window = 0
 # (table ARN, key) -> the transaction holding that item. Guarded by _in_flight_lock,
 # never held together with _lock.
 _in_flight = {}
@@ -474,23 +484,164 @@ def _unless_held(handler, key_field):
     return wrapper
 
 
-if _conflict_window > 0:
-    DynamoDBBackend.transact_write_items = _holding(DynamoDBBackend.transact_write_items)
-    DynamoHandler.put_item = _unless_held(DynamoHandler.put_item, "Item")
-    DynamoHandler.update_item = _unless_held(DynamoHandler.update_item, "Key")
-    DynamoHandler.delete_item = _unless_held(DynamoHandler.delete_item, "Key")
+def _configure_conflicts():
+    """Fix 6, when CUSTOPS_TX_CONFLICT_MS asks for it (read as the server
+    starts, so a forked server (fix 9) reads its own)."""
+    global _conflict_window
+    _conflict_window = int(os.environ.get("CUSTOPS_TX_CONFLICT_MS") or 0) / 1000
+    if _conflict_window > 0:
+        DynamoDBBackend.transact_write_items = _holding(DynamoDBBackend.transact_write_items)
+        DynamoHandler.put_item = _unless_held(DynamoHandler.put_item, "Item")
+        DynamoHandler.update_item = _unless_held(DynamoHandler.update_item, "Key")
+        DynamoHandler.delete_item = _unless_held(DynamoHandler.delete_item, "Key")
 
 
-def _exit_with_parent():
-    """Ends the server when the process that started it is gone (a test
+def _exit_with(owner_alive):
+    """Fix 7: ends the server when the process that started it is gone (a test
     process killed or ended without its drop running): no emulator outlives
-    its owner."""
-    parent = os.getppid()
-    while True:
-        time.sleep(1)
-        if os.getppid() != parent:
-            os._exit(0)
+    its owner. Polled each second."""
+
+    def watch():
+        while True:
+            time.sleep(1)
+            if not owner_alive():
+                os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-owner", daemon=True).start()
 
 
-threading.Thread(target=_exit_with_parent, name="exit-with-parent", daemon=True).start()
-main(sys.argv[1:])
+_dispatch = DomainDispatcherApplication.__call__
+
+
+def _identified(self, environ, start_response):
+    """Fix 8: which process this server is."""
+    if environ.get("PATH_INFO") == "/custops-emulator/pid":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [str(os.getpid()).encode()]
+    return _dispatch(self, environ, start_response)
+
+
+DomainDispatcherApplication.__call__ = _identified
+
+
+# --- 9. Forked starts -----------------------------------------------------------
+#
+# `--zygote SOCKET` imports moto once, with the apps and service models of
+# the services custops calls already loaded, and forks a server for each request on the Unix socket
+# SOCKET: a started emulator answers in milliseconds, not the second or more
+# of CPU each Python start spends importing moto (a test run starts a hundred).
+# One zygote per socket (an flock on SOCKET.lock); it exits after IDLE
+# seconds without a request, and each server it forks ends with the process
+# that asked for it (fix 7), as a directly started one does.
+#
+# A request is one line of JSON: {"port", "owner", "log", "env"}; the answer
+# one line, the server's process id (or "error: ..."). The fork happens in
+# the zygote's one thread: no lock another thread held is copied held.
+_SERVICES = ["dynamodb", "sns", "sqs", "secretsmanager", "cognito-idp", "sts", "moto_api"]
+_IDLE = 60
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def _serve(app, port):
+    from werkzeug.serving import run_simple
+    from moto.server import MotoRequestHandler
+
+    os.environ["MOTO_PORT"] = str(port)
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    run_simple("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
+
+
+def _forked(app, request, keep_out):
+    """In the forked child: becomes the requested server, never returns."""
+    try:
+        for f in keep_out:
+            f.close()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        os.setsid()
+        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.close(log)
+        os.environ.update(request.get("env") or {})
+        recorder._location = os.environ.get("MOTO_RECORDER_FILEPATH", recorder._location)
+        _configure_conflicts()
+        owner = int(request["owner"])
+        _exit_with(lambda: _alive(owner))
+        _serve(app, int(request["port"]))
+    except SystemExit as e:
+        os._exit(e.code if isinstance(e.code, int) else 0)
+    except BaseException as e:  # noqa: BLE001 - reported on its log, then gone
+        print(f"custops emulator: {e!r}", file=sys.stderr, flush=True)
+    os._exit(1)
+
+
+def _zygote(path):
+    import fcntl
+    import socket
+
+    lock = open(path + ".lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return  # another zygote serves this socket
+    from moto.server import DomainDispatcherApplication as Dispatcher, create_backend_app
+
+    app = Dispatcher(create_backend_app)
+    app.debug = True
+    for service in _SERVICES:
+        app.app_instances[service] = create_backend_app(service)
+    # The service models moto reads requests and writes answers with.
+    from moto.core.utils import get_service_model
+
+    for service in _SERVICES[:-1]:
+        model = get_service_model(service)
+        for operation in model.operation_names:
+            model.operation_model(operation)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked servers are reaped as they end
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(64)
+    listener.settimeout(_IDLE)
+    try:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except socket.timeout:
+                return
+            with conn:
+                conn.settimeout(10)
+                try:
+                    request = json.loads(conn.makefile("r").readline())
+                except (OSError, ValueError) as e:
+                    conn.sendall(f"error: {e}\n".encode())
+                    continue
+                pid = os.fork()
+                if pid == 0:
+                    _forked(app, request, [listener, lock, conn])
+                conn.sendall(f"{pid}\n".encode())
+    finally:
+        os.unlink(path)
+        listener.close()
+
+
+if sys.argv[1:2] == ["--zygote"]:
+    _zygote(sys.argv[2])
+else:
+    _configure_conflicts()
+    _parent = os.getppid()
+    _exit_with(lambda: os.getppid() == _parent)
+    main(sys.argv[1:])

@@ -21,3 +21,66 @@ async fn a_start_on_a_taken_port_fails_at_once_with_the_reason() {
     assert!(reqwest::get(format!("{}/moto-api/", emulator.endpoint)).await.unwrap().status().is_success());
     emulator.stop().await;
 }
+
+/// Two test processes once chose the same free port: the second's moto could
+/// not bind it, but the first's answered its readiness check, and both tests
+/// provisioned one emulator ("Table already exists"). A start is ready only
+/// when its own process answers.
+#[tokio::test]
+async fn a_start_on_a_port_another_emulator_serves_is_refused_not_shared() {
+    let first = Emulator::start(0).await.unwrap();
+    let started = Instant::now();
+    let err = Emulator::start(first.port).await.expect_err("the port is the first emulator's");
+    assert!(started.elapsed() < Duration::from_secs(60), "waited {:?}", started.elapsed());
+    match err {
+        EmulatorError::Taken { endpoint, holder } => {
+            assert_eq!(endpoint, first.endpoint);
+            assert!(holder.starts_with("the emulator of process "), "{holder}");
+        }
+        other => panic!("not refused as taken: {other}"),
+    }
+    // The first one is untouched and still answers.
+    assert!(reqwest::get(format!("{}/moto-api/", first.endpoint)).await.unwrap().status().is_success());
+    first.stop().await;
+}
+
+/// Emulators forked from the zygote (the test harness's): each its own
+/// process and state, side by side, gone once stopped.
+#[tokio::test]
+async fn forked_emulators_are_separate_servers_each_ended_when_stopped() {
+    let (a, b) = tokio::join!(Emulator::start_forked(), Emulator::start_forked());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_ne!(a.port, b.port);
+    let pid = |e: &Emulator| {
+        let url = format!("{}/custops-emulator/pid", e.endpoint);
+        async move { reqwest::get(url).await.unwrap().text().await.unwrap() }
+    };
+    let (pid_a, pid_b) = (pid(&a).await, pid(&b).await);
+    assert_ne!(pid_a, pid_b);
+    // State is per server: a queue made on one is not on the other.
+    let client = reqwest::Client::new();
+    let create = client
+        .post(&a.endpoint)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Authorization", "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sqs/aws4_request")
+        .body("Action=CreateQueue&QueueName=only-on-a&Version=2012-11-05")
+        .send()
+        .await
+        .unwrap();
+    assert!(create.status().is_success(), "{}", create.text().await.unwrap());
+    let list = |e: &Emulator| {
+        let req = client
+            .post(&e.endpoint)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Authorization", "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sqs/aws4_request")
+            .body("Action=ListQueues&Version=2012-11-05");
+        async move { req.send().await.unwrap().text().await.unwrap() }
+    };
+    assert!(list(&a).await.contains("only-on-a"));
+    assert!(!list(&b).await.contains("only-on-a"));
+    let endpoint = a.endpoint.clone();
+    a.stop().await;
+    assert!(reqwest::get(format!("{endpoint}/moto-api/")).await.is_err(), "a stopped emulator still answers");
+    assert!(reqwest::get(format!("{}/moto-api/", b.endpoint)).await.unwrap().status().is_success());
+    drop(b);
+}

@@ -21,7 +21,7 @@ use custops_dev::iam::{self, Needed};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_function_is_granted_exactly_the_actions_its_requests_need() {
     let events = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
-    let emulator = Emulator::start(0).await.expect("the emulator starts");
+    let emulator = Emulator::start_forked().await.expect("the emulator starts");
     let clock = PinnedClock::at(custops_cli::replay::first_event_time(&events).unwrap().unwrap());
     let stack = LocalStack::provision(&emulator.endpoint, Arc::new(clock.clone()), LocalOptions::default())
         .await

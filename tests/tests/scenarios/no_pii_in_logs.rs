@@ -186,7 +186,7 @@ async fn no_log_line_holds_a_phone_number_or_a_customers_words() {
 
     // Every sample event (bad input included) through every function, in-process.
     let events = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
-    let emulator = Emulator::start(0).await.unwrap();
+    let emulator = Emulator::start_forked().await.unwrap();
     let first = custops_cli::replay::first_event_time(&events).unwrap().unwrap();
     let clock = PinnedClock::at(first);
     let stack =
