@@ -84,3 +84,39 @@ async fn forked_emulators_are_separate_servers_each_ended_when_stopped() {
     assert!(reqwest::get(format!("{}/moto-api/", b.endpoint)).await.unwrap().status().is_success());
     drop(b);
 }
+
+/// A forked emulator is the zygote's child, not its owner's: it watches its
+/// owner and ends when the owner is gone, as a directly started one does, so
+/// a test killed before its drop ran leaves no server behind.
+#[tokio::test]
+async fn a_forked_emulator_ends_when_the_process_that_asked_for_it_is_killed() {
+    const NAME: &str = "a_forked_emulator_ends_when_the_process_that_asked_for_it_is_killed";
+    if std::env::var_os("CUSTOPS_TEST_FORKED_OWNER").is_some() {
+        // The owner: starts one, says where, and waits to be killed.
+        let emulator = Emulator::start_forked().await.unwrap();
+        println!("ENDPOINT {}", emulator.endpoint);
+        tokio::time::sleep(Duration::from_secs(120)).await;
+        return;
+    }
+    use std::io::BufRead as _;
+    let mut owner = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", NAME, "--nocapture"])
+        .env("CUSTOPS_TEST_FORKED_OWNER", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(owner.stdout.take().unwrap());
+    let endpoint = stdout
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("ENDPOINT ").map(str::to_owned))
+        .expect("the owner started an emulator");
+    assert!(reqwest::get(format!("{endpoint}/moto-api/")).await.unwrap().status().is_success());
+    owner.kill().unwrap();
+    owner.wait().unwrap();
+    let killed = Instant::now();
+    while reqwest::get(format!("{endpoint}/moto-api/")).await.is_ok() {
+        assert!(killed.elapsed() < Duration::from_secs(10), "the forked emulator outlived its owner");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
