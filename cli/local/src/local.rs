@@ -490,22 +490,34 @@ impl LocalStack {
 
     /// Messages waiting or in flight on `queues`.
     async fn backlog_of(&self, queues: &[String]) -> Result<u64, BoxError> {
-        let mut total = 0;
-        for url in queues {
-            let attrs = self
-                .clients
+        Ok(self.queue_counts(queues).await?.iter().map(|(waiting, in_flight)| waiting + in_flight).sum())
+    }
+
+    /// Each of `queues`' messages waiting (visible) and in flight, asked side by side.
+    async fn queue_counts(&self, queues: &[String]) -> Result<Vec<(u64, u64)>, BoxError> {
+        let asks = queues.iter().map(|url| {
+            self.clients
                 .sqs
                 .get_queue_attributes()
                 .queue_url(url)
                 .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
                 .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
                 .send()
-                .await?;
-            for v in attrs.attributes.unwrap_or_default().values() {
-                total += v.parse::<u64>().unwrap_or(0);
-            }
-        }
-        Ok(total)
+        });
+        let count = |attrs: &HashMap<QueueAttributeName, String>, name| {
+            attrs.get(&name).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+        };
+        Ok(futures::future::try_join_all(asks)
+            .await?
+            .into_iter()
+            .map(|out| {
+                let attrs = out.attributes.unwrap_or_default();
+                (
+                    count(&attrs, QueueAttributeName::ApproximateNumberOfMessages),
+                    count(&attrs, QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+                )
+            })
+            .collect())
     }
 
     /// Pumps until every function queue is empty (retries included), or `limit`.
@@ -517,14 +529,21 @@ impl LocalStack {
     /// Pumps the functions fed by `queues` until those queues are empty, or `limit`.
     async fn run_until_idle_of(&self, queues: &[String], limit: Duration) -> Result<(), BoxError> {
         let started = Instant::now();
-        let fed = |f: &&LocalFunction| f.queue_url.as_ref().is_some_and(|u| queues.contains(u));
         loop {
+            // Asked first, so an idle stack (most mornings of a replay) costs
+            // one GetQueueAttributes per queue, and only queues with messages
+            // waiting are received from.
+            let counts = self.queue_counts(queues).await?;
+            if counts.iter().all(|(waiting, in_flight)| waiting + in_flight == 0) {
+                return Ok(());
+            }
+            let waiting: Vec<&String> =
+                queues.iter().zip(&counts).filter(|(_, (waiting, _))| *waiting > 0).map(|(q, _)| q).collect();
+            let fed = |f: &&LocalFunction| f.queue_url.as_ref().is_some_and(|u| waiting.contains(&u));
             let rounds = self.functions.iter().filter(fed).map(|f| self.pump_function(f, 0));
             let handled: usize = futures::future::try_join_all(rounds).await?.into_iter().sum();
             if handled == 0 {
-                if self.backlog_of(queues).await? == 0 {
-                    return Ok(());
-                }
+                // Only messages in flight (a failed batch waits out its visibility timeout).
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             if started.elapsed() > limit {
