@@ -126,11 +126,15 @@ struct Forked {
 
 impl Drop for Forked {
     fn drop(&mut self) {
-        let _ = rustix::process::pidfd_send_signal(&self.pidfd, rustix::process::Signal::KILL);
+        self.kill();
     }
 }
 
 impl Forked {
+    fn kill(&self) {
+        let _ = rustix::process::pidfd_send_signal(&self.pidfd, rustix::process::Signal::KILL);
+    }
+
     fn ended(&self) -> bool {
         use rustix::event::{poll, PollFd, PollFlags, Timespec};
         let mut fds = [PollFd::new(&self.pidfd, PollFlags::IN)];
@@ -161,7 +165,7 @@ impl Server {
                 let _ = c.kill().await;
             }
             Server::Forked(f) => {
-                let _ = rustix::process::pidfd_send_signal(&f.pidfd, rustix::process::Signal::KILL);
+                f.kill();
                 let asked = Instant::now();
                 while !f.ended() && asked.elapsed() < Duration::from_secs(5) {
                     tokio::time::sleep(Duration::from_millis(10)).await;
@@ -243,7 +247,7 @@ impl Emulator {
             None => {
                 let mut command = Command::new(python);
                 command
-                    .args(["-c", LAUNCHER, "-H", "127.0.0.1", "-p", &port.to_string()])
+                    .args(["-c", LAUNCHER, "--port", &port.to_string()])
                     .env_remove("CUSTOPS_TX_CONFLICT_MS")
                     .envs(env);
                 let child = command

@@ -62,7 +62,7 @@ from moto.dynamodb.responses import DynamoHandler
 from moto.core.utils import unix_time
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.moto_api import recorder
-from moto.server import main
+from moto.server import MotoRequestHandler, create_backend_app
 from moto.sqs.models import SQSBackend
 
 # Every DynamoDB write (fix 1) and every index update (fix 3) holds this lock.
@@ -527,8 +527,8 @@ DomainDispatcherApplication.__call__ = _identified
 # --- 9. Forked starts -----------------------------------------------------------
 #
 # `--zygote SOCKET` imports moto once, with the apps and service models of
-# the services custops calls already loaded, and forks a server for each request on the Unix socket
-# SOCKET: a started emulator answers in milliseconds, not the second or more
+# the services custops calls already loaded, and forks a server for each
+# request on the Unix socket SOCKET: a started emulator answers in milliseconds, not the second or more
 # of CPU each Python start spends importing moto (a test run starts a hundred).
 # One zygote per socket (an flock on SOCKET.lock); it exits after IDLE
 # seconds without a request, and each server it forks ends with the process
@@ -537,7 +537,8 @@ DomainDispatcherApplication.__call__ = _identified
 # A request is one line of JSON: {"port", "owner", "log", "env"}; the answer
 # one line, the server's process id (or "error: ..."). The fork happens in
 # the zygote's one thread: no lock another thread held is copied held.
-_SERVICES = ["dynamodb", "sns", "sqs", "secretsmanager", "cognito-idp", "sts", "moto_api"]
+# The services custops calls (their apps built and models loaded before a fork).
+_SERVICES = ["dynamodb", "sns", "sqs", "secretsmanager", "cognito-idp", "sts"]
 _IDLE = 60
 
 
@@ -551,9 +552,17 @@ def _alive(pid):
         return True
 
 
+def _app():
+    """moto's server application, as `moto.server.main` builds it."""
+    app = DomainDispatcherApplication(create_backend_app)
+    app.debug = True
+    return app
+
+
 def _serve(app, port):
+    """Serves `app` on loopback `port` as `moto.server.main` does; both
+    kinds of start (direct and forked) end here."""
     from werkzeug.serving import run_simple
-    from moto.server import MotoRequestHandler
 
     os.environ["MOTO_PORT"] = str(port)
     signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
@@ -594,16 +603,13 @@ def _zygote(path):
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return  # another zygote serves this socket
-    from moto.server import DomainDispatcherApplication as Dispatcher, create_backend_app
-
-    app = Dispatcher(create_backend_app)
-    app.debug = True
-    for service in _SERVICES:
-        app.app_instances[service] = create_backend_app(service)
-    # The service models moto reads requests and writes answers with.
     from moto.core.utils import get_service_model
 
-    for service in _SERVICES[:-1]:
+    app = _app()
+    for service in _SERVICES + ["moto_api"]:
+        app.app_instances[service] = create_backend_app(service)
+    # The service models moto reads requests and writes answers with.
+    for service in _SERVICES:
         model = get_service_model(service)
         for operation in model.operation_names:
             model.operation_model(operation)
@@ -641,7 +647,8 @@ def _zygote(path):
 if sys.argv[1:2] == ["--zygote"]:
     _zygote(sys.argv[2])
 else:
+    # `--port PORT`: one server, started directly.
     _configure_conflicts()
     _parent = os.getppid()
     _exit_with(lambda: os.getppid() == _parent)
-    main(sys.argv[1:])
+    _serve(_app(), int(sys.argv[sys.argv.index("--port") + 1]))
