@@ -168,6 +168,9 @@ pub struct Change {
     /// Alerts besides the `task.created` of every new task (which the
     /// commit path finds itself): an escalation.
     pub alerts: Vec<crate::alerts::Alert>,
+    /// The store's lead text slot this change takes (a new item: see
+    /// [`crate::model::LeadSlot`]).
+    pub lead_slot: Option<crate::model::LeadSlot>,
 }
 
 /// What changes on one customer's record.
@@ -209,6 +212,7 @@ impl Change {
             facts: Vec::new(),
             records: Vec::new(),
             alerts: Vec::new(),
+            lead_slot: None,
         }
     }
 
@@ -220,6 +224,7 @@ impl Change {
     pub fn into_history(mut self) -> Self {
         self.facts.clear();
         self.alerts.clear();
+        self.lead_slot = None;
         for r in &mut self.records {
             r.text = None;
             r.tasks.retain(|t| !t.fresh.0);
@@ -344,6 +349,9 @@ impl Core {
         }
         for fact in &change.facts {
             tx.put(fact, Guard::Always);
+        }
+        if let Some(slot) = &change.lead_slot {
+            tx.put(slot, Guard::New);
         }
         for r in &change.records {
             let id = &r.customer;

@@ -18,8 +18,12 @@
 //! | lead address (`lead_address`) | `LEADTO#{address, lower case}` | `STORE` (holds `store_id`) | | | |
 //! | booking (`booking`) | `CUST#{store}#{e164}` | `#APPT#{appointment_id}` (ended: `H#APPT#...`) | | | `DUE#{shard}` / `{remind_at}#{pk}#{sk}` (a reminder still owed) |
 //! | post-visit check (`visit_check`) | `CUST#{store}#{e164}` | `#CHECK#{ro}` (ended: `H#CHECK#...`) | | | `DUE#{shard}` / `{due}#{pk}#{sk}` (scheduled) |
+//! | lead text slot (`lead_slot`) | `LEADTEXTS#{store}#{yyyy-mm-ddThh}` | `SLOT#{n}` (one per lead text of that hour, TTL) | | | |
 //! | event claim (`event_claim`) | `EVENT#{store}#{event_id}` | `EVENT` | | | |
 //! | day fact (`fact`) | `DAY#{store}#{yyyy-mm-dd}` | `{kind}#{event_id}` | | | |
+//! | staff member (`staff_member`, `staff.rs`) | `STAFF#{sub}` | `STORE#{store}` | | `STAFFOF#{store}` / `{email}` | |
+//! | staff session (`staff_session`, `staff.rs`; TTL 12 hours after sign-in) | `SESSION#{sha256 of the cookie's id}` | `SESSION` | `SESSIONS#{sub}` / `{signed in}` | | |
+//! | sign-in failures (`sign_in_failures`, `staff.rs`; TTL) | `SIGNIN#{sha256 of the email}` | `FAILS` | | | |
 //!
 //! Access patterns: every store (`pk`); a store by its texting number (gsi1);
 //! customer by phone within a store (`pk`); a customer's current state (`pk`,
@@ -143,6 +147,11 @@ pub fn customer_pk(store_id: &str, phone: &Phone) -> String {
 
 /// The partition of a store's idempotency claim on an event id or natural
 /// key: ids are unique per store, not across stores.
+/// The partition of one store's lead texts of one UTC hour (`2026-11-24T15`).
+pub fn lead_texts(store_id: &str, hour: &str) -> String {
+    format!("LEADTEXTS#{store_id}#{hour}")
+}
+
 pub fn event_claim(store_id: &str, key: &str) -> String {
     format!("EVENT#{store_id}#{key}")
 }

@@ -193,6 +193,9 @@ pub struct LeadInterest {
     /// What the customer wrote.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Whether the lead got its text (one lead text per number per 24 hours).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub texted: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1266,5 +1269,52 @@ impl Entity for Fact {
 
     fn keys(&self, _: &()) -> Keys {
         Keys::new(keys::day(&self.store_id, self.day), format!("{}#{}", self.kind.as_str(), self.event_id))
+    }
+}
+
+/// One of a store's lead texts of an hour (CONTRACT section 4,
+/// `lead_texts_per_hour`): the n-th text of the hour takes slot n, a new
+/// item, so two leads that both saw slot n free cannot both text (the
+/// second is decided again and takes n+1), and no two leads write one item.
+/// Kept two hours (TTL).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeadSlot {
+    pub store_id: String,
+    /// The UTC hour, `2026-11-24T15`.
+    pub hour: String,
+    pub slot: u32,
+    /// The lead that took it.
+    pub event_id: String,
+    #[serde(skip)]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl LeadSlot {
+    /// The UTC hour `t` falls in, as slots name it.
+    pub fn hour_of(t: DateTime<Utc>) -> String {
+        t.format("%Y-%m-%dT%H").to_string()
+    }
+
+    /// The next free slot of `t`'s hour, when `taken` are taken and the store
+    /// allows `per_hour`; none when the hour is spent.
+    pub fn next(store_id: &str, t: DateTime<Utc>, taken: u32, per_hour: u32, event_id: &str) -> Option<Self> {
+        (taken < per_hour).then(|| Self {
+            store_id: store_id.to_owned(),
+            hour: Self::hour_of(t),
+            slot: taken,
+            event_id: event_id.to_owned(),
+            expires_at: Some(t + chrono::Duration::hours(2)),
+        })
+    }
+}
+
+impl Entity for LeadSlot {
+    const KIND: &'static str = "lead_slot";
+    type Scope = ();
+
+    fn keys(&self, _: &()) -> Keys {
+        let mut k = Keys::new(keys::lead_texts(&self.store_id, &self.hour), format!("SLOT#{:05}", self.slot));
+        k.expires_at = self.expires_at.map(|t| t.timestamp());
+        k
     }
 }

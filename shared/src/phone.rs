@@ -92,6 +92,16 @@ impl Phone {
         }
     }
 
+    /// Whether this number and `other` belong to one country (by the
+    /// numbering plan's region: a `+1` number of Jamaica is not a US one).
+    /// A record keyed by a mail address belongs to none.
+    pub fn same_country(&self, other: &Phone) -> bool {
+        let region = |p: &Phone| {
+            p.email().is_none().then(|| PHONE_NUMBER_UTIL.parse(&p.0, None).ok()?.get_region_code()).flatten()
+        };
+        matches!((region(self), region(other)), (Some(a), Some(b)) if a == b)
+    }
+
     /// Whether this number can receive a text, from the numbering plan.
     pub fn textability(&self) -> Textability {
         let Ok(parsed) = PHONE_NUMBER_UTIL.parse(&self.0, None) else {
@@ -243,6 +253,15 @@ mod tests {
         assert_eq!(Phone::parse("+44 20 7946 0000").unwrap().textability(), Textability::NotMobile);
         assert_eq!(Phone::parse("+52 55 1234 5678").unwrap().e164(), "+525512345678");
         assert!(Phone::parse("+44 7911 12").is_err());
+    }
+
+    #[test]
+    fn one_country_by_the_numbering_plan_not_the_calling_code() {
+        let store = Phone::parse("+15125550100").unwrap();
+        assert!(Phone::parse("+17205550101").unwrap().same_country(&store));
+        assert!(!Phone::parse("+18765550142").unwrap().same_country(&store), "Jamaica dials +1 too");
+        assert!(!Phone::parse("+447911123456").unwrap().same_country(&store));
+        assert!(!Phone::of_email("p@example.com").unwrap().same_country(&store));
     }
 
     #[test]

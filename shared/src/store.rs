@@ -67,6 +67,15 @@ pub struct StoreConfig {
     /// DMS schedulers confirm already, and a promise is never sent twice).
     #[serde(default)]
     pub appointment_texts: bool,
+    /// Who may have a lead texted at once (section 3): domains (a domain
+    /// covers its subdomains) or whole addresses of authenticated senders.
+    /// None (the default): every lead is a task and none is texted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lead_senders: Vec<String>,
+    /// At most this many lead texts per store per hour (default 20); a lead
+    /// past it gets its task alone.
+    #[serde(default = "defaults::lead_texts_per_hour")]
+    pub lead_texts_per_hour: u32,
 }
 
 /// Every store under one partition; found by its texting number too (gsi1).
@@ -125,6 +134,9 @@ mod defaults {
     }
     pub fn declined_cadence_days() -> Vec<u32> {
         vec![3, 10, 30]
+    }
+    pub fn lead_texts_per_hour() -> u32 {
+        20
     }
     pub fn reply_sla_minutes() -> u32 {
         15
@@ -377,6 +389,11 @@ impl StoreConfig {
                 errors.push(format!("lead_addresses: {address:?} is not a mail address"));
             }
         }
+        for sender in &self.lead_senders {
+            if !is_mail_address(sender) && !is_domain(sender) {
+                errors.push(format!("lead_senders: {sender:?} is neither a mail address nor a domain"));
+            }
+        }
         if !self.has_marketing_days() {
             errors.push("no_marketing_on_closed_days with every day closed: marketing texts could never go".into());
         }
@@ -390,6 +407,22 @@ impl StoreConfig {
     /// The store whose `lead_addresses` holds `address` (any case).
     pub fn takes_leads_at(&self, address: &str) -> bool {
         self.lead_addresses.iter().any(|a| a.eq_ignore_ascii_case(address.trim()))
+    }
+
+    /// Whether a lead from the authenticated `sender` (a mail address, or
+    /// the domain SPF or DMARC authenticated) may be texted: it is one of
+    /// `lead_senders`, or its domain is one of them or beneath one (any case).
+    pub fn trusts_lead_sender(&self, sender: &str) -> bool {
+        let sender = sender.trim().trim_end_matches('.').to_ascii_lowercase();
+        let domain = sender.rsplit_once('@').map_or(sender.as_str(), |(_, d)| d);
+        self.lead_senders.iter().any(|allowed| {
+            let allowed = allowed.trim().trim_end_matches('.').to_ascii_lowercase();
+            if allowed.contains('@') {
+                allowed == sender
+            } else {
+                domain == allowed || domain.strip_suffix(allowed.as_str()).is_some_and(|sub| sub.ends_with('.'))
+            }
+        })
     }
 
     /// Parses and validates a store configuration document.
@@ -544,6 +577,20 @@ pub fn is_mail_address(address: &str) -> bool {
     }
 }
 
+/// Whether `name` is a domain name (`oem.example`, `leads.cars.example`):
+/// labels of letters, digits and hyphens, at least two of them.
+pub fn is_domain(name: &str) -> bool {
+    let labels: Vec<&str> = name.split('.').collect();
+    labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -646,5 +693,22 @@ mod tests {
     fn hours_in_words() {
         assert_eq!(chicago().hours_on(utc("2026-11-23T16:05:00Z")), "7:00 AM-7:00 PM");
         assert_eq!(chicago().hours_on(utc("2026-11-29T18:00:00Z")), "closed");
+    }
+
+    #[test]
+    fn a_lead_sender_is_a_whole_address_or_a_domain_with_its_subdomains() {
+        let mut s = chicago();
+        assert!(!s.trusts_lead_sender("leads@oem.example"), "no senders: no lead is texted");
+        s.lead_senders = vec!["cars-marketplace.example".into(), "Leads@OEM.example".into()];
+        assert!(s.trusts_lead_sender("cars-marketplace.example"));
+        assert!(s.trusts_lead_sender("bounce@mail.cars-marketplace.example"));
+        assert!(s.trusts_lead_sender("leads@oem.example"));
+        assert!(!s.trusts_lead_sender("other@oem.example"), "an address allows that address only");
+        assert!(!s.trusts_lead_sender("evilcars-marketplace.example"), "a suffix is not a subdomain");
+        assert!(!s.trusts_lead_sender("cars-marketplace.example.evil.example"));
+        assert!(s.check_windows().is_ok());
+        s.lead_senders.push("not a domain".into());
+        assert_eq!(s.check_windows().unwrap_err().len(), 1);
+        assert_eq!(chicago().lead_texts_per_hour, 20);
     }
 }

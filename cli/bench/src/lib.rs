@@ -310,7 +310,7 @@ async fn front_door_calls(
 /// A store with appointment texts, the post-visit check and a lead address on.
 const PROMISING: &str = r#"{"store_id":"lakeside-chevy","name":"Lakeside Chevrolet","timezone":"America/Chicago",
   "sms_number":"+15125550300","appointment_texts":true,"post_visit_check":true,
-  "lead_addresses":["leads@lakeside.example"],"review_url":"https://g.page/r/lakeside/review",
+  "lead_addresses":["leads@lakeside.example"],"lead_senders":["provider.example"],"review_url":"https://g.page/r/lakeside/review",
   "hours":{"mon":["07:00","19:00"],"tue":["07:00","19:00"],"wed":["07:00","19:00"],"thu":["07:00","19:00"],
            "fri":["07:00","19:00"],"sat":["08:00","17:00"],"sun":null}}"#;
 
@@ -340,14 +340,19 @@ fn text_to_lakeside(id: &str, from: &str, body: &str) -> String {
     .to_string()
 }
 
-/// An SES receipt notification of an ADF lead from `phone` to Lakeside's lead address.
+/// An SES receipt notification of an ADF lead from `phone` to Lakeside's
+/// lead address, sent by a listed provider (clean, SPF and DMARC pass).
 fn lead_mail(message_id: &str, phone: &str) -> String {
     let adf = format!(
         "<?adf version=\"1.0\"?><adf><prospect><id source=\"bench\">{message_id}</id><vehicle interest=\"buy\" status=\"new\"><year>2026</year><make>Chevrolet</make><model>Equinox</model></vehicle><customer><contact><name part=\"first\">Priya</name><name part=\"last\">Raman</name><phone type=\"cellphone\">{phone}</phone></contact></customer><provider><name>Chevrolet.com</name></provider></prospect></adf>"
     );
     let content = format!("From: leads@provider.example\r\nTo: leads@lakeside.example\r\nSubject: Lead\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n{adf}\r\n");
-    json!({"notificationType": "Received", "receipt": {"recipients": ["leads@lakeside.example"]},
-           "mail": {"messageId": message_id, "timestamp": "2026-12-02T15:10:00Z", "destination": ["leads@lakeside.example"]},
+    let pass = json!({"status": "PASS"});
+    json!({"notificationType": "Received",
+           "receipt": {"recipients": ["leads@lakeside.example"], "spamVerdict": pass, "virusVerdict": pass,
+                       "spfVerdict": pass, "dkimVerdict": pass, "dmarcVerdict": pass},
+           "mail": {"messageId": message_id, "timestamp": "2026-12-02T15:10:00Z", "destination": ["leads@lakeside.example"],
+                    "source": "leads@provider.example", "commonHeaders": {"from": ["leads@provider.example"]}},
            "content": content})
     .to_string()
 }
@@ -508,10 +513,24 @@ async fn promise_calls(
     rows.push(
         measure(
             "lead-email",
-            "an ADF lead by mail, a new number (record, text, lead task and its alert)",
-            Some(5),
+            "an ADF lead by mail, a new number (record, the hour's lead texts, text, lead task and its alert)",
+            Some(6),
             lead_mail("p-8", "+15125550305"),
             "2026-12-02T15:10:02Z".parse()?,
+        )
+        .await?,
+    );
+    // A stranger's mail to the public lead address costs no lead text count.
+    let mut stranger: Value = serde_json::from_str(&lead_mail("p-8b", "+15125550306"))?;
+    stranger["receipt"]["spfVerdict"] = json!({"status": "FAIL"});
+    stranger["receipt"]["dmarcVerdict"] = json!({"status": "FAIL"});
+    rows.push(
+        measure(
+            "lead-email",
+            "an unauthenticated ADF lead, a new number (record, lead task and its alert; no text)",
+            Some(3),
+            stranger.to_string(),
+            "2026-12-02T15:10:03Z".parse()?,
         )
         .await?,
     );

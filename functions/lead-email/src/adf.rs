@@ -149,10 +149,42 @@ fn text(node: Option<Node<'_, '_>>) -> Option<String> {
     (!s.is_empty()).then(|| s.chars().take(MAX_FIELD).collect())
 }
 
-/// Reads an ADF document.
+/// The most XML nodes one lead may have: a real ADF lead has a few dozen,
+/// a large one a few hundred.
+pub const MAX_NODES: u32 = 10_000;
+
+/// A document without its `<!DOCTYPE ...>`, when it has one with no
+/// declarations in it (`<!DOCTYPE adf SYSTEM "adf.dtd">`, as some lead
+/// providers write); `None` when it declares anything (`[...]`: entities,
+/// the way to billion laughs and external reads), which is never read.
+fn without_plain_doctype(document: &str) -> Option<String> {
+    let start = document.find("<!DOCTYPE")?;
+    let len = document[start..].find('>')? + 1;
+    if document[start..start + len].contains('[') {
+        return None;
+    }
+    Some(format!("{}{}", &document[..start], &document[start + len..]))
+}
+
+/// Reads an ADF document: no DTD is ever processed (a plain `<!DOCTYPE>`
+/// line is passed over, one with declarations refused), and at most
+/// [`MAX_NODES`] nodes are read.
 pub fn parse(document: &str) -> Result<Lead, AdfError> {
-    let options = ParsingOptions { allow_dtd: true, ..ParsingOptions::default() };
-    let doc = Document::parse_with_options(document, options).map_err(|e| AdfError::Xml(e.to_string()))?;
+    let options = || ParsingOptions { allow_dtd: false, nodes_limit: MAX_NODES, ..ParsingOptions::default() };
+    let xml = |e: roxmltree::Error| AdfError::Xml(e.to_string());
+    match Document::parse_with_options(document, options()) {
+        Ok(doc) => lead_of(&doc),
+        Err(roxmltree::Error::DtdDetected) => {
+            let plain = without_plain_doctype(document)
+                .ok_or_else(|| AdfError::Xml("a document type with declarations is not read".into()))?;
+            lead_of(&Document::parse_with_options(&plain, options()).map_err(xml)?)
+        }
+        Err(e) => Err(xml(e)),
+    }
+}
+
+/// The lead an ADF document holds.
+fn lead_of(doc: &Document<'_>) -> Result<Lead, AdfError> {
     let prospect = child(doc.root_element(), "prospect").ok_or(AdfError::NoProspect)?;
     let id = child(prospect, "id");
     let mut lead = Lead {

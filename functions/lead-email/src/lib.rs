@@ -31,7 +31,7 @@ pub mod ses;
 
 use custops::batch::Message;
 use custops::function::SqsFunction;
-use custops::model::{Customer, CustomerState, Fact, FactKind, LeadInterest, Task, TaskKind, Touchpoint};
+use custops::model::{Customer, CustomerState, Fact, FactKind, LeadInterest, LeadSlot, Task, TaskKind, Touchpoint};
 use custops::outbound::{plan, TextRequest};
 use custops::store::{Department, StoreConfig};
 use custops::templates;
@@ -80,7 +80,15 @@ impl SqsFunction for LeadEmail {
         }
         let customer = CustomerId::new(&store.store_id, phone);
         let state = deps.table.customer_state(&customer).await?;
-        let change = decide(&store, &mail, &lead, &customer, &state, deps.clock.now());
+        let now = deps.clock.now();
+        // The hour's lead texts are read only for a lead that could be texted.
+        let taken = match mail.trust(|s| store.trusts_lead_sender(s)) {
+            ses::Trust::Trusted if customer.phone.email().is_none() => {
+                deps.table.lead_slots_taken(&store.store_id, &LeadSlot::hour_of(now)).await?
+            }
+            _ => 0,
+        };
+        let change = decide(&store, &mail, &lead, &customer, &state, taken, now);
         if deps.apply(&store, change).await? != Applied::Duplicate {
             info!(provider = lead.provider.as_deref().unwrap_or("unknown"), "lead recorded");
         }
@@ -114,23 +122,86 @@ fn when(store: &StoreConfig, now: DateTime<Utc>) -> String {
     }
 }
 
-/// What one lead changes, decided from the customer's record. Pure.
+/// The longest first name a lead may put in a text.
+pub const MAX_NAME: usize = 30;
+/// The longest vehicle a lead may put in a text.
+pub const MAX_VEHICLE: usize = 40;
+
+/// A lead's name as a text may carry it (CONTRACT section 4): letters, with
+/// spaces, hyphens and apostrophes within, at most [`MAX_NAME`]
+/// characters; none otherwise (the text says "there").
+pub fn textable_name(raw: Option<&str>) -> Option<String> {
+    let name = raw?.split_whitespace().collect::<Vec<_>>().join(" ");
+    let inner = |c: char| c.is_alphabetic() || matches!(c, ' ' | '-' | '\'' | '\u{2019}');
+    let ok = !name.is_empty()
+        && name.chars().count() <= MAX_NAME
+        && name.chars().all(inner)
+        && name.chars().next().is_some_and(char::is_alphabetic)
+        && name.chars().last().is_some_and(char::is_alphabetic);
+    ok.then_some(name)
+}
+
+/// A lead's vehicle as a text may carry it: year, make and model, at most
+/// [`MAX_VEHICLE`] characters of letters, digits, spaces and `-&+'`, and
+/// nothing like a link; none otherwise ("the vehicle you asked about").
+pub fn textable_vehicle(interest: &adf::Interest) -> Option<String> {
+    let words = interest.describe()?;
+    let lower = words.to_lowercase();
+    let ok = words.chars().count() <= MAX_VEHICLE
+        && words.chars().all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '&' | '+' | '\''))
+        && !lower.contains("www")
+        && !lower.contains("http");
+    ok.then_some(words)
+}
+
+/// Why a lead gets no text, or none: trust first (a stranger's mail is
+/// never texted), then where the number is, then the lead caps.
+fn withheld(
+    store: &StoreConfig,
+    trust: &ses::Trust,
+    customer: &CustomerId,
+    state: &CustomerState,
+    taken: u32,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    if let Some(why) = trust.reason() {
+        return Some(why.to_owned());
+    }
+    if !customer.phone.same_country(&store.sms_number) {
+        return Some("the number is not of the store's own country".into());
+    }
+    let day = chrono::Duration::hours(24);
+    let leads = state.profile.as_ref().map(|p| p.leads.as_slice()).unwrap_or_default();
+    if leads.iter().any(|l| l.texted && l.at <= now && now - l.at < day) {
+        return Some("a lead text went to this number in the last 24 hours".into());
+    }
+    if taken >= store.lead_texts_per_hour {
+        return Some(format!("the store's {} lead texts of this hour are spent", store.lead_texts_per_hour));
+    }
+    None
+}
+
+/// What one lead changes, decided from the customer's record and the
+/// store's lead texts taken this hour (`taken`). Pure.
 pub fn decide(
     store: &StoreConfig,
     mail: &ses::Notification,
     lead: &adf::Lead,
     customer: &CustomerId,
     state: &CustomerState,
+    taken: u32,
     now: DateTime<Utc>,
 ) -> Change {
     let event_id = event_id(mail);
+    let trust = mail.trust(|s| store.trusts_lead_sender(s));
     let touch = |kind: &str, summary: String| Touchpoint::of_event(now, &event_id, kind, summary);
     let mut record = RecordChange::new(customer.clone());
     let mut profile =
         state.profile.clone().unwrap_or_else(|| Customer::lead(&store.store_id, customer.phone.clone(), now));
     if profile.first_name.is_none() {
-        profile.first_name = lead.first_name.clone();
-        profile.last_name = lead.last_name.clone();
+        // Only a name a text may carry goes on the record (every text uses it).
+        profile.first_name = textable_name(lead.first_name.as_deref());
+        profile.last_name = profile.first_name.as_ref().and(textable_name(lead.last_name.as_deref()));
     }
     if profile.email.is_none() {
         profile.email = lead.email.clone();
@@ -140,6 +211,14 @@ pub fn decide(
         let words: Vec<&str> = [&v.status, &v.interest].into_iter().filter_map(|w| w.as_deref()).collect();
         (!words.is_empty()).then(|| words.join(", "))
     });
+    let no_text = match customer.phone.email() {
+        Some(_) => None,
+        None => withheld(store, &trust, customer, state, taken, now),
+    };
+    let texts = customer.phone.email().is_none() && no_text.is_none();
+    let first_name = profile.first_name.clone().unwrap_or_else(|| "there".into());
+    let name =
+        [lead.first_name.as_deref(), lead.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
     profile.asked(LeadInterest {
         at: now,
         vehicle: vehicle.clone(),
@@ -147,14 +226,9 @@ pub fn decide(
         interest: interest.clone(),
         provider: lead.provider.clone(),
         comments: lead.comments.clone(),
+        texted: texts,
     });
     profile.updated_at = now;
-    let first_name = profile.first_name.clone().unwrap_or_else(|| "there".into());
-    let name = [profile.first_name.as_deref(), profile.last_name.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
     record.profile = Some((profile, state.version));
 
     let about = vehicle.clone().unwrap_or_else(|| "a vehicle".into());
@@ -173,22 +247,30 @@ pub fn decide(
         now,
     )
     .note(format!(
-        "new lead{via}: {} about {about}{how}{}. Reach them while it is fresh",
+        "new lead{via}: {} about {about}{how}{}.{} Reach them while it is fresh",
         if name.is_empty() { "a customer".to_owned() } else { name },
-        lead.comments.as_deref().map(|c| format!("; they wrote {c:?}")).unwrap_or_default()
+        lead.comments.as_deref().map(|c| format!("; they wrote {c:?}")).unwrap_or_default(),
+        if trust == ses::Trust::Trusted { "" } else { " Not from a listed, authenticated sender: check it is real." }
     ));
     record.touch(touch("task.created", format!("lead for {} due {}", store.owners.sales, due.to_rfc3339())));
 
     record.tasks.push(task.clone());
     let fact = Fact::new(store, FactKind::LeadReceived, &event_id, now).department(Department::Sales).task(&task);
     let mut change = Change::new(&event_id).fact(fact);
-    if let Some(key) = natural_key(store, lead) {
+    // Only a trusted lead's ADF id is its identity: a stranger's mail never
+    // makes a provider's real lead a duplicate.
+    if let (ses::Trust::Trusted, Some(key)) = (&trust, natural_key(store, lead)) {
         change = change.natural_key(key);
     }
     if customer.phone.email().is_some() {
         record.touch(touch("lead.no_phone", "no phone number in the lead: sales reaches them by mail".into()));
         return change.record(record);
     }
+    if let Some(why) = no_text {
+        record.touch(touch("text.withheld", format!("no lead thank-you: {why}; the task alone")));
+        return change.record(record);
+    }
+    let vehicle = lead.vehicle.as_ref().and_then(textable_vehicle);
     let text = plan(
         TextRequest::new(
             store,
@@ -212,6 +294,15 @@ pub fn decide(
     );
     let (kind, summary) = text.summary("lead thank-you");
     record.touch(touch(kind, summary));
+    if text.text().is_none() {
+        // Suppressed (an opt-out): no lead text went.
+        if let Some(asked) = record.profile.as_mut().and_then(|(p, _)| p.leads.last_mut()) {
+            asked.texted = false;
+        }
+    } else {
+        // The hour's next slot: two leads that saw it free cannot both take it.
+        change.lead_slot = LeadSlot::next(&store.store_id, now, taken, store.lead_texts_per_hour, &event_id);
+    }
     record.text = Some((text, state.sends.clone()));
     change.record(record)
 }

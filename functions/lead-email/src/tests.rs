@@ -91,13 +91,39 @@ fn mail_without_a_lead_is_refused_with_a_reason() {
     assert!(ses::Notification::parse(&no_content).unwrap_err().contains("SNS"));
 }
 
+/// XML's ways to make a parser read a file or grow without end: a document
+/// type that declares entities (billion laughs, an external file) is never
+/// read; a plain `<!DOCTYPE adf>` line, as some providers write, is passed
+/// over; a document of more than [`adf::MAX_NODES`] nodes is refused.
+#[test]
+fn a_document_type_with_declarations_or_a_flood_of_nodes_is_never_read() {
+    let laughs = r#"<?xml version="1.0"?><!DOCTYPE adf [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>
+<adf><prospect><customer><contact><name part="first">&b;</name><phone>512-555-0156</phone></contact></customer></prospect></adf>"#;
+    let external = r#"<?xml version="1.0"?><!DOCTYPE adf [<!ENTITY x SYSTEM "file:///etc/passwd">]><adf><prospect><id>&x;</id></prospect></adf>"#;
+    for hostile in [laughs, external] {
+        assert!(matches!(adf::from_mime(&plain_mail(hostile)), Err(adf::AdfError::Xml(_))), "{hostile}");
+    }
+    let plain = OEM.replacen("<adf>", "<!DOCTYPE adf SYSTEM \"adf.dtd\">\n<adf>", 1);
+    assert!(plain.contains("<!DOCTYPE adf SYSTEM"));
+    assert_eq!(adf::from_mime(&plain_mail(&plain)).unwrap(), adf::from_mime(&plain_mail(OEM)).unwrap());
+    let flood = format!("<adf><prospect>{}</prospect></adf>", "<x/>".repeat(adf::MAX_NODES as usize));
+    assert!(matches!(adf::parse(&flood), Err(adf::AdfError::Xml(_))));
+}
+
+/// Northside, taking leads from the OEM's lead domain.
+fn listing() -> StoreConfig {
+    let mut store = northside();
+    store.lead_senders = vec!["gm-leads.example".into()];
+    store
+}
+
 fn decided(at_: &str) -> (ses::Notification, Change) {
     let mail =
         ses::Notification::parse(&notification("o3rpl8", &["leads@northside.example"], &plain_mail(OEM))).unwrap();
     let lead = adf::from_mime(mail.content()).unwrap();
     let phone = lead.phones.iter().find_map(|p| Phone::parse(p).ok()).unwrap();
     let who = CustomerId::new("northside-chevy", phone);
-    let change = decide(&northside(), &mail, &lead, &who, &CustomerState::default(), at(at_));
+    let change = decide(&listing(), &mail, &lead, &who, &CustomerState::default(), 0, at(at_));
     (mail, change)
 }
 
@@ -122,6 +148,8 @@ fn a_lead_is_texted_at_once_and_sales_gets_a_task_due_in_fifteen_minutes() {
     assert_eq!(change.facts[0].kind, FactKind::LeadReceived);
     assert_eq!(change.natural_keys, ["lead#northside-chevy#chevrolet.com#CHV-2026-448812"]);
     assert_eq!(change.event_id, "lead#o3rpl8");
+    let slot = change.lead_slot.as_ref().expect("the hour's first lead text slot");
+    assert_eq!((slot.hour.as_str(), slot.slot), ("2026-11-24T15", 0));
 }
 
 #[test]
@@ -143,7 +171,7 @@ fn a_lead_without_a_phone_gets_the_task_alone_on_a_record_keyed_by_its_email() {
     assert_eq!(key.email(), Some("priya.raman@example.com"));
     assert_eq!(key.masked(), "p***@example.com", "never the address in a log");
     let who = CustomerId::new("northside-chevy", key);
-    let change = decide(&northside(), &mail, &lead, &who, &CustomerState::default(), at("2026-11-24T15:13:05Z"));
+    let change = decide(&listing(), &mail, &lead, &who, &CustomerState::default(), 0, at("2026-11-24T15:13:05Z"));
     assert!(change.plan().is_none(), "nothing to text");
     let r = &change.records[0];
     assert_eq!(r.tasks[0].kind, TaskKind::Lead);
@@ -164,4 +192,153 @@ fn a_base64_notification_and_an_escaped_html_body_read_the_same_lead() {
     );
     let lead = adf::from_mime(&html).unwrap();
     assert_eq!((lead.first_name, lead.phones), (expected.first_name, expected.phones));
+}
+
+// What a stranger can do with a store's lead address (CONTRACT sections 3, 4).
+
+/// A notification of `content` whose receipt says `verdicts` (spam, virus,
+/// spf, dmarc), from `from` (the From header) by `source` (the envelope).
+fn mail_with(verdicts: [&str; 4], from: &str, source: &str, content: &str) -> ses::Notification {
+    let mut n: serde_json::Value =
+        serde_json::from_str(&notification("evil-1", &["leads@northside.example"], content)).unwrap();
+    for (name, status) in ["spamVerdict", "virusVerdict", "spfVerdict", "dmarcVerdict"].iter().zip(verdicts) {
+        n["receipt"][name] = json!({ "status": status });
+    }
+    n["mail"]["commonHeaders"]["from"] = json!([from]);
+    n["mail"]["source"] = json!(source);
+    ses::Notification::parse(&n.to_string()).unwrap()
+}
+
+fn decide_mail(store: &StoreConfig, mail: &ses::Notification, state: &CustomerState, taken: u32) -> Change {
+    let lead = adf::from_mime(mail.content()).unwrap();
+    let phone = lead.phones.iter().find_map(|p| Phone::parse(p).ok()).unwrap();
+    decide(store, mail, &lead, &CustomerId::new("northside-chevy", phone), state, taken, at("2026-11-24T15:13:05Z"))
+}
+
+const GM: &str = "Chevrolet.com Leads <leads@gm-leads.example>";
+const PASS: [&str; 4] = ["PASS", "PASS", "PASS", "PASS"];
+
+/// Nothing texted, the task kept, the reason on the timeline.
+fn assert_task_alone(change: &Change, why: &str) {
+    assert!(change.plan().is_none(), "no text: {:?}", change.plan());
+    assert!(change.lead_slot.is_none());
+    let r = &change.records[0];
+    assert_eq!(r.tasks[0].kind, TaskKind::Lead, "every lead keeps its task");
+    let withheld = r.touchpoints.iter().find(|t| t.kind == "text.withheld").expect("the reason on the timeline");
+    assert!(withheld.summary.contains(why), "{}", withheld.summary);
+    assert!(!r.profile.as_ref().unwrap().0.leads.last().unwrap().texted);
+}
+
+#[test]
+fn only_a_clean_lead_from_an_authenticated_listed_sender_is_texted() {
+    let content = plain_mail(OEM);
+    // DMARC for the From domain, or SPF for the envelope sender's.
+    assert!(decide_mail(&listing(), &mail_with(PASS, GM, "bounce@gm-leads.example", &content), &Default::default(), 0)
+        .plan()
+        .is_some());
+    let spf_only =
+        mail_with(["PASS", "PASS", "PASS", "FAIL"], "x@elsewhere.example", "b@mail.gm-leads.example", &content);
+    assert!(decide_mail(&listing(), &spf_only, &Default::default(), 0).plan().is_some(), "a subdomain of a listed one");
+    let dmarc_only = mail_with(["PASS", "PASS", "FAIL", "PASS"], GM, "bounce@esp.example", &content);
+    assert!(decide_mail(&listing(), &dmarc_only, &Default::default(), 0).plan().is_some());
+
+    for (verdicts, from, source, why) in [
+        (["FAIL", "PASS", "PASS", "PASS"], GM, "leads@gm-leads.example", "spam or virus"),
+        (["PASS", "FAIL", "PASS", "PASS"], GM, "leads@gm-leads.example", "spam or virus"),
+        (["GRAY", "PASS", "PASS", "PASS"], GM, "leads@gm-leads.example", "spam or virus"),
+        // The From header says the OEM, but nothing authenticates it.
+        (["PASS", "PASS", "FAIL", "FAIL"], GM, "leads@gm-leads.example", "not authenticated"),
+        // SPF passes for the stranger's own domain, which is not listed.
+        (["PASS", "PASS", "PASS", "FAIL"], GM, "me@attacker.example", "not on the store's lead_senders"),
+        (["PASS", "PASS", "PASS", "PASS"], "x@gm-leads.example.attacker.example", "a@attacker.example", "not on"),
+    ] {
+        let mail = mail_with(verdicts, from, source, &content);
+        let change = decide_mail(&listing(), &mail, &Default::default(), 0);
+        assert_task_alone(&change, why);
+        assert!(change.natural_keys.is_empty(), "a stranger's mail never claims the provider's lead id");
+    }
+    // A store that lists no sender texts no lead.
+    let change =
+        decide_mail(&northside(), &mail_with(PASS, GM, "leads@gm-leads.example", &content), &Default::default(), 0);
+    assert_task_alone(&change, "not on the store's lead_senders");
+}
+
+#[test]
+fn a_forged_copy_of_a_providers_lead_cannot_make_the_real_one_a_duplicate() {
+    let forged = mail_with(["PASS", "PASS", "FAIL", "FAIL"], GM, "x@attacker.example", &plain_mail(OEM));
+    assert!(decide_mail(&listing(), &forged, &Default::default(), 0).natural_keys.is_empty());
+    let real = decide_mail(
+        &listing(),
+        &mail_with(PASS, GM, "leads@gm-leads.example", &plain_mail(OEM)),
+        &Default::default(),
+        0,
+    );
+    assert_eq!(real.natural_keys, ["lead#northside-chevy#chevrolet.com#CHV-2026-448812"]);
+}
+
+#[test]
+fn one_lead_text_per_number_a_day_and_the_stores_hourly_lead_texts() {
+    let mail = mail_with(PASS, GM, "leads@gm-leads.example", &plain_mail(OEM));
+    let first = decide_mail(&listing(), &mail, &Default::default(), 0);
+    assert!(first.plan().is_some());
+    // The next lead for that number within 24 hours: the task alone.
+    let state = custops::fixtures::state_after(&first);
+    let second = decide_mail(&listing(), &mail, &state, 1);
+    assert_task_alone(&second, "last 24 hours");
+    // A day later it is texted again.
+    let lead = adf::from_mime(mail.content()).unwrap();
+    let who = customer("+15125550156");
+    let later = decide(&listing(), &mail, &lead, &who, &state, 1, at("2026-11-25T15:13:06Z"));
+    assert!(later.plan().is_some(), "24 hours on");
+
+    // The store's hour: 20 by default, then tasks alone.
+    let full = decide_mail(&listing(), &mail, &Default::default(), 20);
+    assert_task_alone(&full, "20 lead texts of this hour are spent");
+    let mut store = listing();
+    store.lead_texts_per_hour = 5;
+    let slot = decide_mail(&store, &mail, &Default::default(), 4).lead_slot.expect("the hour's last slot");
+    assert_eq!(slot.slot, 4);
+    assert_task_alone(&decide_mail(&store, &mail, &Default::default(), 5), "5 lead texts");
+}
+
+#[test]
+fn a_number_abroad_or_of_another_plan_is_never_texted() {
+    for number in ["+44 7911 123456", "+1 876 927 1234"] {
+        let adf = OEM.replace("512-555-0156", number);
+        let mail = mail_with(PASS, GM, "leads@gm-leads.example", &plain_mail(&adf));
+        assert_task_alone(&decide_mail(&listing(), &mail, &Default::default(), 0), "not of the store's own country");
+    }
+}
+
+#[test]
+fn a_leads_words_reach_a_text_only_as_a_short_name_and_a_plain_vehicle() {
+    let phish = "Your payment failed, pay at https://evil.example/pay now or your order is cancelled".repeat(12);
+    let adf = OEM.replace(">Priya<", &format!(">{phish}<")).replace(">Equinox<", ">Equinox see www.evil.example<");
+    let mail = mail_with(PASS, GM, "leads@gm-leads.example", &plain_mail(&adf));
+    let change = decide_mail(&listing(), &mail, &Default::default(), 0);
+    let Some(Plan::Send(text)) = change.plan() else { panic!("a trusted lead is texted: {:?}", change.plan()) };
+    assert!(text.body.starts_with("Hi there,"), "{}", text.body);
+    assert!(text.body.contains("the vehicle you asked about"), "{}", text.body);
+    for bad in ["http", "evil", "payment", "www"] {
+        assert!(!text.body.contains(bad), "{bad:?} in {}", text.body);
+    }
+    assert_eq!(change.records[0].profile.as_ref().unwrap().0.first_name, None, "the record keeps no such name");
+
+    assert_eq!(textable_name(Some("  Mary-Jo  O'Neil ")).as_deref(), Some("Mary-Jo O'Neil"));
+    assert_eq!(textable_name(Some("José")).as_deref(), Some("José"));
+    for bad in ["", "a".repeat(31).as_str(), "Bob2", "Bob.", "-Bob", "click evil.example", "Bob <b>"] {
+        assert_eq!(textable_name(Some(bad)), None, "{bad:?}");
+    }
+    let v = |model: &str| adf::Interest {
+        year: Some("2026".into()),
+        make: Some("Chevrolet".into()),
+        model: Some(model.into()),
+        ..Default::default()
+    };
+    assert_eq!(textable_vehicle(&v("Silverado 1500 LT-Z71")).as_deref(), Some("2026 Chevrolet Silverado 1500 LT-Z71"));
+    for bad in
+        ["Equinox evil.example", "Equinox http://x", "Equinox www", "Equinox Equinox Equinox Equinox", "Bolt/EUV"]
+    {
+        assert_eq!(textable_vehicle(&v(bad)), None, "{bad:?}");
+    }
 }
