@@ -32,6 +32,7 @@ pub mod outbound;
 pub mod phone;
 pub mod recipient;
 pub mod report;
+pub mod staff;
 pub mod store;
 pub mod table;
 pub mod tasks;

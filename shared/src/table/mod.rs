@@ -8,6 +8,7 @@
 
 mod item;
 pub mod outbox;
+mod staff;
 pub mod tx;
 
 use std::collections::HashMap;
@@ -534,6 +535,25 @@ impl Table {
                 None => return Ok(cost),
             }
         }
+    }
+
+    /// How many of `store_id`'s lead texts of `hour` are taken (a consistent
+    /// count of at most `lead_texts_per_hour` small items; see [`crate::model::LeadSlot`]).
+    #[instrument(skip(self))]
+    pub async fn lead_slots_taken(&self, store_id: &str, hour: &str) -> Result<u32, TableError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", item::s(keys::lead_texts(store_id, hour)))
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| TableError::aws("Query", e))?;
+        Ok(u32::try_from(out.count).unwrap_or(0))
     }
 
     /// Whether `key` has been claimed (an event id or a natural key; a consistent read).
