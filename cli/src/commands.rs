@@ -73,154 +73,6 @@ impl Target {
     }
 }
 
-/// A staff sign-in as `custops staff add` leaves it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StaffUser {
-    pub email: String,
-    pub stores: Vec<String>,
-    pub teams: Vec<String>,
-    pub manager: bool,
-    /// Made now (else: an existing user given one more store or team).
-    pub created: bool,
-}
-
-/// The id of the stack's staff user pool (found by its name).
-async fn staff_pool(target: &Target) -> Result<String, BoxError> {
-    let name = target
-        .template
-        .of_type("AWS::Cognito::UserPool")
-        .next()
-        .and_then(|p| p.properties.get("UserPoolName").and_then(Value::as_str))
-        .ok_or("the template has no staff user pool")?
-        .to_owned();
-    let mut next = None;
-    loop {
-        let page = target.cognito.list_user_pools().max_results(60).set_next_token(next).send().await?;
-        if let Some(id) = page.user_pools().iter().find(|p| p.name() == Some(name.as_str())).and_then(|p| p.id()) {
-            return Ok(id.to_owned());
-        }
-        match page.next_token {
-            Some(t) if !t.is_empty() => next = Some(t),
-            _ => {
-                return Err(
-                    format!("no user pool {name:?}: is the stack deployed (or `custops local up` running)?").into()
-                )
-            }
-        }
-    }
-}
-
-/// A comma-separated list, trimmed, without empties or repeats.
-fn id_list(text: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for id in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        if !out.iter().any(|o| o == id) {
-            out.push(id.to_owned());
-        }
-    }
-    out
-}
-
-/// `custops staff add --store S --email E --teams T1,T2 [--manager] [--password P]`:
-/// a staff sign-in in the stack's user pool (section 10), working for `S`
-/// on teams `T1,T2`. A user who exists already gets the store and the teams
-/// added to theirs (one person, several stores). With `--password` the
-/// password is set for good (no invitation mail); without it Cognito mails
-/// a temporary one and the first sign-in sets a new one.
-pub async fn staff_add(
-    target: &Target,
-    store_id: &str,
-    email: &str,
-    teams: &str,
-    manager: bool,
-    password: Option<&str>,
-) -> Result<StaffUser, BoxError> {
-    use aws_sdk_cognitoidentityprovider::types::{AttributeType, MessageActionType};
-    custops::event::check_id("store", store_id)?;
-    if target.table.get_store(store_id).await?.is_none() {
-        return Err(format!("unknown store {store_id:?}: `custops store put` it first").into());
-    }
-    let email = email.trim().to_lowercase();
-    if !email.contains('@') || email.len() > 254 || email.contains([',', ' ']) {
-        return Err(format!("{email:?} is not an email address").into());
-    }
-    let new_teams = id_list(teams);
-    if new_teams.is_empty() || new_teams.iter().any(|t| custops::event::check_id("team", t).is_err()) {
-        return Err("--teams names one or more owner ids (section 4 owners), comma separated".into());
-    }
-    let pool = staff_pool(target).await?;
-    let attr = |name: &str, value: &str| AttributeType::builder().name(name).value(value).build();
-    let existing = match target.cognito.admin_get_user().user_pool_id(&pool).username(&email).send().await {
-        Ok(user) => Some(user.user_attributes.unwrap_or_default()),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_user_not_found_exception()) => None,
-        Err(e) => return Err(aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(&e).to_string().into()),
-    };
-    let had = |name: &str| {
-        existing
-            .as_ref()
-            .and_then(|attrs| attrs.iter().find(|a| a.name() == name).and_then(|a| a.value()).map(id_list))
-            .unwrap_or_default()
-    };
-    let mut stores = had("custom:store_id");
-    if !stores.iter().any(|s| s == store_id) {
-        stores.push(store_id.to_owned());
-    }
-    let mut all_teams = had("custom:teams");
-    for t in new_teams {
-        if !all_teams.contains(&t) {
-            all_teams.push(t);
-        }
-    }
-    let attributes = vec![attr("custom:store_id", &stores.join(","))?, attr("custom:teams", &all_teams.join(","))?];
-    let created = existing.is_none();
-    if created {
-        let mut all = vec![attr("email", &email)?, attr("email_verified", "true")?];
-        all.extend(attributes);
-        let mut req =
-            target.cognito.admin_create_user().user_pool_id(&pool).username(&email).set_user_attributes(Some(all));
-        if password.is_some() {
-            // The password is set below: no invitation mail with a temporary one.
-            req = req.message_action(MessageActionType::Suppress);
-        }
-        req.send().await.map_err(|e| aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(&e).to_string())?;
-    } else {
-        // Only the store and teams: the email is the user's name already.
-        target
-            .cognito
-            .admin_update_user_attributes()
-            .user_pool_id(&pool)
-            .username(&email)
-            .set_user_attributes(Some(attributes))
-            .send()
-            .await
-            .map_err(|e| aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(&e).to_string())?;
-    }
-    if let Some(password) = password {
-        target
-            .cognito
-            .admin_set_user_password()
-            .user_pool_id(&pool)
-            .username(&email)
-            .password(password)
-            .permanent(true)
-            .send()
-            .await
-            .map_err(|e| aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(&e).to_string())?;
-    }
-    if manager {
-        target
-            .cognito
-            .admin_add_user_to_group()
-            .user_pool_id(&pool)
-            .username(&email)
-            .group_name(custops::alerts::MANAGERS)
-            .send()
-            .await
-            .map_err(|e| aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(&e).to_string())?;
-    }
-    Ok(StaffUser { email, stores, teams: all_teams, manager, created })
-}
-
 /// The record SNS's SMS delivery-status logging writes for the text
 /// published as `message_id` (CONTRACT.md section 11), and when it is
 /// recorded (`at`, else a second after the text went). The number comes
@@ -233,10 +85,26 @@ pub async fn receipt_record(
     response: Option<&str>,
     at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<(String, chrono::DateTime<chrono::Utc>), BoxError> {
+    receipt_record_to(target, endpoint, message_id, failed, response, at, None).await
+}
+
+/// [`receipt_record`], with `destination` in the record instead of the
+/// number the text went to, when given (`custops local receipt
+/// --destination`: a record that is not what it seems).
+pub async fn receipt_record_to(
+    target: &Target,
+    endpoint: &str,
+    message_id: &str,
+    failed: bool,
+    response: Option<&str>,
+    at: Option<chrono::DateTime<chrono::Utc>>,
+    destination: Option<&str>,
+) -> Result<(String, chrono::DateTime<chrono::Utc>), BoxError> {
     let text = target.table.text_by_message_id(message_id).await?;
-    let destination = match &text {
-        Some(t) => Some(t.phone.e164().to_owned()),
-        None => crate::emulator::sent_sms(endpoint)
+    let destination = match (destination, &text) {
+        (Some(d), _) => Some(d.to_owned()),
+        (None, Some(t)) => Some(t.phone.e164().to_owned()),
+        (None, None) => crate::emulator::sent_sms(endpoint)
             .await?
             .into_iter()
             .find(|s| s.message_id == message_id)

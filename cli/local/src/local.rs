@@ -399,11 +399,22 @@ impl LocalStack {
     /// `awslogs.data` base64 gzip of the log data, invoked in-process or
     /// through the Runtime API. What each reported.
     pub async fn deliver_logs(&self, log_group: &str, messages: &[String]) -> Result<Vec<Value>, BoxError> {
+        self.deliver_logs_of(custops::aws::LOCAL_ACCOUNT, log_group, messages).await
+    }
+
+    /// [`LocalStack::deliver_logs`], the payload naming `owner` as the log
+    /// group's account (to rehearse a delivery that is not the stack's own).
+    pub async fn deliver_logs_of(
+        &self,
+        owner: &str,
+        log_group: &str,
+        messages: &[String],
+    ) -> Result<Vec<Value>, BoxError> {
         use std::io::Write;
         let now = chrono::Utc::now().timestamp_millis();
         let data = serde_json::json!({
             "messageType": "DATA_MESSAGE",
-            "owner": custops::aws::LOCAL_ACCOUNT,
+            "owner": owner,
             "logGroup": log_group,
             "logStream": format!("{}/[$LATEST]{now:x}", chrono::Utc::now().format("%Y/%m/%d")),
             "subscriptionFilters": ["custops-local"],
@@ -708,7 +719,9 @@ async fn create_resources(
 /// template declares them (the emulator makes up their ids: [`made_up_ids`]
 /// finds them by name). A pool that exists already is left as it is.
 async fn create_user_pools(template: &Template, config: &aws_config::SdkConfig) -> Result<(), BoxError> {
-    use aws_sdk_cognitoidentityprovider::types::{ExplicitAuthFlowsType, SchemaAttributeType, UsernameAttributeType};
+    use aws_sdk_cognitoidentityprovider::types::{
+        ExplicitAuthFlowsType, SchemaAttributeType, UserPoolMfaType, UsernameAttributeType,
+    };
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(config);
     let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
     let texts = |v: &Value, key: &str| -> Vec<String> {
@@ -740,6 +753,7 @@ async fn create_user_pools(template: &Template, config: &aws_config::SdkConfig) 
                 texts(p, "UsernameAttributes").iter().map(|u| UsernameAttributeType::from(u.as_str())).collect(),
             ))
             .set_schema(Some(schema.collect()))
+            .set_mfa_configuration(p.get("MfaConfiguration").and_then(Value::as_str).map(UserPoolMfaType::from))
             .send()
             .await?;
         let id = out.user_pool.and_then(|u| u.id).ok_or("the emulator made a user pool without an id")?;

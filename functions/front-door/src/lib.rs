@@ -16,13 +16,20 @@
 //! (`custops local up`'s `http` URL) and on Lambda (`main.rs`, a thin
 //! adapter from API Gateway's HTTP API payload 2.0).
 //!
+//! Flooding (section 9): a path whose store is not a store is refused
+//! before any secret is read ([`KnownStores`]: the stores' ids, read from
+//! the table at most once per [`STORE_LIST_MIN_AGE`] however many unknown ids
+//! arrive); a secret that does not exist or may not be read is no secret
+//! (403, never a 5xx: [`is_no_secret`]); the secret cache holds at most
+//! [`MAX_CACHED_SECRETS`] stores ([`Bounded`]).
+//!
 //! No secret, no signature and no full phone number is ever logged.
 
 pub mod ringcentral;
 pub mod signed;
 pub mod twilio;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -44,10 +51,26 @@ pub const MAX_BODY: usize = 256 * 1024;
 pub const SECRET_TTL: Duration = Duration::from_secs(300);
 /// How long a store without a secret is remembered as such.
 pub const NO_SECRET_TTL: Duration = Duration::from_secs(30);
+/// The most stores whose secrets a warm container keeps (the oldest entry
+/// makes way for a new one).
+pub const MAX_CACHED_SECRETS: usize = 1_000;
+
+/// How long the list of stores is trusted (a store known by it answers from
+/// memory; a store removed stops being one within this long).
+pub const STORE_LIST_TTL: Duration = Duration::from_secs(60);
+/// The least time between two reads of the list of stores: a store added is
+/// taken within this long, and a flood of ids that are not stores costs at
+/// most one Query per this long, whatever its size.
+pub const STORE_LIST_MIN_AGE: Duration = Duration::from_secs(10);
 
 /// The topic ARNs, by topic name (`CARRIER_EVENTS_TOPIC_ARN`, `DMS_EVENTS_TOPIC_ARN`).
 pub const CARRIER_EVENTS_TOPIC_ARN: &str = "CARRIER_EVENTS_TOPIC_ARN";
 pub const DMS_EVENTS_TOPIC_ARN: &str = "DMS_EVENTS_TOPIC_ARN";
+/// The deploy's public base URL (template parameter `PublicBaseUrl`, e.g.
+/// `https://hooks.dealer.example`); empty or unset: none. When set, the URL
+/// Twilio signed is this base plus the path and query, whatever the
+/// request's `Host` and `X-Forwarded-Proto` say.
+pub const PUBLIC_BASE_URL: &str = "PUBLIC_BASE_URL";
 
 /// The environment the function reads (checked against the template).
 pub const ENV: &[&str] = &[
@@ -56,6 +79,7 @@ pub const ENV: &[&str] = &[
     custops::env::WARM_UP,
     CARRIER_EVENTS_TOPIC_ARN,
     DMS_EVENTS_TOPIC_ARN,
+    PUBLIC_BASE_URL,
 ];
 
 pub use custops::http::{HookRequest, HookResponse};
@@ -112,7 +136,129 @@ impl Refusal {
     }
 }
 
-type SecretCache = Mutex<HashMap<String, (Instant, Option<Arc<WebhookSecrets>>)>>;
+/// Whether a Secrets Manager answer means the store has no secret (the
+/// route answers 403) rather than that the service did not answer (503, the
+/// caller retries): a secret that does not exist, is being deleted, or that
+/// this function may not read or decrypt. On AWS a missing secret under a
+/// policy scoped to `custops/*/webhooks-??????` answers `AccessDeniedException`
+/// (not modelled by the SDK: it is read from the error's code).
+pub fn is_no_secret(e: &aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError) -> bool {
+    use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+    e.is_resource_not_found_exception()
+        || e.is_invalid_request_exception()
+        || e.is_decryption_failure()
+        || matches!(
+            e.code(),
+            Some(
+                "ResourceNotFoundException"
+                    | "AccessDeniedException"
+                    | "AccessDenied"
+                    | "InvalidRequestException"
+                    | "DecryptionFailure"
+            )
+        )
+}
+
+/// A cache of at most `max` entries, each stamped with when it was stored;
+/// a new key when full evicts the oldest entry. (Only stores reach it, but a
+/// bound does not rest on that.)
+#[derive(Debug)]
+pub struct Bounded<V> {
+    max: usize,
+    entries: HashMap<String, (Instant, V)>,
+}
+
+impl<V: Clone> Bounded<V> {
+    pub fn new(max: usize) -> Self {
+        Self { max: max.max(1), entries: HashMap::new() }
+    }
+
+    /// The value of `key` if it was stored less than `ttl(value)` before `now`.
+    pub fn get(&self, key: &str, now: Instant, ttl: impl Fn(&V) -> Duration) -> Option<V> {
+        let (at, value) = self.entries.get(key)?;
+        (now.saturating_duration_since(*at) < ttl(value)).then(|| value.clone())
+    }
+
+    pub fn insert(&mut self, key: String, value: V, now: Instant) {
+        if !self.entries.contains_key(&key) && self.entries.len() >= self.max {
+            if let Some(oldest) = self.entries.iter().min_by_key(|(_, (at, _))| *at).map(|(k, _)| k.clone()) {
+                self.entries.remove(&oldest);
+            }
+        }
+        self.entries.insert(key, (now, value));
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// What the list of stores says of a store id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Known {
+    Store,
+    NotAStore,
+    /// Read the list again first (it is stale, or older than
+    /// [`STORE_LIST_MIN_AGE`] and does not have the id).
+    ReadAgain,
+    /// The last read failed and the id is not known: nobody can say (503).
+    Unavailable,
+}
+
+/// The ids of the stores, as last read from the table.
+#[derive(Debug, Default)]
+pub struct KnownStores {
+    ids: HashSet<String>,
+    /// When the list was last read.
+    read_at: Option<Instant>,
+    /// When a read was last tried (and whether it failed).
+    tried_at: Option<Instant>,
+    failed: bool,
+}
+
+impl KnownStores {
+    /// What the list says of `store_id` at `now`. Pure.
+    pub fn lookup(&self, store_id: &str, now: Instant) -> Known {
+        let age = |t: Option<Instant>| t.map(|t| now.saturating_duration_since(t));
+        let known = self.ids.contains(store_id);
+        if known && age(self.read_at).is_some_and(|a| a < STORE_LIST_TTL) {
+            return Known::Store;
+        }
+        if age(self.tried_at).is_none_or(|a| a >= STORE_LIST_MIN_AGE) {
+            return Known::ReadAgain;
+        }
+        match (known, self.failed) {
+            (true, _) => Known::Store,
+            (false, true) => Known::Unavailable,
+            (false, false) => Known::NotAStore,
+        }
+    }
+
+    /// A read of the list at `now`: the ids, or `None` when it failed (what
+    /// was known stays known).
+    pub fn read(&mut self, ids: Option<HashSet<String>>, now: Instant) {
+        self.tried_at = Some(now);
+        self.failed = ids.is_none();
+        if let Some(ids) = ids {
+            self.ids = ids;
+            self.read_at = Some(now);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+}
+
+type SecretCache = Mutex<Bounded<Option<Arc<WebhookSecrets>>>>;
 
 /// The front door, with what its cold start built.
 pub struct FrontDoor {
@@ -122,6 +268,10 @@ pub struct FrontDoor {
     /// Topic name (`carrier-events`, `dms-events`) -> ARN.
     topics: HashMap<&'static str, String>,
     cache: SecretCache,
+    /// One read of the list at a time: the others wait for it.
+    stores: tokio::sync::Mutex<KnownStores>,
+    /// [`PUBLIC_BASE_URL`], without a trailing `/`.
+    public_base_url: Option<String>,
 }
 
 impl AsRef<Core> for FrontDoor {
@@ -148,7 +298,9 @@ impl FrontDoor {
             sns: clients.sns.clone(),
             secrets: aws_sdk_secretsmanager::Client::new(config),
             topics,
-            cache: Mutex::default(),
+            cache: Mutex::new(Bounded::new(MAX_CACHED_SECRETS)),
+            stores: tokio::sync::Mutex::default(),
+            public_base_url: public_base_url(env)?,
         })
     }
 
@@ -172,6 +324,15 @@ impl FrontDoor {
             info!(store_id, route = route.name(), bytes = req.body.len(), "refused: body over 256 KB");
             return too_large();
         }
+        match self.is_store(store_id).await {
+            Known::Store => {}
+            Known::NotAStore | Known::ReadAgain => {
+                // Not the id: a path is anyone's to write, a phone number too.
+                info!(route = route.name(), "refused: the path names no store");
+                return forbidden();
+            }
+            Known::Unavailable => return HookResponse::refused(503, vec!["try again".into()]),
+        }
         let secrets = match self.secrets_of(store_id).await {
             Ok(Some(s)) => s,
             Ok(None) => {
@@ -187,7 +348,8 @@ impl FrontDoor {
         let decided = match route {
             Route::Events => signed::events(store_id, req, &secrets, now).map(|events| (events, None)),
             Route::Twilio => self.department_for(store_id).await.and_then(|departments| {
-                twilio::call(store_id, req, &secrets, now, &departments).map(|e| (e.into_iter().collect(), None))
+                twilio::call(store_id, req, &secrets, now, &departments, self.public_base_url.as_deref())
+                    .map(|e| (e.into_iter().collect(), None))
             }),
             Route::RingCentral => match ringcentral::check(req, &secrets) {
                 Ok(ringcentral::Checked::Handshake(token)) => {
@@ -250,30 +412,54 @@ impl FrontDoor {
         }
     }
 
-    /// The store's webhook secrets, cached for [`SECRET_TTL`].
-    async fn secrets_of(&self, store_id: &str) -> Result<Option<Arc<WebhookSecrets>>, String> {
-        if let Some((at, cached)) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(store_id) {
-            let ttl = if cached.is_some() { SECRET_TTL } else { NO_SECRET_TTL };
-            if at.elapsed() < ttl {
-                return Ok(cached.clone());
+    /// Whether `store_id` is a store, by the list of stores (read again
+    /// when [`KnownStores::lookup`] says so, one read at a time).
+    async fn is_store(&self, store_id: &str) -> Known {
+        let mut known = self.stores.lock().await;
+        let decided = known.lookup(store_id, Instant::now());
+        if decided != Known::ReadAgain {
+            return decided;
+        }
+        let ids = match self.core.table.list_stores().await {
+            Ok(stores) => Some(stores.into_iter().map(|s| s.store_id).collect()),
+            Err(e) => {
+                warn!(error = %e, "could not read the list of stores");
+                None
             }
+        };
+        known.read(ids, Instant::now());
+        info!(stores = known.len(), "the list of stores read");
+        match known.lookup(store_id, Instant::now()) {
+            Known::ReadAgain => Known::NotAStore,
+            other => other,
+        }
+    }
+
+    /// The store's webhook secrets, cached for [`SECRET_TTL`] ([`NO_SECRET_TTL`]
+    /// for none). A secret that does not exist, may not be read, or is not a
+    /// JSON object is none; an error is only the service not answering.
+    async fn secrets_of(&self, store_id: &str) -> Result<Option<Arc<WebhookSecrets>>, String> {
+        let ttl = |cached: &Option<Arc<WebhookSecrets>>| if cached.is_some() { SECRET_TTL } else { NO_SECRET_TTL };
+        if let Some(cached) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(store_id, Instant::now(), ttl) {
+            return Ok(cached);
         }
         let read = self.secrets.get_secret_value().secret_id(secret_name(store_id)).send().await;
         let found = match read {
-            Ok(out) => {
-                let parsed: WebhookSecrets = out
-                    .secret_string()
-                    .and_then(|s| serde_json::from_str(s).ok())
-                    .ok_or("the store's webhook secret is not a JSON object")?;
-                Some(Arc::new(parsed))
+            Ok(out) => match out.secret_string().and_then(|s| serde_json::from_str::<WebhookSecrets>(s).ok()) {
+                Some(parsed) => Some(Arc::new(parsed)),
+                None => {
+                    warn!(store_id, "the store's webhook secret is not a JSON object: taken as none");
+                    None
+                }
+            },
+            Err(e) if e.as_service_error().is_some_and(is_no_secret) => {
+                let code = e.as_service_error().and_then(aws_sdk_secretsmanager::error::ProvideErrorMetadata::code);
+                info!(store_id, code, "the store's webhook secret does not exist or may not be read: none");
+                None
             }
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => None,
             Err(e) => return Err(aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string()),
         };
-        self.cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(store_id.to_owned(), (Instant::now(), found.clone()));
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(store_id.to_owned(), found.clone(), Instant::now());
         Ok(found)
     }
 
@@ -287,6 +473,25 @@ impl FrontDoor {
         });
         futures::future::try_join_all(sends).await.map(drop)
     }
+}
+
+/// [`PUBLIC_BASE_URL`] from `env`: none when unset or empty; otherwise an
+/// `http(s)://` URL, kept without its trailing `/`.
+pub fn public_base_url(env: &impl EnvSource) -> Result<Option<String>, ConfigError> {
+    let Some(base) = env.var(PUBLIC_BASE_URL).map(|b| b.trim().to_owned()).filter(|b| !b.is_empty()) else {
+        return Ok(None);
+    };
+    let parsed: Option<http::Uri> = base.parse().ok();
+    let ok = parsed.as_ref().is_some_and(|u| {
+        matches!(u.scheme_str(), Some("https" | "http")) && u.authority().is_some() && u.query().is_none()
+    });
+    if !ok {
+        return Err(ConfigError::Invalid {
+            name: PUBLIC_BASE_URL,
+            reason: "not an http(s) URL without a query (e.g. https://hooks.dealer.example)".into(),
+        });
+    }
+    Ok(Some(base.trim_end_matches('/').to_owned()))
 }
 
 /// The event as the contract's envelope (section 3).

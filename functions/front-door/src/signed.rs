@@ -40,6 +40,13 @@ fn mac(secret: &str, timestamp: i64, body: &[u8]) -> Hmac<Sha256> {
     mac
 }
 
+/// Whether `timestamp` is within [`TOLERANCE`] seconds of `now`, either way.
+/// Any two `i64`s: the distance is taken without overflowing (a caller's
+/// `i64::MIN` is far out of range, not a panic or a wrapped-around match).
+pub fn within_tolerance(now: i64, timestamp: i64) -> bool {
+    now.abs_diff(timestamp) <= TOLERANCE.unsigned_abs()
+}
+
 /// Checks the request and reads its envelopes.
 pub fn events(
     store_id: &str,
@@ -49,7 +56,7 @@ pub fn events(
 ) -> Result<Vec<Envelope>, Refusal> {
     let secret = secrets.signing_secret.as_deref().filter(|s| !s.is_empty()).ok_or(Refusal::Forbidden)?;
     let timestamp: i64 = req.header(TIMESTAMP).and_then(|t| t.trim().parse().ok()).ok_or(Refusal::Forbidden)?;
-    if (now.timestamp() - timestamp).abs() > TOLERANCE {
+    if !within_tolerance(now.timestamp(), timestamp) {
         return Err(Refusal::Forbidden);
     }
     let given = req

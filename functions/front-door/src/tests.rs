@@ -79,7 +79,7 @@ fn twilios_example_request_is_accepted_as_called_and_with_an_explicit_port_and_r
             &body,
         );
         // Signed: accepted. Not a call that went unanswered (no Direction): nothing to publish.
-        assert_eq!(id(twilio::call("northside-chevy", &req, &secrets(), now, &lines())), Ok(None), "{host}");
+        assert_eq!(id(twilio::call("northside-chevy", &req, &secrets(), now, &lines(), None)), Ok(None), "{host}");
     }
     // One byte changed, or another token: refused.
     let (_, mut tampered) = form(TWILIO_PARAMS);
@@ -89,16 +89,16 @@ fn twilios_example_request_is_accepted_as_called_and_with_an_explicit_port_and_r
         &[("host", "mycompany.com"), ("x-twilio-signature", TWILIO_SIGNATURE)],
         &tampered,
     );
-    assert_eq!(id(twilio::call("northside-chevy", &req, &secrets(), now, &lines())), Err(Refusal::Forbidden));
+    assert_eq!(id(twilio::call("northside-chevy", &req, &secrets(), now, &lines(), None)), Err(Refusal::Forbidden));
     let other = WebhookSecrets { twilio_auth_token: Some("54321".into()), ..secrets() };
     let req = request(
         "/myapp.php?foo=1&bar=2",
         &[("host", "mycompany.com"), ("x-twilio-signature", TWILIO_SIGNATURE)],
         &form(TWILIO_PARAMS).1,
     );
-    assert_eq!(id(twilio::call("northside-chevy", &req, &other, now, &lines())), Err(Refusal::Forbidden));
+    assert_eq!(id(twilio::call("northside-chevy", &req, &other, now, &lines(), None)), Err(Refusal::Forbidden));
     let none = WebhookSecrets { twilio_auth_token: None, ..secrets() };
-    assert_eq!(id(twilio::call("northside-chevy", &req, &none, now, &lines())), Err(Refusal::Forbidden));
+    assert_eq!(id(twilio::call("northside-chevy", &req, &none, now, &lines(), None)), Err(Refusal::Forbidden));
 }
 
 /// A status callback as Twilio sends it when the dialled line rang out.
@@ -128,7 +128,7 @@ fn twilio_callback(extra: &[(&str, &str)]) -> HookRequest {
 fn an_unanswered_inbound_call_becomes_call_missed_with_the_lines_department() {
     let now = at("2026-11-23T16:06:00Z");
     let req = twilio_callback(&[("DialCallStatus", "no-answer")]);
-    let event = twilio::call("northside-chevy", &req, &secrets(), now, &lines()).unwrap().expect("a missed call");
+    let event = twilio::call("northside-chevy", &req, &secrets(), now, &lines(), None).unwrap().expect("a missed call");
     assert_eq!(event.event_id, "twilio-CA5f2b1c0e9d8a7b6c5d4e3f2a1b0c9d8e");
     assert_eq!(event.event_type, "call.missed");
     assert_eq!(event.occurred_at, at("2026-11-23T16:05:00Z"), "Twilio's Timestamp");
@@ -141,13 +141,13 @@ fn an_unanswered_inbound_call_becomes_call_missed_with_the_lines_department() {
     // somebody answered is not.
     let voicemail =
         twilio_callback(&[("RecordingUrl", "https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE1")]);
-    let event = twilio::call("northside-chevy", &voicemail, &secrets(), now, &lines()).unwrap().unwrap();
+    let event = twilio::call("northside-chevy", &voicemail, &secrets(), now, &lines(), None).unwrap().unwrap();
     assert_eq!(event.data["voicemail"], true);
     let answered = twilio_callback(&[("DialCallStatus", "completed")]);
-    assert_eq!(id(twilio::call("northside-chevy", &answered, &secrets(), now, &lines())), Ok(None));
+    assert_eq!(id(twilio::call("northside-chevy", &answered, &secrets(), now, &lines(), None)), Ok(None));
     for status in twilio::MISSED {
         let req = twilio_callback(&[("DialCallStatus", status)]);
-        assert!(twilio::call("northside-chevy", &req, &secrets(), now, &lines()).unwrap().is_some(), "{status}");
+        assert!(twilio::call("northside-chevy", &req, &secrets(), now, &lines(), None).unwrap().is_some(), "{status}");
     }
 }
 
@@ -281,4 +281,164 @@ fn ringcentral_handshake_token_and_missed_call() {
 fn secrets_never_print() {
     let shown = format!("{:?}", secrets());
     assert!(!shown.contains("12345") && !shown.contains("rc-token") && !shown.contains("connector-secret"), "{shown}");
+}
+
+#[test]
+fn a_timestamp_at_the_ends_of_the_integers_is_refused_not_an_overflow() {
+    let now = at("2026-11-23T16:05:00Z");
+    let body = b"{}";
+    for ts in ["-9223372036854775808", "9223372036854775807", "18446744073709551615", "-1", "0"] {
+        let req = request(
+            "/hooks/northside-chevy/events",
+            &[(signed::TIMESTAMP, ts), (signed::SIGNATURE, "sha256=00")],
+            body,
+        );
+        assert_eq!(count(signed::events("northside-chevy", &req, &secrets(), now)), Err(Refusal::Forbidden), "{ts}");
+    }
+    // Correctly signed, but at i64::MIN / i64::MAX: out of range, not a panic.
+    for ts in [i64::MIN, i64::MAX] {
+        let signature = signed::sign("connector-secret", ts, body);
+        let req = request(
+            "/hooks/northside-chevy/events",
+            &[(signed::TIMESTAMP, &ts.to_string()), (signed::SIGNATURE, &signature)],
+            body,
+        );
+        assert_eq!(count(signed::events("northside-chevy", &req, &secrets(), now)), Err(Refusal::Forbidden), "{ts}");
+    }
+    assert!(!signed::within_tolerance(i64::MAX, i64::MIN));
+    assert!(!signed::within_tolerance(i64::MIN, i64::MAX));
+    assert!(signed::within_tolerance(i64::MAX, i64::MAX - 300));
+    assert!(signed::within_tolerance(i64::MIN, i64::MIN + 300));
+    assert!(!signed::within_tolerance(i64::MIN, i64::MIN + 301));
+}
+
+#[test]
+fn with_a_public_base_url_twilio_is_checked_against_it_whatever_the_host_header_says() {
+    let now = at("2026-11-23T16:06:00Z");
+    let params = [
+        ("CallSid", "CA5f2b1c0e9d8a7b6c5d4e3f2a1b0c9d8e"),
+        ("CallStatus", "completed"),
+        ("DialCallStatus", "no-answer"),
+        ("Direction", "inbound"),
+        ("From", "+15125550177"),
+        ("To", "+15125550101"),
+    ];
+    let (owned, body) = form(&params);
+    let base = "https://hooks.dealer.example";
+    let path = "/hooks/northside-chevy/twilio/voice";
+    let signed_for = |url: &str| twilio::signature("12345", url, &owned);
+    let with = |host: &str, proto: &str, signature: &str| {
+        request(path, &[("host", host), ("x-forwarded-proto", proto), ("x-twilio-signature", signature)], &body)
+    };
+    // Signed for the public URL; the request reached the function under
+    // another host (the API's own domain): accepted with the base, as it is.
+    let public = signed_for(&format!("{base}{path}"));
+    let req = with("abc123.execute-api.us-east-1.amazonaws.com", "https", &public);
+    assert!(twilio::call("northside-chevy", &req, &secrets(), now, &lines(), Some(base)).unwrap().is_some());
+    assert_eq!(id(twilio::call("northside-chevy", &req, &secrets(), now, &lines(), None)), Err(Refusal::Forbidden));
+    // A signature for whatever host the caller claims is refused once the base is set.
+    let claimed = signed_for(&format!("http://attacker.example{path}"));
+    let forged = with("attacker.example", "http", &claimed);
+    assert_eq!(
+        id(twilio::call("northside-chevy", &forged, &secrets(), now, &lines(), Some(base))),
+        Err(Refusal::Forbidden)
+    );
+    assert!(twilio::call("northside-chevy", &forged, &secrets(), now, &lines(), None).unwrap().is_some());
+    // A base with a path of its own (an API mapping), and the explicit port.
+    let mapped = "https://api.dealer.example/custops";
+    let req = with("x", "http", &signed_for(&format!("{mapped}{path}")));
+    assert!(twilio::call("northside-chevy", &req, &secrets(), now, &lines(), Some(mapped)).unwrap().is_some());
+    let req = with("x", "http", &signed_for(&format!("https://hooks.dealer.example:443{path}")));
+    assert!(twilio::call("northside-chevy", &req, &secrets(), now, &lines(), Some(base)).unwrap().is_some());
+}
+
+#[test]
+fn the_public_base_url_is_read_from_the_environment_and_checked() {
+    let env = |v: &str| HashMap::from([(PUBLIC_BASE_URL.to_owned(), v.to_owned())]);
+    assert_eq!(public_base_url(&HashMap::<String, String>::new()).unwrap(), None);
+    assert_eq!(public_base_url(&env("")).unwrap(), None);
+    assert_eq!(
+        public_base_url(&env("https://hooks.dealer.example/")).unwrap().as_deref(),
+        Some("https://hooks.dealer.example")
+    );
+    for bad in ["hooks.dealer.example", "ftp://x", "https://x/?a=1", "not a url"] {
+        assert!(public_base_url(&env(bad)).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn a_missing_or_unreadable_secret_is_no_secret_and_only_an_unanswered_call_is_a_retry() {
+    use aws_sdk_secretsmanager::error::ErrorMetadata;
+    use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+    use aws_sdk_secretsmanager::types::error::{InternalServiceError, ResourceNotFoundException};
+    let coded = |code: &str| GetSecretValueError::generic(ErrorMetadata::builder().code(code).message("m").build());
+    // On AWS, a secret that does not exist, under a policy scoped to the
+    // stores' secrets, answers AccessDeniedException (not modelled by the SDK).
+    assert!(is_no_secret(&coded("AccessDeniedException")));
+    assert!(is_no_secret(&coded("ResourceNotFoundException")));
+    assert!(is_no_secret(&GetSecretValueError::ResourceNotFoundException(
+        ResourceNotFoundException::builder().build()
+    )));
+    assert!(is_no_secret(&coded("InvalidRequestException")), "marked for deletion");
+    assert!(is_no_secret(&coded("DecryptionFailure")), "the key may not be used");
+    // Secrets Manager not answering: 503, the caller retries.
+    assert!(!is_no_secret(&coded("ThrottlingException")));
+    assert!(!is_no_secret(&GetSecretValueError::InternalServiceError(InternalServiceError::builder().build())));
+}
+
+#[test]
+fn the_secret_cache_keeps_at_most_its_bound_evicting_the_oldest() {
+    let start = Instant::now();
+    let mut cache: Bounded<u32> = Bounded::new(3);
+    let forever = |_: &u32| Duration::from_secs(3600);
+    for i in 0..10u32 {
+        cache.insert(format!("store-{i}"), i, start + Duration::from_secs(u64::from(i)));
+        assert!(cache.len() <= 3);
+    }
+    let later = start + Duration::from_secs(20);
+    assert_eq!(cache.get("store-0", later, forever), None, "evicted");
+    assert_eq!(cache.get("store-9", later, forever), Some(9));
+    assert_eq!(cache.get("store-7", later, forever), Some(7));
+    // A key stored again takes no one's place.
+    cache.insert("store-9".into(), 90, later);
+    assert_eq!((cache.len(), cache.get("store-8", later, forever)), (3, Some(8)));
+    // Past its time to live: not served.
+    assert_eq!(cache.get("store-9", later + Duration::from_secs(5), |_| Duration::from_secs(1)), None);
+}
+
+#[test]
+fn a_flood_of_unknown_store_ids_reads_the_list_of_stores_at_most_once_per_interval() {
+    let start = Instant::now();
+    let mut known = KnownStores::default();
+    assert_eq!(known.lookup("northside-chevy", start), Known::ReadAgain, "never read");
+    known.read(Some(HashSet::from(["northside-chevy".to_owned()])), start);
+    assert_eq!(known.lookup("northside-chevy", start), Known::Store);
+
+    // 100,000 junk ids within the interval: no read, each refused.
+    let mut reads = 0;
+    for i in 0..100_000u64 {
+        let now = start + Duration::from_micros(i * 50);
+        match known.lookup(&format!("junk-{i}"), now) {
+            Known::NotAStore => {}
+            Known::ReadAgain => {
+                reads += 1;
+                known.read(Some(HashSet::from(["northside-chevy".to_owned()])), now);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(reads, 0, "5 s of junk, under the interval");
+    // Past the interval, an unknown id reads the list once (a store added is found), then waits again.
+    let t = start + STORE_LIST_MIN_AGE;
+    assert_eq!(known.lookup("lakeside-ford", t), Known::ReadAgain);
+    known.read(Some(HashSet::from(["northside-chevy".to_owned(), "lakeside-ford".to_owned()])), t);
+    assert_eq!(known.lookup("lakeside-ford", t), Known::Store);
+    assert_eq!(known.lookup("junk", t + Duration::from_secs(1)), Known::NotAStore);
+    // A stale list is read again even for a known store; a read that fails
+    // keeps what was known, and an unknown id is then "try again".
+    let stale = t + STORE_LIST_TTL;
+    assert_eq!(known.lookup("northside-chevy", stale), Known::ReadAgain);
+    known.read(None, stale);
+    assert_eq!(known.lookup("northside-chevy", stale), Known::Store);
+    assert_eq!(known.lookup("junk", stale), Known::Unavailable);
 }

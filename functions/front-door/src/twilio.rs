@@ -5,9 +5,11 @@
 //!
 //! `X-Twilio-Signature` is the base64 HMAC-SHA1, keyed with the account's
 //! auth token, of the URL Twilio called followed by every POST parameter
-//! sorted by name, each name then its value. The URL is rebuilt from the
-//! request (scheme from `X-Forwarded-Proto` when present, host, path, query)
-//! and accepted with and without an explicit port, as Twilio's own
+//! sorted by name, each name then its value. The URL is the deploy's public
+//! base URL (`PUBLIC_BASE_URL`) plus the path and query when it is set,
+//! whatever the request's headers say; else it is rebuilt from the request
+//! (scheme from `X-Forwarded-Proto` when present, host, path, query). Either
+//! is accepted with and without an explicit port, as Twilio's own
 //! validators do (Twilio may sign either form).
 //!
 //! A missed call: `Direction` `inbound` and `DialCallStatus` (else
@@ -58,9 +60,20 @@ fn mac(auth_token: &str, url: &str, params: &[(String, String)]) -> Hmac<Sha1> {
     mac
 }
 
-/// The URLs Twilio may have signed for this request: as called, and with the
-/// port the other way (added when absent, removed when present).
-pub fn candidate_urls(req: &HookRequest) -> Vec<String> {
+/// The URLs Twilio may have signed for this request: `public_base` (the
+/// deploy's public base URL, without a trailing `/`) plus the path and query
+/// when given, else as called; each also with the port the other way (added
+/// when absent, removed when present).
+pub fn candidate_urls(req: &HookRequest, public_base: Option<&str>) -> Vec<String> {
+    let path = req.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    if let Some(base) = public_base {
+        let (scheme, rest) = base.split_once("://").unwrap_or(("https", base));
+        let (host, base_path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        return with_and_without_port(scheme, host)
+            .into_iter()
+            .map(|host| format!("{scheme}://{host}{base_path}{path}"))
+            .collect();
+    }
     let scheme = req
         .header("x-forwarded-proto")
         .and_then(|p| p.split(',').next())
@@ -69,13 +82,17 @@ pub fn candidate_urls(req: &HookRequest) -> Vec<String> {
         .or(req.uri.scheme_str())
         .unwrap_or("https");
     let host = req.header("host").or_else(|| req.uri.authority().map(|a| a.as_str())).unwrap_or_default();
-    let path = req.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    with_and_without_port(scheme, host).into_iter().map(|host| format!("{scheme}://{host}{path}")).collect()
+}
+
+/// `host` as given, and with its port the other way.
+fn with_and_without_port(scheme: &str, host: &str) -> [String; 2] {
     let default_port = if scheme == "http" { "80" } else { "443" };
     let other_host = match host.rsplit_once(':') {
         Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name.to_owned(),
         _ => format!("{host}:{default_port}"),
     };
-    vec![format!("{scheme}://{host}{path}"), format!("{scheme}://{other_host}{path}")]
+    [host.to_owned(), other_host]
 }
 
 /// Checks the request; the missed call it reports, if it reports one.
@@ -85,6 +102,7 @@ pub fn call(
     secrets: &WebhookSecrets,
     now: DateTime<Utc>,
     departments: &Departments,
+    public_base: Option<&str>,
 ) -> Result<Option<Envelope>, Refusal> {
     let token = secrets.twilio_auth_token.as_deref().filter(|t| !t.is_empty()).ok_or(Refusal::Forbidden)?;
     let given = req
@@ -94,7 +112,8 @@ pub fn call(
     let params: Vec<(String, String)> =
         form_urlencoded::parse(&req.body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
     // Constant time, for each URL form Twilio may have signed.
-    let signed = candidate_urls(req).iter().any(|url| mac(token, url, &params).verify_slice(&given).is_ok());
+    let signed =
+        candidate_urls(req, public_base).iter().any(|url| mac(token, url, &params).verify_slice(&given).is_ok());
     if !signed {
         return Err(Refusal::Forbidden);
     }

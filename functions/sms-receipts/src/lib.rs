@@ -21,6 +21,14 @@
 //! same receipt twice changes nothing. A record that cannot be read, or a
 //! receipt for a text custops did not send, is logged (never its number)
 //! and dropped.
+//!
+//! Believed only as SNS writes it (section 11, amended; [`LogGroups::of`],
+//! [`believe`]): a delivery from any log group but the two of the stack's
+//! own account and region (`SMS_LOG_GROUP`) is dropped whole; a `SUCCESS`
+//! counts only from the delivery group and a `FAILURE` only from
+//! `/Failure`; a record whose `delivery.destination` is not the number the
+//! text went to changes nothing. Each such record is logged (never its
+//! number) and dropped.
 
 use std::sync::Arc;
 
@@ -40,8 +48,18 @@ use tracing::{info, warn};
 pub const NAME: &str = "sms-receipts";
 
 /// The environment the function reads (checked against the template).
-pub const ENV: &[&str] =
-    &[custops::env::TABLE_NAME, custops::env::RUST_LOG, custops::env::WARM_UP, custops::alerts::STAFF_ALERTS_TOPIC_ARN];
+pub const ENV: &[&str] = &[
+    custops::env::TABLE_NAME,
+    custops::env::RUST_LOG,
+    custops::env::WARM_UP,
+    custops::alerts::STAFF_ALERTS_TOPIC_ARN,
+    SMS_LOG_GROUP,
+];
+
+/// The delivery log group of the stack's own account and region
+/// (`sns/{region}/{account}/DirectPublishToPhoneNumber`); its `/Failure` is
+/// the failure group. Receipts from any other group are not read.
+pub const SMS_LOG_GROUP: &str = "SMS_LOG_GROUP";
 
 /// The carrier's answer for a number that opted out with it.
 pub const CARRIER_OPT_OUT: &str = "Phone number is opted out";
@@ -49,6 +67,98 @@ pub const CARRIER_OPT_OUT: &str = "Phone number is opted out";
 /// The log groups SNS writes SMS delivery status to (CONTRACT.md section 11).
 pub fn log_group(region: &str, account: &str, failed: bool) -> String {
     format!("sns/{region}/{account}/DirectPublishToPhoneNumber{}", if failed { "/Failure" } else { "" })
+}
+
+/// Which of the two log groups a delivery came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// `.../DirectPublishToPhoneNumber`: `SUCCESS` records.
+    Delivered,
+    /// `.../DirectPublishToPhoneNumber/Failure`: `FAILURE` records.
+    Failed,
+}
+
+impl Group {
+    /// The only status a record of this group may carry.
+    pub fn status(self) -> DeliveryStatus {
+        match self {
+            Group::Delivered => DeliveryStatus::Delivered,
+            Group::Failed => DeliveryStatus::Failed,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Group::Delivered => "delivery",
+            Group::Failed => "failure",
+        }
+    }
+}
+
+/// The two log groups receipts are read from: the stack's own account's and
+/// region's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogGroups {
+    /// `sns/{region}/{account}/DirectPublishToPhoneNumber`.
+    pub delivered: String,
+    pub account: String,
+}
+
+impl LogGroups {
+    pub fn new(region: &str, account: &str) -> Self {
+        Self { delivered: log_group(region, account, false), account: account.to_owned() }
+    }
+
+    /// From [`SMS_LOG_GROUP`] (`sns/{region}/{account}/DirectPublishToPhoneNumber`).
+    pub fn from_env(env: &impl EnvSource) -> Result<Self, ConfigError> {
+        let group = env.required(SMS_LOG_GROUP)?;
+        match group.split('/').collect::<Vec<_>>().as_slice() {
+            ["sns", region, account, "DirectPublishToPhoneNumber"]
+                if !region.is_empty() && !account.is_empty() && account.chars().all(|c| c.is_ascii_digit()) =>
+            {
+                Ok(Self::new(region, account))
+            }
+            _ => Err(ConfigError::Invalid {
+                name: SMS_LOG_GROUP,
+                reason: "not sns/{region}/{account}/DirectPublishToPhoneNumber".into(),
+            }),
+        }
+    }
+
+    /// Which of the two groups `log_group` of account `owner` (as the
+    /// subscription payload names them) is; `None`: neither.
+    pub fn of(&self, owner: &str, log_group: &str) -> Option<Group> {
+        if owner != self.account {
+            return None;
+        }
+        match log_group.strip_prefix(self.delivered.as_str()) {
+            Some("") => Some(Group::Delivered),
+            Some("/Failure") => Some(Group::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// Why a readable record of a text custops sent is not believed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Distrust {
+    #[error("a {status} record in the {group} group")]
+    WrongGroup { status: &'static str, group: &'static str },
+    #[error("the record's destination is not the number the text went to")]
+    OtherDestination,
+}
+
+/// Whether `record`, read from `group`, is believed for `text`. Pure.
+pub fn believe(record: &SmsRecord, group: Group, text: &OutboundText) -> Result<(), Distrust> {
+    let status = record.status().map_err(|_| Distrust::WrongGroup { status: "?", group: group.as_str() })?;
+    if status != group.status() {
+        return Err(Distrust::WrongGroup { status: status.as_str(), group: group.as_str() });
+    }
+    let destination = record.delivery.destination.as_deref().and_then(|d| custops::Phone::parse(d).ok());
+    if destination.as_ref() != Some(&text.phone) {
+        return Err(Distrust::OtherDestination);
+    }
+    Ok(())
 }
 
 /// One SMS delivery-status record, as SNS writes it. Fields SNS may leave
@@ -223,6 +333,7 @@ pub struct Handled {
 /// The function, with what its cold start built.
 pub struct Receipts {
     core: Core,
+    groups: LogGroups,
 }
 
 impl AsRef<Core> for Receipts {
@@ -245,11 +356,11 @@ impl Receipts {
         config: &aws_config::SdkConfig,
         clock: SharedClock,
     ) -> Result<Self, ConfigError> {
-        Ok(Self { core: Core::from_env(env, config, clock)? })
+        Ok(Self { core: Core::from_env(env, config, clock)?, groups: LogGroups::from_env(env)? })
     }
 
-    pub fn new(core: Core) -> Self {
-        Self { core }
+    pub fn new(core: Core, groups: LogGroups) -> Self {
+        Self { core, groups }
     }
 
     /// Every record of one subscription delivery. A table that does not
@@ -257,11 +368,22 @@ impl Receipts {
     /// recorded is then a duplicate); anything about the records themselves is not.
     pub async fn handle(&self, event: LogsEvent) -> Result<Handled, ProcessError> {
         let data = event.aws_logs.data;
-        let group = Arc::new(data.log_group);
+        let Some(group) = self.groups.of(&data.owner, &data.log_group) else {
+            // Named by digits-free words only: a forged group name may carry a number.
+            let handled = Handled { recorded: 0, dropped: data.log_events.len() };
+            warn!(
+                owner_is_ours = data.owner == self.groups.account,
+                log_group = %custops::phone::redact_digits(&data.log_group),
+                dropped = handled.dropped,
+                "records from a log group that is not SNS's delivery status of this account and region: dropped"
+            );
+            return Ok(handled);
+        };
+        let label = Arc::new(data.log_group);
         let results: Vec<Result<One, ProcessError>> = stream::iter(data.log_events)
             .map(|entry| {
-                let group = group.clone();
-                async move { self.one(&group, &entry.id, &entry.message).await }
+                let label = label.clone();
+                async move { self.one(group, &label, &entry.id, &entry.message).await }
             })
             .buffer_unordered(CONCURRENCY)
             .collect()
@@ -277,19 +399,27 @@ impl Receipts {
         Ok(handled)
     }
 
-    async fn one(&self, group: &str, entry_id: &str, line: &str) -> Result<One, ProcessError> {
+    async fn one(&self, group: Group, label: &str, entry_id: &str, line: &str) -> Result<One, ProcessError> {
         let record = match SmsRecord::parse(line) {
             Ok(r) => r,
             Err(reason) => {
-                warn!(log_group = group, entry_id, reason, "an unreadable delivery record: dropped");
+                warn!(log_group = label, entry_id, reason, "an unreadable delivery record: dropped");
                 return Ok(One::Dropped);
             }
         };
         let id = record.notification.message_id.as_str();
+        if record.status().ok() != Some(group.status()) {
+            warn!(message_id = id, group = group.as_str(), status = %record.status, "a record in the wrong log group: dropped");
+            return Ok(One::Dropped);
+        }
         let Some(text) = self.core.table.text_by_message_id(id).await? else {
             info!(message_id = id, "a receipt for a text custops did not send: dropped");
             return Ok(One::Dropped);
         };
+        if let Err(why) = believe(&record, group, &text) {
+            warn!(message_id = id, group = group.as_str(), reason = %why, "a record that is not what it seems: dropped");
+            return Ok(One::Dropped);
+        }
         let key = receipt_key(id);
         let store = match self.core.store(&text.store_id, &key).await {
             Ok(s) => s,

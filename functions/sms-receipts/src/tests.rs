@@ -174,3 +174,54 @@ fn a_receipt_for_a_text_with_one_already_changes_nothing_and_bad_records_are_err
     let odd = SmsRecord::parse(&SUCCESS.replace("+15125550142", "+1512555014x")).unwrap();
     assert!(odd.delivery.destination.is_some(), "more or odd fields are read, not refused");
 }
+
+#[test]
+fn only_the_two_log_groups_of_the_stacks_own_account_and_region_are_read() {
+    let env = |v: &str| std::collections::HashMap::from([(SMS_LOG_GROUP.to_owned(), v.to_owned())]);
+    let groups = LogGroups::from_env(&env("sns/us-east-1/123456789012/DirectPublishToPhoneNumber")).unwrap();
+    assert_eq!(groups, LogGroups::new("us-east-1", "123456789012"));
+    let ours = "123456789012";
+    assert_eq!(groups.of(ours, "sns/us-east-1/123456789012/DirectPublishToPhoneNumber"), Some(Group::Delivered));
+    assert_eq!(groups.of(ours, "sns/us-east-1/123456789012/DirectPublishToPhoneNumber/Failure"), Some(Group::Failed));
+    for (owner, group) in [
+        // Another account: its own groups, or ours by name.
+        ("999999999999", "sns/us-east-1/999999999999/DirectPublishToPhoneNumber"),
+        ("999999999999", "sns/us-east-1/123456789012/DirectPublishToPhoneNumber"),
+        // Another region, another group of ours, near misses.
+        (ours, "sns/eu-west-1/123456789012/DirectPublishToPhoneNumber"),
+        (ours, "/aws/lambda/custops-missed-call"),
+        (ours, "sns/us-east-1/123456789012/DirectPublishToPhoneNumber/FailureX"),
+        (ours, "sns/us-east-1/123456789012/DirectPublishToPhoneNumberX"),
+        (ours, "sns/us-east-1/123456789012/DirectPublishToPhoneNumber/Failure/x"),
+        (ours, ""),
+    ] {
+        assert_eq!(groups.of(owner, group), None, "{owner} {group}");
+    }
+    for bad in ["", "sns/us-east-1/123456789012", "sns/us-east-1/acct/DirectPublishToPhoneNumber", "x/y/z/w"] {
+        assert!(LogGroups::from_env(&env(bad)).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn a_status_counts_only_from_its_own_group_and_only_for_the_number_the_text_went_to() {
+    let t = text("missed-call", MessageClass::Reply);
+    let success = SmsRecord::parse(SUCCESS).unwrap();
+    let failed = SmsRecord::parse(&failure("Unknown error attempting to reach phone")).unwrap();
+    assert_eq!(believe(&success, Group::Delivered, &t), Ok(()));
+    assert_eq!(believe(&failed, Group::Failed, &t), Ok(()));
+    // A FAILURE written to the delivery group, a SUCCESS to /Failure.
+    assert!(matches!(believe(&failed, Group::Delivered, &t), Err(Distrust::WrongGroup { .. })));
+    assert!(matches!(believe(&success, Group::Failed, &t), Err(Distrust::WrongGroup { .. })));
+    // Another number, no number, a number that is not one.
+    for destination in [Some("+15125550199"), None, Some("not a number")] {
+        let mut forged = failed.clone();
+        forged.delivery.destination = destination.map(str::to_owned);
+        assert_eq!(believe(&forged, Group::Failed, &t), Err(Distrust::OtherDestination), "{destination:?}");
+    }
+    // The same number written another way is the number.
+    let mut spaced = success.clone();
+    spaced.delivery.destination = Some("+1 512 555 0142".into());
+    assert_eq!(believe(&spaced, Group::Delivered, &t), Ok(()));
+    // The reason names no number.
+    assert!(!Distrust::OtherDestination.to_string().chars().any(|c| c.is_ascii_digit()));
+}

@@ -298,3 +298,145 @@ async fn hostile_requests_at_every_route_get_their_refusal_and_publish_nothing()
         Some("0")
     );
 }
+
+/// A flood of paths naming no store (section 9, amended): each refused as a
+/// bad signature is, without a single Secrets Manager call and with one
+/// read of the list of stores for the whole flood; a store with no secret
+/// (moto: ResourceNotFoundException) is a 403 at every route, never a 5xx;
+/// nothing is published.
+#[tokio::test]
+async fn a_flood_of_unknown_store_ids_reads_no_secret_and_is_refused_like_a_bad_signature() {
+    let h = Harness::start(NOW).await;
+    with_secrets(&h).await;
+    let http = h.stack.serve_http(0).await.unwrap();
+    let client = reqwest::Client::new();
+    let now = h.clock.now().timestamp();
+    // Lakeside is a store with no secret yet.
+    h.put_store(
+        serde_json::from_str(&std::fs::read_to_string("../events/stores/lakeside-ford.json").unwrap()).unwrap(),
+    )
+    .await;
+    // The store's list is read once, before the flood (as a first webhook would).
+    let body = b"{}".to_vec();
+    let warm = client.post(format!("{}/hooks/northside-chevy/events", http.url)).body(body.clone()).send();
+    assert_eq!(warm.await.unwrap().status(), 403, "unsigned");
+
+    let recorder = custops_cli::emulator::CallRecorder::start(&h.emulator.endpoint).await.unwrap();
+    let flood = (0..150).map(|i| {
+        let path = match i % 3 {
+            0 => format!("/hooks/junk-{i}/events"),
+            1 => format!("/hooks/+1512555{i:04}/twilio/voice"),
+            _ => format!("/hooks/{i:x}{i:x}/ringcentral"),
+        };
+        // Signed with a real store's secret, as a stranger who has one would.
+        let mut request = client.post(format!("{}{path}", http.url)).header("verification-token", "rc-token");
+        for (name, value) in front_door::signed::headers("connector-secret", now, &body) {
+            request = request.header(name, value);
+        }
+        request.body(body.clone()).send()
+    });
+    for answer in futures::future::join_all(flood).await {
+        let answer = answer.unwrap();
+        assert_eq!(answer.status(), 403);
+        assert_eq!(answer.text().await.unwrap(), front_door::HookResponse::refused(403, vec!["forbidden".into()]).body);
+    }
+    // A store that exists but has no secret: 403 at every route.
+    for route in ["events", "twilio/voice", "ringcentral"] {
+        let url = format!("{}/hooks/lakeside-ford/{route}", http.url);
+        let answer = client.post(&url).header("verification-token", "x").body("{}").send().await.unwrap();
+        assert_eq!(answer.status(), 403, "{route}");
+    }
+    let calls = recorder.signed_requests().await.unwrap();
+    let by_door: Vec<_> =
+        calls.iter().filter(|r| r.principal.as_deref() == Some(front_door::NAME)).map(|r| &r.call).collect();
+    let secret_reads = by_door.iter().filter(|c| c.service == "secretsmanager").count();
+    assert_eq!(secret_reads, 1, "only lakeside-ford's secret was looked up: {by_door:?}");
+    let queries = by_door.iter().filter(|c| c.operation == "Query").count();
+    assert!(queries <= 2, "the list of stores read at most once for the flood: {by_door:?}");
+    assert!(by_door.iter().all(|c| c.operation != "Publish"), "nothing published: {by_door:?}");
+    h.settle().await;
+    assert!(h.sms().await.is_empty());
+}
+
+/// `PublicBaseUrl` (section 9, amended): with it set, a Twilio callback is
+/// checked against the deploy's public URL, so a caller who signs for the
+/// Host and X-Forwarded-Proto it sends itself is refused; a callback Twilio
+/// signed for the public URL is taken whatever host reached the function.
+#[tokio::test]
+async fn with_a_public_base_url_a_signature_for_the_callers_own_host_is_refused() {
+    let h = Harness::start(NOW).await;
+    with_secrets(&h).await;
+    let def = h.stack.template.functions().into_iter().find(|f| f.binary == front_door::NAME).unwrap();
+    assert_eq!(def.env.get(front_door::PUBLIC_BASE_URL).map(String::as_str), Some(""), "the template's default: none");
+    let mut env = def.env.clone();
+    env.insert(front_door::PUBLIC_BASE_URL.into(), "https://hooks.dealer.example/".into());
+    let config = custops::aws::local(&h.emulator.endpoint).await;
+    let door = front_door::FrontDoor::from_env(&env, &config, std::sync::Arc::new(h.clock.clone())).unwrap();
+
+    let path = "/hooks/northside-chevy/twilio/voice";
+    let post = |host: &str, proto: &str, signed_url: &str, sid: &str| {
+        let params = twilio_form(sid, "no-answer");
+        let (signature, body) = front_door::twilio::signed_form("12345", signed_url, &params);
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert("host", host.parse().unwrap());
+        headers.insert("x-forwarded-proto", proto.parse().unwrap());
+        headers.insert("x-twilio-signature", signature.parse().unwrap());
+        headers.insert("content-type", "application/x-www-form-urlencoded".parse().unwrap());
+        front_door::HookRequest {
+            method: axum::http::Method::POST,
+            uri: format!("http://{host}{path}").parse().unwrap(),
+            headers,
+            body: body.into_bytes(),
+        }
+    };
+    let forged = post("attacker.example", "http", &format!("http://attacker.example{path}"), "CA-forged");
+    assert_eq!(door.answer(&forged).await.status, 403);
+    let real = post(
+        "abc123.execute-api.us-east-1.amazonaws.com",
+        "https",
+        &format!("https://hooks.dealer.example{path}"),
+        "CA-real",
+    );
+    assert_eq!(door.answer(&real).await.status, 200);
+    h.settle().await;
+    let sms = h.sms().await;
+    assert_eq!(sms.len(), 1, "only Twilio's callback: {sms:?}");
+}
+
+/// The HTTP API throttles each route apart (section 9, amended): every route
+/// the template's functions declare has its own `RouteSettings` entry with
+/// its own limits, so a flood of `/hooks/` never starves `/app/` (nor one
+/// webhook the others).
+#[test]
+fn every_route_of_the_http_api_is_throttled_on_its_own() {
+    let template = custops_cli::template::Template::parse(
+        custops_cli::template::TEMPLATE,
+        &custops_cli::template::Placement::local("http://127.0.0.1:1"),
+    )
+    .unwrap();
+    let api = &template.resources["FrontDoorApi"].properties;
+    let settings = api["RouteSettings"].as_object().expect("RouteSettings on the API's stage");
+    let mut routes = Vec::new();
+    for f in template.of_type("AWS::Serverless::Function") {
+        for event in f.properties["Events"].as_object().into_iter().flat_map(|e| e.values()) {
+            if event["Type"] == "HttpApi" {
+                routes.push(format!(
+                    "{} {}",
+                    event["Properties"]["Method"].as_str().unwrap(),
+                    event["Properties"]["Path"].as_str().unwrap()
+                ));
+            }
+        }
+    }
+    assert!(routes.iter().any(|r| r.contains(" /hooks/")) && routes.iter().any(|r| r.contains(" /app")), "{routes:?}");
+    for route in &routes {
+        let s = settings
+            .get(route)
+            .unwrap_or_else(|| panic!("{route} has no RouteSettings entry: it would share the default"));
+        assert!(s["ThrottlingBurstLimit"].as_u64().is_some_and(|b| b > 0), "{route}");
+        assert!(s["ThrottlingRateLimit"].as_f64().is_some_and(|r| r > 0.0), "{route}");
+    }
+    for key in settings.keys() {
+        assert!(routes.contains(key), "RouteSettings names {key}, which no function serves (the deploy would fail)");
+    }
+}

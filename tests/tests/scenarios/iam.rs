@@ -61,5 +61,80 @@ async fn every_function_is_granted_exactly_the_actions_its_requests_need() {
         }
     }
     assert!(missing.is_empty(), "actions the functions use that their policies do not grant:\n{}", missing.join("\n"));
+
+    // On the resource too: every topic a function published to, every
+    // partition it wrote (a Deny on some partitions included), its policy allows.
+    let table = format!("arn:aws:dynamodb:us-east-1:123456789012:table/{}", template.name_of("CustomerTable").unwrap());
+    let mut refused = Vec::new();
+    for r in &requests {
+        let Some(logical_id) = r.principal.as_deref().and_then(|p| functions.get(p)) else { continue };
+        let policy = &template.resources[logical_id].properties;
+        for (action, resource, leading_keys) in iam::requests_of(&r.call, &r.body, &table) {
+            if !iam::allows(
+                policy,
+                &iam::Request { action: &action, resource: &resource, leading_keys: leading_keys.clone() },
+            ) {
+                refused.push(format!("{logical_id}: {action} on {resource} {leading_keys:?}"));
+            }
+        }
+    }
+    refused.sort();
+    refused.dedup();
+    assert!(refused.is_empty(), "requests the functions made that their policies refuse:\n{}", refused.join("\n"));
     emulator.stop().await;
+}
+
+/// What a compromised function could do with SNS and the store configs
+/// (issue 39): no policy allows `sns:Publish` on `*`; a function may publish
+/// to a topic only if its own configuration names that topic (SMS to phone
+/// numbers through `NotResource` on every topic ARN), so none can forge a
+/// STOP, a DMS event or a lead on another's topic; the staff inbox cannot
+/// write a store's config, a lead-address pointer or who works where.
+/// An SNS Publish to `resource` (`*`: a phone number).
+fn publish(resource: &str) -> iam::Request<'_> {
+    iam::Request { action: "sns:Publish", resource, leading_keys: Vec::new() }
+}
+
+#[test]
+fn no_function_may_publish_to_a_topic_it_does_not_name_nor_the_inbox_write_a_store() {
+    let template = Template::parse(TEMPLATE, &Placement::local("http://127.0.0.1:1")).unwrap();
+    let topics: Vec<String> = template
+        .of_type("AWS::SNS::Topic")
+        .map(|t| format!("arn:aws:sns:us-east-1:123456789012:{}", template.name_of(&t.logical_id).unwrap()))
+        .collect();
+    assert!(topics.len() >= 6, "{topics:?}");
+    let mut wrong = Vec::new();
+    for f in template.functions() {
+        let policy = &template.resources[&f.logical_id].properties;
+        for sid in iam::publish_on_any_resource(policy) {
+            wrong.push(format!("{}: {sid} allows sns:Publish on \"*\" (use NotResource for SMS)", f.logical_id));
+        }
+        for topic in &topics {
+            let named = f.env.values().any(|v| v == topic);
+            if iam::allows(policy, &publish(topic)) && !named {
+                wrong.push(format!("{}: may publish to {topic}, which its environment does not name", f.logical_id));
+            }
+        }
+        // A topic elsewhere (another stack, another account) is no function's either.
+        if iam::allows(policy, &publish("arn:aws:sns:us-east-1:999999999999:elsewhere")) {
+            wrong.push(format!("{}: may publish to any topic", f.logical_id));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // The functions that text can still text a phone number.
+    let missed_call = &template.resources["MissedCallFunction"].properties;
+    assert!(iam::allows(missed_call, &publish("*")), "SMS to a phone number");
+
+    // The inbox: its own writes, yes; a store's config or a lead address's pointer, no.
+    let table = format!("arn:aws:dynamodb:us-east-1:123456789012:table/{}", template.name_of("CustomerTable").unwrap());
+    let inbox = &template.resources["StaffInboxFunction"].properties;
+    let write =
+        |action: &'static str, pk: &str| iam::Request { action, resource: &table, leading_keys: vec![pk.into()] };
+    for action in ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"] {
+        assert!(iam::allows(inbox, &write(action, "CUST#northside-chevy#+15125550142")), "{action} on a customer");
+        for pk in ["STORES", "LEADTO#leads@northside.example", "STAFF#a-sub"] {
+            assert!(!iam::allows(inbox, &write(action, pk)), "the inbox may {action} {pk}");
+        }
+    }
+    assert!(iam::allows(inbox, &write("dynamodb:GetItem", "STORES")), "it still reads the stores");
 }

@@ -123,3 +123,90 @@ async fn a_carrier_opt_out_stops_every_text_to_the_number_and_a_person_calls_ins
     h.settle().await;
     assert_eq!(h.sms().await.len(), sent, "nothing more to an opted-out number");
 }
+
+/// Records that are not what they seem (section 11, amended), each through
+/// the stack as a subscription delivers it: a FAILURE written to the
+/// delivery group, a SUCCESS to /Failure, a carrier opt-out for another
+/// number, the right group of another account, another region's group.
+/// Each is dropped and changes nothing (no receipt, no task, no opt-out, no
+/// claim on the message id); the real record afterwards is recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_receipts_change_nothing_and_the_real_one_still_counts() {
+    let h = Harness::start(NOW).await;
+    h.publish(&call_missed("c-1", "call-1", "+15125550177", NOW)).await;
+    h.settle().await;
+    let id = message_id(&h, "+15125550177").await;
+    let caller = custops::CustomerId::new("northside-chevy", Phone::parse("+15125550177").unwrap());
+    let before = commands::tasks(&h.target, Some("northside-chevy"), None).await.unwrap().len();
+    let (delivered, failed) = (
+        sms_receipts::log_group("us-east-1", "123456789012", false),
+        sms_receipts::log_group("us-east-1", "123456789012", true),
+    );
+    let record = |failed: bool, destination: Option<&'static str>, response: Option<&'static str>| {
+        let (h, id) = (&h, id.clone());
+        async move {
+            commands::receipt_record_to(&h.target, &h.emulator.endpoint, &id, failed, response, None, destination)
+                .await
+                .unwrap()
+                .0
+        }
+    };
+    let opt_out = Some(sms_receipts::CARRIER_OPT_OUT);
+    let cases: Vec<(&str, &str, String, String)> = vec![
+        ("a FAILURE in the delivery group", "123456789012", delivered.clone(), record(true, None, opt_out).await),
+        ("a SUCCESS in the failure group", "123456789012", failed.clone(), record(false, None, None).await),
+        (
+            "a carrier opt-out for another number",
+            "123456789012",
+            failed.clone(),
+            record(true, Some("+15125550199"), opt_out).await,
+        ),
+        ("a record without a number", "123456789012", failed.clone(), {
+            let mut r: serde_json::Value = serde_json::from_str(&record(true, None, opt_out).await).unwrap();
+            r["delivery"].as_object_mut().unwrap().remove("destination");
+            r.to_string()
+        }),
+        ("our group's name, from another account", "999999999999", failed.clone(), record(true, None, opt_out).await),
+        (
+            "another account's own group",
+            "999999999999",
+            sms_receipts::log_group("us-east-1", "999999999999", true),
+            record(true, None, opt_out).await,
+        ),
+        (
+            "another region's group",
+            "123456789012",
+            sms_receipts::log_group("eu-west-1", "123456789012", true),
+            record(true, None, opt_out).await,
+        ),
+        (
+            "a group of another service",
+            "123456789012",
+            "/aws/lambda/custops-missed-call".into(),
+            record(true, None, opt_out).await,
+        ),
+    ];
+    for (what, owner, group, line) in cases {
+        let report = h.stack.deliver_logs_of(owner, &group, &[line]).await.unwrap().remove(0);
+        assert_eq!((report["recorded"].as_u64(), report["dropped"].as_u64()), (Some(0), Some(1)), "{what}: {report}");
+        let texts = commands::texts(&h.target, Some("northside-chevy")).await.unwrap();
+        let text = texts.iter().find(|t| t.sns_message_id.as_deref() == Some(id.as_str())).unwrap();
+        assert!(text.receipt.is_none(), "{what}: the text has no receipt");
+        let state = h.table().customer_state(&caller).await.unwrap();
+        assert!(!state.consent.opted_out(), "{what}: no opt-out");
+        assert_eq!(commands::tasks(&h.target, Some("northside-chevy"), None).await.unwrap().len(), before, "{what}");
+    }
+    let timeline = h.table().timeline(&caller).await.unwrap();
+    let from_receipts = ["text.delivered", "text.failed", "consent.opted_out"];
+    assert!(
+        !timeline.touchpoints.iter().any(|t| from_receipts.contains(&t.kind.as_str())),
+        "no receipt reached the timeline: {:?}",
+        timeline.touchpoints.iter().map(|t| &t.kind).collect::<Vec<_>>()
+    );
+
+    // The record SNS writes: recorded (no forged one claimed its message id).
+    let real = h.stack.deliver_logs(&failed, &[record(true, None, Some("Phone has no service")).await]).await.unwrap();
+    assert_eq!(real[0]["recorded"], 1, "{real:?}");
+    let tasks = commands::tasks(&h.target, Some("northside-chevy"), None).await.unwrap();
+    assert_eq!(tasks.len(), before + 1);
+}
