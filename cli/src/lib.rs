@@ -12,6 +12,7 @@ pub mod commands;
 pub mod import;
 pub mod replay;
 pub mod report_page;
+pub mod staff;
 pub mod value;
 
 pub use custops_local::{emulator, local, registry, runtime_api, template, BoxError};

@@ -208,6 +208,14 @@ enum LocalCommand {
         /// When SNS recorded it (default: a second after the text went).
         #[arg(long)]
         at: Option<DateTime<Utc>>,
+        /// Another number in the record than the text went to (E.164), to
+        /// rehearse a record that is not what it seems.
+        #[arg(long)]
+        destination: Option<String>,
+        /// The log group it is written to (default: failure for FAILURE,
+        /// delivery for SUCCESS); the other one rehearses a misplaced record.
+        #[arg(long, value_parser = ["delivery", "failure"])]
+        group: Option<String>,
         #[command(flatten)]
         conn: Conn,
     },
@@ -257,6 +265,22 @@ enum StaffCommand {
         /// Set this password for good (else Cognito mails a temporary one).
         #[arg(long, env = "CUSTOPS_STAFF_PASSWORD")]
         password: Option<String>,
+    },
+    /// Takes a store from a user; every session of theirs ends at once (with
+    /// no store left, the user is disabled).
+    Remove {
+        #[arg(long)]
+        store: String,
+        #[arg(long)]
+        email: String,
+    },
+    /// Who signs in for a store: their teams, manager or not, TOTP, enabled.
+    List {
+        #[arg(long)]
+        store: String,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -309,15 +333,26 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             }
             Ok(())
         }
-        Command::Local { command: LocalCommand::Receipt { message_id, status, response, at, conn } } => {
+        Command::Local {
+            command: LocalCommand::Receipt { message_id, status, response, at, destination, group, conn },
+        } => {
             let endpoint = require_endpoint(&conn)?;
             let target = Target::new(Some(endpoint), &conn.stack).await?;
             let failed = status == "FAILURE";
-            let (record, at) =
-                commands::receipt_record(&target, endpoint, &message_id, failed, response.as_deref(), at).await?;
+            let (record, at) = commands::receipt_record_to(
+                &target,
+                endpoint,
+                &message_id,
+                failed,
+                response.as_deref(),
+                at,
+                destination.as_deref(),
+            )
+            .await?;
             let clock: SharedClock = Arc::new(PinnedClock::at(at));
             let stack = LocalStack::connect(endpoint, clock).await?;
-            let group = sms_receipts::log_group(custops::aws::LOCAL_REGION, custops::aws::LOCAL_ACCOUNT, failed);
+            let to_failure = group.map_or(failed, |g| g == "failure");
+            let group = sms_receipts::log_group(custops::aws::LOCAL_REGION, custops::aws::LOCAL_ACCOUNT, to_failure);
             for report in stack.deliver_logs(&group, &[record]).await? {
                 println!("receipt {message_id} ({status}) to {group}: {report}");
             }
@@ -365,9 +400,9 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         }
         Command::Staff { command: StaffCommand::Add { store, email, teams, manager, password }, conn } => {
             let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
-            let user = commands::staff_add(&target, &store, &email, &teams, manager, password.as_deref()).await?;
+            let user = custops_cli::staff::add(&target, &store, &email, &teams, manager, password.as_deref()).await?;
             println!(
-                "staff {} {}: stores {}, teams {}{}{}",
+                "staff {} {}: stores {}; at {store}: teams {}{}{}",
                 user.email,
                 if user.created { "added" } else { "updated" },
                 user.stores.join(","),
@@ -375,6 +410,37 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 if user.manager { ", manager" } else { "" },
                 if password.is_none() && user.created { " (Cognito mails a temporary password)" } else { "" }
             );
+            Ok(())
+        }
+        Command::Staff { command: StaffCommand::Remove { store, email }, conn } => {
+            let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
+            let r = custops_cli::staff::remove(&target, &store, &email).await?;
+            println!(
+                "staff {} {}: sessions ended {}; stores left {}{}",
+                r.email,
+                if r.had_store { format!("removed from {store}") } else { format!("did not work at {store}") },
+                r.sessions_ended,
+                if r.stores.is_empty() { "none".to_owned() } else { r.stores.join(",") },
+                if r.disabled { " (disabled)" } else { "" }
+            );
+            Ok(())
+        }
+        Command::Staff { command: StaffCommand::List { store, json }, conn } => {
+            let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
+            for p in custops_cli::staff::list(&target, &store).await? {
+                if json {
+                    println!("{}", serde_json::to_string(&p)?);
+                } else {
+                    println!(
+                        "{}\tteams {}\t{}\tmfa {}\t{}",
+                        p.email,
+                        p.teams.join(","),
+                        if p.manager { "manager" } else { "staff" },
+                        if p.mfa { "on" } else { "off" },
+                        if p.enabled { "enabled" } else { "disabled" }
+                    );
+                }
+            }
             Ok(())
         }
         Command::Store { command: StoreCommand::Put { file }, conn } => {

@@ -355,22 +355,64 @@ fn staff_added_with_the_binary_sign_in_at_the_http_url_and_see_their_stores_task
 
     publish(&endpoint, "carrier/020-call-missed-known-customer.json");
     texts_once_all(&endpoint, "sent");
-    let page = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let signed_in = client
-            .post(format!("{http}/app/signin"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body("email=ana%40northside.example&password=Correct-horse-42")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(signed_in.status().as_u16(), 303);
-        let cookie = signed_in.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
-        let tasks = client.get(format!("{http}/app/tasks")).header("cookie", cookie).send().await.unwrap();
-        assert_eq!(tasks.status().as_u16(), 200);
-        tasks.text().await.unwrap()
-    });
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let sign_in = || {
+        runtime.block_on(async {
+            client
+                .post(format!("{http}/app/signin"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("email=ana%40northside.example&password=Correct-horse-42")
+                .send()
+                .await
+                .unwrap()
+        })
+    };
+    let tasks = |cookie: &str| {
+        runtime.block_on(async {
+            let answer = client.get(format!("{http}/app/tasks")).header("cookie", cookie).send().await.unwrap();
+            (answer.status().as_u16(), answer.text().await.unwrap())
+        })
+    };
+    let signed_in = sign_in();
+    assert_eq!(signed_in.status().as_u16(), 303);
+    let cookie = signed_in.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let (status, page) = tasks(&cookie);
+    assert_eq!(status, 200);
     assert!(page.contains("callback-call-7f3a1c20") && page.contains("+15125550142"), "{page}");
+
+    // `staff list`: who signs in for a store, their teams, manager there or not.
+    let listed = custops(&endpoint, &["staff", "list", "--store", "northside-chevy"]);
+    assert!(listed.contains("ana@northside.example\tteams bdc-service,bdc\tstaff\tmfa off\tenabled"), "{listed}");
+    let json = custops(&endpoint, &["staff", "list", "--store", "lakeside-ford", "--json"]);
+    let lee: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (lee["email"].as_str(), lee["manager"].as_bool(), &lee["teams"]),
+        (Some("ana@northside.example"), Some(true), &serde_json::json!(["bdc"])),
+        "{json}"
+    );
+
+    // `staff remove` takes a store: the cookie she holds (or a copy of it) is
+    // worth nothing from that moment.
+    let removed =
+        custops(&endpoint, &["staff", "remove", "--store", "northside-chevy", "--email", "ana@northside.example"]);
+    assert!(
+        removed.contains("removed from northside-chevy")
+            && removed.contains("sessions ended 1")
+            && removed.contains("stores left lakeside-ford"),
+        "{removed}"
+    );
+    assert_eq!(tasks(&cookie).0, 303, "the session ended at once");
+    assert!(!custops(&endpoint, &["staff", "list", "--store", "northside-chevy"]).contains("ana@"));
+    // Signed in again, she works at Lakeside only; her last store taken, she signs in nowhere.
+    let again = sign_in();
+    let cookie = again.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let (status, page) = tasks(&cookie);
+    assert!(status == 200 && !page.contains("callback-call-7f3a1c20"), "{page}");
+    let last = custops(&endpoint, &["staff", "remove", "--store", "lakeside-ford", "--email", "ana@northside.example"]);
+    assert!(last.contains("stores left none (disabled)"), "{last}");
+    assert_eq!(tasks(&cookie).0, 303);
+    assert_eq!(sign_in().status().as_u16(), 401, "a disabled user signs in nowhere");
 }
 
 /// The emulator ends with the process that started it, however that ends

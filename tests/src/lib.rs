@@ -214,3 +214,32 @@ pub async fn commit_text(
     table.commit(tx).await?;
     Ok(plan)
 }
+
+/// The six digits an authenticator app shows at `unix` seconds for the
+/// base32 `secret` (RFC 6238: HMAC-SHA1, 30-second steps, RFC 4226's
+/// dynamic truncation), as a person types them at sign-in.
+pub fn totp(secret: &str, unix: i64) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut key = Vec::new();
+    let (mut buffer, mut bits) = (0u64, 0u32);
+    for c in secret.trim_end_matches('=').bytes().filter(|c| !c.is_ascii_whitespace()) {
+        let value = match c.to_ascii_uppercase() {
+            c @ b'A'..=b'Z' => c - b'A',
+            c @ b'2'..=b'7' => c - b'2' + 26,
+            other => panic!("not base32: {:?}", other as char),
+        };
+        buffer = (buffer << 5) | u64::from(value);
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            key.push((buffer >> bits) as u8);
+        }
+    }
+    let step = (unix / 30) as u64;
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(&key).expect("any key length");
+    mac.update(&step.to_be_bytes());
+    let digest = mac.finalize().into_bytes();
+    let offset = usize::from(digest[19] & 0x0f);
+    let code = u32::from_be_bytes([digest[offset] & 0x7f, digest[offset + 1], digest[offset + 2], digest[offset + 3]]);
+    format!("{:06}", code % 1_000_000)
+}

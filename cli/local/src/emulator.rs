@@ -233,6 +233,9 @@ impl Emulator {
         let mut env = vec![
             ("MOTO_ALLOW_NONEXISTENT_REGION".to_string(), "false".to_string()),
             ("MOTO_RECORDER_FILEPATH".to_string(), recording.display().to_string()),
+            // TOTP codes are checked (against the one secret moto gives every
+            // user), as Cognito checks them; without it any code passes.
+            ("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP".to_string(), "true".to_string()),
         ];
         // Whole milliseconds, rounded up so a short window stays on; never inherited.
         if let Some(window) = options.tx_conflict_window.filter(|w| !w.is_zero()) {

@@ -1,233 +1,145 @@
-//! Who is asking: the session cookie holds the Cognito ID token the sign-in
-//! got, checked on every request against the pool's signing keys (RS256,
-//! JWKS), its expiry, its audience (the app client), its issuer (the pool)
-//! and its use (`id`). The user's stores and teams are the token's
-//! `custom:store_id` and `custom:teams`, which the app client cannot write,
-//! and `cognito:groups` says whether they are a manager.
+//! Who is asking: a server-side session (CONTRACT.md section 10). The cookie
+//! carries a random id (32 bytes from the operating system's CSPRNG,
+//! base64url), never a token; the table holds the session under the id's
+//! SHA-256 ([`custops::staff::StaffSession`]), so a read of the table yields
+//! no cookie that works. A session ends on sign-out, 12 hours after sign-in,
+//! after 8 hours unused, and at once when `custops staff remove` ends the
+//! person's sessions; every request reads the person's stores as they are
+//! now.
 //!
-//! The form token (`csrf`) is derived from the session: a page can only be
-//! posted by someone who holds the cookie, which a script cannot read
-//! (HttpOnly) and another site cannot send (SameSite=Lax). Nothing here is
-//! ever logged.
+//! The form token (`csrf`) is derived from the session id: a page can only
+//! be posted by someone who holds the cookie, which a script cannot read
+//! (HttpOnly) and another site cannot send (SameSite=Lax). The pool's access
+//! token (for TOTP enrolment) is kept sealed (AES-256-GCM) with a key derived
+//! from the id. Nothing here is ever logged.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde::Deserialize;
+use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "custops_session";
 
-/// The group whose members see and assign everything of their stores.
-pub const MANAGERS: &str = custops::alerts::MANAGERS;
+/// The bytes of randomness in a session id.
+pub const ID_BYTES: usize = 32;
 
-/// A signed-in staff user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct User {
-    /// Cognito's `sub` (what logs name).
-    pub sub: String,
-    pub email: String,
-    pub stores: Vec<String>,
-    pub teams: Vec<String>,
-    pub manager: bool,
+/// A new session id: [`ID_BYTES`] from the CSPRNG, base64url.
+pub fn new_id() -> Result<String, String> {
+    let mut bytes = [0u8; ID_BYTES];
+    SystemRandom::new().fill(&mut bytes).map_err(|_| "the system's random source failed".to_owned())?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
-impl User {
-    pub fn works_at(&self, store_id: &str) -> bool {
-        self.stores.iter().any(|s| s == store_id)
-    }
-
-    pub fn on_team(&self, owner: &str) -> bool {
-        self.teams.iter().any(|t| t == owner)
-    }
+/// Whether `id` has the shape of an id [`new_id`] made (anything else is
+/// refused before the table is read).
+pub fn well_formed(id: &str) -> bool {
+    id.len() == 43 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// How far past its expiry a token is still taken (clock skew).
-pub const LEEWAY: u64 = 30;
-
-#[derive(Debug, Deserialize)]
-struct Claims {
-    sub: String,
-    exp: u64,
-    #[serde(default)]
-    email: Option<String>,
-    #[serde(default, rename = "cognito:username")]
-    username: Option<String>,
-    token_use: String,
-    #[serde(default, rename = "custom:store_id")]
-    stores: Option<String>,
-    #[serde(default, rename = "custom:teams")]
-    teams: Option<String>,
-    #[serde(default, rename = "cognito:groups")]
-    groups: Vec<String>,
+/// The table key of a session id, and of an email's failure counter.
+pub fn hash(value: &str) -> String {
+    hex::encode(Sha256::digest(value.as_bytes()))
 }
 
-fn list(v: Option<&str>) -> Vec<String> {
-    v.unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+/// The session id in a request's cookies.
+pub fn id_of(cookies: Option<&str>) -> Option<&str> {
+    cookies?
+        .split(';')
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v)
+        .filter(|v| well_formed(v))
 }
 
-/// Why a token is not a session.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Rejected {
-    #[error("not a token")]
-    Malformed,
-    #[error("signed with a key the pool does not have")]
-    UnknownKey,
-    #[error("the pool's keys could not be read: {0}")]
-    Keys(String),
-    #[error("invalid: {0}")]
-    Invalid(String),
+/// How the inbox is reached, as the deployment is configured (never as a
+/// request says): HTTPS on AWS; plain HTTP only in the local stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Https,
+    PlainHttp,
 }
 
-/// How long the pool's keys are kept; an unknown key id reads them again,
-/// at most once per [`REFETCH`].
-pub const KEYS_TTL: Duration = Duration::from_secs(3600);
-pub const REFETCH: Duration = Duration::from_secs(60);
-
-/// The pool's keys and what a token must say.
-pub struct Verifier {
-    issuer: String,
-    client_id: String,
-    jwks_url: String,
-    /// The emulator's JWKS endpoint needs a SigV4-shaped Authorization header
-    /// to know it is a Cognito request; AWS needs none.
-    local: bool,
-    http: reqwest::Client,
-    keys: Mutex<Option<(Instant, HashMap<String, DecodingKey>)>>,
-}
-
-impl Verifier {
-    /// `endpoint`: the emulator's URL locally (`None` on AWS).
-    pub fn new(region: &str, pool_id: &str, client_id: &str, endpoint: Option<&str>) -> Self {
-        let issuer = format!("https://cognito-idp.{region}.amazonaws.com/{pool_id}");
-        let jwks_url = match endpoint {
-            Some(e) => format!("{}/{pool_id}/.well-known/jwks.json", e.trim_end_matches('/')),
-            None => format!("{issuer}/.well-known/jwks.json"),
-        };
-        Self {
-            issuer,
-            client_id: client_id.to_owned(),
-            jwks_url,
-            local: endpoint.is_some(),
-            http: reqwest::Client::builder().timeout(Duration::from_secs(3)).build().unwrap_or_default(),
-            keys: Mutex::new(None),
+impl Transport {
+    pub fn scheme(self) -> &'static str {
+        match self {
+            Transport::Https => "https",
+            Transport::PlainHttp => "http",
         }
     }
-
-    /// The user a token is, if it is a valid session now. Its expiry is
-    /// real time, whatever clock the rest of custops runs on (a pinned
-    /// `--now` moves business time, not Cognito's).
-    pub async fn user(&self, token: &str) -> Result<User, Rejected> {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        self.user_at(token, now).await
-    }
-
-    /// [`Verifier::user`] at `now` (unix seconds).
-    pub async fn user_at(&self, token: &str, now: u64) -> Result<User, Rejected> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| Rejected::Malformed)?;
-        if header.alg != Algorithm::RS256 {
-            return Err(Rejected::Invalid("not RS256".into()));
-        }
-        let kid = header.kid.ok_or(Rejected::Malformed)?;
-        let key = match self.cached(&kid, false) {
-            Some(k) => k,
-            None => {
-                self.fetch().await?;
-                self.cached(&kid, true).ok_or(Rejected::UnknownKey)?
-            }
-        };
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.set_audience(&[&self.client_id]);
-        validation.set_issuer(&[&self.issuer]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        // Expiry is checked below, at `now`.
-        validation.validate_exp = false;
-        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation)
-            .map_err(|e| Rejected::Invalid(format!("{:?}", e.kind())))?;
-        let c = data.claims;
-        if c.exp + LEEWAY < now {
-            return Err(Rejected::Invalid("expired".into()));
-        }
-        if c.token_use != "id" {
-            return Err(Rejected::Invalid("not an ID token".into()));
-        }
-        Ok(User {
-            email: c.email.or(c.username).unwrap_or_else(|| c.sub.clone()),
-            sub: c.sub,
-            stores: list(c.stores.as_deref()),
-            teams: list(c.teams.as_deref()),
-            manager: c.groups.iter().any(|g| g == MANAGERS),
-        })
-    }
-
-    fn cached(&self, kid: &str, fresh: bool) -> Option<DecodingKey> {
-        let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        let (at, keys) = keys.as_ref()?;
-        (fresh || at.elapsed() < KEYS_TTL).then(|| keys.get(kid).cloned()).flatten()
-    }
-
-    /// Reads the pool's keys (at most once per [`REFETCH`]).
-    async fn fetch(&self) -> Result<(), Rejected> {
-        if self.keys.lock().unwrap_or_else(|p| p.into_inner()).as_ref().is_some_and(|(at, _)| at.elapsed() < REFETCH) {
-            return Ok(());
-        }
-        let mut req = self.http.get(&self.jwks_url);
-        if self.local {
-            req = req.header(
-                "Authorization",
-                "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/cognito-idp/aws4_request, SignedHeaders=host, Signature=0",
-            );
-        }
-        let set: JwkSet = req
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| Rejected::Keys(e.without_url().to_string()))?
-            .json()
-            .await
-            .map_err(|e| Rejected::Keys(e.without_url().to_string()))?;
-        let keys = set
-            .keys
-            .iter()
-            .filter_map(|jwk| Some((jwk.common.key_id.clone()?, DecodingKey::from_jwk(jwk).ok()?)))
-            .collect();
-        *self.keys.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), keys));
-        Ok(())
-    }
 }
 
-/// The session token in a request's cookies.
-pub fn token_of(cookies: Option<&str>) -> Option<&str> {
-    cookies?.split(';').filter_map(|c| c.trim().split_once('=')).find(|(k, _)| *k == COOKIE).map(|(_, v)| v)
-}
-
-/// The `Set-Cookie` of a new session (`max_age` seconds), `Secure` behind HTTPS.
-pub fn set_cookie(token: &str, max_age: i64, https: bool) -> String {
+/// The `Set-Cookie` of a new session (`max_age` seconds); `Secure` unless plain HTTP.
+pub fn set_cookie(id: &str, max_age: i64, transport: Transport) -> String {
     format!(
-        "{COOKIE}={token}; Path=/app; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
-        if https { "; Secure" } else { "" }
+        "{COOKIE}={id}; Path=/app; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
+        if transport == Transport::Https { "; Secure" } else { "" }
     )
 }
 
-/// The `Set-Cookie` that ends the session.
-pub fn clear_cookie(https: bool) -> String {
-    set_cookie("", 0, https)
+/// The `Set-Cookie` that ends the session in the browser.
+pub fn clear_cookie(transport: Transport) -> String {
+    set_cookie("", 0, transport)
 }
 
 /// The form token of a session.
-pub fn csrf(token: &str) -> String {
-    let digest = Sha256::new().chain_update(b"custops-inbox-form\0").chain_update(token.as_bytes()).finalize();
+pub fn csrf(id: &str) -> String {
+    let digest = Sha256::new().chain_update(b"custops-inbox-form\0").chain_update(id.as_bytes()).finalize();
     hex::encode(&digest[..16])
 }
 
-/// Whether `sent` is the form token of the session `token`.
-pub fn csrf_ok(token: &str, sent: Option<&str>) -> bool {
-    sent.is_some_and(|s| bool::from(csrf(token).as_bytes().ct_eq(s.as_bytes())))
+/// Whether `sent` is the form token of the session `id`.
+pub fn csrf_ok(id: &str, sent: Option<&str>) -> bool {
+    sent.is_some_and(|s| bool::from(csrf(id).as_bytes().ct_eq(s.as_bytes())))
+}
+
+fn seal_key(id: &str) -> Option<LessSafeKey> {
+    let key = Sha256::new().chain_update(b"custops-inbox-seal\0").chain_update(id.as_bytes()).finalize();
+    UnboundKey::new(&AES_256_GCM, &key).ok().map(LessSafeKey::new)
+}
+
+/// `secret` sealed for the session `id` (base64 of nonce, ciphertext, tag).
+pub fn seal(id: &str, secret: &str) -> Option<String> {
+    let key = seal_key(id)?;
+    let mut nonce = [0u8; NONCE_LEN];
+    SystemRandom::new().fill(&mut nonce).ok()?;
+    let mut data = secret.as_bytes().to_vec();
+    key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut data).ok()?;
+    let mut out = nonce.to_vec();
+    out.extend(data);
+    Some(STANDARD.encode(out))
+}
+
+/// What [`seal`] sealed, with the session id it was sealed for.
+pub fn unseal(id: &str, sealed: &str) -> Option<String> {
+    let key = seal_key(id)?;
+    let raw = STANDARD.decode(sealed).ok()?;
+    if raw.len() < NONCE_LEN {
+        return None;
+    }
+    let (nonce, data) = raw.split_at(NONCE_LEN);
+    let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+    let mut data = data.to_vec();
+    let plain = key.open_in_place(nonce, Aad::empty(), &mut data).ok()?;
+    String::from_utf8(plain.to_vec()).ok()
+}
+
+/// Whether a request comes from another site: `Sec-Fetch-Site` other than
+/// `same-origin` or `none` (typed, bookmarked), or an `Origin` that is not
+/// `own_origin` (login CSRF: another site signing a victim in).
+///
+/// `Origin: null` names no origin: it is what a browser sends for the
+/// inbox's own forms, because every page says `Referrer-Policy:
+/// no-referrer` (the Fetch standard then serialises the origin as `null`).
+/// Such a request is judged by `Sec-Fetch-Site`, which every current
+/// browser sends, and which says `cross-site` for another site's form,
+/// a sandboxed frame's included.
+pub fn cross_site(sec_fetch_site: Option<&str>, origin: Option<&str>, own_origin: &str) -> bool {
+    let foreign_fetch = sec_fetch_site.is_some_and(|s| !matches!(s, "same-origin" | "none"));
+    let foreign_origin = origin.is_some_and(|o| o != "null" && !o.eq_ignore_ascii_case(own_origin));
+    foreign_fetch || foreign_origin
 }
 
 #[cfg(test)]
@@ -235,31 +147,61 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_cookie_is_http_only_same_site_and_secure_behind_https() {
-        let c = set_cookie("abc", 3600, true);
-        assert!(c.starts_with("custops_session=abc;"));
+    fn a_session_id_is_256_random_bits_and_the_table_holds_only_its_hash() {
+        let (a, b) = (new_id().unwrap(), new_id().unwrap());
+        assert_ne!(a, b);
+        assert!(well_formed(&a) && URL_SAFE_NO_PAD.decode(&a).unwrap().len() == 32);
+        assert_eq!(hash(&a).len(), 64);
+        assert_ne!(hash(&a), a);
+        assert!(!well_formed("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.sig"), "a token is not a session id");
+    }
+
+    #[test]
+    fn the_cookie_is_http_only_same_site_and_secure_unless_the_deployment_is_plain_http() {
+        let id = new_id().unwrap();
+        let c = set_cookie(&id, 3600, Transport::Https);
+        assert!(c.starts_with(&format!("custops_session={id};")));
         for part in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/app", "Max-Age=3600"] {
             assert!(c.contains(part), "{c}");
         }
-        assert!(!set_cookie("abc", 3600, false).contains("Secure"));
-        assert!(clear_cookie(false).contains("Max-Age=0"));
-        assert_eq!(token_of(Some("a=1; custops_session=tok.en; b=2")), Some("tok.en"));
-        assert_eq!(token_of(Some("a=1")), None);
+        assert!(!set_cookie(&id, 3600, Transport::PlainHttp).contains("Secure"));
+        assert!(clear_cookie(Transport::Https).contains("Max-Age=0"));
+        assert_eq!(id_of(Some(&format!("a=1; custops_session={id}; b=2"))), Some(id.as_str()));
+        assert_eq!(id_of(Some("a=1")), None);
+        assert_eq!(id_of(Some("custops_session=a.b.c")), None);
     }
 
     #[test]
     fn the_form_token_belongs_to_one_session() {
-        let t = csrf("session-one");
+        let (one, two) = (new_id().unwrap(), new_id().unwrap());
+        let t = csrf(&one);
         assert_eq!(t.len(), 32);
-        assert!(csrf_ok("session-one", Some(&t)));
-        assert!(!csrf_ok("session-two", Some(&t)));
-        assert!(!csrf_ok("session-one", None));
-        assert!(!csrf_ok("session-one", Some("")));
+        assert!(csrf_ok(&one, Some(&t)));
+        assert!(!csrf_ok(&two, Some(&t)));
+        assert!(!csrf_ok(&one, None));
+        assert!(!csrf_ok(&one, Some("")));
     }
 
-    #[tokio::test]
-    async fn a_token_that_is_not_a_jwt_is_refused_before_any_key_is_read() {
-        let v = Verifier::new("us-east-1", "us-east-1_x", "client", Some("http://127.0.0.1:1"));
-        assert_eq!(v.user("not-a-token").await, Err(Rejected::Malformed));
+    #[test]
+    fn a_sealed_token_opens_only_with_its_session_id() {
+        let (one, two) = (new_id().unwrap(), new_id().unwrap());
+        let sealed = seal(&one, "access-token").unwrap();
+        assert!(!sealed.contains("access-token"));
+        assert_eq!(unseal(&one, &sealed).as_deref(), Some("access-token"));
+        assert_eq!(unseal(&two, &sealed), None);
+    }
+
+    #[test]
+    fn a_sign_in_posted_from_another_site_is_cross_site() {
+        let own = "https://inbox.example";
+        assert!(!cross_site(Some("same-origin"), Some(own), own));
+        assert!(!cross_site(Some("none"), None, own));
+        assert!(!cross_site(None, None, own), "an old browser or a script: no claim either way");
+        assert!(cross_site(Some("cross-site"), None, own));
+        assert!(cross_site(Some("same-site"), None, own), "a sibling subdomain is another site's page");
+        assert!(cross_site(None, Some("https://evil.example"), own));
+        // The inbox's own form, under `Referrer-Policy: no-referrer`.
+        assert!(!cross_site(Some("same-origin"), Some("null"), own));
+        assert!(cross_site(Some("cross-site"), Some("null"), own), "another site's sandboxed frame");
     }
 }

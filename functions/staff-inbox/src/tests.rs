@@ -2,8 +2,11 @@
 //! sees, and that nothing a customer wrote becomes markup.
 
 use super::*;
-use custops::model::{TaskKind, Touchpoint};
+use crate::views::{CustomerPage, CustomerView, TaskView, TasksPage};
+use chrono::{DateTime, Utc};
+use custops::model::{Customer, Task, TaskKind, Touchpoint};
 use custops::store::Department;
+use custops::CustomerId;
 
 fn at(t: &str) -> DateTime<Utc> {
     t.parse().unwrap()
@@ -69,4 +72,31 @@ fn a_path_segment_keeps_its_plus_and_decodes_escapes() {
     assert_eq!(segment("+15125550142"), "+15125550142");
     assert_eq!(segment("%2B15125550142"), "+15125550142");
     assert_eq!(segment("reply-01J%20x"), "reply-01J x");
+}
+
+#[test]
+fn every_answer_keeps_to_itself_and_https_adds_hsts_and_a_secure_cookie() {
+    let https = harden(HookResponse::html(200, "<p>x</p>".into()), Transport::Https);
+    let header = |r: &HookResponse, name: &str| {
+        r.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone()).unwrap_or_default()
+    };
+    assert_eq!(header(&https, "x-content-type-options"), "nosniff");
+    assert_eq!(header(&https, "referrer-policy"), "no-referrer");
+    assert!(header(&https, "strict-transport-security").starts_with("max-age=31536000"), "a year at least");
+    let csp = header(&https, "content-security-policy");
+    assert!(csp.contains("base-uri 'none'") && !csp.contains("script"), "{csp}");
+    let plain = harden(HookResponse::html(200, "<p>x</p>".into()), Transport::PlainHttp);
+    assert!(header(&plain, "strict-transport-security").is_empty(), "no HSTS on local plain HTTP");
+    let id = session::new_id().unwrap();
+    assert!(session::set_cookie(&id, 60, Transport::Https).contains("; Secure"));
+    assert!(!session::set_cookie(&id, 60, Transport::PlainHttp).contains("Secure"));
+}
+
+#[test]
+fn a_log_line_never_carries_a_customers_mail_address_or_number() {
+    let path = "/app/customers/mailto:priya.raman@example.com/reply";
+    let line = redact(path);
+    assert_eq!(line, "/app/customers/mailto:p***@example.com/reply");
+    assert!(!redact("/app/customers/+15125550142/reply").contains("5125550142"));
+    assert!(!redact_key("+15125550142").contains("5125550142"));
 }

@@ -91,7 +91,7 @@ async fn a_person_signs_in_reads_the_list_opens_the_record_answers_and_closes_in
         return;
     }
     let h = Harness::start(NOW).await;
-    commands::staff_add(
+    custops_cli::staff::add(
         &h.target,
         "northside-chevy",
         "ana@northside.example",
@@ -131,7 +131,10 @@ async fn a_person_signs_in_reads_the_list_opens_the_record_answers_and_closes_in
                 .await
                 .unwrap();
             browser.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
-            browser.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css(".task")).await.unwrap();
+            if browser.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css(".task")).await.is_err() {
+                let at = browser.current_url().await.unwrap();
+                panic!("no task list after signing in; at {at}: {}", browser.source().await.unwrap());
+            }
             assert!(browser.current_url().await.unwrap().path().ends_with("/app/tasks"));
             browser
         }
@@ -206,6 +209,35 @@ async fn a_person_signs_in_reads_the_list_opens_the_record_answers_and_closes_in
     let open = commands::tasks(&h.target, Some("northside-chevy"), None).await.unwrap();
     assert!(open.iter().all(|t| t.task_id != "callback-call-1"));
 
+    // An authenticator app: Ana enrols at /app/mfa (the secret as text and
+    // as a QR code drawn on the server), signs out, and signs in again with
+    // her password and the six digits the app shows. The emulator checks
+    // the code (MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP).
+    assert_eq!(custops_tests::totp("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", 59), "287082", "RFC 6238's own vector");
+    browser.goto(&format!("{}/app/mfa", http.url)).await.unwrap();
+    let secret = browser.find(Locator::Id("totp-secret")).await.unwrap().text().await.unwrap();
+    browser.find(Locator::Css(".qr svg")).await.expect("the QR code, drawn as SVG");
+    std::fs::write(screenshots().join("inbox-mfa.png"), browser.screenshot().await.unwrap()).unwrap();
+    browser.find(Locator::Css("input[name=code]")).await.unwrap().send_keys(&fresh_totp(&secret).await).await.unwrap();
+    browser.find(Locator::XPath("//button[text()='Confirm']")).await.unwrap().click().await.unwrap();
+    browser.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css(".notice")).await.unwrap();
+    let notice = browser.find(Locator::Css(".notice")).await.unwrap().text().await.unwrap();
+    assert!(notice.contains("Authenticator app set up"), "{notice}");
+    browser.find(Locator::XPath("//button[text()='Sign out']")).await.unwrap().click().await.unwrap();
+    browser.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("input[name=password]")).await.unwrap();
+    browser.find(Locator::Css("input[name=email]")).await.unwrap().send_keys("ana@northside.example").await.unwrap();
+    browser.find(Locator::Css("input[name=password]")).await.unwrap().send_keys("Correct-horse-42").await.unwrap();
+    browser.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    let code = browser.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("input[name=code]")).await;
+    let code = code.expect("the password alone no longer signs her in: a code is asked for");
+    assert!(browser.find(Locator::Css(".task")).await.is_err(), "no task list before the code");
+    code.send_keys(&fresh_totp(&secret).await).await.unwrap();
+    browser.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    browser.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("header")).await.unwrap();
+    assert!(browser.current_url().await.unwrap().path().ends_with("/app/tasks"), "signed in with the code");
+    let listed = custops_cli::staff::list(&h.target, "northside-chevy").await.unwrap();
+    assert!(listed.iter().any(|p| p.email == "ana@northside.example" && p.mfa), "{listed:?}");
+
     // `custops value --html`: the one page, as a GM opens it.
     let day = "2026-11-24".parse().unwrap();
     let value =
@@ -219,4 +251,14 @@ async fn a_person_signs_in_reads_the_list_opens_the_record_answers_and_closes_in
     assert!(shown.contains("What custops did for Northside Chevrolet") && shown.contains("Missed calls"), "{shown}");
     std::fs::write(screenshots().join("value.png"), browser.screenshot().await.unwrap()).unwrap();
     browser.close().await.unwrap();
+}
+
+/// The code an authenticator app shows now for `secret`; a code about to
+/// turn over waits for the next one, as a person would.
+async fn fresh_totp(secret: &str) -> String {
+    let unix = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    if unix() % 30 >= 27 {
+        tokio::time::sleep(Duration::from_secs(4)).await;
+    }
+    custops_tests::totp(secret, unix())
 }

@@ -139,7 +139,7 @@ struct InboxSession {
 /// A person signs in (once with a wrong password), reads the list and a
 /// record, answers, and sends a form without its token and a forged session.
 async fn staff_inbox_session(stack: &LocalStack, target: &Target) -> InboxSession {
-    custops_cli::commands::staff_add(target, "northside-chevy", "ana@northside.example", "bdc", false, Some(PASSWORD))
+    custops_cli::staff::add(target, "northside-chevy", "ana@northside.example", "bdc", false, Some(PASSWORD))
         .await
         .unwrap();
     let http = stack.serve_http(0).await.unwrap();

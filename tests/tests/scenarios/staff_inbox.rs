@@ -153,23 +153,28 @@ async fn staff_of_two_stores_sign_in_work_their_tasks_and_answer_only_their_cust
     let h = Harness::start(NOW).await;
     h.put_store(lakeside()).await;
     let queue = alert_queue(&h).await;
-    let ana = commands::staff_add(&h.target, "northside-chevy", "Ana@Northside.example", "bdc", false, Some(PASSWORD))
+    let ana_user =
+        custops_cli::staff::add(&h.target, "northside-chevy", "Ana@Northside.example", "bdc", false, Some(PASSWORD))
+            .await
+            .unwrap();
+    assert!(ana_user.created && ana_user.email == "ana@northside.example");
+    // Who did what is recorded by the person's `sub`, with the email beside it.
+    let ana_actor = format!("ana@northside.example ({})", ana_user.sub);
+    custops_cli::staff::add(&h.target, "northside-chevy", "gm@northside.example", "bdc-service", true, Some(PASSWORD))
         .await
         .unwrap();
-    assert!(ana.created && ana.email == "ana@northside.example");
-    commands::staff_add(&h.target, "northside-chevy", "gm@northside.example", "bdc-service", true, Some(PASSWORD))
+    custops_cli::staff::add(&h.target, "lakeside-ford", "lee@lakeside.example", "bdc", true, Some(PASSWORD))
         .await
         .unwrap();
-    commands::staff_add(&h.target, "lakeside-ford", "lee@lakeside.example", "bdc", true, Some(PASSWORD)).await.unwrap();
     // One person, two stores: the second `staff add` adds the store.
-    let both = commands::staff_add(&h.target, "lakeside-ford", "gm@northside.example", "bdc", true, Some(PASSWORD))
+    let both = custops_cli::staff::add(&h.target, "lakeside-ford", "gm@northside.example", "bdc", true, Some(PASSWORD))
         .await
         .unwrap();
     assert_eq!(
         (both.created, both.stores.clone()),
         (false, vec!["northside-chevy".to_owned(), "lakeside-ford".to_owned()])
     );
-    assert!(commands::staff_add(&h.target, "nowhere", "x@y.example", "bdc", false, Some(PASSWORD)).await.is_err());
+    assert!(custops_cli::staff::add(&h.target, "nowhere", "x@y.example", "bdc", false, Some(PASSWORD)).await.is_err());
 
     // Maria texts, with markup in it; a caller's missed call makes a callback.
     h.publish(&text_from(MARIA, "m-1", "<script>alert(1)</script> is my Tahoe ready?")).await;
@@ -247,10 +252,7 @@ async fn staff_of_two_stores_sign_in_work_their_tasks_and_answer_only_their_cust
     assert_eq!(to_maria[0].message, "Northside Chevrolet: Yes, ready at 3.");
     let texts = commands::texts(&h.target, Some("northside-chevy")).await.unwrap();
     let sent = texts.iter().find(|t| t.trigger == staff_inbox::TRIGGER).unwrap();
-    assert_eq!(
-        (sent.class, sent.sent_by.as_deref()),
-        (custops::text::MessageClass::Reply, Some("ana@northside.example"))
-    );
+    assert_eq!((sent.class, sent.sent_by.as_deref()), (custops::text::MessageClass::Reply, Some(ana_actor.as_str())));
     let open = commands::tasks(&h.target, Some("northside-chevy"), None).await.unwrap();
     assert!(open.iter().all(|t| t.task_id != "reply-m-1"), "the answer closed the reply task");
     let (_, record) = ana.get(&customer).await;
@@ -296,7 +298,7 @@ async fn staff_of_two_stores_sign_in_work_their_tasks_and_answer_only_their_cust
     let timeline =
         h.table().timeline(&custops::CustomerId::new("northside-chevy", Phone::parse(caller).unwrap())).await.unwrap();
     let done = timeline.state.tasks.iter().find(|t| t.task_id == "callback-call-1").unwrap();
-    assert_eq!((done.owner.as_str(), done.done_by.as_deref()), ("bdc", Some("ana@northside.example")));
+    assert_eq!((done.owner.as_str(), done.done_by.as_deref()), ("bdc", Some(ana_actor.as_str())));
 
     // An opted-out number gets nothing, and the page says why.
     h.opt_out(&Phone::parse(MARIA).unwrap(), NOW).await;
@@ -307,19 +309,17 @@ async fn staff_of_two_stores_sign_in_work_their_tasks_and_answer_only_their_cust
     assert!(page.contains("opted out"), "{page}");
     assert_eq!(h.sms().await.iter().filter(|s| s.phone_number == MARIA).count(), 1);
 
-    // A forged session (its signature changed) is no session.
+    // A session is a random id only the server knows: a changed id is none,
+    // and so is the pool's own ID token for Ana (what the cookie used to hold).
     let mut forged = Browser::new(&http.url);
-    let token = ana.cookie.clone().unwrap();
-    let flipped = if token.ends_with('A') {
-        format!("{}B", &token[..token.len() - 1])
+    let cookie = ana.cookie.clone().unwrap();
+    let flipped = if cookie.ends_with('A') {
+        format!("{}B", &cookie[..cookie.len() - 1])
     } else {
-        format!("{}A", &token[..token.len() - 1])
+        format!("{}A", &cookie[..cookie.len() - 1])
     };
     forged.cookie = Some(flipped);
     assert_eq!(forged.get("/app/tasks").await.0, 303);
-    // A session is the pool's ID token for the inbox's own app client, and
-    // only until it expires: a token of another app client of the same pool
-    // (another audience) is no session, nor is this one two hours on.
     let pool = custops_cli::local::made_up_ids(
         &custops_cli::template::Template::parse(
             custops_cli::template::TEMPLATE,
@@ -331,6 +331,36 @@ async fn staff_of_two_stores_sign_in_work_their_tasks_and_answer_only_their_cust
     .await
     .unwrap();
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&custops::aws::local(&h.emulator.endpoint).await);
+    let id_token = cognito
+        .initiate_auth()
+        .client_id(&pool["StaffUserPoolClient"])
+        .auth_flow(aws_sdk_cognitoidentityprovider::types::AuthFlowType::UserPasswordAuth)
+        .auth_parameters("USERNAME", "ana@northside.example")
+        .auth_parameters("PASSWORD", PASSWORD)
+        .send()
+        .await
+        .unwrap()
+        .authentication_result
+        .unwrap()
+        .id_token
+        .unwrap();
+    let mut stranger = Browser::new(&http.url);
+    stranger.cookie = Some(format!("{}={id_token}", staff_inbox::session::COOKIE));
+    assert_eq!(stranger.get("/app/tasks").await.0, 303, "a token is not a session");
+    // The ID token a sign-in gets is checked once, at sign-in: signed by the
+    // pool, for the inbox's own app client, unexpired. Another app client's
+    // token of the same pool (another audience) is refused, as is this one
+    // two hours on.
+    let verifier = staff_inbox::jwks::Verifier::new(
+        "us-east-1",
+        &pool["StaffUserPool"],
+        &pool["StaffUserPoolClient"],
+        Some(&h.emulator.endpoint),
+    );
+    let unix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let user = verifier.user_at(&id_token, unix).await.expect("the pool's token for the inbox");
+    assert_eq!((user.email.as_str(), user.sub.as_str()), ("ana@northside.example", ana_user.sub.as_str()));
+    assert!(verifier.user_at(&id_token, unix + 2 * 3600).await.is_err(), "expired two hours on");
     let other = cognito
         .create_user_pool_client()
         .user_pool_id(&pool["StaffUserPool"])
@@ -356,27 +386,31 @@ async fn staff_of_two_stores_sign_in_work_their_tasks_and_answer_only_their_cust
         .unwrap()
         .id_token
         .unwrap();
-    let mut stranger = Browser::new(&http.url);
-    stranger.cookie = Some(format!("{}={foreign}", staff_inbox::session::COOKIE));
-    assert_eq!(stranger.get("/app/tasks").await.0, 303, "another app client's token");
-    let verifier = staff_inbox::session::Verifier::new(
-        "us-east-1",
-        &pool["StaffUserPool"],
-        &pool["StaffUserPoolClient"],
-        Some(&h.emulator.endpoint),
-    );
-    let token = ana.cookie.clone().unwrap().split_once('=').unwrap().1.to_owned();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    let user = verifier.user_at(&token, now).await.expect("a session now");
-    assert_eq!(
-        (user.email.as_str(), user.stores.as_slice(), user.manager),
-        ("ana@northside.example", &["northside-chevy".to_owned()][..], false)
-    );
-    assert!(verifier.user_at(&token, now + 2 * 3600).await.is_err(), "expired two hours on");
+    assert!(verifier.user_at(&foreign, unix).await.is_err(), "another app client's token");
+    // The app client may write none of email, store or teams: no one
+    // becomes another person or grants themselves a store. (moto does not
+    // hold an app client to its WriteAttributes; Cognito does: the template
+    // is what is checked.)
+    let template = custops_cli::template::Template::parse(
+        custops_cli::template::TEMPLATE,
+        &custops_cli::template::Placement::local("http://127.0.0.1:1"),
+    )
+    .unwrap();
+    let writes = &template.resources["StaffUserPoolClient"].properties["WriteAttributes"];
+    let writes: Vec<&str> =
+        writes.as_array().expect("listed: left out, it is every attribute").iter().filter_map(|v| v.as_str()).collect();
+    for never in ["email", "custom:store_id", "custom:teams"] {
+        assert!(!writes.contains(&never), "the app client may write {never}: {writes:?}");
+    }
 
-    // Signing out ends it in the browser.
+    // Signing out ends the session on the server: a copy of the cookie taken
+    // before is worth nothing.
+    let copied = ana.cookie.clone();
     let (status, location, _) = ana.post("/app/signout", &[("csrf", &csrf)]).await;
     assert_eq!((status, location.as_str()), (303, "/app/signin"));
+    let mut thief = Browser::new(&http.url);
+    thief.cookie = copied;
+    assert_eq!(thief.get("/app/tasks").await.0, 303, "a copied cookie after sign-out");
 
     // Least privilege, as AWS enforces it: the inbox's policy grants exactly
     // the actions its requests needed (sign-in is not IAM-authorised).
@@ -393,7 +427,15 @@ async fn staff_of_two_stores_sign_in_work_their_tasks_and_answer_only_their_cust
         }
     }
     let actions: Vec<&str> = used.iter().map(|n| n.action.as_str()).collect();
-    for needed in ["dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:PutItem", "sns:Publish"] {
+    for needed in [
+        "dynamodb:Query",
+        "dynamodb:BatchGetItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "sns:Publish",
+    ] {
         assert!(actions.contains(&needed), "the flow exercised {needed}: {actions:?}");
     }
     let missing: Vec<_> = used.iter().filter(|n| !granted.contains(n)).collect();
@@ -470,7 +512,7 @@ async fn sales_opens_and_closes_a_lead_that_came_without_a_phone_number() {
     let mut store = custops_tests::northside();
     store["lead_addresses"] = serde_json::json!(["leads@northside.example"]);
     h.put_store(store).await;
-    commands::staff_add(&h.target, "northside-chevy", "rico@northside.example", "bdc-sales", false, Some(PASSWORD))
+    custops_cli::staff::add(&h.target, "northside-chevy", "rico@northside.example", "bdc-sales", false, Some(PASSWORD))
         .await
         .unwrap();
     let mut lead: Value =
@@ -523,4 +565,113 @@ async fn sales_opens_and_closes_a_lead_that_came_without_a_phone_number() {
         .await
         .unwrap();
     assert!(state.open_task(custops::model::TaskKind::Lead).is_none(), "closed");
+}
+
+/// The sign-in as an attacker tries it (CONTRACT.md section 10): a sign-in
+/// posted from another site (login CSRF) is refused and makes no session;
+/// password spraying locks the email after five failures for fifteen
+/// minutes, with the very answer a wrong password gets, the right password
+/// included; a session ends after eight idle hours and twelve hours after
+/// sign-in whatever its use; a manager of one store is staff at the other;
+/// every page carries the headers that keep phone numbers in URLs to itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_sign_in_is_refused_spraying_locks_the_email_and_sessions_end_on_their_clock() {
+    let h = Harness::start(NOW).await;
+    h.put_store(lakeside()).await;
+    // Manager at Lakeside, staff (team bdc) at Northside.
+    custops_cli::staff::add(&h.target, "lakeside-ford", "gm@northside.example", "bdc", true, Some(PASSWORD))
+        .await
+        .unwrap();
+    custops_cli::staff::add(&h.target, "northside-chevy", "gm@northside.example", "bdc", false, Some(PASSWORD))
+        .await
+        .unwrap();
+    h.publish(&custops_tests::call_missed("carrier-1", "call-1", "+15125550177", NOW)).await;
+    h.settle().await;
+    let http = h.stack.serve_http(0).await.unwrap();
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let post_sign_in = |password: &str, headers: &[(&str, &str)]| {
+        let mut req = client
+            .post(format!("{}/app/signin", http.url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&[("email", "gm@northside.example"), ("password", password)]));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send()
+    };
+
+    // Login CSRF: another site's form, by Sec-Fetch-Site or by Origin.
+    for headers in [&[("sec-fetch-site", "cross-site")][..], &[("origin", "https://evil.example")][..]] {
+        let answer = post_sign_in(PASSWORD, headers).await.unwrap();
+        assert_eq!(answer.status().as_u16(), 403, "{headers:?}");
+        assert!(answer.headers().get("set-cookie").is_none(), "no session from another site's form");
+    }
+    let own = post_sign_in(PASSWORD, &[("sec-fetch-site", "same-origin"), ("origin", &http.url)]).await.unwrap();
+    assert_eq!(own.status().as_u16(), 303, "the inbox's own form");
+
+    // Every page: no sniffing, no referrer, no script, no <base>, never framed.
+    let page = client.get(format!("{}/app/signin", http.url)).send().await.unwrap();
+    let header = |name: &str| page.headers().get(name).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert_eq!(header("referrer-policy"), "no-referrer");
+    let csp = header("content-security-policy");
+    for part in ["base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'", "default-src 'none'"] {
+        assert!(csp.contains(part), "{csp}");
+    }
+    assert!(!csp.contains("script-src"), "{csp}");
+    assert!(header("strict-transport-security").is_empty(), "plain HTTP locally; HSTS on AWS (unit-tested)");
+
+    // Spraying: five wrong passwords lock the email; the sixth try, with the
+    // right password, gets the answer a wrong one gets.
+    let wrong = post_sign_in("Wrong-horse-1", &[]).await.unwrap();
+    assert_eq!(wrong.status().as_u16(), 401);
+    let wrong_page = wrong.text().await.unwrap();
+    for _ in 0..4 {
+        assert_eq!(post_sign_in("Wrong-horse-1", &[]).await.unwrap().status().as_u16(), 401);
+    }
+    let locked = post_sign_in(PASSWORD, &[]).await.unwrap();
+    assert_eq!(locked.status().as_u16(), 401);
+    assert!(locked.headers().get("set-cookie").is_none());
+    assert_eq!(locked.text().await.unwrap(), wrong_page, "a lock reads as a wrong password");
+    h.clock.advance(chrono::Duration::minutes(14));
+    assert_eq!(post_sign_in(PASSWORD, &[]).await.unwrap().status().as_u16(), 401, "still locked");
+    h.clock.advance(chrono::Duration::minutes(2));
+    let signed_in = post_sign_in(PASSWORD, &[]).await.unwrap();
+    assert_eq!(signed_in.status().as_u16(), 303, "fifteen minutes on, the right password works");
+    let cookie = signed_in.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let get = |path: String, cookie: String| {
+        let client = client.clone();
+        async move {
+            let answer = client.get(path).header("cookie", cookie).send().await.unwrap();
+            (answer.status().as_u16(), answer.text().await.unwrap())
+        }
+    };
+
+    // A manager of Lakeside is staff at Northside: not the whole store there
+    // (Northside's service callback is bdc-service's), no assigning.
+    let (status, all) = get(format!("{}/app/tasks?view=all", http.url), cookie.clone()).await;
+    assert_eq!(status, 200);
+    assert!(!all.contains("callback-call-1"), "another team's task at a store they do not manage: {all}");
+    let browser = Browser { base: http.url.clone(), http: client.clone(), cookie: Some(cookie.clone()) };
+    let csrf = field(&all, "csrf");
+    let (status, ..) = browser
+        .post(
+            "/app/tasks/callback-call-1/assign",
+            &[("csrf", &csrf), ("store", "northside-chevy"), ("phone", "+15125550177"), ("owner", "bdc")],
+        )
+        .await;
+    assert_eq!(status, 403, "a manager only where made one");
+
+    // Idle: used every seven hours, the session holds until twelve hours
+    // after sign-in; eight hours unused ends another.
+    h.clock.advance(chrono::Duration::hours(7));
+    assert_eq!(get(format!("{}/app/tasks", http.url), cookie.clone()).await.0, 200, "used within 8 hours");
+    h.clock.advance(chrono::Duration::minutes(4 * 60 + 59));
+    assert_eq!(get(format!("{}/app/tasks", http.url), cookie.clone()).await.0, 200, "11:59 after sign-in");
+    h.clock.advance(chrono::Duration::minutes(1));
+    assert_eq!(get(format!("{}/app/tasks", http.url), cookie.clone()).await.0, 303, "12 hours after sign-in");
+    let fresh = post_sign_in(PASSWORD, &[]).await.unwrap();
+    let fresh = fresh.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    h.clock.advance(chrono::Duration::hours(8));
+    assert_eq!(get(format!("{}/app/tasks", http.url), fresh).await.0, 303, "8 hours unused");
 }

@@ -1,0 +1,213 @@
+//! The ID token a sign-in gets, checked once, at sign-in, against the pool's
+//! signing keys (RS256, JWKS), its expiry, its audience (the app client), its
+//! issuer (the pool) and its use (`id`): it names the person (`sub`, email).
+//! What they may do at which store is the table's (`custops staff add`), read
+//! at every request; the session that follows lives on the server
+//! ([`crate::session`]).
+//!
+//! The keys are cached for [`KEYS_TTL`]; an unknown key id reads them again
+//! at most once per [`REFETCH`]; when the pool's keys cannot be read, the
+//! last good ones are used (a JWKS outage turns nobody away whose token a
+//! known key signed). Nothing here is ever logged.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+
+/// Who an ID token says signed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Cognito's `sub` (what logs name).
+    pub sub: String,
+    pub email: String,
+}
+
+/// How far past its expiry a token is still taken (clock skew).
+pub const LEEWAY: u64 = 30;
+
+#[derive(Debug, Deserialize)]
+struct Claims {
+    sub: String,
+    exp: u64,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default, rename = "cognito:username")]
+    username: Option<String>,
+    token_use: String,
+}
+
+/// Why a token is not a session.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejected {
+    #[error("not a token")]
+    Malformed,
+    #[error("signed with a key the pool does not have")]
+    UnknownKey,
+    #[error("the pool's keys could not be read: {0}")]
+    Keys(String),
+    #[error("invalid: {0}")]
+    Invalid(String),
+}
+
+/// How long the pool's keys are kept; an unknown key id reads them again,
+/// at most once per [`REFETCH`].
+pub const KEYS_TTL: Duration = Duration::from_secs(3600);
+pub const REFETCH: Duration = Duration::from_secs(60);
+
+/// The pool's keys and what a token must say.
+pub struct Verifier {
+    issuer: String,
+    client_id: String,
+    jwks_url: String,
+    /// The emulator's JWKS endpoint needs a SigV4-shaped Authorization header
+    /// to know it is a Cognito request; AWS needs none.
+    local: bool,
+    http: reqwest::Client,
+    keys: Mutex<Option<(Instant, HashMap<String, DecodingKey>)>>,
+    /// When the keys were last asked for, answered or not.
+    asked: Mutex<Option<Instant>>,
+}
+
+impl Verifier {
+    /// `endpoint`: the emulator's URL locally (`None` on AWS).
+    pub fn new(region: &str, pool_id: &str, client_id: &str, endpoint: Option<&str>) -> Self {
+        let issuer = format!("https://cognito-idp.{region}.amazonaws.com/{pool_id}");
+        let jwks_url = match endpoint {
+            Some(e) => format!("{}/{pool_id}/.well-known/jwks.json", e.trim_end_matches('/')),
+            None => format!("{issuer}/.well-known/jwks.json"),
+        };
+        Self {
+            issuer,
+            client_id: client_id.to_owned(),
+            jwks_url,
+            local: endpoint.is_some(),
+            http: reqwest::Client::builder().timeout(Duration::from_secs(3)).build().unwrap_or_default(),
+            keys: Mutex::new(None),
+            asked: Mutex::new(None),
+        }
+    }
+
+    /// The user a token is, if it is a valid session now. Its expiry is
+    /// real time, whatever clock the rest of custops runs on (a pinned
+    /// `--now` moves business time, not Cognito's).
+    pub async fn user(&self, token: &str) -> Result<User, Rejected> {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        self.user_at(token, now).await
+    }
+
+    /// [`Verifier::user`] at `now` (unix seconds).
+    pub async fn user_at(&self, token: &str, now: u64) -> Result<User, Rejected> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| Rejected::Malformed)?;
+        if header.alg != Algorithm::RS256 {
+            return Err(Rejected::Invalid("not RS256".into()));
+        }
+        let kid = header.kid.ok_or(Rejected::Malformed)?;
+        let key = match self.cached(&kid, false) {
+            Some(k) => k,
+            None => match self.fetch().await {
+                Ok(()) => self.cached(&kid, true).ok_or(Rejected::UnknownKey)?,
+                // The pool's keys did not answer: the last good ones still verify.
+                Err(e) => self.cached(&kid, true).ok_or(e)?,
+            },
+        };
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.set_audience(&[&self.client_id]);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        // Expiry is checked below, at `now`.
+        validation.validate_exp = false;
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation)
+            .map_err(|e| Rejected::Invalid(format!("{:?}", e.kind())))?;
+        let c = data.claims;
+        if c.exp + LEEWAY < now {
+            return Err(Rejected::Invalid("expired".into()));
+        }
+        if c.token_use != "id" {
+            return Err(Rejected::Invalid("not an ID token".into()));
+        }
+        Ok(User { email: c.email.or(c.username).unwrap_or_else(|| c.sub.clone()), sub: c.sub })
+    }
+
+    fn cached(&self, kid: &str, fresh: bool) -> Option<DecodingKey> {
+        let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        let (at, keys) = keys.as_ref()?;
+        (fresh || at.elapsed() < KEYS_TTL).then(|| keys.get(kid).cloned()).flatten()
+    }
+
+    /// Reads the pool's keys (at most once per [`REFETCH`], answered or not:
+    /// an outage costs one slow request a minute, not every one).
+    async fn fetch(&self) -> Result<(), Rejected> {
+        {
+            let mut asked = self.asked.lock().unwrap_or_else(|p| p.into_inner());
+            if asked.is_some_and(|at| at.elapsed() < REFETCH) {
+                let known = self.keys.lock().unwrap_or_else(|p| p.into_inner()).is_some();
+                return if known { Ok(()) } else { Err(Rejected::Keys("asked a moment ago".into())) };
+            }
+            *asked = Some(Instant::now());
+        }
+        let mut req = self.http.get(&self.jwks_url);
+        if self.local {
+            req = req.header(
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/cognito-idp/aws4_request, SignedHeaders=host, Signature=0",
+            );
+        }
+        let set: JwkSet = req
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| Rejected::Keys(e.without_url().to_string()))?
+            .json()
+            .await
+            .map_err(|e| Rejected::Keys(e.without_url().to_string()))?;
+        let keys = set
+            .keys
+            .iter()
+            .filter_map(|jwk| Some((jwk.common.key_id.clone()?, DecodingKey::from_jwk(jwk).ok()?)))
+            .collect();
+        *self.keys.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), keys));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
+    #[tokio::test]
+    async fn a_token_that_is_not_a_jwt_is_refused_before_any_key_is_read() {
+        let v = Verifier::new("us-east-1", "us-east-1_x", "client", Some("http://127.0.0.1:1"));
+        assert_eq!(v.user("not-a-token").await, Err(Rejected::Malformed));
+    }
+
+    /// A token signed by `kid` (its signature is not what this checks).
+    fn token_of_kid(kid: &str) -> String {
+        let header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"RS256","kid":"{kid}"}}"#));
+        format!("{header}.e30.c2ln")
+    }
+
+    #[tokio::test]
+    async fn when_the_pools_keys_do_not_answer_the_last_good_keys_still_verify() {
+        // The keys were read once (a key "k1"); then the JWKS endpoint fails.
+        let v = Verifier::new("us-east-1", "us-east-1_x", "client", Some("http://127.0.0.1:1"));
+        let n = "sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri23bOdgWp4Dy1WlUzewbgBHod5pcM9H95GQRV3JDXboIRROSBigeC5yjU1hGzHHyXss8UDprecbAYxknTcQkhslANGRUZmdTOQ5qTRsLAt6BTYuyvVRdhS8exSZEy_c4gs_7svlJJQ4H9_NxsiIoLwAEk7-Q3UXERGYw_75IDrGA84-lA_-Ct4eTlXHBIY2EaV7t7LjJaynVJCpkv4LKjTTAumiGUIuQhrNhZLuF_RJLqHpM2kgWFLU7-VTdL1VbC2tejvcI2BlMkEpk1BzBZI0KQB0GaDWFLN-aEAw3vRw";
+        let jwks: JwkSet = serde_json::from_value(serde_json::json!({"keys": [
+            {"kty": "RSA", "kid": "k1", "alg": "RS256", "use": "sig", "n": n, "e": "AQAB"}
+        ]}))
+        .unwrap();
+        let keys = jwks.keys.iter().map(|j| ("k1".to_owned(), DecodingKey::from_jwk(j).unwrap())).collect();
+        let long_ago = Instant::now().checked_sub(KEYS_TTL + REFETCH).unwrap();
+        *v.keys.lock().unwrap() = Some((long_ago, keys));
+        // An old key: the fetch fails, the key still checks the signature (a bad one here).
+        let known = v.user_at(&token_of_kid("k1"), 0).await;
+        assert!(matches!(known, Err(Rejected::Invalid(_))), "checked with the last good key: {known:?}");
+        // A key never seen: no key to check with, and the outage is said as such.
+        assert!(matches!(v.user_at(&token_of_kid("k2"), 0).await, Err(Rejected::UnknownKey | Rejected::Keys(_))));
+    }
+}

@@ -1,0 +1,258 @@
+//! The pages and forms of a signed-in person: their tasks, a customer's
+//! record, an answer, a task closed or given to a team. Everything is
+//! checked against the person's stores as they are at this request; a
+//! manager is a manager only at the stores they were made manager of.
+
+use std::collections::HashMap;
+
+use custops::http::HookResponse;
+use custops::model::{Task, TaskOutcome};
+use custops::outbound::Delivery;
+use custops::staff::Staff;
+use custops::tasks::TaskError;
+use custops::{Applied, CustomerId, Phone, StoreConfig};
+use tracing::{info, warn};
+
+use crate::views::{name_of, notice_text, CustomerPage, CustomerView, Nav, TaskView, TasksPage};
+use crate::{message, not_found, page, reply, unavailable, Form, Inbox};
+
+impl Inbox {
+    /// The store `store_id` if the user works there (else `None`: a 404).
+    pub(crate) async fn store_of(
+        &self,
+        user: &Staff,
+        store_id: Option<&str>,
+    ) -> Result<Option<std::sync::Arc<StoreConfig>>, HookResponse> {
+        let store_id = match (store_id, user.at.as_slice()) {
+            (Some(s), _) => s,
+            (None, [only]) => only.store_id.as_str(),
+            (None, _) => return Ok(None),
+        };
+        if !user.works_at(store_id) {
+            return Ok(None);
+        }
+        self.core.stores.get(store_id).await.map_err(|e| unavailable(&e))
+    }
+
+    /// `GET /app/tasks`.
+    pub(crate) async fn tasks(&self, user: &Staff, nav: &Nav, query: &Form) -> HookResponse {
+        let asked_all = query.get("view").is_some_and(|v| v == "all");
+        let only = query.get("store");
+        let now = self.core.clock.now();
+        let mut views = Vec::new();
+        for store_id in user.stores().iter().filter(|s| only.is_none_or(|o| o == *s)) {
+            // Every task of the store only where they are its manager.
+            let all = asked_all && user.manager_at(store_id);
+            let store = match self.core.stores.get(store_id).await {
+                Ok(Some(s)) => s,
+                Ok(None) => continue,
+                Err(e) => return unavailable(&e),
+            };
+            let open = match self.core.table.open_tasks(store_id).await {
+                Ok(t) => t,
+                Err(e) => return unavailable(&e),
+            };
+            let mine: Vec<Task> = open.into_iter().filter(|t| all || user.on_team(store_id, &t.owner)).collect();
+            let ids: Vec<CustomerId> = mine.iter().map(|t| CustomerId::new(store_id, t.phone.clone())).collect();
+            let names: HashMap<Phone, String> = match self.core.table.profiles(&ids).await {
+                Ok(p) => p.iter().map(|c| (c.phone.clone(), name_of(Some(c)))).collect(),
+                Err(e) => return unavailable(&e),
+            };
+            views.extend(mine.iter().map(|t| TaskView::of(&store, t, names.get(&t.phone).cloned(), now)));
+        }
+        views.sort_by(|a, b| a.due_at.cmp(&b.due_at).then_with(|| a.task_id.cmp(&b.task_id)));
+        let heading = if asked_all && user.manager_anywhere() { "Every open task" } else { "Your open tasks" };
+        let notice = query.get("notice").and_then(|n| notice_text(n)).map(str::to_owned);
+        page(200, &TasksPage { nav, heading, tasks: views, multi_store: user.at.len() > 1, notice })
+    }
+
+    /// `GET /app/customers/{e164}?store=S`.
+    pub(crate) async fn customer(
+        &self,
+        user: &Staff,
+        nav: &Nav,
+        phone: &str,
+        store_id: Option<&str>,
+        notice: Option<(String, bool)>,
+    ) -> HookResponse {
+        // A lead that came by mail alone is keyed by its address.
+        let Some(phone) = Phone::from_key(phone) else { return not_found() };
+        let store = match self.store_of(user, store_id).await {
+            Ok(Some(s)) => s,
+            Ok(None) => return not_found(),
+            Err(r) => return r,
+        };
+        let customer = CustomerId::new(&store.store_id, phone);
+        let timeline = match self.core.table.timeline(&customer).await {
+            Ok(t) => t,
+            Err(e) => return unavailable(&e),
+        };
+        if timeline.state.profile.is_none() && timeline.touchpoints.is_empty() && timeline.state.tasks.is_empty() {
+            return not_found();
+        }
+        let now = self.core.clock.now();
+        let view = CustomerView::of(&store, &customer, &timeline, now);
+        let failed = notice.as_ref().is_some_and(|(_, failed)| *failed);
+        let status = 200;
+        page(
+            status,
+            &CustomerPage {
+                nav,
+                c: view,
+                notice: notice.map(|(n, _)| n),
+                failed,
+                form_id: ulid::Ulid::new().to_string(),
+            },
+        )
+    }
+
+    /// `POST /app/customers/{e164}/reply`.
+    pub(crate) async fn reply(&self, user: &Staff, nav: &Nav, phone_raw: &str, form: &Form) -> HookResponse {
+        let Ok(phone) = Phone::parse(phone_raw) else { return not_found() };
+        let store = match self.store_of(user, form.get("store").map(String::as_str)).await {
+            Ok(Some(s)) => s,
+            Ok(None) => return not_found(),
+            Err(r) => return r,
+        };
+        let customer = CustomerId::new(&store.store_id, phone);
+        match self.core.table.get_profile(&customer).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return not_found(),
+            Err(e) => return unavailable(&e),
+        }
+        let written = form.get("body").cloned().unwrap_or_default();
+        let form_id = form
+            .get("form_id")
+            .filter(|f| !f.is_empty() && f.len() <= 64)
+            .cloned()
+            .unwrap_or_else(|| ulid::Ulid::new().to_string());
+        let applied = self
+            .core
+            .decide_and_apply(&store, &customer, |state, now| {
+                reply::decide(&store, &customer, state, &written, &user.actor(), &form_id, now)
+            })
+            .await;
+        let back = |notice: &str| {
+            HookResponse::see_other(format!(
+                "/app/customers/{}?store={}&notice={notice}",
+                customer.phone.e164(),
+                store.store_id
+            ))
+        };
+        match applied {
+            Ok(Applied::Applied { sent }) => {
+                info!(sub = %user.sub, store_id = %store.store_id, "a person answered a customer");
+                match sent.first() {
+                    Some(Delivery::Deferred { .. }) => back("queued"),
+                    Some(Delivery::Ambiguous) => back("unknown"),
+                    _ => back("sent"),
+                }
+            }
+            Ok(Applied::Duplicate) => back("sent"),
+            Err(custops::apply::Refused::Decided(why)) => {
+                info!(sub = %user.sub, store_id = %store.store_id, "answer not sent");
+                self.customer(user, nav, phone_raw, Some(&store.store_id), Some((why.to_string(), true))).await
+            }
+            Err(custops::apply::Refused::Process(e)) => {
+                warn!(error = %crate::redact(&e.to_string()), "could not record the answer");
+                message(503, "Try again", "The answer was not recorded. Try again in a moment.")
+            }
+        }
+    }
+
+    /// The customer a task form names (its `store` and `phone`), if the user works there.
+    async fn task_customer(
+        &self,
+        user: &Staff,
+        form: &Form,
+    ) -> Result<(std::sync::Arc<StoreConfig>, CustomerId), HookResponse> {
+        let store = match self.store_of(user, form.get("store").map(String::as_str)).await? {
+            Some(s) => s,
+            None => return Err(not_found()),
+        };
+        let phone = form.get("phone").and_then(|p| Phone::from_key(p)).ok_or_else(not_found)?;
+        Ok((store.clone(), CustomerId::new(&store.store_id, phone)))
+    }
+
+    /// Where a task form goes back to.
+    fn back(form: &Form, customer: &CustomerId, notice: &str) -> HookResponse {
+        match form.get("back").map(String::as_str) {
+            Some("tasks") => HookResponse::see_other(format!("/app/tasks?notice={notice}")),
+            _ => HookResponse::see_other(format!(
+                "/app/customers/{}?store={}&notice={notice}",
+                customer.phone.e164(),
+                customer.store_id
+            )),
+        }
+    }
+
+    /// `POST /app/tasks/{task_id}/done`.
+    pub(crate) async fn done(&self, user: &Staff, task_id: &str, form: &Form) -> HookResponse {
+        let (store, customer) = match self.task_customer(user, form).await {
+            Ok(c) => c,
+            Err(r) => return r,
+        };
+        let outcome = match form.get("outcome").map(String::as_str).unwrap_or("reached") {
+            "booked" => TaskOutcome::Booked,
+            "reached" => TaskOutcome::Reached,
+            "no_answer" => TaskOutcome::NoAnswer,
+            "declined" => TaskOutcome::Declined,
+            _ => return message(400, "Unknown outcome", "Choose booked, reached, no answer or declined."),
+        };
+        let result = self
+            .core
+            .decide_and_apply(&store, &customer, |state, now| {
+                custops::tasks::done_by(&customer, state, task_id, outcome, Some(&user.actor()), now)
+            })
+            .await;
+        self.task_answer(user, form, &customer, result, "done")
+    }
+
+    /// `POST /app/tasks/{task_id}/assign` (managers).
+    pub(crate) async fn assign(&self, user: &Staff, task_id: &str, form: &Form) -> HookResponse {
+        let (store, customer) = match self.task_customer(user, form).await {
+            Ok(c) => c,
+            Err(r) => return r,
+        };
+        if !user.manager_at(&store.store_id) {
+            info!(sub = %user.sub, store_id = %store.store_id, "assign refused: not a manager of this store");
+            return message(403, "Managers only", "Only the store's managers give tasks to others.");
+        }
+        let owner = form.get("owner").map(|o| o.trim().to_owned()).unwrap_or_default();
+        let valid = !owner.is_empty()
+            && owner.len() <= 64
+            && owner.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'));
+        if !valid {
+            return message(400, "Unknown owner", "An owner is a team id such as bdc-service.");
+        }
+        let result = self
+            .core
+            .decide_and_apply(&store, &customer, |state, now| {
+                custops::tasks::assign(&customer, state, task_id, &owner, &user.actor(), now)
+            })
+            .await;
+        self.task_answer(user, form, &customer, result, "assigned")
+    }
+
+    fn task_answer(
+        &self,
+        user: &Staff,
+        form: &Form,
+        customer: &CustomerId,
+        result: Result<Applied, custops::apply::Refused<TaskError>>,
+        notice: &str,
+    ) -> HookResponse {
+        match result {
+            Ok(_) => {
+                info!(sub = %user.sub, store_id = %customer.store_id, what = notice, "a person changed a task");
+                Self::back(form, customer, notice)
+            }
+            Err(custops::apply::Refused::Decided(TaskError::NotFound(_))) => not_found(),
+            Err(custops::apply::Refused::Decided(TaskError::AlreadyDone(_))) => Self::back(form, customer, "closed"),
+            Err(custops::apply::Refused::Process(e)) => {
+                warn!(error = %crate::redact(&e.to_string()), "could not change the task");
+                message(503, "Try again", "The change was not recorded. Try again in a moment.")
+            }
+        }
+    }
+}
