@@ -720,7 +720,7 @@ async fn create_resources(
 /// finds them by name). A pool that exists already is left as it is.
 async fn create_user_pools(template: &Template, config: &aws_config::SdkConfig) -> Result<(), BoxError> {
     use aws_sdk_cognitoidentityprovider::types::{
-        ExplicitAuthFlowsType, SchemaAttributeType, UserPoolMfaType, UsernameAttributeType,
+        ExplicitAuthFlowsType, SchemaAttributeType, SoftwareTokenMfaConfigType, UserPoolMfaType, UsernameAttributeType,
     };
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(config);
     let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
@@ -753,10 +753,20 @@ async fn create_user_pools(template: &Template, config: &aws_config::SdkConfig) 
                 texts(p, "UsernameAttributes").iter().map(|u| UsernameAttributeType::from(u.as_str())).collect(),
             ))
             .set_schema(Some(schema.collect()))
-            .set_mfa_configuration(p.get("MfaConfiguration").and_then(Value::as_str).map(UserPoolMfaType::from))
             .send()
             .await?;
         let id = out.user_pool.and_then(|u| u.id).ok_or("the emulator made a user pool without an id")?;
+        if let Some(mfa) = p.get("MfaConfiguration").and_then(Value::as_str) {
+            // TOTP as the template enables it (`StaffMfa`).
+            let totp = texts(p, "EnabledMfas").iter().any(|m| m == "SOFTWARE_TOKEN_MFA");
+            cognito
+                .set_user_pool_mfa_config()
+                .user_pool_id(&id)
+                .mfa_configuration(UserPoolMfaType::from(mfa))
+                .software_token_mfa_configuration(SoftwareTokenMfaConfigType::builder().enabled(totp).build())
+                .send()
+                .await?;
+        }
         for client in template.of_type("AWS::Cognito::UserPoolClient") {
             let c = &client.properties;
             if text(c, "UserPoolId") != text(p, "UserPoolName") {

@@ -88,25 +88,30 @@ impl Inbox {
                 "That code does not match the new secret. Open the page again and scan the new code.",
             );
         }
-        let set = self
-            .cognito
+        match self.prefer_totp(&access).await {
+            Ok(()) => {
+                info!(sub = %signed.user.sub, "TOTP enrolled");
+                HookResponse::see_other("/app/tasks?notice=mfa")
+            }
+            Err(code) => {
+                warn!(code, sub = %signed.user.sub, "the user pool did not take the TOTP preference");
+                message(503, "Try again", "The sign-in service did not answer. Try again in a moment.")
+            }
+        }
+    }
+
+    /// `SetUserMFAPreference`: TOTP enabled and preferred for the user of `access`.
+    pub(crate) async fn prefer_totp(&self, access: &str) -> Result<(), String> {
+        self.cognito
             .set_user_mfa_preference()
-            .access_token(&access)
+            .access_token(access)
             .software_token_mfa_settings(
                 SoftwareTokenMfaSettingsType::builder().enabled(true).preferred_mfa(true).build(),
             )
             .send()
-            .await;
-        match set {
-            Ok(_) => {
-                info!(sub = %signed.user.sub, "TOTP enrolled");
-                HookResponse::see_other("/app/tasks?notice=mfa")
-            }
-            Err(e) => {
-                warn!(code = e.code().unwrap_or("unknown"), sub = %signed.user.sub, "the user pool did not take the TOTP preference");
-                message(503, "Try again", "The sign-in service did not answer. Try again in a moment.")
-            }
-        }
+            .await
+            .map(drop)
+            .map_err(|e| e.code().unwrap_or("unknown").to_owned())
     }
 }
 

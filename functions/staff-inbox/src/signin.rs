@@ -166,6 +166,16 @@ impl Inbox {
             warn!(challenge = ?answer.challenge, "the user pool asked for a step the inbox does not offer");
             return again(403, "This sign-in needs a step the inbox does not offer; ask a manager.");
         };
+        if form.get("step").is_some_and(|s| s == "mfa_setup") {
+            // Enrolled at the first sign-in (`StaffMfa: ON`): TOTP is their
+            // MFA from now on, said outright as `/app/mfa` says it.
+            if let Some(access) = tokens.access_token.as_deref() {
+                if let Err(code) = self.prefer_totp(access).await {
+                    warn!(code, "the user pool did not take the TOTP preference");
+                    return again(503, "The sign-in service did not answer. Try again in a moment.");
+                }
+            }
+        }
         self.start_session(&email, &email_hash, tokens).await
     }
 

@@ -675,3 +675,89 @@ async fn a_foreign_sign_in_is_refused_spraying_locks_the_email_and_sessions_end_
     h.clock.advance(chrono::Duration::hours(8));
     assert_eq!(get(format!("{}/app/tasks", http.url), fresh).await.0, 303, "8 hours unused");
 }
+
+/// `StaffMfa: ON` (the pool requires MFA): a person's first sign-in sets a
+/// new password, then enrols an authenticator app (the secret shown as
+/// text and as a QR code), a wrong code counting as a failed sign-in, then
+/// signs in with the right one; every later sign-in asks for a code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_mfa_required_the_first_sign_in_enrols_an_authenticator_and_every_later_one_asks_its_code() {
+    use aws_sdk_cognitoidentityprovider::types::{SoftwareTokenMfaConfigType, UserPoolMfaType};
+    let h = Harness::start(NOW).await;
+    let config = custops::aws::local(&h.emulator.endpoint).await;
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&config);
+    let template = custops_cli::template::Template::parse(
+        custops_cli::template::TEMPLATE,
+        &custops_cli::template::Placement::local(&h.emulator.endpoint),
+    )
+    .unwrap();
+    let pool = custops_cli::local::made_up_ids(&template, &config).await.unwrap()["StaffUserPool"].clone();
+    // As the deploy sets it with StaffMfa=ON.
+    cognito
+        .set_user_pool_mfa_config()
+        .user_pool_id(&pool)
+        .mfa_configuration(UserPoolMfaType::On)
+        .software_token_mfa_configuration(SoftwareTokenMfaConfigType::builder().enabled(true).build())
+        .send()
+        .await
+        .unwrap();
+    // A new person, as `staff add` without --password leaves them: a temporary password.
+    custops_cli::staff::add(&h.target, "northside-chevy", "rico@northside.example", "bdc-sales", false, None)
+        .await
+        .unwrap();
+    cognito
+        .admin_set_user_password()
+        .user_pool_id(&pool)
+        .username("rico@northside.example")
+        .password("Temporary-horse-1")
+        .permanent(false)
+        .send()
+        .await
+        .unwrap();
+    let http = h.stack.serve_http(0).await.unwrap();
+    let anon = Browser::new(&http.url);
+    let sign_in = |fields: Vec<(&'static str, String)>| {
+        let anon = &anon;
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let answer = anon.post_raw("/app/signin", form(&fields)).await;
+            let status = answer.status().as_u16();
+            let cookie = answer.headers().get("set-cookie").map(|c| c.to_str().unwrap().to_owned());
+            (status, cookie, answer.text().await.unwrap())
+        }
+    };
+    let email = || ("email", "rico@northside.example".to_owned());
+    let (status, _, page) = sign_in(vec![email(), ("password", "Temporary-horse-1".into())]).await;
+    assert!(status == 200 && page.contains(r#"name="new_password""#), "a new password first: {page}");
+    let (status, cookie, page) = sign_in(vec![
+        email(),
+        ("step", "new_password".into()),
+        ("session", field(&page, "session")),
+        ("new_password", PASSWORD.into()),
+    ])
+    .await;
+    assert!(status == 200 && cookie.is_none(), "no session before the authenticator");
+    assert!(page.contains(r#"value="mfa_setup""#) && page.contains("<svg"), "enrolment, with its QR code: {page}");
+    let start = page.find(r#"id="totp-secret">"#).unwrap() + r#"id="totp-secret">"#.len();
+    let secret = page[start..].split('<').next().unwrap().to_owned();
+    let session = field(&page, "session");
+    let setup =
+        |code: String| vec![email(), ("step", "mfa_setup".into()), ("session", session.clone()), ("code", code)];
+    let unix = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    if unix() % 30 >= 26 {
+        // A code about to turn over: wait for the next, as a person would.
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    }
+    let right = custops_tests::totp(&secret, unix());
+    let wrong = format!("{:06}", (right.parse::<u32>().unwrap() + 1) % 1_000_000);
+    let (status, cookie, _) = sign_in(setup(wrong)).await;
+    assert_eq!((status, cookie), (401, None), "a wrong code");
+    let (status, cookie, _) = sign_in(setup(custops_tests::totp(&secret, unix()))).await;
+    assert_eq!(status, 303, "enrolled and signed in");
+    assert!(cookie.unwrap().starts_with(staff_inbox::session::COOKIE));
+    // From now on the password alone is not enough.
+    let (status, cookie, page) = sign_in(vec![email(), ("password", PASSWORD.into())]).await;
+    assert!(status == 200 && cookie.is_none() && page.contains(r#"value="mfa""#), "a code is asked for: {page}");
+    let listed = custops_cli::staff::list(&h.target, "northside-chevy").await.unwrap();
+    assert!(listed.iter().any(|p| p.email == "rico@northside.example" && p.mfa), "{listed:?}");
+}
