@@ -147,3 +147,35 @@ async fn lead_texts_are_one_per_number_a_day_and_the_stores_hourly_count_even_wh
     assert_eq!(tasks.iter().filter(|t| t.kind == TaskKind::Lead).count(), 8, "every lead has its task");
     assert!(h.dlq().await.is_empty());
 }
+
+/// XML's attacks through the lead mailbox, from a listed, authenticated
+/// sender even: a document type declaring entities (billion laughs) is
+/// never read; the mail is dead-lettered with the reason, nothing is texted
+/// or written for the lead, and the real lead after it is texted.
+#[tokio::test]
+async fn a_lead_whose_document_type_declares_entities_is_dead_lettered_and_nothing_else_happens() {
+    let h = Harness::start("2026-11-24T15:13:05Z").await;
+    h.put_store(with_leads()).await;
+    let mut hostile: Value =
+        serde_json::from_str(&lead_mail("m-dtd", "PASS", "PASS", "DTD-1", "512-555-0156", "Priya")).unwrap();
+    let entities = r#"<!DOCTYPE adf [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>"#;
+    let content = hostile["content"]
+        .as_str()
+        .unwrap()
+        .replacen("<adf>", &format!("{entities}\r\n<adf>"), 1)
+        .replace(">Priya<", ">&c;<");
+    hostile["content"] = json!(content);
+    h.publish_raw(&hostile.to_string()).await;
+    h.settle().await;
+    assert!(h.sms().await.is_empty(), "nothing texted");
+    let dead = h.dlq().await;
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert!(dead[0].reason.contains("event lead#m-dtd: the ADF document"), "{}", dead[0].reason);
+    assert!(!dead[0].reason.contains("lol"), "no entity was expanded: {}", dead[0].reason);
+    let timeline = h.table().timeline(&priya()).await.unwrap();
+    assert!(timeline.state.profile.is_none() && timeline.state.tasks.is_empty(), "no record, no task");
+
+    h.publish_raw(&lead_mail("m-real", "PASS", "PASS", "CHV-2026-448812", "512-555-0156", "Priya")).await;
+    h.settle().await;
+    assert_eq!(h.sms().await.len(), 1, "the real lead is texted");
+}
