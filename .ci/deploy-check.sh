@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The deploy path, as the README gives it: the pinned tool (cargo deploy-tools),
+# The deploy path, as docs/deploying.md gives it: the pinned tool (cargo deploy-tools),
 # `sam validate --lint`, and what `sam deploy` would upload: every function's
 # CodeUri is the zip `cargo artifacts` built (run it first; CI does), with one
 # executable `bootstrap` in it. Nothing is built twice.

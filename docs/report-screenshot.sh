@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Renders the GM report page of the demo's Monday in a real browser and saves
-# a screenshot: docs/gm-report.png (shown in the README).
+# a screenshot: docs/gm-report.png (shown in docs/operating.md).
 #
 #   bash docs/report-screenshot.sh
 #
