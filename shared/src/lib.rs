@@ -1,5 +1,13 @@
-//! The library every custops function shares: the domain, the one customer
-//! table, idempotency, the SQS batch adapter and the one outbound texting path.
+//! The library every custops function shares, in rooms by concern:
+//!
+//! | room | what lives there |
+//! |---|---|
+//! | [`domain`] | the record, the store, phones, events, staff, tasks: plain data and pure rules |
+//! | [`outbound`] | the one outbound path every text takes, the texts' wording and their recipients |
+//! | [`table`] | the one DynamoDB customer table: reads, transactions, the outbox, the staff's items |
+//! | [`commit`] | the one commit path (`Core::apply`) and what a function is given at cold start |
+//! | [`runtime`] | serving a Lambda function: SQS batches, schedules, HTTP, env, logs, AWS clients, clock |
+//! | [`report`] | the GM's report, computed from the table |
 //!
 //! Functions are thin: `main.rs` is one line ([`function::serve`] or
 //! [`function::serve_scheduled`]); the function's library parses its input,
@@ -11,34 +19,22 @@
 // layout depth when checked from a clean build.
 #![recursion_limit = "256"]
 
-pub mod alerts;
-pub mod apply;
-pub mod aws;
-pub mod batch;
-pub mod clock;
-pub mod context;
-pub mod entity;
-pub mod env;
-pub mod error;
-pub mod event;
+// The rooms (each says at its door what lives there and what it may use).
+pub mod commit;
+pub mod domain;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
-pub mod function;
-pub mod handoff;
-pub mod http;
-pub mod keys;
-pub mod model;
 pub mod outbound;
-pub mod phone;
-pub mod recipient;
 pub mod report;
-pub mod staff;
-pub mod store;
+pub mod runtime;
 pub mod table;
-pub mod tasks;
-pub mod telemetry;
-pub mod templates;
-pub mod text;
+
+// Their modules by their short names, as every function and test names them
+// (`custops::model::Task`, `custops::text::MessageClass`).
+pub use commit::{apply, context, tasks};
+pub use domain::{alerts, entity, event, handoff, keys, model, phone, staff, store};
+pub use outbound::{recipient, templates, text};
+pub use runtime::{aws, batch, clock, env, error, function, http, telemetry};
 
 pub use apply::{Applied, Change, Event, RecordChange};
 pub use clock::{Clock, PinnedClock, SharedClock, SystemClock};

@@ -11,6 +11,7 @@
 
 pub mod emulator;
 pub mod local;
+pub mod pools;
 pub mod registry;
 pub mod runtime_api;
 pub mod template;

@@ -154,8 +154,14 @@ pub fn decide(
     let first_name = profile.first_name.clone().unwrap_or_else(|| "there".into());
     record.profile = Some((profile, state.version));
     let (kind, fact) = match kept {
-        Kept::Booked(a) => ("appointment.booked", booked(store, envelope, a, &first_name, state, now, &mut record)),
-        Kept::Missed(a) => ("appointment.missed", missed(store, envelope, a, &first_name, state, now, &mut record)),
+        Kept::Booked(a) => (
+            "appointment.booked",
+            booked(&Seen { store, envelope, a, first_name: &first_name, state, now }, &mut record),
+        ),
+        Kept::Missed(a) => (
+            "appointment.missed",
+            missed(&Seen { store, envelope, a, first_name: &first_name, state, now }, &mut record),
+        ),
         Kept::Cancelled(c) => ("appointment.cancelled", cancelled(envelope, c, state, &mut record)),
     };
     let mut fact = Fact::new(store, fact, &envelope.event_id, envelope.occurred_at);
@@ -277,6 +283,18 @@ fn cancelled(
     FactKind::AppointmentCancelled
 }
 
+/// What a booked or missed appointment is decided on: the store, the event,
+/// the appointment, how the customer is greeted, their record and now.
+#[derive(Clone, Copy)]
+struct Seen<'a> {
+    store: &'a StoreConfig,
+    envelope: &'a Envelope,
+    a: &'a Appointment,
+    first_name: &'a str,
+    state: &'a CustomerState,
+    now: DateTime<Utc>,
+}
+
 /// Ends the customer's booking `id` (if the record holds it), saying why.
 fn end_booking(state: &CustomerState, id: &str, why: &str, record: &mut RecordChange) {
     for b in state.bookings.iter().filter(|b| b.appointment_id == id && b.status == BookingStatus::Open) {
@@ -287,15 +305,8 @@ fn end_booking(state: &CustomerState, id: &str, why: &str, record: &mut RecordCh
 /// A booked appointment: on the timeline; the declined work it covers ends
 /// as booked (the ROs left with nothing open have their cadence cancelled);
 /// the open callback and follow-up tasks it answers are closed.
-fn booked(
-    store: &StoreConfig,
-    envelope: &Envelope,
-    a: &Appointment,
-    first_name: &str,
-    state: &CustomerState,
-    now: DateTime<Utc>,
-    record: &mut RecordChange,
-) -> FactKind {
+fn booked(seen: &Seen<'_>, record: &mut RecordChange) -> FactKind {
+    let Seen { store, envelope, a, state, .. } = *seen;
     let at = envelope.occurred_at;
     let touch = |kind: &str, summary: String| Touchpoint::of_envelope(envelope, kind, summary);
     let local = store.local(a.at).format("%A %-d %B, %-I:%M %p");
@@ -304,7 +315,7 @@ fn booked(
     let earlier = state.bookings.iter().find(|b| b.appointment_id == a.appointment_id);
     let what = if earlier.is_some() { "rescheduled" } else { "booked" };
     record.touch(touch("appointment.booked", format!("appointment {} {what} for {local}{work}", a.appointment_id)));
-    confirm(store, envelope, a, first_name, state, now, record);
+    confirm(seen, record);
 
     // The declined work it covers ends as booked; the ROs left with nothing
     // open have the rest of their cadence cancelled.
@@ -350,15 +361,8 @@ fn booked(
 /// The booking on the record (its reminder moved when it is a reschedule;
 /// bookings long past leave the state) and, with `appointment_texts` on, the
 /// confirmation of an appointment still ahead.
-fn confirm(
-    store: &StoreConfig,
-    envelope: &Envelope,
-    a: &Appointment,
-    first_name: &str,
-    state: &CustomerState,
-    now: DateTime<Utc>,
-    record: &mut RecordChange,
-) {
+fn confirm(seen: &Seen<'_>, record: &mut RecordChange) {
+    let Seen { store, envelope, a, first_name, state, now } = *seen;
     // Appointments a day past are kept or missed by now: history.
     for b in state.bookings.iter().filter(|b| b.appointment_id != a.appointment_id && b.at + Duration::days(1) < now) {
         record.bookings.push(b.ended("passed"));
@@ -405,15 +409,8 @@ pub fn end_of_day(store: &StoreConfig, at: DateTime<Utc>) -> DateTime<Utc> {
 
 /// A no-show: a rebook invitation (transactional, deferred into the window
 /// like any) and a task for the store's service owner, due that day.
-fn missed(
-    store: &StoreConfig,
-    envelope: &Envelope,
-    a: &Appointment,
-    first_name: &str,
-    state: &CustomerState,
-    now: DateTime<Utc>,
-    record: &mut RecordChange,
-) -> FactKind {
+fn missed(seen: &Seen<'_>, record: &mut RecordChange) -> FactKind {
+    let Seen { store, envelope, a, first_name, state, now } = *seen;
     let event_id = envelope.event_id.as_str();
     let local = store.local(a.at).format("%-I:%M %p");
     let summary = format!("missed appointment {} at {local}", a.appointment_id);

@@ -287,8 +287,7 @@ impl FrontDoor {
         config: &aws_config::SdkConfig,
         clock: SharedClock,
     ) -> Result<Self, ConfigError> {
-        let clients = custops::aws::Clients::new(config);
-        let core = Core::with_clients(env, &clients, clock)?;
+        let (core, clients) = Core::from_sdk(env, config, clock)?;
         let topics = HashMap::from([
             ("carrier-events", env.required(CARRIER_EVENTS_TOPIC_ARN)?),
             ("dms-events", env.required(DMS_EVENTS_TOPIC_ARN)?),

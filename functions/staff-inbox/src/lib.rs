@@ -114,8 +114,7 @@ impl Inbox {
         config: &aws_config::SdkConfig,
         clock: SharedClock,
     ) -> Result<Self, ConfigError> {
-        let clients = custops::aws::Clients::new(config);
-        let core = Core::with_clients(env, &clients, clock)?;
+        let (core, _) = Core::from_sdk(env, config, clock)?;
         let pool = env.required(USER_POOL_ID)?;
         let client_id = env.required(USER_POOL_CLIENT_ID)?;
         let region = config.region().map(|r| r.to_string()).unwrap_or_else(|| custops::aws::LOCAL_REGION.to_owned());

@@ -1,5 +1,6 @@
-//! The GM's morning report: yesterday's dropped handoffs and the revenue at
-//! risk, for one store-local day.
+//! **The report room.** The GM's morning report: yesterday's dropped
+//! handoffs and the revenue at risk, for one store-local day. May use: the
+//! domain and the table's reads; it changes nothing.
 //!
 //! What it reads never grows with the customers: the day's facts (one small
 //! item per event, under the store's day), the day's texts (the store's texts

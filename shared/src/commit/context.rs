@@ -112,6 +112,17 @@ impl Core {
         Self::with_clients(env, &Clients::new(config), clock)
     }
 
+    /// The core of an HTTP function and the clients it was built with, from
+    /// `config` (each HTTP function adds its own clients to these).
+    pub fn from_sdk(
+        env: &impl EnvSource,
+        config: &aws_config::SdkConfig,
+        clock: SharedClock,
+    ) -> Result<(Self, Clients), ConfigError> {
+        let clients = Clients::new(config);
+        Ok((Self::with_clients(env, &clients, clock)?, clients))
+    }
+
     /// Reads `TABLE_NAME` (and `HANDOFF_QUEUE_URL`, if set); uses `clients`.
     pub fn with_clients(env: &impl EnvSource, clients: &Clients, clock: SharedClock) -> Result<Self, ConfigError> {
         let table = Table::new(clients.dynamodb.clone(), env.required(TABLE_NAME)?);

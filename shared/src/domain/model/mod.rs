@@ -1,0 +1,12 @@
+//! The customer record and everything on it. Plain domain types: no AWS types.
+//! One store, one customer (keyed by phone), one record, every touchpoint on it.
+
+mod customer;
+mod service;
+mod state;
+mod task;
+
+pub use customer::*;
+pub use service::*;
+pub use state::*;
+pub use task::*;
