@@ -5,12 +5,16 @@
 //! holds what a function is given at cold start ([`context::Core`],
 //! [`context::Deps`]: the table, the outbound path, the clock, the stores);
 //! [`tasks`], the changes a person makes to a task (done, assigned), which
-//! the CLI and the inbox commit the same way.
+//! the CLI and the inbox commit the same way; and what is handed on once a
+//! change is committed: [`handoff`]s to another function's queue and
+//! [`alerts`] to the staff.
 //!
 //! May use: the domain, the table, the outbound path and the runtime's
 //! clients, clock and errors. Triggers use this room, never the table's
 //! writes directly.
 
+pub mod alerts;
 pub mod apply;
 pub mod context;
+pub mod handoff;
 pub mod tasks;

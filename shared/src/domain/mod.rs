@@ -2,19 +2,18 @@
 //! as plain data and pure functions. The record and everything on it
 //! ([`model`]), the store's configuration ([`store`]), phone numbers
 //! ([`phone`]), the events that arrive ([`event`]), the staff ([`staff`]),
-//! who owns a task and what they are told ([`handoff`], [`alerts`]), and
-//! how each piece of the record is keyed in the one table ([`entity`],
+//! and how each piece of the record is keyed in the one table ([`entity`],
 //! [`keys`]).
 //!
 //! May use: chrono, serde, the phone parser, and one word of the outbound
-//! path (a text's `MessageClass`, which the caps ledger records). Never an
-//! AWS client, the table's calls, the commit path or the runtime:
+//! path (a text's `MessageClass`, which the caps ledger records). No AWS
+//! client is held here; one helper, [`event::publish`], is
+//! given an SNS client to publish an event to its topic (the front door and
+//! the CLI). Never the table's calls, the commit path or the runtime:
 //! everything here is tested without AWS, and every other room builds on it.
 
-pub mod alerts;
 pub mod entity;
 pub mod event;
-pub mod handoff;
 pub mod keys;
 pub mod model;
 pub mod phone;
