@@ -112,7 +112,7 @@ async fn run(mut b: Bench) -> Result<(), BoxError> {
     };
     let mut histories = Vec::new();
     if !b.calls_only {
-        for n in b.history_ros.iter().copied() {
+        for n in b.history_ros.iter().copied().filter(|n| *n > 0) {
             histories.push(custops_bench::history_scale(n).await?);
         }
         if !histories.is_empty() {

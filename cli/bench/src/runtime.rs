@@ -164,6 +164,8 @@ pub async fn runtime(runs: usize, latency: std::time::Duration) -> Result<Runtim
     let clock = PinnedClock::at("2026-11-23T16:00:00Z".parse()?);
     let stack = LocalStack::provision(&emulator.endpoint, Arc::new(clock), LocalOptions::default()).await?;
     stack.table().put_store(&custops::StoreConfig::from_json(STORE)?).await?;
+    // The store that takes leads by mail (lead-email's sample).
+    stack.table().put_store(&custops::StoreConfig::from_json(PROMISING)?).await?;
     let env_of = |binary: &str| {
         stack.functions.iter().find(|f| f.def.binary == binary).map(|f| f.def.env.clone()).unwrap_or_default()
     };
@@ -355,9 +357,47 @@ pub(crate) fn sample_payload(function: &str, callers: &NewCallers) -> Result<Val
         "win-back" => (0..10).map(|i| lapsed(&phone(40 + i), long_ago)).collect(),
         "scheduler" | "lapse-sweep" | "daily-report" => return Ok(scheduled_tick()),
         "front-door" => return Ok(http_api_request()),
+        "staff-inbox" => return Ok(http_api_get("/app/signin", "GET /app/{proxy+}")),
+        "lead-email" => (0..10).map(|i| lead_mail(&format!("rss-lead-{i}"), &phone(50 + i))).collect(),
+        "sms-receipts" => {
+            // Ten of SNS's delivery records, for texts this stack never sent (read, matched to nothing).
+            let records: Vec<String> = (0..10)
+                .map(|i| {
+                    json!({"notification": {"messageId": format!("rss-receipt-{i}"), "timestamp": "2026-11-23 16:00:01.000"},
+                           "delivery": {"phoneCarrier": "My Phone Carrier", "mnc": 270, "destination": phone(60 + i),
+                                        "priceInUSD": 0.00645, "smsType": "Transactional", "mcc": 310,
+                                        "providerResponse": "Message has been accepted by phone carrier",
+                                        "dwellTimeMs": 599, "dwellTimeMsUntilDeviceAck": 1344},
+                           "status": "SUCCESS"})
+                    .to_string()
+                })
+                .collect();
+            let group = format!(
+                "sns/{}/{}/DirectPublishToPhoneNumber",
+                custops::aws::LOCAL_REGION,
+                custops::aws::LOCAL_ACCOUNT
+            );
+            return custops_cli::local::logs_event(custops::aws::LOCAL_ACCOUNT, &group, &records);
+        }
         other => return Err(format!("no sample events for {other}").into()),
     };
     Ok(sqs_event(&bodies))
+}
+
+/// A `GET` of `path` through API Gateway's HTTP API (payload 2.0) on `route`.
+pub(crate) fn http_api_get(path: &str, route: &str) -> Value {
+    json!({
+        "version": "2.0", "routeKey": route, "rawPath": path, "rawQueryString": "",
+        "headers": {"host": "abc123.execute-api.us-east-1.amazonaws.com", "x-forwarded-proto": "https"},
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "abc123", "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "abc123", "requestId": "bench-2", "routeKey": route,
+            "stage": "$default", "time": "23/Nov/2026:16:05:00 +0000", "timeEpoch": 1795449900000u64,
+            "http": {"method": "GET", "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": "203.0.113.10", "userAgent": "custops-bench"}
+        },
+        "isBase64Encoded": false
+    })
 }
 
 /// One request through API Gateway's HTTP API (payload 2.0), as Lambda

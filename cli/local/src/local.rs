@@ -412,23 +412,7 @@ impl LocalStack {
         log_group: &str,
         messages: &[String],
     ) -> Result<Vec<Value>, BoxError> {
-        use std::io::Write;
-        let now = chrono::Utc::now().timestamp_millis();
-        let data = serde_json::json!({
-            "messageType": "DATA_MESSAGE",
-            "owner": owner,
-            "logGroup": log_group,
-            "logStream": format!("{}/[$LATEST]{now:x}", chrono::Utc::now().format("%Y/%m/%d")),
-            "subscriptionFilters": ["custops-local"],
-            "logEvents": messages.iter().enumerate().map(|(i, m)| serde_json::json!({
-                "id": format!("{now}{i:06}"), "timestamp": now, "message": m
-            })).collect::<Vec<_>>(),
-        });
-        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        gzip.write_all(data.to_string().as_bytes())?;
-        use base64::Engine;
-        let payload = base64::engine::general_purpose::STANDARD.encode(gzip.finish()?);
-        let event = serde_json::json!({ "awslogs": { "data": payload } });
+        let event = logs_event(owner, log_group, messages)?;
         let mut out = Vec::new();
         for f in &self.functions {
             match &f.handler {
@@ -715,6 +699,29 @@ async fn create_resources(
     }
     create_user_pools(template, config).await?;
     Ok(())
+}
+
+/// The event CloudWatch Logs gives a subscribed Lambda function:
+/// `awslogs.data`, base64 of the gzipped log data (`owner` the log group's
+/// account), one log event per message.
+pub fn logs_event(owner: &str, log_group: &str, messages: &[String]) -> Result<Value, BoxError> {
+    use std::io::Write;
+    let now = chrono::Utc::now().timestamp_millis();
+    let data = serde_json::json!({
+        "messageType": "DATA_MESSAGE",
+        "owner": owner,
+        "logGroup": log_group,
+        "logStream": format!("{}/[$LATEST]{now:x}", chrono::Utc::now().format("%Y/%m/%d")),
+        "subscriptionFilters": ["custops-local"],
+        "logEvents": messages.iter().enumerate().map(|(i, m)| serde_json::json!({
+            "id": format!("{now}{i:06}"), "timestamp": now, "message": m
+        })).collect::<Vec<_>>(),
+    });
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gzip.write_all(data.to_string().as_bytes())?;
+    use base64::Engine;
+    let payload = base64::engine::general_purpose::STANDARD.encode(gzip.finish()?);
+    Ok(serde_json::json!({ "awslogs": { "data": payload } }))
 }
 
 /// The local HTTP API, served while this lives.
