@@ -265,6 +265,10 @@ enum StaffCommand {
         /// Set this password for good (else Cognito mails a temporary one).
         #[arg(long, env = "CUSTOPS_STAFF_PASSWORD")]
         password: Option<String>,
+        /// Their alerts of this store (new and escalated tasks of their
+        /// teams) by text or mail: `sms:+15125550100` or `email:ana@example.com`.
+        #[arg(long)]
+        alerts: Option<String>,
     },
     /// Takes a store from a user; every session of theirs ends at once (with
     /// no store left, the user is disabled).
@@ -398,16 +402,26 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             println!("imported {}, unchanged {}, skipped {}", counts.imported, counts.unchanged, counts.skipped);
             Ok(())
         }
-        Command::Staff { command: StaffCommand::Add { store, email, teams, manager, password }, conn } => {
+        Command::Staff { command: StaffCommand::Add { store, email, teams, manager, password, alerts }, conn } => {
             let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
-            let user = custops_cli::staff::add(&target, &store, &email, &teams, manager, password.as_deref()).await?;
+            let user = custops_cli::staff::add_with_alerts(
+                &target,
+                &store,
+                &email,
+                &teams,
+                manager,
+                password.as_deref(),
+                alerts.as_deref(),
+            )
+            .await?;
             println!(
-                "staff {} {}: stores {}; at {store}: teams {}{}{}",
+                "staff {} {}: stores {}; at {store}: teams {}{}{}{}",
                 user.email,
                 if user.created { "added" } else { "updated" },
                 user.stores.join(","),
                 user.teams.join(","),
                 if user.manager { ", manager" } else { "" },
+                user.alerts.as_deref().map(|a| format!(", alerts {a}")).unwrap_or_default(),
                 if password.is_none() && user.created { " (Cognito mails a temporary password)" } else { "" }
             );
             Ok(())
@@ -416,12 +430,13 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
             let r = custops_cli::staff::remove(&target, &store, &email).await?;
             println!(
-                "staff {} {}: sessions ended {}; stores left {}{}",
+                "staff {} {}: sessions ended {}; stores left {}{}{}",
                 r.email,
                 if r.had_store { format!("removed from {store}") } else { format!("did not work at {store}") },
                 r.sessions_ended,
                 if r.stores.is_empty() { "none".to_owned() } else { r.stores.join(",") },
-                if r.disabled { " (disabled)" } else { "" }
+                if r.disabled { " (disabled)" } else { "" },
+                if r.unsubscribed { "; alerts ended" } else { "" }
             );
             Ok(())
         }
@@ -432,12 +447,13 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                     println!("{}", serde_json::to_string(&p)?);
                 } else {
                     println!(
-                        "{}\tteams {}\t{}\tmfa {}\t{}",
+                        "{}\tteams {}\t{}\tmfa {}\t{}\talerts {}",
                         p.email,
                         p.teams.join(","),
                         if p.manager { "manager" } else { "staff" },
                         if p.mfa { "on" } else { "off" },
-                        if p.enabled { "enabled" } else { "disabled" }
+                        if p.enabled { "enabled" } else { "disabled" },
+                        p.alerts.as_deref().unwrap_or("none")
                     );
                 }
             }

@@ -31,6 +31,8 @@ pub struct StaffUser {
     pub manager: bool,
     /// Made now (else: an existing user given one more store or team).
     pub created: bool,
+    /// Where their alerts of this store go, if anywhere.
+    pub alerts: Option<String>,
 }
 
 /// What `custops staff remove` did.
@@ -45,6 +47,8 @@ pub struct Removed {
     pub sessions_ended: usize,
     /// No store left: the user is disabled in the pool.
     pub disabled: bool,
+    /// Their alert subscription of that store ended.
+    pub unsubscribed: bool,
 }
 
 /// One line of `custops staff list`.
@@ -58,6 +62,8 @@ pub struct Listed {
     pub mfa: bool,
     /// Disabled in the pool (signs in nowhere).
     pub enabled: bool,
+    /// Where their alerts of this store go (`sms:+1...`, `email:ADDR`), if anywhere.
+    pub alerts: Option<String>,
 }
 
 fn cognito_error<E>(e: aws_sdk_cognitoidentityprovider::error::SdkError<E>) -> BoxError
@@ -149,7 +155,63 @@ fn attr(name: &str, value: &str) -> Result<AttributeType, BoxError> {
     Ok(AttributeType::builder().name(name).value(value).build()?)
 }
 
-/// `custops staff add --store S --email E --teams T1,T2 [--manager] [--password P]`:
+/// An `--alerts` value: `sms:` and an E.164 number, or `email:` and an
+/// address; as the member keeps it, and SNS's protocol and endpoint.
+pub fn alert_target(raw: &str) -> Result<(String, &'static str, String), BoxError> {
+    match raw.trim().split_once(':') {
+        Some(("sms", number)) => {
+            let phone = custops::Phone::parse(number.trim())
+                .map_err(|_| format!("--alerts sms:{number}: not a phone number"))?;
+            Ok((format!("sms:{}", phone.e164()), "sms", phone.e164().to_owned()))
+        }
+        Some(("email", address)) => {
+            let address = email_of(address)?;
+            Ok((format!("email:{address}"), "email", address))
+        }
+        _ => Err("--alerts is sms:+1... or email:ADDR".into()),
+    }
+}
+
+/// The ARN of the stack's `staff-alerts` topic (found by its name).
+async fn alerts_topic(target: &Target) -> Result<String, BoxError> {
+    let name = target.template.name_of("StaffAlertsTopic").ok_or("the template has no staff-alerts topic")?;
+    let mut next = None;
+    loop {
+        let page = target.sns.list_topics().set_next_token(next).send().await?;
+        if let Some(arn) =
+            page.topics().iter().filter_map(|t| t.topic_arn()).find(|a| a.rsplit(':').next() == Some(name.as_str()))
+        {
+            return Ok(arn.to_owned());
+        }
+        match page.next_token {
+            Some(t) if !t.is_empty() => next = Some(t),
+            _ => {
+                return Err(format!("no topic {name:?}: is the stack deployed (or `custops local up` running)?").into())
+            }
+        }
+    }
+}
+
+/// Subscribes `member` to `staff-alerts` at `to` (an [`alert_target`]),
+/// filtered to their store and teams; the subscription's ARN.
+async fn subscribe(target: &Target, member: &StaffMember, to: &str) -> Result<String, BoxError> {
+    let (_, protocol, endpoint) = alert_target(to)?;
+    let out = target
+        .sns
+        .subscribe()
+        .topic_arn(alerts_topic(target).await?)
+        .protocol(protocol)
+        .endpoint(endpoint)
+        .attributes("FilterPolicy", member.alert_filter().to_string())
+        .attributes("FilterPolicyScope", "MessageAttributes")
+        // An email subscription is pending until confirmed: its ARN all the same.
+        .return_subscription_arn(true)
+        .send()
+        .await?;
+    out.subscription_arn.ok_or_else(|| "SNS gave no subscription ARN".into())
+}
+
+/// `custops staff add --store S --email E --teams T1,T2 [--manager] [--password P] [--alerts sms:E164|email:ADDR]`:
 /// a staff sign-in in the stack's user pool, working for `S` on teams
 /// `T1,T2`, manager of `S` with `--manager` (of that store only). A user who
 /// exists already gets the store added (one person, several stores), or at
@@ -165,6 +227,23 @@ pub async fn add(
     manager: bool,
     password: Option<&str>,
 ) -> Result<StaffUser, BoxError> {
+    add_with_alerts(target, store_id, email, teams, manager, password, None).await
+}
+
+/// [`add`], with `--alerts` (`sms:+1...` or `email:ADDR`): they are
+/// subscribed to `staff-alerts` there, filtered to this store's alerts for
+/// their teams here (and `managers` where they manage); a new `--alerts`
+/// replaces the old one, and a change of teams moves the filter with it.
+pub async fn add_with_alerts(
+    target: &Target,
+    store_id: &str,
+    email: &str,
+    teams: &str,
+    manager: bool,
+    password: Option<&str>,
+    alerts: Option<&str>,
+) -> Result<StaffUser, BoxError> {
+    let alerts = alerts.map(alert_target).transpose()?.map(|(kept, ..)| kept);
     custops::event::check_id("store", store_id)?;
     if target.table.get_store(store_id).await?.is_none() {
         return Err(format!("unknown store {store_id:?}: `custops store put` it first").into());
@@ -256,15 +335,28 @@ pub async fn add(
             teams_here.push(t);
         }
     }
-    let member = StaffMember {
+    let mut member = StaffMember {
         sub: sub.clone(),
         email: email.clone(),
         store_id: store_id.to_owned(),
         teams: teams_here,
-        manager: manager || had.is_some_and(|m| m.manager),
+        manager: manager || had.as_ref().is_some_and(|m| m.manager),
+        alerts: had.as_ref().and_then(|m| m.alerts.clone()),
+        subscription_arn: had.as_ref().and_then(|m| m.subscription_arn.clone()),
     };
+    // Their alerts follow their teams here: the subscription is made again
+    // with the new filter (or at the new number), the old one ended.
+    let to = alerts.or_else(|| member.alerts.clone());
+    if let Some(to) = to {
+        let old = member.subscription_arn.take();
+        member.subscription_arn = Some(subscribe(target, &member, &to).await?);
+        member.alerts = Some(to);
+        if let Some(old) = old.filter(|o| Some(o) != member.subscription_arn.as_ref()) {
+            target.sns.unsubscribe().subscription_arn(old).send().await?;
+        }
+    }
     target.table.put_staff_member(&member).await?;
-    Ok(StaffUser { email, sub, stores, teams: member.teams, manager: member.manager, created })
+    Ok(StaffUser { email, sub, stores, teams: member.teams, manager: member.manager, created, alerts: member.alerts })
 }
 
 /// `custops staff remove --store S --email E`: takes store `S` from the
@@ -276,7 +368,13 @@ pub async fn remove(target: &Target, store_id: &str, email: &str) -> Result<Remo
     let email = email_of(email)?;
     let pool = pool_id(target).await?;
     let user = pool_user(target, &pool, &email).await?.ok_or_else(|| format!("no staff user {email:?}"))?;
+    let had = target.table.staff_of(&user.sub).await?.into_iter().find(|m| m.store_id == store_id);
     let had_store = target.table.remove_staff_member(&user.sub, store_id).await?;
+    let mut unsubscribed = false;
+    if let Some(arn) = had.and_then(|m| m.subscription_arn) {
+        target.sns.unsubscribe().subscription_arn(arn).send().await?;
+        unsubscribed = true;
+    }
     let left: Vec<String> = target.table.staff_of(&user.sub).await?.into_iter().map(|m| m.store_id).collect();
     // The pool's copy, so a sign-in never brings the store back.
     let pool_stores: Vec<String> = user.list("custom:store_id").into_iter().filter(|s| s != store_id).collect();
@@ -302,7 +400,7 @@ pub async fn remove(target: &Target, store_id: &str, email: &str) -> Result<Remo
             .map_err(cognito_error)?;
     }
     let sessions_ended = target.table.end_sessions_of(&user.sub).await?;
-    Ok(Removed { email, had_store, stores: left, sessions_ended, disabled })
+    Ok(Removed { email, had_store, stores: left, sessions_ended, disabled, unsubscribed })
 }
 
 /// `custops staff list --store S`: who signs in for the store, by email,
@@ -320,6 +418,7 @@ pub async fn list(target: &Target, store_id: &str) -> Result<Vec<Listed>, BoxErr
             manager: member.manager,
             mfa: user.as_ref().is_some_and(|u| u.mfa),
             enabled: user.as_ref().is_some_and(|u| u.enabled),
+            alerts: member.alerts,
         });
     }
     out.sort_by(|a, b| a.email.cmp(&b.email));

@@ -340,8 +340,11 @@ fn staff_added_with_the_binary_sign_in_at_the_http_url_and_see_their_stores_task
             "--manager",
             "--password",
             "Correct-horse-42",
+            "--alerts",
+            "sms:+15125550901",
         ],
     );
+    assert!(again.contains("alerts sms:+15125550901"), "{again}");
     assert!(
         again.contains("updated") && again.contains("northside-chevy,lakeside-ford") && again.contains("manager"),
         "{again}"
@@ -383,12 +386,15 @@ fn staff_added_with_the_binary_sign_in_at_the_http_url_and_see_their_stores_task
 
     // `staff list`: who signs in for a store, their teams, manager there or not.
     let listed = custops(&endpoint, &["staff", "list", "--store", "northside-chevy"]);
-    assert!(listed.contains("ana@northside.example\tteams bdc-service,bdc\tstaff\tmfa off\tenabled"), "{listed}");
+    assert!(
+        listed.contains("ana@northside.example\tteams bdc-service,bdc\tstaff\tmfa off\tenabled\talerts none"),
+        "{listed}"
+    );
     let json = custops(&endpoint, &["staff", "list", "--store", "lakeside-ford", "--json"]);
     let lee: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
     assert_eq!(
-        (lee["email"].as_str(), lee["manager"].as_bool(), &lee["teams"]),
-        (Some("ana@northside.example"), Some(true), &serde_json::json!(["bdc"])),
+        (lee["email"].as_str(), lee["manager"].as_bool(), &lee["teams"], lee["alerts"].as_str()),
+        (Some("ana@northside.example"), Some(true), &serde_json::json!(["bdc"]), Some("sms:+15125550901")),
         "{json}"
     );
 
@@ -410,7 +416,7 @@ fn staff_added_with_the_binary_sign_in_at_the_http_url_and_see_their_stores_task
     let (status, page) = tasks(&cookie);
     assert!(status == 200 && !page.contains("callback-call-7f3a1c20"), "{page}");
     let last = custops(&endpoint, &["staff", "remove", "--store", "lakeside-ford", "--email", "ana@northside.example"]);
-    assert!(last.contains("stores left none (disabled)"), "{last}");
+    assert!(last.contains("stores left none (disabled); alerts ended"), "{last}");
     assert_eq!(tasks(&cookie).0, 303);
     assert_eq!(sign_in().status().as_u16(), 401, "a disabled user signs in nowhere");
 }

@@ -402,7 +402,7 @@ impl FrontDoor {
     /// line not listed rings `main`).
     async fn department_for(&self, store_id: &str) -> Result<Departments, Refusal> {
         match self.core.stores.get(store_id).await {
-            Ok(Some(store)) => Ok(Departments(store.lines.clone())),
+            Ok(Some(store)) => Ok(Departments::of_store(&store)),
             Ok(None) => Ok(Departments::default()),
             Err(e) => {
                 warn!(store_id, error = %e, "could not read the store's lines; the call rings main");
@@ -506,9 +506,30 @@ pub fn envelope_json(event: &Envelope) -> serde_json::Value {
 
 /// The store's lines and the department each rings.
 #[derive(Debug, Clone, Default)]
-pub struct Departments(pub std::collections::BTreeMap<Phone, Department>);
+pub struct Departments(
+    pub std::collections::BTreeMap<Phone, Department>,
+    /// The store's own numbers (`sms_number` and `lines`), when its
+    /// configuration was read.
+    pub Option<std::collections::BTreeSet<Phone>>,
+);
 
 impl Departments {
+    /// A store's lines and numbers, as its configuration says.
+    pub fn of_store(store: &custops::StoreConfig) -> Self {
+        let own = std::iter::once(store.sms_number.clone()).chain(store.lines.keys().cloned()).collect();
+        Self(store.lines.clone(), Some(own))
+    }
+
+    /// Whether `to` is one of the store's own numbers (so a call to it is
+    /// the store's); with its configuration unread, every number is taken
+    /// as before.
+    pub fn owns(&self, to: &str) -> bool {
+        match &self.1 {
+            Some(own) => Phone::parse(to).is_ok_and(|p| own.contains(&p)),
+            None => true,
+        }
+    }
+
     /// The department of the line `to` (a number the provider sent; `main`
     /// for one the store has not listed, or one that is not a number).
     pub fn of(&self, to: &str) -> Department {

@@ -109,6 +109,13 @@ pub fn call(
     let from =
         number(&party.from).ok_or_else(|| Refusal::invalid("the missed call's party has no from.phoneNumber"))?;
     let to = number(&party.to).ok_or_else(|| Refusal::invalid("the missed call's party has no to.phoneNumber"))?;
+    if !departments.owns(&to) {
+        // One RingCentral account serving a group sends every store's route
+        // every call of the account: a call to another store's number is
+        // that store's, not this one's (section 9).
+        tracing::info!(store_id, "a missed call to a number that is not this store's: not published here");
+        return Ok(None);
+    }
     // Left for voicemail: the party's status says so.
     let voicemail =
         party.status.as_ref().and_then(|s| s.code.as_deref()).is_some_and(|c| c.eq_ignore_ascii_case("VoiceMail"));

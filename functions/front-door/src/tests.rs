@@ -47,7 +47,7 @@ fn secrets() -> WebhookSecrets {
 }
 
 fn lines() -> Departments {
-    Departments([(Phone::parse("+15125550101").unwrap(), Department::Service)].into_iter().collect())
+    Departments([(Phone::parse("+15125550101").unwrap(), Department::Service)].into_iter().collect(), None)
 }
 
 /// Twilio's webhook-security page: auth token `12345`, this URL and these
@@ -275,6 +275,26 @@ fn ringcentral_handshake_token_and_missed_call() {
     assert_eq!(ringcentral::check(&event, &none), Err(Refusal::Forbidden));
     let garbage = request(path, &[("verification-token", "rc-token")], b"{not json");
     assert!(matches!(ringcentral::call("northside-chevy", &garbage, now, &lines()), Err(Refusal::Invalid(_))));
+}
+
+/// One RingCentral account for a group: every store's route gets every call
+/// of the account. A store's route takes only calls to its own numbers
+/// (`sms_number`, `lines`); a call to a sister store's line is hers.
+#[test]
+fn a_group_accounts_call_to_another_stores_number_is_not_this_stores() {
+    let now = at("2026-11-23T16:06:00Z");
+    let path = "/hooks/northside-chevy/ringcentral";
+    let store = custops::fixtures::northside();
+    let mut with_line = store.clone();
+    with_line.lines.insert(Phone::parse("+15125550101").unwrap(), Department::Service);
+    let own = Departments::of_store(&with_line);
+    let to_line = request(path, &[("verification-token", "rc-token")], &ringcentral_event(true));
+    assert!(ringcentral::call("northside-chevy", &to_line, now, &own).unwrap().is_some(), "its own line");
+    let sister = Departments::of_store(&store); // the line is not Northside's here
+    assert_eq!(id(ringcentral::call("northside-chevy", &to_line, now, &sister)), Ok(None), "another store's number");
+    let main = String::from_utf8(ringcentral_event(true)).unwrap().replace("+15125550101", store.sms_number.e164());
+    let to_main = request(path, &[("verification-token", "rc-token")], main.as_bytes());
+    assert!(ringcentral::call("northside-chevy", &to_main, now, &sister).unwrap().is_some(), "its sms_number");
 }
 
 #[test]

@@ -26,9 +26,7 @@ use crate::model::Task;
 /// The topic's ARN, in a function's environment (absent: no alerts).
 pub const STAFF_ALERTS_TOPIC_ARN: &str = "STAFF_ALERTS_TOPIC_ARN";
 
-/// The `owner` of the copy of an escalation sent to the store's managers
-/// (the Cognito group of section 10 has the same name).
-pub const MANAGERS: &str = "managers";
+pub use crate::staff::MANAGERS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum AlertKind {

@@ -15,7 +15,8 @@
 //! | task (`task`) | `CUST#{store}#{e164}` | `#TASK#{task_id}` (done: `H#TASK#...`) | | `TASKS#{store}` / `{due}#{task_id}` (open only) | `DUE#{shard}` / `{escalate_at}#{pk}#{sk}` (a reply waiting for a person, until handed to inbound-sms) |
 //! | outbound text (`text`) | `CUST#{store}#{e164}` | `TEXT#{dedupe key}` | `SNSMSG#{message id}` / `TEXT` (once published) | `TEXTS#{store}` / `{created}#{dedupe key}` | `DUE#{shard}` / `{due}#{pk}#{sk}` (unfinished only) |
 //! | touchpoint (`touchpoint`) | `CUST#{store}#{e164}` | `TL#{at}#{event_id}#{kind}` | | | |
-//! | lead address (`lead_address`) | `LEADTO#{address, lower case}` | `STORE` (holds `store_id`) | | | |
+//! | lead address (`store_claim`) | `LEADTO#{address, lower case}` | `STORE` (holds `store_id`) | | | |
+//! | store number (`store_claim`) | `NUMBER#{e164}` (`sms_number`, each of `lines`) | `STORE` (holds `store_id`) | | | |
 //! | booking (`booking`) | `CUST#{store}#{e164}` | `#APPT#{appointment_id}` (ended: `H#APPT#...`) | | | `DUE#{shard}` / `{remind_at}#{pk}#{sk}` (a reminder still owed) |
 //! | post-visit check (`visit_check`) | `CUST#{store}#{e164}` | `#CHECK#{ro}` (ended: `H#CHECK#...`) | | | `DUE#{shard}` / `{due}#{pk}#{sk}` (scheduled) |
 //! | lead text slot (`lead_slot`) | `LEADTEXTS#{store}#{yyyy-mm-ddThh}` | `SLOT#{n}` (one per lead text of that hour, TTL) | | | |
@@ -101,6 +102,11 @@ pub const STATE_PREFIX: &str = "#";
 /// Where the pointer from a lead address to its store is.
 pub fn lead_address(address: &str) -> Keys {
     Keys::new(format!("LEADTO#{}", address.trim().to_lowercase()), "STORE")
+}
+
+/// The pointer that reserves a phone number (`sms_number` or a line) for one store.
+pub fn store_phone(number: &Phone) -> Keys {
+    Keys::new(format!("NUMBER#{}", number.e164()), "STORE")
 }
 /// What has ended (a closed repair order, a recovered or declined line, an
 /// ended step, a done task) moves from its state key `#...` to `H#...`: the

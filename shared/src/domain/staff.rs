@@ -49,6 +49,10 @@ pub fn lock_for() -> Duration {
     Duration::minutes(15)
 }
 
+/// The owner id of a store's managers: escalations go to them, and a
+/// manager's alert subscription takes it.
+pub const MANAGERS: &str = "managers";
+
 /// One person at one store: what `custops staff add` granted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StaffMember {
@@ -62,6 +66,25 @@ pub struct StaffMember {
     /// Manager of this store (sees and assigns every task here; nowhere else).
     #[serde(default)]
     pub manager: bool,
+    /// Where their alerts of this store go (`sms:+1...` or `email:ADDR`), if anywhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<String>,
+    /// The `staff-alerts` subscription that sends them (`staff remove` ends it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription_arn: Option<String>,
+}
+
+impl StaffMember {
+    /// The filter policy of their `staff-alerts` subscription: this store's
+    /// alerts for their teams (and `managers` where they manage), as the
+    /// alerts' message attributes `store_id` and `owner` say.
+    pub fn alert_filter(&self) -> serde_json::Value {
+        let mut owners = self.teams.clone();
+        if self.manager {
+            owners.push(MANAGERS.to_owned());
+        }
+        serde_json::json!({ "store_id": [self.store_id], "owner": owners })
+    }
 }
 
 impl Entity for StaffMember {
@@ -248,6 +271,8 @@ mod tests {
             store_id: store.into(),
             teams: vec!["bdc".into()],
             manager,
+            alerts: None,
+            subscription_arn: None,
         };
         let gm = Staff {
             sub: "s-1".into(),
@@ -258,12 +283,25 @@ mod tests {
         assert!(gm.on_team("lakeside-ford", "bdc") && !gm.on_team("lakeside-ford", "bdc-service"));
         assert!(!gm.works_at("elsewhere") && !gm.manager_at("elsewhere"));
         assert_eq!(gm.actor(), "gm@x.example (s-1)");
+        // Their alerts: each store's for their teams there, and `managers` where they manage.
+        assert_eq!(
+            gm.at[0].alert_filter(),
+            serde_json::json!({"store_id": ["northside-chevy"], "owner": ["bdc", "managers"]})
+        );
+        assert_eq!(gm.at[1].alert_filter(), serde_json::json!({"store_id": ["lakeside-ford"], "owner": ["bdc"]}));
     }
 
     #[test]
     fn every_staff_item_has_its_own_keys() {
-        let m =
-            StaffMember { sub: "s-1".into(), email: "a@x".into(), store_id: "n".into(), teams: vec![], manager: false };
+        let m = StaffMember {
+            sub: "s-1".into(),
+            email: "a@x".into(),
+            store_id: "n".into(),
+            teams: vec![],
+            manager: false,
+            alerts: None,
+            subscription_arn: None,
+        };
         let k = m.keys(&());
         assert_eq!((k.pk.as_str(), k.sk.as_str()), ("STAFF#s-1", "STORE#n"));
         assert_eq!(k.gsi2, Some(("STAFFOF#n".into(), "a@x".into())));

@@ -168,12 +168,21 @@ impl Table {
     /// pointers of addresses it no longer has are removed.
     #[instrument(skip(self, store), fields(store_id = %store.store_id))]
     pub async fn put_store(&self, store: &StoreConfig) -> Result<(), TableError> {
-        let old = self.get_store(&store.store_id).await?.map(|o| o.lead_addresses).unwrap_or_default();
-        let pointer = |address: &str| keys::lead_address(address);
-        for address in &store.lead_addresses {
-            let keys = pointer(address);
-            let mut item = key_of(&keys);
-            item.insert(keys::KIND.into(), item::s("lead_address"));
+        let old = self.get_store(&store.store_id).await?;
+        // What one store alone may hold: its lead addresses and its numbers
+        // (`sms_number`, `lines`), each a pointer item claimed conditionally.
+        let claims = |s: &StoreConfig| {
+            let addresses = s.lead_addresses.iter().map(|a| (keys::lead_address(a), format!("lead address {a}")));
+            let numbers = std::iter::once(&s.sms_number)
+                .chain(s.lines.keys())
+                .map(|n| (keys::store_phone(n), format!("number {}", n.e164())));
+            addresses.chain(numbers).collect::<Vec<_>>()
+        };
+        let wanted = claims(store);
+        let had = old.as_ref().map(claims).unwrap_or_default();
+        for (i, (keys, what)) in wanted.iter().enumerate() {
+            let mut item = key_of(keys);
+            item.insert(keys::KIND.into(), item::s("store_claim"));
             item.insert("store_id".into(), item::s(&store.store_id));
             let put = self
                 .client
@@ -187,30 +196,17 @@ impl Table {
                 .map_err(|e| TableError::aws("PutItem", e));
             match put {
                 Err(e) if e.is_conditional_failure() => {
-                    return Err(TableError::Taken {
-                        what: format!("lead address {address} already belongs to another store"),
-                    })
+                    // What this save claimed that the store did not hold before goes back.
+                    for (made, _) in wanted[..i].iter().filter(|(k, _)| !had.iter().any(|(h, _)| h == k)) {
+                        self.release_claim(made, &store.store_id).await?;
+                    }
+                    return Err(TableError::Taken { what: format!("{what} already belongs to another store") });
                 }
                 other => other?,
             };
         }
-        let gone =
-            old.iter().filter(|a| !store.lead_addresses.iter().any(|b| keys::lead_address(b) == keys::lead_address(a)));
-        for address in gone {
-            let deleted = self
-                .client
-                .delete_item()
-                .table_name(&self.name)
-                .set_key(Some(key_of(&pointer(address))))
-                .condition_expression("store_id = :s")
-                .expression_attribute_values(":s", item::s(&store.store_id))
-                .send()
-                .await
-                .map_err(|e| TableError::aws("DeleteItem", e));
-            match deleted {
-                Err(e) if e.is_conditional_failure() => {}
-                other => drop(other?),
-            }
+        for (keys, _) in had.iter().filter(|(k, _)| !wanted.iter().any(|(w, _)| w == k)) {
+            self.release_claim(keys, &store.store_id).await?;
         }
         self.client
             .put_item()
@@ -220,6 +216,24 @@ impl Table {
             .await
             .map_err(|e| TableError::aws("PutItem", e))?;
         Ok(())
+    }
+
+    /// Gives up a lead address or number `store_id` held (not one another store holds).
+    async fn release_claim(&self, keys: &Keys, store_id: &str) -> Result<(), TableError> {
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.name)
+            .set_key(Some(key_of(keys)))
+            .condition_expression("store_id = :s")
+            .expression_attribute_values(":s", item::s(store_id))
+            .send()
+            .await
+            .map_err(|e| TableError::aws("DeleteItem", e));
+        match deleted {
+            Err(e) if e.is_conditional_failure() => Ok(()),
+            other => other.map(drop),
+        }
     }
 
     /// The store that texts from `sms_number` (gsi1).

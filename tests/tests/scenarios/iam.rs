@@ -132,7 +132,7 @@ fn no_function_may_publish_to_a_topic_it_does_not_name_nor_the_inbox_write_a_sto
         |action: &'static str, pk: &str| iam::Request { action, resource: &table, leading_keys: vec![pk.into()] };
     for action in ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"] {
         assert!(iam::allows(inbox, &write(action, "CUST#northside-chevy#+15125550142")), "{action} on a customer");
-        for pk in ["STORES", "LEADTO#leads@northside.example", "STAFF#a-sub"] {
+        for pk in ["STORES", "LEADTO#leads@northside.example", "NUMBER#+15125550100", "STAFF#a-sub"] {
             assert!(!iam::allows(inbox, &write(action, pk)), "the inbox may {action} {pk}");
         }
     }

@@ -761,3 +761,80 @@ async fn with_mfa_required_the_first_sign_in_enrols_an_authenticator_and_every_l
     let listed = custops_cli::staff::list(&h.target, "northside-chevy").await.unwrap();
     assert!(listed.iter().any(|p| p.email == "rico@northside.example" && p.mfa), "{listed:?}");
 }
+
+/// `staff add --alerts`: a person's alerts by text, filtered to their store
+/// and teams (and `managers` where they manage). The subscription carries
+/// the filter; a queue subscribed with that very filter gets Ana's team's
+/// alert and not another team's, nor another store's (moto does not send
+/// SMS to a topic's subscribers, but applies filter policies as SNS does);
+/// `staff remove` ends the subscription.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persons_alerts_are_filtered_to_their_store_and_teams_and_end_with_staff_remove() {
+    let h = Harness::start(NOW).await;
+    h.put_store(lakeside()).await;
+    let ana = custops_cli::staff::add_with_alerts(
+        &h.target,
+        "northside-chevy",
+        "ana@northside.example",
+        "bdc",
+        false,
+        Some(PASSWORD),
+        Some("sms:(512) 555-0901"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ana.alerts.as_deref(), Some("sms:+15125550901"), "kept as E.164");
+    assert!(custops_cli::staff::alert_target("sms:not-a-number").is_err());
+    assert!(custops_cli::staff::alert_target("pager:123").is_err());
+    let sns = &h.stack.clients.sns;
+    let topic = h.stack.topic_arn("staff-alerts");
+    let subscriptions = sns.list_subscriptions_by_topic().topic_arn(&topic).send().await.unwrap();
+    let mine = subscriptions.subscriptions().iter().find(|s| s.endpoint() == Some("+15125550901")).unwrap();
+    assert_eq!(mine.protocol(), Some("sms"));
+    let arn = mine.subscription_arn().unwrap().to_owned();
+    let attributes = sns.get_subscription_attributes().subscription_arn(&arn).send().await.unwrap();
+    let filter: Value = serde_json::from_str(&attributes.attributes().unwrap()["FilterPolicy"]).unwrap();
+    assert_eq!(filter, json!({"store_id": ["northside-chevy"], "owner": ["bdc"]}));
+
+    // What that filter lets through, on a queue subscribed with it.
+    let url = h.stack.clients.sqs.create_queue().queue_name("ana-filtered").send().await.unwrap().queue_url.unwrap();
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint("arn:aws:sqs:us-east-1:123456789012:ana-filtered")
+        .attributes("RawMessageDelivery", "true")
+        .attributes("FilterPolicy", filter.to_string())
+        .send()
+        .await
+        .unwrap();
+    h.publish(&text_from(MARIA, "m-1", "Is my Tahoe ready?")).await; // a bdc reply task
+    h.publish(&custops_tests::call_missed("carrier-1", "call-1", "+15125550177", NOW)).await; // bdc-service's
+    h.settle().await;
+    let got = alerts(&h, &url).await;
+    let owners: Vec<(&str, &str)> = got.iter().map(|(_, _, s, o)| (s.as_str(), o.as_str())).collect();
+    assert_eq!(owners, [("northside-chevy", "bdc")], "her team's alert only: {got:?}");
+
+    // A second store: its own subscription, its own filter.
+    custops_cli::staff::add_with_alerts(
+        &h.target,
+        "lakeside-ford",
+        "ana@northside.example",
+        "bdc",
+        true,
+        Some(PASSWORD),
+        Some("email:ana@northside.example"),
+    )
+    .await
+    .unwrap();
+    let listed = custops_cli::staff::list(&h.target, "lakeside-ford").await.unwrap();
+    assert_eq!(listed[0].alerts.as_deref(), Some("email:ana@northside.example"));
+    let count =
+        || async { sns.list_subscriptions_by_topic().topic_arn(&topic).send().await.unwrap().subscriptions().len() };
+    let before = count().await;
+    let removed = custops_cli::staff::remove(&h.target, "northside-chevy", "ana@northside.example").await.unwrap();
+    assert!(removed.unsubscribed);
+    assert_eq!(count().await, before - 1, "Northside's subscription ended");
+    let left = sns.list_subscriptions_by_topic().topic_arn(&topic).send().await.unwrap();
+    assert!(left.subscriptions().iter().all(|s| s.endpoint() != Some("+15125550901")));
+    assert!(left.subscriptions().iter().any(|s| s.endpoint() == Some("ana@northside.example")), "Lakeside's stays");
+}

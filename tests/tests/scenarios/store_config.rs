@@ -53,3 +53,47 @@ async fn a_texting_window_outside_the_legal_hours_or_marketing_kept_off_every_da
     let err = custops_cli::commands::store_put(&h.target, &write("never", &never)).await.unwrap_err().to_string();
     assert!(err.contains("every day closed"), "{err}");
 }
+
+/// A number belongs to one store (CONTRACT.md section 4): `store put`
+/// refuses a store naming another store's `sms_number` or one of its
+/// `lines` (one phone account serving a group must not credit one store's
+/// calls to another), as it refuses another store's lead address; a number
+/// a store gives up is free for another.
+#[tokio::test]
+async fn a_store_naming_another_stores_number_is_refused_and_a_number_given_up_is_free() {
+    let h = Harness::start("2026-11-23T16:05:00Z").await;
+    let events_northside: serde_json::Value =
+        serde_json::from_str(include_str!("../../../events/stores/northside-chevy.json")).unwrap();
+    custops_cli::commands::store_put(&h.target, &write("north-lines", &events_northside)).await.unwrap();
+    let line = events_northside["lines"].as_object().unwrap().keys().next().unwrap().clone();
+    let lakeside = |sms: &str, lines: serde_json::Value| {
+        let mut s: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/stores/lakeside-ford.json")).unwrap();
+        s["sms_number"] = serde_json::json!(sms);
+        s["lines"] = lines;
+        s
+    };
+    for (what, store) in [
+        ("number +15125550100", lakeside("+15125550100", serde_json::json!({}))),
+        (line.as_str(), lakeside("+13055550100", serde_json::json!({ &line: "service" }))),
+    ] {
+        let err = custops_cli::commands::store_put(&h.target, &write("taken", &store)).await.unwrap_err().to_string();
+        assert!(err.contains("already belongs to another store") && err.contains(what), "{err}");
+    }
+    assert!(h.table().get_store("lakeside-ford").await.unwrap().is_none(), "nothing of Lakeside was saved");
+    // Nor kept: the number the refused save had claimed before the refusal is free.
+    let mut other = lakeside("+13055550100", serde_json::json!({}));
+    other["store_id"] = serde_json::json!("lakeside-kia");
+    custops_cli::commands::store_put(&h.target, &write("kia", &other)).await.unwrap();
+    let mut freed = other.clone();
+    freed["sms_number"] = serde_json::json!("+13055550199");
+    custops_cli::commands::store_put(&h.target, &write("kia", &freed)).await.unwrap();
+    // Northside gives the line up: Lakeside may take it.
+    let mut northside_now = events_northside.clone();
+    northside_now["lines"].as_object_mut().unwrap().remove(&line);
+    custops_cli::commands::store_put(&h.target, &write("north", &northside_now)).await.unwrap();
+    let store = lakeside("+13055550100", serde_json::json!({ &line: "service" }));
+    custops_cli::commands::store_put(&h.target, &write("lake", &store)).await.unwrap();
+    // Saving a store again keeps its own numbers.
+    custops_cli::commands::store_put(&h.target, &write("lake", &store)).await.unwrap();
+}
