@@ -161,12 +161,19 @@ async fn publish(
         .await
         .map_err(|reason| ProcessError::Aws { what: format!("{key}: counting the dead letters"), reason })?;
     let r = report::build(store, day, now, &data);
+    // `store_id` on every message: a GM's subscription takes their store's alone.
+    let store_attribute = aws_sdk_sns::types::MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(&store.store_id)
+        .build()
+        .map_err(|e| ProcessError::Aws { what: format!("{key}: the store attribute"), reason: e.to_string() })?;
     targets
         .sns
         .publish()
         .topic_arn(&targets.topic_arn)
         .subject(subject(&r))
         .message(r.to_string())
+        .message_attributes("store_id", store_attribute)
         .send()
         .await
         .map_err(|e| ProcessError::Aws {

@@ -33,6 +33,20 @@ async fn received(h: &Harness, url: &str) -> Vec<serde_json::Value> {
 async fn yesterdays_report_goes_to_the_gm_at_six_store_time_once() {
     let h = Harness::start("2026-11-23T16:05:05Z").await;
     let inbox = subscribe(&h).await;
+    // Lakeside's GM takes Lakeside's reports alone.
+    let sqs = &h.stack.clients.sqs;
+    let other_store = sqs.create_queue().queue_name("lakeside-gm").send().await.unwrap().queue_url.unwrap();
+    h.stack
+        .clients
+        .sns
+        .subscribe()
+        .topic_arn(h.stack.topic_arn("gm-reports"))
+        .protocol("sqs")
+        .endpoint("arn:aws:sqs:us-east-1:123456789012:lakeside-gm")
+        .attributes("FilterPolicy", r#"{"store_id":["lakeside-ford"]}"#)
+        .send()
+        .await
+        .unwrap();
     h.publish(&call_missed("c-1", "call-1", "+15125550166", "2026-11-23T16:05:00Z")).await;
     h.settle().await;
 
@@ -50,6 +64,11 @@ async fn yesterdays_report_goes_to_the_gm_at_six_store_time_once() {
     assert_eq!(subject, "Northside Chevrolet: $337.50 at risk, 1 missed calls (Mon 23 Nov)");
     let body = got[0]["Message"].as_str().unwrap();
     assert!(body.contains("Missed calls: 1 (1 texted back") && body.contains("Revenue at risk: $337.50"), "{body}");
+    assert_eq!(
+        got[0]["MessageAttributes"]["store_id"]["Value"], "northside-chevy",
+        "a store's subscription filters on it"
+    );
+    assert!(received(&h, &other_store).await.is_empty(), "another store's GM, subscribed with a filter, gets nothing");
 
     // Later runs that day publish nothing more.
     h.clock.set(at("2026-11-24T13:00:00Z"));
