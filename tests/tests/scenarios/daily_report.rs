@@ -5,18 +5,25 @@ use custops_tests::{at, call_missed, Harness};
 
 /// A queue subscribed to `gm-reports`, as an operator's email would be.
 async fn subscribe(h: &Harness) -> String {
+    subscribe_as(h, "gm-inbox", None).await
+}
+
+/// A queue `name` subscribed to `gm-reports`, with `filter` as its filter policy.
+async fn subscribe_as(h: &Harness, name: &str, filter: Option<&str>) -> String {
     let sqs = &h.stack.clients.sqs;
-    let url = sqs.create_queue().queue_name("gm-inbox").send().await.unwrap().queue_url.unwrap();
-    h.stack
+    let url = sqs.create_queue().queue_name(name).send().await.unwrap().queue_url.unwrap();
+    let mut subscribe = h
+        .stack
         .clients
         .sns
         .subscribe()
         .topic_arn(h.stack.topic_arn("gm-reports"))
         .protocol("sqs")
-        .endpoint("arn:aws:sqs:us-east-1:123456789012:gm-inbox")
-        .send()
-        .await
-        .unwrap();
+        .endpoint(format!("arn:aws:sqs:us-east-1:123456789012:{name}"));
+    if let Some(filter) = filter {
+        subscribe = subscribe.attributes("FilterPolicy", filter);
+    }
+    subscribe.send().await.unwrap();
     url
 }
 
@@ -34,19 +41,7 @@ async fn yesterdays_report_goes_to_the_gm_at_six_store_time_once() {
     let h = Harness::start("2026-11-23T16:05:05Z").await;
     let inbox = subscribe(&h).await;
     // Lakeside's GM takes Lakeside's reports alone.
-    let sqs = &h.stack.clients.sqs;
-    let other_store = sqs.create_queue().queue_name("lakeside-gm").send().await.unwrap().queue_url.unwrap();
-    h.stack
-        .clients
-        .sns
-        .subscribe()
-        .topic_arn(h.stack.topic_arn("gm-reports"))
-        .protocol("sqs")
-        .endpoint("arn:aws:sqs:us-east-1:123456789012:lakeside-gm")
-        .attributes("FilterPolicy", r#"{"store_id":["lakeside-ford"]}"#)
-        .send()
-        .await
-        .unwrap();
+    let other_store = subscribe_as(&h, "lakeside-gm", Some(r#"{"store_id":["lakeside-ford"]}"#)).await;
     h.publish(&call_missed("c-1", "call-1", "+15125550166", "2026-11-23T16:05:00Z")).await;
     h.settle().await;
 
