@@ -77,21 +77,10 @@ impl Target {
 /// published as `message_id` (CONTRACT.md section 11), and when it is
 /// recorded (`at`, else a second after the text went). The number comes
 /// from the text, else from the emulator's sent SMS.
+/// With `destination`, that number in the record instead of the one the
+/// text went to (`custops local receipt --destination`: a record that is
+/// not what it seems).
 pub async fn receipt_record(
-    target: &Target,
-    endpoint: &str,
-    message_id: &str,
-    failed: bool,
-    response: Option<&str>,
-    at: Option<chrono::DateTime<chrono::Utc>>,
-) -> Result<(String, chrono::DateTime<chrono::Utc>), BoxError> {
-    receipt_record_to(target, endpoint, message_id, failed, response, at, None).await
-}
-
-/// [`receipt_record`], with `destination` in the record instead of the
-/// number the text went to, when given (`custops local receipt
-/// --destination`: a record that is not what it seems).
-pub async fn receipt_record_to(
     target: &Target,
     endpoint: &str,
     message_id: &str,

@@ -343,7 +343,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             let endpoint = require_endpoint(&conn)?;
             let target = Target::new(Some(endpoint), &conn.stack).await?;
             let failed = status == "FAILURE";
-            let (record, at) = commands::receipt_record_to(
+            let (record, at) = commands::receipt_record(
                 &target,
                 endpoint,
                 &message_id,

@@ -267,6 +267,7 @@ pub async fn add_with_alerts(
     }
     let attributes = vec![attr("custom:store_id", &stores.join(","))?, attr("custom:teams", &all_teams.join(","))?];
     let created = existing.is_none();
+    let mut created_sub = None;
     if created {
         let mut all = vec![attr("email", &email)?, attr("email_verified", "true")?];
         all.extend(attributes);
@@ -276,7 +277,13 @@ pub async fn add_with_alerts(
             // The password is set below: no invitation mail with a temporary one.
             req = req.message_action(MessageActionType::Suppress);
         }
-        req.send().await.map_err(cognito_error)?;
+        let made = req.send().await.map_err(cognito_error)?;
+        created_sub = made
+            .user
+            .and_then(|u| u.attributes)
+            .and_then(|attrs| attrs.into_iter().find(|a| a.name() == "sub").and_then(|a| a.value))
+            .ok_or("the pool made a user without a sub")
+            .map(Some)?;
     } else {
         // Only the store and teams: the email is the user's name already.
         target
@@ -323,9 +330,10 @@ pub async fn add_with_alerts(
             .await
             .map_err(cognito_error)?;
     }
-    let sub = match existing {
-        Some(u) => u.sub,
-        None => pool_user(target, &pool, &email).await?.ok_or("the pool did not keep the new user")?.sub,
+    let sub = match (existing, created_sub) {
+        (Some(u), _) => u.sub,
+        (None, Some(sub)) => sub,
+        (None, None) => return Err("the pool made a user without a sub".into()),
     };
     // What the inbox reads: this store's teams and role, added to what they had here.
     let had = target.table.staff_of(&sub).await?.into_iter().find(|m| m.store_id == store_id);
@@ -368,14 +376,16 @@ pub async fn remove(target: &Target, store_id: &str, email: &str) -> Result<Remo
     let email = email_of(email)?;
     let pool = pool_id(target).await?;
     let user = pool_user(target, &pool, &email).await?.ok_or_else(|| format!("no staff user {email:?}"))?;
-    let had = target.table.staff_of(&user.sub).await?.into_iter().find(|m| m.store_id == store_id);
+    let (had, left): (Vec<StaffMember>, Vec<StaffMember>) =
+        target.table.staff_of(&user.sub).await?.into_iter().partition(|m| m.store_id == store_id);
+    let had = had.into_iter().next();
     let had_store = target.table.remove_staff_member(&user.sub, store_id).await?;
     let mut unsubscribed = false;
     if let Some(arn) = had.and_then(|m| m.subscription_arn) {
         target.sns.unsubscribe().subscription_arn(arn).send().await?;
         unsubscribed = true;
     }
-    let left: Vec<String> = target.table.staff_of(&user.sub).await?.into_iter().map(|m| m.store_id).collect();
+    let left: Vec<String> = left.into_iter().map(|m| m.store_id).collect();
     // The pool's copy, so a sign-in never brings the store back.
     let pool_stores: Vec<String> = user.list("custom:store_id").into_iter().filter(|s| s != store_id).collect();
     target

@@ -20,7 +20,7 @@ async fn message_id(h: &Harness, phone: &str) -> String {
 /// The record SNS would log for `id`, delivered through its log group.
 async fn receipt(h: &Harness, id: &str, failed: bool, response: Option<&str>) -> serde_json::Value {
     let (record, _) =
-        commands::receipt_record(&h.target, &h.emulator.endpoint, id, failed, response, None).await.unwrap();
+        commands::receipt_record(&h.target, &h.emulator.endpoint, id, failed, response, None, None).await.unwrap();
     let group = sms_receipts::log_group("us-east-1", "123456789012", failed);
     h.stack.deliver_logs(&group, &[record]).await.unwrap().remove(0)
 }
@@ -145,7 +145,7 @@ async fn forged_receipts_change_nothing_and_the_real_one_still_counts() {
     let record = |failed: bool, destination: Option<&'static str>, response: Option<&'static str>| {
         let (h, id) = (&h, id.clone());
         async move {
-            commands::receipt_record_to(&h.target, &h.emulator.endpoint, &id, failed, response, None, destination)
+            commands::receipt_record(&h.target, &h.emulator.endpoint, &id, failed, response, None, destination)
                 .await
                 .unwrap()
                 .0
