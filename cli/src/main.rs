@@ -17,6 +17,9 @@ use custops_cli::local::{LocalOptions, LocalStack};
 use custops_cli::replay;
 use custops_cli::BoxError;
 
+#[cfg(test)]
+mod docs_commands;
+
 #[derive(Parser)]
 #[command(name = "custops", version, about = "custops: one customer record for sales, service and the BDC")]
 struct Cli {
