@@ -574,7 +574,16 @@ async fn local_up(
         Some(t) => Arc::new(PinnedClock::at(t)),
         None => Arc::new(SystemClock),
     };
-    let options = LocalOptions { bootstrap_dir, ..Default::default() };
+    // The HTTP API's port is chosen first: staff alerts link to it.
+    let http_port = match http_port {
+        0 => std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port(),
+        p => p,
+    };
+    let options = LocalOptions {
+        bootstrap_dir,
+        public_base_url: Some(format!("http://127.0.0.1:{http_port}")),
+        ..Default::default()
+    };
     let stack = Arc::new(LocalStack::provision(&emulator.endpoint, clock, options).await?);
     let http = stack.serve_http(http_port).await?;
     println!(

@@ -1,90 +1,12 @@
 //! The `custops` binary as an operator uses it: `local up` in the foreground,
 //! the other commands against its endpoint, SIGTERM to stop.
 
+mod common;
+
+use common::*;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_custops");
-
-struct Up(Child);
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn custops(endpoint: &str, args: &[&str]) -> String {
-    let out = Command::new(BIN).args(args).env("AWS_ENDPOINT_URL", endpoint).output().expect("custops runs");
-    assert!(out.status.success(), "custops {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn events() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
-}
-
-/// `custops local up --now NOW` in the foreground, with Northside stored; its endpoint.
-fn local_up(now: &str) -> (Up, String) {
-    local_up_with(now, &[])
-}
-
-/// [`local_up`] with more of `local up`'s flags.
-fn local_up_with(now: &str, flags: &[&str]) -> (Up, String) {
-    let (up, endpoint, _) = local_up_http(now, flags);
-    (up, endpoint)
-}
-
-/// [`local_up_with`], and the HTTP API's URL (the word after `http` on the ready line).
-fn local_up_http(now: &str, flags: &[&str]) -> (Up, String, String) {
-    let mut child = Command::new(BIN)
-        .args(["local", "up", "--now", now])
-        .args(flags)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("local up starts");
-    let stdout = child.stdout.take().unwrap();
-    let up = Up(child);
-    let mut lines = BufReader::new(stdout).lines();
-    let ready = lines.next().expect("a ready line").unwrap();
-    assert!(ready.contains("ready"), "{ready}");
-    let endpoint = ready.split_whitespace().find(|w| w.starts_with("http://")).expect("the endpoint").to_owned();
-    let words: Vec<&str> = ready.split_whitespace().collect();
-    let http = words.windows(2).find(|w| w[0] == "http").map(|w| w[1].to_owned()).expect("the http URL");
-    assert!(http.starts_with("http://127.0.0.1:"), "{ready}");
-
-    let stored = custops(&endpoint, &["store", "put", events().join("stores/northside-chevy.json").to_str().unwrap()]);
-    assert!(stored.contains("northside-chevy"), "{stored}");
-    (up, endpoint, http)
-}
-
-/// Publishes a sample event file to its topic, as a carrier or the DMS would.
-fn publish(endpoint: &str, sample: &str) {
-    let body = std::fs::read_to_string(events().join(sample)).unwrap();
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let config = custops::aws::local(endpoint).await;
-        let sns = aws_sdk_sns::Client::new(&config);
-        custops_cli::commands::publish_event(&sns, |t| format!("arn:aws:sns:us-east-1:123456789012:{t}"), &body)
-            .await
-            .unwrap();
-    });
-}
-
-/// `custops texts --json` once every text is in `state` (or after 20 s).
-fn texts_once_all(endpoint: &str, state: &str) -> serde_json::Value {
-    let started = Instant::now();
-    loop {
-        let parsed: serde_json::Value = serde_json::from_str(&custops(endpoint, &["texts", "--json"])).unwrap();
-        let all = parsed.as_array().is_some_and(|a| !a.is_empty() && a.iter().all(|t| t["state"] == state));
-        if all || started.elapsed() > Duration::from_secs(20) {
-            return parsed;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 #[test]
 fn local_up_serves_the_operator_commands_and_stops_on_sigterm() {

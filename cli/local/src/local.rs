@@ -164,11 +164,14 @@ pub struct LocalOptions {
     /// emulator (a fault proxy in front of it, for `custops chaos`); the
     /// stack's own calls (Lambda's pollers, publishing events) go straight.
     pub function_endpoint: Option<String>,
+    /// The template's `PublicBaseUrl` (the local HTTP API's `http` URL, so
+    /// staff alerts carry a link that opens): none, the template's default.
+    pub public_base_url: Option<String>,
 }
 
 impl Default for LocalOptions {
     fn default() -> Self {
-        Self { visibility_timeout: 2, bootstrap_dir: None, function_endpoint: None }
+        Self { visibility_timeout: 2, bootstrap_dir: None, function_endpoint: None, public_base_url: None }
     }
 }
 
@@ -180,7 +183,7 @@ impl LocalStack {
         let config = custops::aws::local(endpoint).await;
         create_resources(&template, &Clients::new(&config), &config, &options).await?;
         info!(endpoint, "local resources created from infra/template.yaml");
-        let mut stack = Self::connect_with(endpoint, options.function_endpoint.as_deref(), clock).await?;
+        let mut stack = Self::connect_with(endpoint, &options, clock).await?;
         if let Some(dir) = &options.bootstrap_dir {
             stack.run_bootstraps(dir).await?;
         }
@@ -230,17 +233,18 @@ impl LocalStack {
 
     /// Connects to resources that exist already (for `tick` and operator commands).
     pub async fn connect(endpoint: &str, clock: SharedClock) -> Result<Self, BoxError> {
-        Self::connect_with(endpoint, None, clock).await
+        Self::connect_with(endpoint, &LocalOptions::default(), clock).await
     }
 
-    /// [`LocalStack::connect`], the functions calling AWS at `function_endpoint`.
-    pub async fn connect_with(
-        endpoint: &str,
-        function_endpoint: Option<&str>,
-        clock: SharedClock,
-    ) -> Result<Self, BoxError> {
+    /// [`LocalStack::connect`], the functions calling AWS at `options`'
+    /// `function_endpoint`, with its `public_base_url`.
+    pub async fn connect_with(endpoint: &str, options: &LocalOptions, clock: SharedClock) -> Result<Self, BoxError> {
+        let function_endpoint = options.function_endpoint.as_deref();
         let config = custops::aws::local(endpoint).await;
         let mut placement = Placement::local(endpoint);
+        if let Some(url) = &options.public_base_url {
+            placement.parameters.insert("PublicBaseUrl".into(), url.clone());
+        }
         placement.physical = made_up_ids(&Template::parse(TEMPLATE, &placement)?, &config).await?;
         let template = Template::parse(TEMPLATE, &placement)?;
         let clients = Clients::new(&config);

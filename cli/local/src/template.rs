@@ -33,6 +33,9 @@ pub struct Placement {
     /// What a `Ref` to a resource whose id the service makes up (a Cognito
     /// user pool and its client) resolves to, by logical id, once it exists.
     pub physical: HashMap<String, String>,
+    /// Parameter values instead of the template's defaults (as `sam deploy
+    /// --parameter-overrides` gives them).
+    pub parameters: HashMap<String, String>,
 }
 
 impl Placement {
@@ -43,6 +46,7 @@ impl Placement {
             account: custops::aws::LOCAL_ACCOUNT.into(),
             queue_url_base: endpoint.trim_end_matches('/').to_owned(),
             physical: HashMap::new(),
+            parameters: HashMap::new(),
         }
     }
 }
@@ -238,6 +242,8 @@ impl Template {
                     .collect()
             })
             .unwrap_or_default();
+        let mut params: HashMap<String, String> = params;
+        params.extend(placement.parameters.clone());
         let raw = doc
             .get("Resources")
             .and_then(Yaml::as_mapping)

@@ -66,11 +66,10 @@ pub const STORE_LIST_MIN_AGE: Duration = Duration::from_secs(10);
 /// The topic ARNs, by topic name (`CARRIER_EVENTS_TOPIC_ARN`, `DMS_EVENTS_TOPIC_ARN`).
 pub const CARRIER_EVENTS_TOPIC_ARN: &str = "CARRIER_EVENTS_TOPIC_ARN";
 pub const DMS_EVENTS_TOPIC_ARN: &str = "DMS_EVENTS_TOPIC_ARN";
-/// The deploy's public base URL (template parameter `PublicBaseUrl`, e.g.
-/// `https://hooks.dealer.example`); empty or unset: none. When set, the URL
-/// Twilio signed is this base plus the path and query, whatever the
-/// request's `Host` and `X-Forwarded-Proto` say.
-pub const PUBLIC_BASE_URL: &str = "PUBLIC_BASE_URL";
+/// The deploy's public base URL (`PUBLIC_BASE_URL`); empty or unset: none.
+/// When set, the URL Twilio signed is this base plus the path and query,
+/// whatever the request's `Host` and `X-Forwarded-Proto` say.
+pub use custops::env::{public_base_url, PUBLIC_BASE_URL};
 
 /// The environment the function reads (checked against the template).
 pub const ENV: &[&str] = &[
@@ -472,25 +471,6 @@ impl FrontDoor {
         });
         futures::future::try_join_all(sends).await.map(drop)
     }
-}
-
-/// [`PUBLIC_BASE_URL`] from `env`: none when unset or empty; otherwise an
-/// `http(s)://` URL, kept without its trailing `/`.
-pub fn public_base_url(env: &impl EnvSource) -> Result<Option<String>, ConfigError> {
-    let Some(base) = env.var(PUBLIC_BASE_URL).map(|b| b.trim().to_owned()).filter(|b| !b.is_empty()) else {
-        return Ok(None);
-    };
-    let parsed: Option<http::Uri> = base.parse().ok();
-    let ok = parsed.as_ref().is_some_and(|u| {
-        matches!(u.scheme_str(), Some("https" | "http")) && u.authority().is_some() && u.query().is_none()
-    });
-    if !ok {
-        return Err(ConfigError::Invalid {
-            name: PUBLIC_BASE_URL,
-            reason: "not an http(s) URL without a query (e.g. https://hooks.dealer.example)".into(),
-        });
-    }
-    Ok(Some(base.trim_end_matches('/').to_owned()))
 }
 
 /// The event as the contract's envelope (section 3).

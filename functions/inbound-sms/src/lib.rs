@@ -189,7 +189,11 @@ pub fn decide_escalation(
     Some(
         Change::new(&key)
             .fact(Fact::new(store, FactKind::ReplyEscalated, &key, at).task(&escalated))
-            .alerts(custops::alerts::Alert::escalated(&escalated))
+            .alerts(custops::alerts::Alert::escalated(
+                &escalated,
+                store,
+                state.profile.as_ref().and_then(|c| c.first_name.as_deref()),
+            ))
             .record(record),
     )
 }

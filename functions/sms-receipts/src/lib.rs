@@ -53,6 +53,7 @@ pub const ENV: &[&str] = &[
     custops::env::RUST_LOG,
     custops::env::WARM_UP,
     custops::alerts::STAFF_ALERTS_TOPIC_ARN,
+    custops::env::PUBLIC_BASE_URL,
     SMS_LOG_GROUP,
 ];
 

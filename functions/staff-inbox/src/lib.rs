@@ -5,6 +5,7 @@
 //!
 //! | route | what |
 //! |---|---|
+//! | `GET /app/t/{code}` | an alert's link: the task's customer page (after sign-in), found by the task's link code |
 //! | `GET /app/signin`, `POST /app/signin` | the sign-in form; Cognito `USER_PASSWORD_AUTH` (a first sign-in sets a new password; an enrolled user gives their TOTP code), then a server-side session ([`signin`]) |
 //! | `GET /app/tasks[?view=all][&store=S]` | the user's teams' open tasks, due first, overdue and escalated marked; `view=all`: every open task of the stores they manage |
 //! | `GET /app/customers/{e164}?store=S` | the one record and the whole conversation and timeline |
@@ -159,15 +160,19 @@ impl Inbox {
         }
         match (get, post, segs.as_slice()) {
             (true, _, ["app"]) => return HookResponse::see_other("/app/tasks"),
-            (true, _, ["app", "signin"]) => return page(200, &signin::SignIn::default()),
+            (true, _, ["app", "signin"]) => {
+                let next = signin::next_of(query.get("next").map(String::as_str));
+                return page(200, &signin::SignIn { next, ..signin::SignIn::default() });
+            }
             (_, true, ["app", "signin"]) => return self.sign_in(&form_of(&req.body)).await,
             _ => {}
         }
         let signed = match self.signed_in(req).await {
             Ok(Some(s)) => s,
             Ok(None) => {
-                return HookResponse::see_other("/app/signin")
-                    .with_header("Set-Cookie", session::clear_cookie(self.transport))
+                // An alert's link opens its task once the person has signed in.
+                return HookResponse::see_other(signin::signin_to(&path))
+                    .with_header("Set-Cookie", session::clear_cookie(self.transport));
             }
             Err(e) => return unavailable(&e),
         };
@@ -197,6 +202,7 @@ impl Inbox {
         }
         match segs.as_slice() {
             ["app", "tasks"] => self.tasks(user, &nav, &query).await,
+            ["app", "t", code] => self.open_link(user, code).await,
             ["app", "mfa"] => self.mfa_page(&signed, &nav).await,
             ["app", "customers", phone] => {
                 let notice = query.get("notice").and_then(|n| notice_text(n)).map(|n| (n.to_owned(), false));

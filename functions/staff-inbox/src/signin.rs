@@ -34,6 +34,25 @@ pub struct SignIn {
     /// Enrolment: the secret, as text and as a QR code (SVG, drawn here).
     pub secret: Option<String>,
     pub qr: Option<String>,
+    /// Where a finished sign-in goes: an alert's task link only ([`next_of`]).
+    pub next: Option<String>,
+}
+
+/// Where a sign-in may go next: an alert's task link (`/app/t/` and a
+/// 12-digit hex code) and nothing else, so no one can make the sign-in
+/// page send a person to another site or page.
+pub fn next_of(raw: Option<&str>) -> Option<String> {
+    let code = raw?.strip_prefix("/app/t/")?;
+    (code.len() == 12 && code.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        .then(|| format!("/app/t/{code}"))
+}
+
+/// The sign-in page that goes on to `next` (if it is one [`next_of`] allows).
+pub fn signin_to(next: &str) -> String {
+    match next_of(Some(next)) {
+        Some(n) => format!("/app/signin?next={n}"),
+        None => "/app/signin".to_owned(),
+    }
 }
 
 /// What the pool answered.
@@ -47,8 +66,17 @@ impl Inbox {
     pub(crate) async fn sign_in(&self, form: &Form) -> HookResponse {
         // As `custops staff add` stores it: an email's case is not the person's.
         let email = form.get("email").map(|e| e.trim().to_lowercase()).unwrap_or_default();
+        let next = next_of(form.get("next").map(String::as_str));
         let again = |status: u16, error: &str| {
-            page(status, &SignIn { email: email.clone(), error: Some(error.to_owned()), ..SignIn::default() })
+            page(
+                status,
+                &SignIn {
+                    email: email.clone(),
+                    error: Some(error.to_owned()),
+                    next: next.clone(),
+                    ..SignIn::default()
+                },
+            )
         };
         if email.is_empty() || email.len() > 254 {
             return again(400, "Enter your email and password.");
@@ -138,6 +166,7 @@ impl Inbox {
             email: email.clone(),
             step: Some(step),
             session,
+            next: next.clone(),
             ..SignIn::default()
         };
         match answer.challenge {
@@ -176,12 +205,18 @@ impl Inbox {
                 }
             }
         }
-        self.start_session(&email, &email_hash, tokens).await
+        self.start_session(&email, &email_hash, tokens, next.as_deref()).await
     }
 
     /// The tokens of a finished sign-in: the person (from the verified ID
     /// token), their stores (from the table), a new session.
-    async fn start_session(&self, email: &str, email_hash: &str, tokens: AuthenticationResultType) -> HookResponse {
+    async fn start_session(
+        &self,
+        email: &str,
+        email_hash: &str,
+        tokens: AuthenticationResultType,
+        next: Option<&str>,
+    ) -> HookResponse {
         let again = |status: u16, error: &str| {
             page(status, &SignIn { email: email.to_owned(), error: Some(error.to_owned()), ..SignIn::default() })
         };
@@ -227,7 +262,7 @@ impl Inbox {
             warn!(error = %crate::redact(&e.to_string()), "could not clear the sign-in failures");
         }
         info!(sub = %user.sub, stores = at.len(), managed = at.iter().filter(|m| m.manager).count(), "signed in");
-        HookResponse::see_other("/app/tasks")
+        HookResponse::see_other(next.unwrap_or("/app/tasks"))
             .with_header("Set-Cookie", session::set_cookie(&id, session_max().num_seconds(), self.transport))
     }
 

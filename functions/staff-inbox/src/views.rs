@@ -117,11 +117,16 @@ impl TaskView {
             due: local(store, t.due_at),
             name: name.unwrap_or_else(|| name_of(None)),
             phone: t.phone.e164().to_owned(),
-            link: format!("/app/customers/{}?store={}", t.phone.e164(), t.store_id),
+            link: customer_link(t),
             note: t.note.clone(),
             owner: t.owner.clone(),
         }
     }
+}
+
+/// The page of a task's customer.
+pub(crate) fn customer_link(t: &Task) -> String {
+    format!("/app/customers/{}?store={}", t.phone.e164(), t.store_id)
 }
 
 /// One message of the conversation.

@@ -13,7 +13,7 @@ use custops::tasks::TaskError;
 use custops::{Applied, CustomerId, Phone, StoreConfig};
 use tracing::{info, warn};
 
-use crate::views::{name_of, notice_text, CustomerPage, CustomerView, Nav, TaskView, TasksPage};
+use crate::views::{customer_link, name_of, notice_text, CustomerPage, CustomerView, Nav, TaskView, TasksPage};
 use crate::{message, not_found, page, reply, unavailable, Form, Inbox};
 
 impl Inbox {
@@ -64,6 +64,25 @@ impl Inbox {
         let heading = if asked_all && user.manager_anywhere() { "Every open task" } else { "Your open tasks" };
         let notice = query.get("notice").and_then(|n| notice_text(n)).map(str::to_owned);
         page(200, &TasksPage { nav, heading, tasks: views, multi_store: user.at.len() > 1, notice })
+    }
+
+    /// `GET /app/t/{code}`: an alert's link, to the page of its task's
+    /// customer, if the task is at one of the person's stores (else 404, as
+    /// for any other store's customer).
+    pub(crate) async fn open_link(&self, user: &Staff, code: &str) -> HookResponse {
+        let Some(link) = crate::signin::next_of(Some(&format!("/app/t/{code}"))) else { return not_found() };
+        let code = link.trim_start_matches("/app/t/");
+        let tasks = match self.core.table.tasks_by_link(code).await {
+            Ok(t) => t,
+            Err(e) => return unavailable(&e),
+        };
+        match tasks.iter().find(|t| user.works_at(&t.store_id)) {
+            Some(t) => HookResponse::see_other(customer_link(t)),
+            None => {
+                info!(sub = %user.sub, "a task link of no store of theirs");
+                not_found()
+            }
+        }
     }
 
     /// `GET /app/customers/{e164}?store=S`.

@@ -317,14 +317,18 @@ pub enum Applied {
 impl Core {
     /// Tells `staff-alerts` about the tasks `change` made and the alerts it
     /// carries, once it is committed.
-    async fn alert(&self, change: &Change) {
+    async fn alert(&self, store: &StoreConfig, change: &Change) {
         let Some(alerts) = &self.alerts else { return };
         let mut out: Vec<crate::alerts::Alert> = change
             .records
             .iter()
-            .flat_map(|r| &r.tasks)
-            .filter(|t| t.fresh.0 && t.is_open())
-            .map(crate::alerts::Alert::created)
+            .flat_map(|r| {
+                let name = r.profile.as_ref().and_then(|(c, _)| c.first_name.as_deref());
+                r.tasks
+                    .iter()
+                    .filter(|t| t.fresh.0 && t.is_open())
+                    .map(move |t| crate::alerts::Alert::created(t, store, name))
+            })
             .collect();
         out.extend(change.alerts.iter().cloned());
         if !out.is_empty() {
@@ -431,7 +435,7 @@ impl Core {
                     Ok::<_, ProcessError>(sent)
                 }
                 .await;
-                self.alert(&change).await;
+                self.alert(store, &change).await;
                 Ok(Applied::Applied { sent: delivered? })
             }
             Err(TxError::Rejected(TxRejected::Duplicate { text, texts })) => {

@@ -126,6 +126,7 @@ impl Core {
     /// Reads `TABLE_NAME` (and `HANDOFF_QUEUE_URL`, if set); uses `clients`.
     pub fn with_clients(env: &impl EnvSource, clients: &Clients, clock: SharedClock) -> Result<Self, ConfigError> {
         let table = Table::new(clients.dynamodb.clone(), env.required(TABLE_NAME)?);
+        let base_url = crate::env::public_base_url(env)?;
         Ok(Self {
             outbound: Outbound::new(table.clone(), clients.sns.clone(), clock.clone()),
             stores: StoreCache::new(table.clone()),
@@ -155,7 +156,7 @@ impl Core {
             alerts: env
                 .var(crate::alerts::STAFF_ALERTS_TOPIC_ARN)
                 .filter(|a| !a.is_empty())
-                .map(|arn| crate::alerts::Alerts::new(clients.sns.clone(), arn)),
+                .map(|arn| crate::alerts::Alerts::new(clients.sns.clone(), arn, base_url.clone())),
         })
     }
 

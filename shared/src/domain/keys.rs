@@ -12,7 +12,7 @@
 //! | repair order (`repair_order`) | `CUST#{store}#{e164}` | `#RO#{ro}` (closed: `H#RO#{ro}`) | `RO#{store}#{ro}` / `RO` | | |
 //! | declined line (`declined_line`) | `CUST#{store}#{e164}` | `#DECL#{ro}#{line}` (recovered or declined: `H#DECL#...`) | | `DECLINED#{store}` / `{declined}#{e164}#{ro}#{line}` (open only) | |
 //! | follow-up step (`follow_up`) | `CUST#{store}#{e164}` | `#STEP#{ro}#{step}` (ended: `H#STEP#...`) | | | `DUE#{shard}` / `{due}#{pk}#{sk}` (scheduled, until handed to its function) |
-//! | task (`task`) | `CUST#{store}#{e164}` | `#TASK#{task_id}` (done: `H#TASK#...`) | | `TASKS#{store}` / `{due}#{task_id}` (open only) | `DUE#{shard}` / `{escalate_at}#{pk}#{sk}` (a reply waiting for a person, until handed to inbound-sms) |
+//! | task (`task`) | `CUST#{store}#{e164}` | `#TASK#{task_id}` (done: `H#TASK#...`) | `TASKLINK#{code}` / `TASK` (an alert's link) | `TASKS#{store}` / `{due}#{task_id}` (open only) | `DUE#{shard}` / `{escalate_at}#{pk}#{sk}` (a reply waiting for a person, until handed to inbound-sms) |
 //! | outbound text (`text`) | `CUST#{store}#{e164}` | `TEXT#{dedupe key}` | `SNSMSG#{message id}` / `TEXT` (once published) | `TEXTS#{store}` / `{created}#{dedupe key}` | `DUE#{shard}` / `{due}#{pk}#{sk}` (unfinished only) |
 //! | touchpoint (`touchpoint`) | `CUST#{store}#{e164}` | `TL#{at}#{event_id}#{kind}` | | | |
 //! | lead address (`store_claim`) | `LEADTO#{address, lower case}` | `STORE` (holds `store_id`) | | | |
@@ -181,6 +181,20 @@ pub fn sns_message(message_id: &str) -> String {
 
 pub fn texts_feed(store_id: &str) -> String {
     format!("TEXTS#{store_id}")
+}
+
+/// A task's link code: 12 hex digits of the SHA-256 of its store and id,
+/// so an alert's link (`/app/t/{code}`) names the task without the
+/// customer's number (nothing of the number goes into it).
+pub fn task_link_code(store_id: &str, task_id: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("{store_id}\n{task_id}").as_bytes());
+    hex::encode(&digest[..6])
+}
+
+/// The gsi1 value a task is found by from its link code (open or done).
+pub fn task_link(code: &str) -> String {
+    format!("TASKLINK#{code}")
 }
 
 /// The gsi2 value of a store's open tasks (an owner's are filtered from them:

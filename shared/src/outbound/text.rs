@@ -278,6 +278,11 @@ const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆ�
 /// Characters of the extension table (an escape plus one septet: two each).
 const GSM7_EXTENDED: &str = "^{}\\[~]|€\u{000C}";
 
+/// Whether `c` takes one GSM-7 septet (a text of such characters fits 160 to a segment).
+pub fn is_gsm7_basic(c: char) -> bool {
+    GSM7_BASIC.contains(c)
+}
+
 /// The encoding a body needs and how many SMS segments it takes.
 pub fn segments(body: &str) -> (Encoding, u32) {
     let mut septets = 0u32;

@@ -660,18 +660,7 @@ pub fn total(reports: &[Report]) -> serde_json::Value {
 
 /// A task kind as `custops tasks` names it.
 pub fn kind_name(kind: TaskKind) -> &'static str {
-    match kind {
-        TaskKind::Callback => "callback",
-        TaskKind::BookInstall => "book_install",
-        TaskKind::ReplySms => "reply",
-        TaskKind::DeclinedFollowup => "declined_followup",
-        TaskKind::NoShow => "no_show",
-        TaskKind::WinBack => "win_back",
-        TaskKind::FirstService => "first_service",
-        TaskKind::TextFailed => "text_failed",
-        TaskKind::Lead => "lead",
-        TaskKind::HeatCase => "heat_case",
-    }
+    kind.as_str()
 }
 
 impl std::fmt::Display for Report {

@@ -28,9 +28,22 @@ pub const TIMER_QUEUES: &str = "TIMER_QUEUES";
 /// Every dead-letter queue (comma-separated URLs): the report counts what waits in them.
 pub const DLQ_URLS: &str = "DLQ_URLS";
 
+/// The deploy's public base URL (template parameter `PublicBaseUrl`, e.g.
+/// `https://hooks.dealer.example`; locally the local stack's `http` URL):
+/// the front door checks Twilio's signature against it, and a staff alert's
+/// link starts with it.
+pub const PUBLIC_BASE_URL: &str = "PUBLIC_BASE_URL";
+
 /// The variables every SQS-fed function reads.
-pub const SQS_FUNCTION_ENV: &[&str] =
-    &[TABLE_NAME, DLQ_URL, MAX_RECEIVE_COUNT, RUST_LOG, WARM_UP, crate::alerts::STAFF_ALERTS_TOPIC_ARN];
+pub const SQS_FUNCTION_ENV: &[&str] = &[
+    TABLE_NAME,
+    DLQ_URL,
+    MAX_RECEIVE_COUNT,
+    RUST_LOG,
+    WARM_UP,
+    crate::alerts::STAFF_ALERTS_TOPIC_ARN,
+    PUBLIC_BASE_URL,
+];
 /// The variables every scheduled function reads.
 pub const SCHEDULED_FUNCTION_ENV: &[&str] = &[TABLE_NAME, RUST_LOG, WARM_UP];
 /// The variables a scheduled function that hands work to a worker reads.
@@ -46,6 +59,25 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("environment variable {name} is invalid: {reason}")]
     Invalid { name: &'static str, reason: String },
+}
+
+/// [`PUBLIC_BASE_URL`] from `env`: none when unset or empty; otherwise an
+/// `http(s)://` URL, kept without its trailing `/`.
+pub fn public_base_url(env: &impl EnvSource) -> Result<Option<String>, ConfigError> {
+    let Some(base) = env.var(PUBLIC_BASE_URL).map(|b| b.trim().to_owned()).filter(|b| !b.is_empty()) else {
+        return Ok(None);
+    };
+    let parsed: Option<http::Uri> = base.parse().ok();
+    let ok = parsed.as_ref().is_some_and(|u| {
+        matches!(u.scheme_str(), Some("https" | "http")) && u.authority().is_some() && u.query().is_none()
+    });
+    if !ok {
+        return Err(ConfigError::Invalid {
+            name: PUBLIC_BASE_URL,
+            reason: "not an http(s) URL without a query (e.g. https://hooks.dealer.example)".into(),
+        });
+    }
+    Ok(Some(base.trim_end_matches('/').to_owned()))
 }
 
 /// Where configuration comes from.

@@ -616,6 +616,13 @@ impl Table {
         items.into_iter().find(|i| kind_of(i) == OutboundText::KIND).map(from_item).transpose()
     }
 
+    /// The tasks an alert's link code names (open or done; one, but for a
+    /// clash of codes): one Query of gsi1.
+    pub async fn tasks_by_link(&self, code: &str) -> Result<Vec<Task>, TableError> {
+        let items = self.query(Some(keys::GSI1), &keys::task_link(code), Range::All).await?;
+        items.into_iter().filter(|i| kind_of(i) == Task::KIND).map(from_item).collect()
+    }
+
     /// The profiles of `customers` (`BatchGetItem`, 100 keys a call); a
     /// customer without one is left out.
     #[instrument(skip(self, customers), fields(customers = customers.len()))]

@@ -35,6 +35,24 @@ pub enum TaskKind {
     HeatCase,
 }
 
+impl TaskKind {
+    /// As `custops tasks` names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskKind::Callback => "callback",
+            TaskKind::BookInstall => "book_install",
+            TaskKind::ReplySms => "reply",
+            TaskKind::DeclinedFollowup => "declined_followup",
+            TaskKind::NoShow => "no_show",
+            TaskKind::WinBack => "win_back",
+            TaskKind::FirstService => "first_service",
+            TaskKind::TextFailed => "text_failed",
+            TaskKind::Lead => "lead",
+            TaskKind::HeatCase => "heat_case",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
@@ -138,6 +156,11 @@ pub struct Calls {
 }
 
 impl Task {
+    /// The code of its link in an alert (`/app/t/{code}`): its store and id, never its customer's number.
+    pub fn link_code(&self) -> String {
+        keys::task_link_code(&self.store_id, &self.task_id)
+    }
+
     /// A new open task on a customer's record.
     pub fn open(
         customer: &CustomerId,
@@ -214,6 +237,7 @@ impl Entity for Task {
         let sk = format!("#TASK#{}", self.task_id);
         let sk = if self.is_open() { sk } else { keys::history(&sk) };
         let mut k = Keys::new(keys::customer_pk(&self.store_id, &self.phone), sk);
+        k.gsi1 = Some((keys::task_link(&self.link_code()), "TASK".to_owned()));
         k.gsi2 = self
             .is_open()
             .then(|| (keys::open_tasks(&self.store_id), format!("{}#{}", keys::ts(self.due_at), self.task_id)));

@@ -1,0 +1,126 @@
+//! What a store needs before it works, through the binary against `local up`
+//! (CONTRACT.md sections 8, 10 and 15): alerts a person can read, the
+//! report by mail, `custops doctor`.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// An SQS queue subscribed to `topic` with `filter` (as a person's SMS or
+/// mail subscription would be: SQS gets the `default` of a JSON message).
+async fn listen(endpoint: &str, topic: &str, filter: Option<&str>) -> (aws_sdk_sqs::Client, String) {
+    let config = custops::aws::local(endpoint).await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let sns = aws_sdk_sns::Client::new(&config);
+    let name = format!("listen-{topic}");
+    let url = sqs.create_queue().queue_name(&name).send().await.unwrap().queue_url.unwrap();
+    let mut sub = sns
+        .subscribe()
+        .topic_arn(format!("arn:aws:sns:us-east-1:123456789012:{topic}"))
+        .protocol("sqs")
+        .endpoint(format!("arn:aws:sqs:us-east-1:123456789012:{name}"));
+    if let Some(f) = filter {
+        sub = sub.attributes("FilterPolicy", f);
+    }
+    sub.send().await.unwrap();
+    (sqs, url)
+}
+
+/// The SNS notifications the queue got within `wait` (at least one, or none after it).
+async fn notifications(sqs: &aws_sdk_sqs::Client, url: &str, wait: Duration) -> Vec<serde_json::Value> {
+    let started = Instant::now();
+    let mut out = Vec::new();
+    while started.elapsed() < wait {
+        let got = sqs.receive_message().queue_url(url).max_number_of_messages(10).wait_time_seconds(1).send().await;
+        for m in got.unwrap().messages.unwrap_or_default() {
+            out.push(serde_json::from_str(m.body.as_deref().unwrap_or("{}")).unwrap());
+        }
+        if !out.is_empty() {
+            break;
+        }
+    }
+    out
+}
+
+#[test]
+fn an_alert_is_one_segment_with_an_absolute_link_that_opens_the_task_after_sign_in() {
+    let (_up, endpoint, http) = local_up_http("2026-11-23T16:05:30Z", &[]);
+    custops(
+        &endpoint,
+        &[
+            "staff",
+            "add",
+            "--store",
+            "northside-chevy",
+            "--email",
+            "ana@northside.example",
+            "--teams",
+            "bdc-service",
+            "--password",
+            "Correct-horse-42",
+            "--alerts",
+            "sms:+15125550901",
+        ],
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // What Ana's subscription takes (its filter: her store and teams).
+    let (sqs, queue) = runtime.block_on(listen(
+        &endpoint,
+        "staff-alerts",
+        Some(r#"{"store_id":["northside-chevy"],"owner":["bdc-service"]}"#),
+    ));
+    publish(&endpoint, "carrier/020-call-missed-known-customer.json");
+    let got = runtime.block_on(notifications(&sqs, &queue, Duration::from_secs(20)));
+    assert_eq!(got.len(), 1, "{got:?}");
+    let alert: serde_json::Value = serde_json::from_str(got[0]["Message"].as_str().unwrap()).unwrap();
+    assert!(!got[0].to_string().contains("5125550142"), "the whole number is nowhere in it: {}", got[0]);
+    let link = alert["link"].as_str().unwrap();
+    assert!(link.starts_with(&format!("{http}/app/t/")), "{link}");
+    let sms = alert["sms"].as_str().unwrap();
+    assert!(sms.starts_with("New callback: ") && sms.contains("..0142") && sms.ends_with(link), "{sms}");
+    assert_eq!(custops::text::segments(sms), (custops::text::Encoding::Gsm7, 1), "{sms}");
+
+    // The link, not signed in: the sign-in page, which then goes on to it.
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let location = |r: &reqwest::Response| r.headers()["location"].to_str().unwrap().to_owned();
+    runtime.block_on(async {
+        let first = client.get(link).send().await.unwrap();
+        assert_eq!(first.status().as_u16(), 303);
+        let path = link.trim_start_matches(&http);
+        assert_eq!(location(&first), format!("/app/signin?next={path}"));
+        let form = client.get(format!("{http}{}", location(&first))).send().await.unwrap().text().await.unwrap();
+        assert!(form.contains(&format!(r#"name="next" value="{path}""#)), "{form}");
+        let signed_in = client
+            .post(format!("{http}/app/signin"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("email=ana%40northside.example&password=Correct-horse-42&next={path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!((signed_in.status().as_u16(), location(&signed_in)), (303, path.to_owned()));
+        let cookie = signed_in.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let opened = client.get(link).header("cookie", &cookie).send().await.unwrap();
+        assert_eq!(location(&opened), "/app/customers/+15125550142?store=northside-chevy");
+        let page = client
+            .get(format!("{http}{}", location(&opened)))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("callback-call-7f3a1c20"), "the task is on the page it opens");
+        // Elsewhere the sign-in goes nowhere but the inbox.
+        let elsewhere = client
+            .post(format!("{http}/app/signin"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("email=ana%40northside.example&password=Correct-horse-42&next=https%3A%2F%2Fevil.example%2F")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(location(&elsewhere), "/app/tasks");
+    });
+}
