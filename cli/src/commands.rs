@@ -23,7 +23,10 @@ pub struct Target {
     pub sns: aws_sdk_sns::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
+    pub ses: aws_sdk_sesv2::Client,
     pub template: Template,
+    /// The emulator's endpoint; `None`: real AWS.
+    pub endpoint: Option<String>,
 }
 
 impl Target {
@@ -63,7 +66,9 @@ impl Target {
             sns: clients.sns,
             secrets: aws_sdk_secretsmanager::Client::new(&config),
             cognito: aws_sdk_cognitoidentityprovider::Client::new(&config),
+            ses: aws_sdk_sesv2::Client::new(&config),
             template,
+            endpoint: endpoint.map(str::to_owned),
         })
     }
 
@@ -647,21 +652,24 @@ pub async fn report(
     let mut data = custops::report::gather(&target.table, &store, date, now).await?;
     data.dead_letters = custops::report::dead_letters(&target.sqs, &dlq_urls(target).await?, &store).await?;
     let report = custops::report::build(&store, date, now, &data);
-    let mut history = Vec::new();
-    for back in (0..7).rev() {
-        let day = date - chrono::Duration::days(back);
-        let calls = if back == 0 {
-            report.missed_calls.clone()
-        } else {
-            custops::report::missed_calls_on(&target.table, &store, day).await?
-        };
-        history.push(crate::report_page::DayPoint {
-            date: day,
-            missed_calls: calls.total,
-            median_seconds_to_text: calls.median_seconds_to_text,
-        });
-    }
+    let history = daily_report::history(&target.table, &store, &report).await?;
     Ok((report, history))
+}
+
+/// Mails a report page (`custops report --mail`) from `from` (the
+/// deploy's `ReportSender`; locally the local stack's, by default).
+pub async fn mail_report(
+    target: &Target,
+    from: Option<&str>,
+    mail: custops::report::mail::ReportMail,
+) -> Result<String, BoxError> {
+    let from = match (from, &target.endpoint) {
+        (Some(f), _) => f,
+        (None, Some(_)) => custops_local::local::LOCAL_REPORT_SENDER,
+        (None, None) => return Err("--mail needs --from (the deploy's ReportSender) or CUSTOPS_REPORT_SENDER".into()),
+    };
+    let mailer = custops::report::mail::Mailer::new(target.ses.clone(), from);
+    Ok(mailer.send(&mail).await.map_err(|e| format!("the mail was not sent: {e}"))?)
 }
 
 pub use custops::event::topic_for;

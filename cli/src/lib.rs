@@ -11,7 +11,8 @@
 pub mod commands;
 pub mod import;
 pub mod replay;
-pub mod report_page;
+/// The report's page and text (the daily report's, which mails the same page).
+pub use daily_report::page as report_page;
 pub mod staff;
 pub mod value;
 

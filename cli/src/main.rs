@@ -149,6 +149,12 @@ enum Command {
         /// When the report is made (what is open and overdue is as of then; default: now).
         #[arg(long, value_name = "RFC3339")]
         at: Option<DateTime<Utc>>,
+        /// Also mail the page (its text as the plain part) to these addresses, through SES.
+        #[arg(long, value_name = "ADDR[,ADDR]", value_delimiter = ',')]
+        mail: Option<Vec<String>>,
+        /// The mail's sender: the deploy's verified `ReportSender` (locally: the local stack's).
+        #[arg(long, value_name = "ADDR", env = "CUSTOPS_REPORT_SENDER")]
+        from: Option<String>,
         #[command(flatten)]
         conn: Conn,
     },
@@ -499,7 +505,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             println!("task {task_id} done ({})", outcome.as_str());
             Ok(())
         }
-        Command::Report { store: None, group: true, stores, date, json, html, at, conn } => {
+        Command::Report { store: None, group: true, stores, date, json, html, at, mail, from, conn } => {
             let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
             let (reports, total) =
                 commands::group_report(&target, stores.as_deref(), date, at.unwrap_or_else(Utc::now)).await?;
@@ -513,9 +519,19 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 std::fs::write(&file, custops_cli::report_page::render_group(date, &reports, &total)?)?;
                 eprintln!("wrote {}", file.display());
             }
+            if let Some(to) = mail {
+                let mail = custops::report::mail::ReportMail {
+                    subject: format!("The group's morning report, {}", date.format("%a %-d %b %Y")),
+                    text: custops_cli::report_page::group_text(date, &reports, &total),
+                    html: custops_cli::report_page::render_group(date, &reports, &total)?,
+                    to,
+                };
+                let id = commands::mail_report(&target, from.as_deref(), mail).await?;
+                eprintln!("mailed (SES message {id})");
+            }
             Ok(())
         }
-        Command::Report { store, date, json, html, at, conn, .. } => {
+        Command::Report { store, date, json, html, at, mail, from, conn, .. } => {
             let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
             let store = store.ok_or("--store S, or --group")?;
             let (report, history) = commands::report(&target, &store, date, at.unwrap_or_else(Utc::now)).await?;
@@ -527,6 +543,16 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             if let Some(file) = html {
                 std::fs::write(&file, custops_cli::report_page::render(&report, &history)?)?;
                 eprintln!("wrote {}", file.display());
+            }
+            if let Some(to) = mail {
+                let mail = custops::report::mail::ReportMail {
+                    subject: daily_report::subject(&report),
+                    text: report.to_string(),
+                    html: custops_cli::report_page::render(&report, &history)?,
+                    to,
+                };
+                let id = commands::mail_report(&target, from.as_deref(), mail).await?;
+                eprintln!("mailed (SES message {id})");
             }
             Ok(())
         }

@@ -124,3 +124,42 @@ fn an_alert_is_one_segment_with_an_absolute_link_that_opens_the_task_after_sign_
         assert_eq!(location(&elsewhere), "/app/tasks");
     });
 }
+
+#[test]
+fn the_morning_report_is_mailed_to_report_to_with_its_page_and_the_group_page_by_mail() {
+    let (_up, endpoint, _) = local_up_http("2026-11-23T16:05:30Z", &[]);
+    custops(&endpoint, &["store", "put", events().join("stores/lakeside-ford.json").to_str().unwrap()]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // A GM's subscription to gm-reports takes their store's alone.
+    let (sqs, queue) = runtime.block_on(listen(&endpoint, "gm-reports", Some(r#"{"store_id":["northside-chevy"]}"#)));
+    publish(&endpoint, "carrier/020-call-missed-known-customer.json");
+    texts_once_all(&endpoint, "sent");
+    // 06:30 in Chicago the next morning.
+    let ticked = custops(&endpoint, &["local", "tick", "--at", "2026-11-24T12:30:00Z"]);
+    assert!(ticked.contains(r#"daily-report: {"failed":0,"not_due":0,"published":2,"stores":2}"#), "{ticked}");
+
+    let mail = runtime.block_on(custops_local::emulator::sent_mail(&endpoint)).unwrap();
+    assert_eq!(mail.len(), 1, "Northside has report_to, Lakeside none: {mail:?}");
+    let m = &mail[0];
+    assert_eq!(m.source, custops_local::local::LOCAL_REPORT_SENDER);
+    assert_eq!(m.destinations["ToAddresses"], ["gm@northside.example"]);
+    assert!(m.subject.starts_with("Northside Chevrolet: $") && m.subject.contains("1 missed calls (Mon 23 Nov)"));
+    assert!(m.body.starts_with("<!doctype html>") && m.body.contains("<svg"), "the page with its chart");
+    let published = runtime.block_on(notifications(&sqs, &queue, Duration::from_secs(10)));
+    assert_eq!(published.len(), 1, "one store's report: {published:?}");
+    assert_eq!(published[0]["MessageAttributes"]["store_id"]["Value"], "northside-chevy");
+
+    // Again: the day is claimed, nothing goes twice.
+    custops(&endpoint, &["local", "tick", "--at", "2026-11-24T13:30:00Z"]);
+    assert_eq!(runtime.block_on(custops_local::emulator::sent_mail(&endpoint)).unwrap().len(), 1);
+
+    // The group's page, by hand.
+    custops(
+        &endpoint,
+        &["report", "--group", "--date", "2026-11-23", "--mail", "owner@group.example,cfo@group.example"],
+    );
+    let mail = runtime.block_on(custops_local::emulator::sent_mail(&endpoint)).unwrap();
+    assert_eq!(mail.len(), 2);
+    assert_eq!(mail[1].destinations["ToAddresses"], ["owner@group.example", "cfo@group.example"]);
+    assert!(mail[1].body.contains("lakeside-ford") && mail[1].body.contains("northside-chevy"));
+}

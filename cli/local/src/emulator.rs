@@ -439,6 +439,24 @@ pub async fn sent_sms(endpoint: &str) -> Result<Vec<SentSms>, reqwest::Error> {
     Ok(serde_json::from_value(list).unwrap_or_default())
 }
 
+/// One mail the emulator's SES accepted (moto keeps the HTML part when a
+/// message has both).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub struct SentMail {
+    pub source: String,
+    pub subject: String,
+    pub body: String,
+    /// `{"ToAddresses": [...]}`.
+    pub destinations: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// Every mail the emulator at `endpoint` has sent, oldest first.
+pub async fn sent_mail(endpoint: &str) -> Result<Vec<SentMail>, reqwest::Error> {
+    let data: serde_json::Value = reqwest::get(format!("{endpoint}/moto-api/data.json")).await?.json().await?;
+    let list = data.pointer("/ses/Message").cloned().unwrap_or_default();
+    Ok(serde_json::from_value(list).unwrap_or_default())
+}
+
 /// One AWS API call the emulator served.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct AwsCall {

@@ -169,6 +169,22 @@ pub struct LocalOptions {
     pub public_base_url: Option<String>,
 }
 
+/// The local stack's `ReportSender`, verified in the emulator's SES at
+/// provisioning (the report by mail lands there).
+pub const LOCAL_REPORT_SENDER: &str = "reports@custops.local";
+
+impl LocalOptions {
+    /// Where the template is placed locally, with these options' parameters.
+    pub fn placement(&self, endpoint: &str) -> Placement {
+        let mut placement = Placement::local(endpoint);
+        placement.parameters.insert("ReportSender".into(), LOCAL_REPORT_SENDER.into());
+        if let Some(url) = &self.public_base_url {
+            placement.parameters.insert("PublicBaseUrl".into(), url.clone());
+        }
+        placement
+    }
+}
+
 impl Default for LocalOptions {
     fn default() -> Self {
         Self { visibility_timeout: 2, bootstrap_dir: None, function_endpoint: None, public_base_url: None }
@@ -179,7 +195,7 @@ impl LocalStack {
     /// Creates every resource of the template in the emulator at `endpoint` and
     /// builds the functions.
     pub async fn provision(endpoint: &str, clock: SharedClock, options: LocalOptions) -> Result<Self, BoxError> {
-        let template = Template::parse(TEMPLATE, &Placement::local(endpoint))?;
+        let template = Template::parse(TEMPLATE, &options.placement(endpoint))?;
         let config = custops::aws::local(endpoint).await;
         create_resources(&template, &Clients::new(&config), &config, &options).await?;
         info!(endpoint, "local resources created from infra/template.yaml");
@@ -241,10 +257,7 @@ impl LocalStack {
     pub async fn connect_with(endpoint: &str, options: &LocalOptions, clock: SharedClock) -> Result<Self, BoxError> {
         let function_endpoint = options.function_endpoint.as_deref();
         let config = custops::aws::local(endpoint).await;
-        let mut placement = Placement::local(endpoint);
-        if let Some(url) = &options.public_base_url {
-            placement.parameters.insert("PublicBaseUrl".into(), url.clone());
-        }
+        let mut placement = options.placement(endpoint);
         placement.physical = made_up_ids(&Template::parse(TEMPLATE, &placement)?, &config).await?;
         let template = Template::parse(TEMPLATE, &placement)?;
         let clients = Clients::new(&config);
@@ -658,6 +671,8 @@ async fn create_resources(
     for r in template.of_type("AWS::DynamoDB::Table") {
         create_table(&clients.dynamodb, &r.properties).await?;
     }
+    // The report's sender, verified as the deploy runbook verifies it on AWS.
+    aws_sdk_sesv2::Client::new(config).create_email_identity().email_identity(LOCAL_REPORT_SENDER).send().await?;
     for r in template.of_type("AWS::SNS::Topic") {
         let name = template.name_of(&r.logical_id).ok_or("topic without a name")?;
         clients.sns.create_topic().name(name).send().await?;

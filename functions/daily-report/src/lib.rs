@@ -18,11 +18,14 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
 use serde::Serialize;
-use tracing::{error, info};
+use tracing::{error, info, warn};
+
+pub mod page;
 
 use custops::context::ReportTargets;
 use custops::function::ScheduledFunction;
 use custops::report;
+use custops::report::mail::{Mailer, ReportMail};
 use custops::{Change, Core, ProcessError, StoreConfig};
 
 /// The store-local hour from which yesterday's report goes out.
@@ -115,6 +118,26 @@ async fn missed_days(core: &Core, store: &StoreConfig, yesterday: NaiveDate) -> 
     Ok(days)
 }
 
+/// The week to the report's day, for the page's chart: each day's missed
+/// calls and median time to the text-back (the day's own from the report).
+pub async fn history(
+    table: &custops::table::Table,
+    store: &StoreConfig,
+    r: &report::Report,
+) -> Result<Vec<page::DayPoint>, ProcessError> {
+    let mut out = Vec::new();
+    for back in (0..7).rev() {
+        let day = r.date - Duration::days(back);
+        let calls = if back == 0 { r.missed_calls.clone() } else { report::missed_calls_on(table, store, day).await? };
+        out.push(page::DayPoint {
+            date: day,
+            missed_calls: calls.total,
+            median_seconds_to_text: calls.median_seconds_to_text,
+        });
+    }
+    Ok(out)
+}
+
 /// The claim of one store's day.
 pub fn claim_key(store: &StoreConfig, day: NaiveDate) -> String {
     format!("gm-report#{}#{day}", store.store_id)
@@ -161,6 +184,26 @@ async fn publish(
         .await
         .map_err(|reason| ProcessError::Aws { what: format!("{key}: counting the dead letters"), reason })?;
     let r = report::build(store, day, now, &data);
+    // To the store's `report_to` first (a mail that fails is tried again by
+    // the next run, with the publish: a day may go twice, never not at all).
+    if !store.report_to.is_empty() {
+        match &targets.sender {
+            Some(sender) => {
+                let mailer = Mailer::new(aws_sdk_sesv2::Client::new(&targets.config), sender);
+                let html = page::render(&r, &history(&core.table, store, &r).await?)
+                    .map_err(|e| ProcessError::Aws { what: format!("{key}: the page"), reason: e.to_string() })?;
+                let mail = ReportMail { to: store.report_to.clone(), subject: subject(&r), text: r.to_string(), html };
+                let id = mailer
+                    .send(&mail)
+                    .await
+                    .map_err(|reason| ProcessError::Aws { what: format!("{key}: mailing"), reason })?;
+                info!(store_id = %store.store_id, %day, to = store.report_to.len(), message_id = %id, "report mailed");
+            }
+            None => {
+                warn!(store_id = %store.store_id, "report_to is set but the deploy has no ReportSender: not mailed")
+            }
+        }
+    }
     // `store_id` on every message: a GM's subscription takes their store's alone.
     let store_attribute = aws_sdk_sns::types::MessageAttributeValue::builder()
         .data_type("String")

@@ -47,6 +47,10 @@ pub struct ReportTargets {
     pub sqs: aws_sdk_sqs::Client,
     pub topic_arn: String,
     pub dlq_urls: Vec<String>,
+    /// The deploy's verified sender of the report by mail (`REPORT_SENDER`;
+    /// none: no mail), and the configuration its SES client is made from.
+    pub sender: Option<String>,
+    pub config: aws_config::SdkConfig,
 }
 
 impl Core {
@@ -152,6 +156,11 @@ impl Core {
                     .filter(|u| !u.is_empty())
                     .map(str::to_owned)
                     .collect(),
+                sender: env
+                    .var(crate::report::mail::REPORT_SENDER)
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty()),
+                config: clients.config.clone(),
             }),
             alerts: env
                 .var(crate::alerts::STAFF_ALERTS_TOPIC_ARN)

@@ -11,6 +11,9 @@ use crate::entity::Entity;
 use crate::keys::{self, Keys};
 use crate::phone::Phone;
 
+/// The most addresses a store's report is mailed to (one SES message: 50 at most).
+pub const REPORT_TO_MAX: usize = 10;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoreConfig {
     pub store_id: String,
@@ -72,6 +75,10 @@ pub struct StoreConfig {
     /// None (the default): every lead is a task and none is texted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lead_senders: Vec<String>,
+    /// Who gets the 06:00 report by mail (section 8): at most
+    /// [`REPORT_TO_MAX`] addresses; none (the default): no mail.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub report_to: Vec<String>,
     /// At most this many lead texts per store per hour (default 20); a lead
     /// past it gets its task alone.
     #[serde(default = "defaults::lead_texts_per_hour")]
@@ -388,6 +395,14 @@ impl StoreConfig {
             if !is_mail_address(address) {
                 errors.push(format!("lead_addresses: {address:?} is not a mail address"));
             }
+        }
+        for address in &self.report_to {
+            if !is_mail_address(address) {
+                errors.push(format!("report_to: {address:?} is not a mail address"));
+            }
+        }
+        if self.report_to.len() > REPORT_TO_MAX {
+            errors.push(format!("report_to: at most {REPORT_TO_MAX} addresses"));
         }
         for sender in &self.lead_senders {
             if !is_mail_address(sender) && !is_domain(sender) {

@@ -9,6 +9,8 @@
 //! indexes), and the DLQs' message counts. [`gather`] reads; [`build`] is
 //! pure, so every number is unit-tested on it.
 
+pub mod mail;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};

@@ -112,6 +112,9 @@ pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub sns: aws_sdk_sns::Client,
+    /// The configuration they were made from (for a client only one
+    /// function needs, made there: the report's mailer).
+    pub config: SdkConfig,
 }
 
 impl Clients {
@@ -149,6 +152,7 @@ impl Clients {
                     .timeout_config(timeouts(PUBLISH_TIMEOUT, PUBLISH_TIMEOUT))
                     .build(),
             ),
+            config: config.clone(),
         }
     }
 }

@@ -51,7 +51,8 @@ pub const HANDOFF_FUNCTION_ENV: &[&str] = &[TABLE_NAME, RUST_LOG, WARM_UP, HANDO
 /// The variables the scheduler reads: it relays texts and hands timers on.
 pub const TIMER_FUNCTION_ENV: &[&str] = &[TABLE_NAME, RUST_LOG, WARM_UP, TIMER_QUEUES];
 /// The variables the daily report reads.
-pub const REPORT_FUNCTION_ENV: &[&str] = &[TABLE_NAME, RUST_LOG, WARM_UP, GM_REPORTS_TOPIC_ARN, DLQ_URLS];
+pub const REPORT_FUNCTION_ENV: &[&str] =
+    &[TABLE_NAME, RUST_LOG, WARM_UP, GM_REPORTS_TOPIC_ARN, DLQ_URLS, crate::report::mail::REPORT_SENDER];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

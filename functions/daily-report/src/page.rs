@@ -1,6 +1,7 @@
-//! `custops report --html FILE`: the GM report as one self-contained page
-//! (inline CSS and SVG; no script, no network), from a compiled template
-//! (askama, escaping by default) and an SVG chart (plotters).
+//! The GM report as one self-contained page (inline CSS and SVG; no
+//! script, no network), from a compiled template (askama, escaping by
+//! default) and an SVG chart (plotters): the 06:00 mail's HTML body and
+//! `custops report --html FILE`.
 
 use askama::Template;
 use chrono::NaiveDate;
