@@ -29,6 +29,9 @@ pub struct Target {
     pub endpoint: Option<String>,
 }
 
+/// The environment variable naming the deploy's `ResourcePrefix`.
+pub const RESOURCE_PREFIX: &str = "CUSTOPS_RESOURCE_PREFIX";
+
 impl Target {
     /// `endpoint`: the emulator; `None`: real AWS with the normal credential chain.
     pub async fn new(endpoint: Option<&str>, stack: &str) -> Result<Self, BoxError> {
@@ -51,6 +54,10 @@ impl Target {
         };
         let mut placement = Placement::local(endpoint.unwrap_or(""));
         placement.stack_name = stack.to_owned();
+        // The deploy's `ResourcePrefix` (several stacks in one account).
+        if let Ok(prefix) = std::env::var(RESOURCE_PREFIX) {
+            placement.parameters.insert("ResourcePrefix".into(), prefix);
+        }
         if let Some(region) = config.region() {
             placement.region = region.to_string();
         }

@@ -64,6 +64,8 @@ pub struct Resource {
 pub struct Template {
     pub resources: BTreeMap<String, Resource>,
     pub globals_env: BTreeMap<String, String>,
+    /// Each parameter's declaration (`Type`, `Default`, `AllowedValues`, ...).
+    pub parameters: BTreeMap<String, Value>,
 }
 
 /// Where a function's code is, relative to `infra/`: the zip `cargo
@@ -293,7 +295,13 @@ impl Template {
             .into_iter()
             .map(|(k, v)| (k, value_string(&v)))
             .collect();
-        Ok(Self { resources, globals_env })
+        let parameters = doc
+            .get("Parameters")
+            .map(|p| resolver.resolve(p))
+            .transpose()?
+            .and_then(|v| serde_json::from_value::<BTreeMap<String, Value>>(v).ok())
+            .unwrap_or_default();
+        Ok(Self { resources, globals_env, parameters })
     }
 
     pub fn of_type<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Resource> + 'a {

@@ -11,6 +11,7 @@ mod bounded_records;
 mod browser;
 mod consent;
 mod daily_report;
+mod deploy_template;
 mod declined_service;
 mod emulator_fidelity;
 mod exactly_once;
