@@ -134,9 +134,11 @@ pub async fn runtime(runs: usize, latency: std::time::Duration) -> Result<Runtim
     let functions: Vec<String> = custops_cli::registry::FUNCTIONS.iter().map(|r| r.name.to_owned()).collect();
     let lambda_dir = target_dir().join("lambda");
     // Always from the current code (cargo rebuilds only what changed).
-    eprintln!("custops-bench: building the deploy binaries (cargo artifacts)");
+    // For this machine: they run here, beside the baseline.
+    let host = custops_dev::arch::Arch::host().ok_or("this machine is neither arm64 nor x86_64")?;
+    eprintln!("custops-bench: building the deploy binaries (cargo artifacts --arch {})", host.name());
     let artifacts =
-        tokio::task::spawn_blocking(|| custops_dev::artifacts::build(None)).await.map_err(|e| e.to_string())??;
+        tokio::task::spawn_blocking(move || custops_dev::artifacts::build(host)).await.map_err(|e| e.to_string())??;
     custops_dev::artifacts::check_glibc(&artifacts)?;
     // The baseline binary, with the same profile.
     let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))

@@ -6,6 +6,7 @@
 // than the compiler's default layout depth.
 #![recursion_limit = "256"]
 
+pub mod arch;
 pub mod artifacts;
 pub mod chaos;
 pub mod faults;

@@ -21,9 +21,17 @@ struct Cli {
 enum Command {
     /// Builds every function for Lambda (provided.al2023): target/lambda/<function>/bootstrap(.zip).
     Artifacts {
-        /// Rust target triple (aarch64-unknown-linux-gnu for arm64); default: this machine's.
-        #[arg(long)]
-        target: Option<String>,
+        /// The functions' architecture (the template's `Architecture`): on
+        /// the other kind of machine, the cross toolchain is installed first.
+        #[arg(long, value_enum, default_value = "arm64")]
+        arch: custops_dev::arch::Arch,
+    },
+    /// What `sam deploy` would upload: every CodeUri zip holds an executable
+    /// `bootstrap` of the architecture the functions declare (`--arch`, else
+    /// infra/samconfig.toml's `Architecture=`, else the template's default).
+    DeployCheck {
+        #[arg(long, value_enum)]
+        arch: Option<custops_dev::arch::Arch>,
     },
     /// Installs the pinned deploy tool (sam) into .custops/deploy-venv and prints how to use it.
     DeployTools,
@@ -98,8 +106,24 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             println!("export PATH=\"{}:$PATH\"", bin.display());
             Ok(())
         }
-        Command::Artifacts { target } => {
-            let artifacts = tokio::task::spawn_blocking(move || custops_dev::artifacts::build(target.as_deref()))
+        Command::DeployCheck { arch } => {
+            let infra = custops_dev::artifacts::workspace().join("infra");
+            let arch = match arch {
+                Some(a) => a,
+                None => {
+                    let samconfig = std::fs::read_to_string(infra.join("samconfig.toml")).ok();
+                    custops_dev::artifacts::declared_arch(samconfig.as_deref())?
+                }
+            };
+            let n = custops_dev::artifacts::deploy_check(&infra, arch)?;
+            println!(
+                "deploy-check: {n} function zips, each an executable {} bootstrap, as sam deploy uploads them",
+                arch.name()
+            );
+            Ok(())
+        }
+        Command::Artifacts { arch } => {
+            let artifacts = tokio::task::spawn_blocking(move || custops_dev::artifacts::build(arch))
                 .await
                 .map_err(|e| e.to_string())??;
             println!("{:<16} {:>12} {:>12}  max GLIBC", "function", "bootstrap", "zip");
@@ -114,7 +138,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 );
             }
             custops_dev::artifacts::check_glibc(&artifacts)?;
-            println!("every binary runs on Amazon Linux 2023 (glibc <= 2.34)");
+            println!("every binary is {} and runs on Amazon Linux 2023 (glibc <= 2.34)", arch.name());
             Ok(())
         }
     }
