@@ -679,6 +679,30 @@ pub async fn mail_report(
     Ok(mailer.send(&mail).await.map_err(|e| format!("the mail was not sent: {e}"))?)
 }
 
+/// Every topic of the template by its name, with its ARN where the account
+/// has it (ListTopics, every page).
+pub async fn topic_arns(target: &Target) -> Result<Vec<(String, Option<String>)>, BoxError> {
+    let mut arns = Vec::new();
+    let mut next = None;
+    loop {
+        let page = target.sns.list_topics().set_next_token(next).send().await?;
+        arns.extend(page.topics().iter().filter_map(|t| t.topic_arn()).map(str::to_owned));
+        match page.next_token {
+            Some(t) if !t.is_empty() => next = Some(t),
+            _ => break,
+        }
+    }
+    Ok(target
+        .template
+        .of_type("AWS::SNS::Topic")
+        .filter_map(|t| target.template.name_of(&t.logical_id))
+        .map(|name| {
+            let arn = arns.iter().find(|a| a.rsplit(':').next() == Some(name.as_str())).cloned();
+            (name, arn)
+        })
+        .collect())
+}
+
 pub use custops::event::topic_for;
 
 /// Publishes one event file to its topic, with the `event_type` attribute.

@@ -9,6 +9,7 @@
 #![recursion_limit = "256"]
 
 pub mod commands;
+pub mod doctor;
 pub mod import;
 pub mod replay;
 /// The report's page and text (the daily report's, which mails the same page).

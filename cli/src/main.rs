@@ -167,6 +167,21 @@ enum Command {
         #[command(flatten)]
         conn: Conn,
     },
+    /// What the stack still lacks to serve a store: one line per check,
+    /// with the command that mends it; exit 0 when nothing is missing.
+    Doctor {
+        /// Only this store (default: every store).
+        #[arg(long)]
+        store: Option<String>,
+        /// One JSON object per check.
+        #[arg(long)]
+        json: bool,
+        /// The deploy's `ReportSender` (locally: the local stack's).
+        #[arg(long, value_name = "ADDR", env = "CUSTOPS_REPORT_SENDER")]
+        from: Option<String>,
+        #[command(flatten)]
+        conn: Conn,
+    },
     /// Builds nothing, starts a private emulator, replays events/ and prints what customers received.
     Demo {
         /// Folder of sample stores and events.
@@ -579,6 +594,25 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 }
             }
             Ok(())
+        }
+        Command::Doctor { store, json, from, conn } => {
+            let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
+            let from =
+                from.or_else(|| conn.endpoint.as_ref().map(|_| custops_local::local::LOCAL_REPORT_SENDER.to_owned()));
+            let checks = custops_cli::doctor::doctor(&target, store.as_deref(), from.as_deref()).await?;
+            for c in &checks {
+                if json {
+                    println!("{}", serde_json::to_string(c)?);
+                } else {
+                    println!("{}", c.line());
+                }
+            }
+            if custops_cli::doctor::healthy(&checks) {
+                Ok(())
+            } else {
+                let n = checks.iter().filter(|c| c.status == custops_cli::doctor::Status::Missing).count();
+                Err(format!("{n} thing(s) missing").into())
+            }
         }
         Command::Demo { events } => demo(&events).await,
     }

@@ -175,21 +175,12 @@ pub fn alert_target(raw: &str) -> Result<(String, &'static str, String), BoxErro
 /// The ARN of the stack's `staff-alerts` topic (found by its name).
 async fn alerts_topic(target: &Target) -> Result<String, BoxError> {
     let name = target.template.name_of("StaffAlertsTopic").ok_or("the template has no staff-alerts topic")?;
-    let mut next = None;
-    loop {
-        let page = target.sns.list_topics().set_next_token(next).send().await?;
-        if let Some(arn) =
-            page.topics().iter().filter_map(|t| t.topic_arn()).find(|a| a.rsplit(':').next() == Some(name.as_str()))
-        {
-            return Ok(arn.to_owned());
-        }
-        match page.next_token {
-            Some(t) if !t.is_empty() => next = Some(t),
-            _ => {
-                return Err(format!("no topic {name:?}: is the stack deployed (or `custops local up` running)?").into())
-            }
-        }
-    }
+    crate::commands::topic_arns(target)
+        .await?
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .and_then(|(_, arn)| arn)
+        .ok_or_else(|| format!("no topic {name:?}: is the stack deployed (or `custops local up` running)?").into())
 }
 
 /// Subscribes `member` to `staff-alerts` at `to` (an [`alert_target`]),

@@ -163,3 +163,93 @@ fn the_morning_report_is_mailed_to_report_to_with_its_page_and_the_group_page_by
     assert_eq!(mail[1].destinations["ToAddresses"], ["owner@group.example", "cfo@group.example"]);
     assert!(mail[1].body.contains("lakeside-ford") && mail[1].body.contains("northside-chevy"));
 }
+
+/// `custops doctor` against `endpoint`: its exit status and its lines.
+fn doctor(endpoint: &str, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(BIN)
+        .arg("doctor")
+        .args(args)
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .output()
+        .expect("custops doctor runs");
+    (out.status.success(), String::from_utf8(out.stdout).unwrap())
+}
+
+#[test]
+fn doctor_names_what_a_store_lacks_and_passes_once_it_is_there() {
+    let (_up, endpoint, _) = local_up_http("2026-11-23T16:05:30Z", &[]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let config = runtime.block_on(custops::aws::local(&endpoint));
+    let ses = aws_sdk_sesv2::Client::new(&config);
+    let sender = custops_local::local::LOCAL_REPORT_SENDER;
+    // As on a fresh deploy: the sender not yet verified.
+    runtime.block_on(ses.delete_email_identity().email_identity(sender).send()).unwrap();
+
+    let (healthy, lines) = doctor(&endpoint, &["--store", "northside-chevy"]);
+    assert!(!healthy, "{lines}");
+    for missing in [
+        "MISSING   northside-chevy: webhook secret: no custops/northside-chevy/webhooks",
+        "MISSING   northside-chevy: staff: nobody signs in",
+        "MISSING   report sender: reports@custops.local is not verified",
+        "MISSING   sms spend limit: not set",
+        "MISSING   sms delivery logging",
+    ] {
+        assert!(lines.contains(missing), "{missing}:\n{lines}");
+    }
+    assert!(lines.contains("-> custops secrets put --store northside-chevy webhooks.json"), "the fix: {lines}");
+    assert!(lines.contains("ok        stack: topics: 7 topics"), "{lines}");
+    assert!(
+        lines.contains("ok        northside-chevy: lead_senders")
+            && lines.contains("ok        northside-chevy: report_to")
+    );
+
+    // What the runbook's steps do.
+    custops(
+        &endpoint,
+        &[
+            "secrets",
+            "put",
+            "--store",
+            "northside-chevy",
+            events().join("secrets/northside-chevy.json").to_str().unwrap(),
+        ],
+    );
+    custops(
+        &endpoint,
+        &[
+            "staff",
+            "add",
+            "--store",
+            "northside-chevy",
+            "--email",
+            "gm@northside.example",
+            "--teams",
+            "bdc",
+            "--manager",
+            "--alerts",
+            "email:gm@northside.example",
+        ],
+    );
+    runtime.block_on(ses.create_email_identity().email_identity(sender).send()).unwrap();
+    let sns = aws_sdk_sns::Client::new(&config);
+    runtime
+        .block_on(
+            sns.set_sms_attributes()
+                .attributes("MonthlySpendLimit", "100")
+                .attributes("DeliveryStatusIAMRole", "arn:aws:iam::123456789012:role/custops-sms-delivery-status")
+                .attributes("DeliveryStatusSuccessSamplingRate", "100")
+                .send(),
+        )
+        .unwrap();
+
+    let (healthy, lines) = doctor(&endpoint, &["--store", "northside-chevy"]);
+    assert!(healthy, "{lines}");
+    assert!(!lines.contains("MISSING"), "{lines}");
+    assert!(lines.contains("ok        report sender: reports@custops.local"), "{lines}");
+    // What it cannot see locally, it names.
+    assert!(lines.contains("unchecked northside-chevy: two-way SMS"), "{lines}");
+    assert!(lines.contains("unchecked sms log subscription filters"), "{lines}");
+    let (_, json) = doctor(&endpoint, &["--store", "northside-chevy", "--json"]);
+    let checks: Vec<serde_json::Value> = json.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(checks.iter().all(|c| c["status"] != "missing") && checks.len() == lines.lines().count());
+}
