@@ -182,9 +182,11 @@ pub fn deploy_check(infra: &Path, arch: Arch) -> Result<usize, String> {
         match bootstrap_in(&infra.join(uri)) {
             Ok(bytes) => match crate::arch::arch_of(&bytes) {
                 Some(a) if a == arch => checked += 1,
-                Some(a) => {
-                    problems.push(format!("{uri}: a {} binary, but the functions run on {}", a.name(), arch.name()))
-                }
+                Some(a) => problems.push(format!(
+                    "{uri}: the binary is {}, but the functions run on {}",
+                    a.name(),
+                    arch.name()
+                )),
                 None => problems.push(format!("{uri}: bootstrap is not a Linux binary")),
             },
             Err(e) => problems.push(format!("{uri}: {e} (run cargo artifacts --arch {} first)", arch.name())),
@@ -257,7 +259,7 @@ mod tests {
         assert_eq!(deploy_check(&infra, host), Ok(uris.len()));
         let refused = deploy_check(&infra, other).unwrap_err();
         assert_eq!(refused.lines().count(), uris.len(), "{refused}");
-        assert!(refused.contains(&format!("a {} binary, but the functions run on {}", host.name(), other.name())));
+        assert!(refused.contains(&format!("the binary is {}, but the functions run on {}", host.name(), other.name())));
         // One zip of the other architecture among the right ones is refused too.
         let mut foreign = me.clone();
         foreign[18..20].copy_from_slice(&other.elf_machine().to_le_bytes());

@@ -94,3 +94,37 @@ fn resource_prefix_goes_before_every_named_resource_and_none_keeps_the_contracts
         assert!(plain.of_type("AWS::SNS::Topic").any(|t| t.properties["TopicName"] == topic), "{topic}");
     }
 }
+
+/// `infra/samconfig.example.toml`: copied to `samconfig.toml`, `sam deploy`
+/// asks nothing, and every parameter it sets is one the template declares,
+/// with an allowed value.
+#[test]
+fn the_example_samconfig_deploys_without_a_question_and_sets_only_declared_parameters() {
+    let example =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/samconfig.example.toml")).unwrap();
+    let setting = |key: &str| {
+        example
+            .lines()
+            .find_map(|l| {
+                l.split_once(" = ")
+                    .filter(|(k, _)| k.trim() == key)
+                    .map(|(_, v)| v.split(" #").next().unwrap_or(v).trim().to_owned())
+            })
+            .unwrap_or_else(|| panic!("{key} is set"))
+    };
+    assert_eq!(setting("confirm_changeset"), "false", "no changeset question");
+    assert!(setting("capabilities").contains("CAPABILITY_IAM"), "no capability question");
+    assert_eq!(setting("resolve_s3"), "true", "no bucket question");
+    assert!(setting("region").starts_with('"') && setting("stack_name") == "\"custops\"");
+    let t = template_with("");
+    let overrides = setting("parameter_overrides");
+    let pairs: Vec<(&str, &str)> =
+        overrides.trim_matches('"').split_whitespace().map(|p| p.split_once('=').expect("Name=value")).collect();
+    assert!(pairs.iter().any(|(k, _)| *k == "Architecture"), "the deploy check reads it here");
+    for (name, value) in pairs {
+        let declared = t.parameters.get(name).unwrap_or_else(|| panic!("{name} is not a parameter of the template"));
+        if let Some(allowed) = declared["AllowedValues"].as_array() {
+            assert!(allowed.contains(&json!(value)), "{name}={value}: not one of {allowed:?}");
+        }
+    }
+}
