@@ -66,7 +66,9 @@ pub struct Verifier {
     /// The emulator's JWKS endpoint needs a SigV4-shaped Authorization header
     /// to know it is a Cognito request; AWS needs none.
     local: bool,
-    http: reqwest::Client,
+    /// Made at the first key fetch, not at the cold start: building it
+    /// loads a TLS trust store, which a request with a session never needs.
+    http: std::sync::OnceLock<reqwest::Client>,
     keys: Mutex<Option<(Instant, HashMap<String, DecodingKey>)>>,
     /// When the keys were last asked for, answered or not.
     asked: Mutex<Option<Instant>>,
@@ -85,7 +87,7 @@ impl Verifier {
             client_id: client_id.to_owned(),
             jwks_url,
             local: endpoint.is_some(),
-            http: reqwest::Client::builder().timeout(Duration::from_secs(3)).build().unwrap_or_default(),
+            http: std::sync::OnceLock::new(),
             keys: Mutex::new(None),
             asked: Mutex::new(None),
         }
@@ -149,7 +151,10 @@ impl Verifier {
             }
             *asked = Some(Instant::now());
         }
-        let mut req = self.http.get(&self.jwks_url);
+        let http = self
+            .http
+            .get_or_init(|| reqwest::Client::builder().timeout(Duration::from_secs(3)).build().unwrap_or_default());
+        let mut req = http.get(&self.jwks_url);
         if self.local {
             req = req.header(
                 "Authorization",

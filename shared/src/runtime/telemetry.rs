@@ -4,22 +4,36 @@
 
 use std::io::{self, Write};
 
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt::MakeWriter, EnvFilter};
 
 /// Installs the JSON subscriber (once; later calls are no-ops). `RUST_LOG` sets
 /// the filter, `info` by default.
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .json()
-        .with_env_filter(filter)
         .with_current_span(true)
         .with_span_list(false)
         .with_target(false)
         .with_ansi(false)
         .without_time()
         .with_writer(RedactingStdout)
+        .finish()
+        .with(function_filter(std::env::var("RUST_LOG").ok().as_deref()))
         .try_init();
+}
+
+/// A function's log filter from `RUST_LOG` (`info`, `missed_call=debug,info`:
+/// a level, and levels by target): tracing's `Targets`, which needs no
+/// regular-expression engine in the binary or at the cold start, as
+/// `EnvFilter` does; what it cannot read is `info`.
+pub fn function_filter(rust_log: Option<&str>) -> Targets {
+    rust_log
+        .filter(|l| !l.trim().is_empty())
+        .and_then(|l| l.parse().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO))
 }
 
 /// Human-readable logs for the operator CLI and the local stack (stderr), still masked.
@@ -77,5 +91,22 @@ impl<'a> MakeWriter<'a> for RedactingStderr {
     type Writer = LineWriter;
     fn make_writer(&'a self) -> Self::Writer {
         LineWriter { buf: Vec::with_capacity(256), stderr: true }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::Level;
+
+    #[test]
+    fn the_function_filter_reads_a_level_and_levels_by_target() {
+        let f = super::function_filter(Some("warn,missed_call=debug"));
+        assert!(f.would_enable("missed_call", &Level::DEBUG));
+        assert!(!f.would_enable("custops", &Level::INFO));
+        assert!(f.would_enable("custops", &Level::WARN));
+        let default = super::function_filter(None);
+        assert!(default.would_enable("custops", &Level::INFO) && !default.would_enable("custops", &Level::DEBUG));
+        let unreadable = super::function_filter(Some("missed_call=loud"));
+        assert!(unreadable.would_enable("x", &Level::INFO) && !unreadable.would_enable("x", &Level::DEBUG));
     }
 }
