@@ -25,21 +25,37 @@ pub async fn from_env() -> SdkConfig {
 /// 568D6905..3EDAB5.
 const AWS_ROOTS: &[u8] = include_bytes!("aws-roots.pem");
 
-/// The configuration a function uses on Lambda: like [`from_env`], but its
-/// HTTPS client trusts only [`AWS_ROOTS`]. Loading and parsing the system
-/// trust store (hundreds of certificates) was most of a cold start's init;
-/// five roots cost next to nothing, and nothing but AWS can be trusted.
+/// The configuration a function uses on Lambda. Its HTTPS client trusts
+/// only [`AWS_ROOTS`]: loading and parsing the system trust store (hundreds
+/// of certificates) was most of a cold start's init; five roots cost next
+/// to nothing, and nothing but AWS can be trusted. Its credentials and
+/// region are the ones Lambda puts in the environment (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`), and
+/// `AWS_ENDPOINT_URL` is honoured as every SDK does: nothing of the default
+/// chain (profile files, SSO, web identity through STS, the container and
+/// instance metadata endpoints) is linked into a function or built at its
+/// cold start.
 pub async fn for_lambda() -> SdkConfig {
-    let loader = aws_config::defaults(BehaviorVersion::latest());
-    match aws_https_client() {
-        Ok(client) => loader.http_client(client),
-        Err(e) => {
-            tracing::warn!(error = %e, "the AWS trust store was refused; using the system's");
-            loader
-        }
+    use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let mut config = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+            EnvironmentVariableCredentialsProvider::new(),
+        ))
+        .retry_config(RetryConfig::standard())
+        .timeout_config(TimeoutConfig::builder().connect_timeout(Duration::from_millis(3100)).build());
+    if let Some(region) = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")) {
+        config = config.region(Region::new(region));
     }
-    .load()
-    .await
+    if let Some(url) = var("AWS_ENDPOINT_URL") {
+        config = config.endpoint_url(url);
+    }
+    match aws_https_client() {
+        Ok(client) => config = config.http_client(client),
+        Err(e) => tracing::warn!(error = %e, "the AWS trust store was refused; using the SDK's default client"),
+    }
+    config.build()
 }
 
 /// The SDK's own HTTPS client (rustls, aws-lc), trusting only [`AWS_ROOTS`].
