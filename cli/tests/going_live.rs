@@ -47,22 +47,12 @@ async fn notifications(sqs: &aws_sdk_sqs::Client, url: &str, wait: Duration) -> 
 #[test]
 fn an_alert_is_one_segment_with_an_absolute_link_that_opens_the_task_after_sign_in() {
     let (_up, endpoint, http) = local_up_http("2026-11-23T16:05:30Z", &[]);
-    custops(
+    staff_add(
         &endpoint,
-        &[
-            "staff",
-            "add",
-            "--store",
-            "northside-chevy",
-            "--email",
-            "ana@northside.example",
-            "--teams",
-            "bdc-service",
-            "--password",
-            "Correct-horse-42",
-            "--alerts",
-            "sms:+15125550901",
-        ],
+        "northside-chevy",
+        "ana@northside.example",
+        "bdc-service",
+        &["--password", "Correct-horse-42", "--alerts", "sms:+15125550901"],
     );
     let runtime = tokio::runtime::Runtime::new().unwrap();
     // What Ana's subscription takes (its filter: her store and teams).
@@ -214,21 +204,12 @@ fn doctor_names_what_a_store_lacks_and_passes_once_it_is_there() {
             events().join("secrets/northside-chevy.json").to_str().unwrap(),
         ],
     );
-    custops(
+    staff_add(
         &endpoint,
-        &[
-            "staff",
-            "add",
-            "--store",
-            "northside-chevy",
-            "--email",
-            "gm@northside.example",
-            "--teams",
-            "bdc",
-            "--manager",
-            "--alerts",
-            "email:gm@northside.example",
-        ],
+        "northside-chevy",
+        "gm@northside.example",
+        "bdc",
+        &["--manager", "--alerts", "email:gm@northside.example"],
     );
     runtime.block_on(ses.create_email_identity().email_identity(sender).send()).unwrap();
     let sns = aws_sdk_sns::Client::new(&config);

@@ -86,3 +86,10 @@ pub fn texts_once_all(endpoint: &str, state: &str) -> serde_json::Value {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// `custops staff add --store S --email E --teams T` and `more` flags; what it printed.
+pub fn staff_add(endpoint: &str, store: &str, email: &str, teams: &str, more: &[&str]) -> String {
+    let mut args = vec!["staff", "add", "--store", store, "--email", email, "--teams", teams];
+    args.extend_from_slice(more);
+    custops(endpoint, &args)
+}

@@ -14,6 +14,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use http_body_util::Empty;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
@@ -66,9 +69,10 @@ pub struct Verifier {
     /// The emulator's JWKS endpoint needs a SigV4-shaped Authorization header
     /// to know it is a Cognito request; AWS needs none.
     local: bool,
-    /// Made at the first key fetch, not at the cold start: building it
-    /// loads a TLS trust store, which a request with a session never needs.
-    http: std::sync::OnceLock<reqwest::Client>,
+    /// Made at the first key fetch, not at the cold start (a request with a
+    /// session never needs it): the HTTP client the SDK already links
+    /// (hyper, rustls), trusting only the AWS roots (Cognito's endpoint is AWS's).
+    http: std::sync::OnceLock<Option<HttpClient>>,
     keys: Mutex<Option<(Instant, HashMap<String, DecodingKey>)>>,
     /// When the keys were last asked for, answered or not.
     asked: Mutex<Option<Instant>>,
@@ -151,24 +155,27 @@ impl Verifier {
             }
             *asked = Some(Instant::now());
         }
-        let http = self
-            .http
-            .get_or_init(|| reqwest::Client::builder().timeout(Duration::from_secs(3)).build().unwrap_or_default());
-        let mut req = http.get(&self.jwks_url);
+        let http = self.http.get_or_init(http_client).as_ref().ok_or_else(|| Rejected::Keys("no TLS client".into()))?;
+        let mut req = http::Request::get(&self.jwks_url);
         if self.local {
             req = req.header(
                 "Authorization",
                 "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/cognito-idp/aws4_request, SignedHeaders=host, Signature=0",
             );
         }
-        let set: JwkSet = req
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| Rejected::Keys(e.without_url().to_string()))?
-            .json()
-            .await
-            .map_err(|e| Rejected::Keys(e.without_url().to_string()))?;
+        let req = req.body(http_body_util::Empty::<bytes::Bytes>::new()).map_err(|e| Rejected::Keys(e.to_string()))?;
+        let body = tokio::time::timeout(Duration::from_secs(3), async {
+            let answer = http.request(req).await.map_err(|e| e.to_string())?;
+            if !answer.status().is_success() {
+                return Err(format!("the pool's keys answered {}", answer.status()));
+            }
+            let limited = http_body_util::Limited::new(answer.into_body(), MAX_JWKS);
+            http_body_util::BodyExt::collect(limited).await.map(|c| c.to_bytes()).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|_| Rejected::Keys("the pool's keys did not answer in 3 s".into()))?
+        .map_err(Rejected::Keys)?;
+        let set: JwkSet = serde_json::from_slice(&body).map_err(|e| Rejected::Keys(e.to_string()))?;
         let keys = set
             .keys
             .iter()
@@ -177,6 +184,30 @@ impl Verifier {
         *self.keys.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), keys));
         Ok(())
     }
+}
+
+/// The largest key set read (a pool's is about 2 KB).
+const MAX_JWKS: usize = 64 * 1024;
+
+type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<bytes::Bytes>>;
+
+/// An HTTP/1.1 client over rustls that trusts the AWS roots alone (plain
+/// HTTP too, for the local emulator); none if they were refused.
+fn http_client() -> Option<HttpClient> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(custops::aws::AWS_ROOTS) {
+        roots.add(cert.ok()?).ok()?;
+    }
+    let config =
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+            .with_safe_default_protocol_versions()
+            .ok()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    let https =
+        hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config).https_or_http().enable_http1().build();
+    Some(Client::builder(hyper_util::rt::TokioExecutor::new()).build(https))
 }
 
 #[cfg(test)]

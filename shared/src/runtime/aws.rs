@@ -23,7 +23,7 @@ pub async fn from_env() -> SdkConfig {
 /// that cross-signs them, as AWS documents for its endpoints. SHA-256:
 /// 8ECDE688..98196E, 1BA5B2AA..A46DB4, 18CE6CFE..6DB3A4, E35D2841..897092,
 /// 568D6905..3EDAB5.
-const AWS_ROOTS: &[u8] = include_bytes!("aws-roots.pem");
+pub const AWS_ROOTS: &[u8] = include_bytes!("aws-roots.pem");
 
 /// The configuration a function uses on Lambda. Its HTTPS client trusts
 /// only [`AWS_ROOTS`]: loading and parsing the system trust store (hundreds
