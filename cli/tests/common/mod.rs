@@ -93,3 +93,15 @@ pub fn staff_add(endpoint: &str, store: &str, email: &str, teams: &str, more: &[
     args.extend_from_slice(more);
     custops(endpoint, &args)
 }
+
+/// `custops store put` of a sample store with `fields` set over its own.
+pub fn store_put_with(endpoint: &str, sample: &str, fields: serde_json::Value) -> String {
+    let mut store: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(events().join(sample)).unwrap()).unwrap();
+    for (k, v) in fields.as_object().unwrap() {
+        store[k] = v.clone();
+    }
+    let file = std::env::temp_dir().join(format!("custops-store-{}-{}.json", std::process::id(), store["store_id"]));
+    std::fs::write(&file, store.to_string()).unwrap();
+    custops(endpoint, &["store", "put", file.to_str().unwrap()])
+}
