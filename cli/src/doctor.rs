@@ -64,13 +64,10 @@ pub fn healthy(checks: &[Check]) -> bool {
 /// Every check of the stack and of `store` (or of every store).
 /// `sender`: the deploy's `ReportSender` (locally the local stack's).
 pub async fn doctor(target: &Target, store: Option<&str>, sender: Option<&str>) -> Result<Vec<Check>, BoxError> {
-    let mut checks = stack(target).await;
-    let stores = match target.table.list_stores().await {
-        Ok(all) => all,
-        Err(e) => {
-            checks.push(Check::missing("stores", format!("the table did not answer: {e}"), "sam deploy"));
-            return Ok(checks);
-        }
+    let listed = target.table.list_stores().await;
+    let mut checks = stack(target, listed.is_ok()).await;
+    let Ok(stores) = listed else {
+        return Ok(checks);
     };
     let chosen: Vec<_> = stores.iter().filter(|s| store.is_none_or(|id| s.store_id == id)).collect();
     if chosen.is_empty() {
@@ -87,12 +84,14 @@ pub async fn doctor(target: &Target, store: Option<&str>, sender: Option<&str>) 
 
 /// The stack's resources: its table, topics and queues, by the names the
 /// template gives them (with `CUSTOPS_RESOURCE_PREFIX`).
-async fn stack(target: &Target) -> Vec<Check> {
+/// `table`: whether the table answered (the stores were read from it).
+async fn stack(target: &Target, table: bool) -> Vec<Check> {
     let mut out = Vec::new();
     let deploy = "sam deploy (docs/deploying.md, step 4)";
-    match target.table.list_stores().await {
-        Ok(_) => out.push(Check::ok("stack: table", target.table.name().to_owned())),
-        Err(_) => out.push(Check::missing("stack: table", format!("no table {}", target.table.name()), deploy)),
+    if table {
+        out.push(Check::ok("stack: table", target.table.name().to_owned()));
+    } else {
+        out.push(Check::missing("stack: table", format!("no table {}", target.table.name()), deploy));
     }
     match topic_arns(target).await {
         Ok(found) => {

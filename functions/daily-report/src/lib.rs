@@ -56,6 +56,8 @@ impl ScheduledFunction for DailyReport {
             reason: "GM_REPORTS_TOPIC_ARN is not set".into(),
         })?;
         let now = core.clock.now();
+        // One SES client a run, and only when the deploy mails reports.
+        let mailer = targets.sender.as_ref().map(|s| Mailer::new(aws_sdk_sesv2::Client::new(&targets.config), s));
         let stores = core.table.list_stores().await?;
         let mut run = RunReport { stores: stores.len(), ..Default::default() };
         for store in &stores {
@@ -67,7 +69,7 @@ impl ScheduledFunction for DailyReport {
                 Ok(days) if days.is_empty() => run.not_due += 1,
                 Ok(days) => {
                     for day in days {
-                        match publish(core, targets, store, day, now).await {
+                        match publish(core, targets, mailer.as_ref(), store, day, now).await {
                             Ok(true) => run.published += 1,
                             Ok(false) => run.not_due += 1,
                             Err(e) => {
@@ -171,6 +173,7 @@ pub fn subject(r: &report::Report) -> String {
 async fn publish(
     core: &Core,
     targets: &ReportTargets,
+    mailer: Option<&Mailer>,
     store: &StoreConfig,
     day: NaiveDate,
     now: DateTime<Utc>,
@@ -187,9 +190,8 @@ async fn publish(
     // To the store's `report_to` first (a mail that fails is tried again by
     // the next run, with the publish: a day may go twice, never not at all).
     if !store.report_to.is_empty() {
-        match &targets.sender {
-            Some(sender) => {
-                let mailer = Mailer::new(aws_sdk_sesv2::Client::new(&targets.config), sender);
+        match mailer {
+            Some(mailer) => {
                 let html = page::render(&r, &history(&core.table, store, &r).await?)
                     .map_err(|e| ProcessError::Aws { what: format!("{key}: the page"), reason: e.to_string() })?;
                 let mail = ReportMail { to: store.report_to.clone(), subject: subject(&r), text: r.to_string(), html };

@@ -43,8 +43,13 @@ pub struct SignIn {
 /// page send a person to another site or page.
 pub fn next_of(raw: Option<&str>) -> Option<String> {
     let code = raw?.strip_prefix("/app/t/")?;
-    (code.len() == 12 && code.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-        .then(|| format!("/app/t/{code}"))
+    is_link_code(code).then(|| format!("/app/t/{code}"))
+}
+
+/// Whether `code` is of the shape of a task's link code (12 lowercase hex
+/// digits, `custops::keys::task_link_code`).
+pub fn is_link_code(code: &str) -> bool {
+    code.len() == 12 && code.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The sign-in page that goes on to `next` (if it is one [`next_of`] allows).

@@ -70,8 +70,9 @@ impl Inbox {
     /// customer, if the task is at one of the person's stores (else 404, as
     /// for any other store's customer).
     pub(crate) async fn open_link(&self, user: &Staff, code: &str) -> HookResponse {
-        let Some(link) = crate::signin::next_of(Some(&format!("/app/t/{code}"))) else { return not_found() };
-        let code = link.trim_start_matches("/app/t/");
+        if !crate::signin::is_link_code(code) {
+            return not_found();
+        }
         let tasks = match self.core.table.tasks_by_link(code).await {
             Ok(t) => t,
             Err(e) => return unavailable(&e),
