@@ -81,6 +81,8 @@ pub struct Verifier {
 impl Verifier {
     /// `endpoint`: the emulator's URL locally (`None` on AWS).
     pub fn new(region: &str, pool_id: &str, client_id: &str, endpoint: Option<&str>) -> Self {
+        // jsonwebtoken has no backend of its own here; an Err means it is set already.
+        let _ = jsonwebtoken::crypto::CryptoProvider::install_default(&ring_rs256::PROVIDER);
         let issuer = format!("https://cognito-idp.{region}.amazonaws.com/{pool_id}");
         let jwks_url = match endpoint {
             Some(e) => format!("{}/{pool_id}/.well-known/jwks.json", e.trim_end_matches('/')),
@@ -200,7 +202,7 @@ fn http_client() -> Option<HttpClient> {
         roots.add(cert.ok()?).ok()?;
     }
     let config =
-        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
             .with_safe_default_protocol_versions()
             .ok()?
             .with_root_certificates(roots)
@@ -208,6 +210,66 @@ fn http_client() -> Option<HttpClient> {
     let https =
         hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config).https_or_http().enable_http1().build();
     Some(Client::builder(hyper_util::rt::TokioExecutor::new()).build(https))
+}
+
+/// jsonwebtoken's cryptography through ring (which rustls already links):
+/// RS256 verification, the only thing a Cognito ID token needs. Signing and
+/// every other algorithm are refused as an error, never a panic.
+mod ring_rs256 {
+    use jsonwebtoken::crypto::{CryptoProvider, JwkUtils, JwtVerifier};
+    use jsonwebtoken::errors::{Error, ErrorKind};
+    use jsonwebtoken::jwk::ThumbprintHash;
+    use jsonwebtoken::signature::{self, Verifier};
+    use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind};
+    use ring::signature::{RsaPublicKeyComponents, UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
+
+    pub static PROVIDER: CryptoProvider = CryptoProvider {
+        signer_factory: |_, _| Err(ErrorKind::InvalidAlgorithm.into()),
+        verifier_factory: verifier,
+        jwk_utils: JwkUtils {
+            extract_rsa_public_key_components: |_| Err(ErrorKind::InvalidAlgorithm.into()),
+            extract_ec_public_key_coordinates: |_, _| Err(ErrorKind::InvalidAlgorithm.into()),
+            compute_digest,
+        },
+    };
+
+    fn verifier(algorithm: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>, Error> {
+        if *algorithm != Algorithm::RS256 || key.family() != AlgorithmFamily::Rsa {
+            return Err(ErrorKind::InvalidAlgorithm.into());
+        }
+        Ok(Box::new(Rs256(key.clone())))
+    }
+
+    struct Rs256(DecodingKey);
+
+    impl Verifier<Vec<u8>> for Rs256 {
+        fn verify(&self, msg: &[u8], sig: &Vec<u8>) -> Result<(), signature::Error> {
+            let checked = match self.0.kind() {
+                DecodingKeyKind::RsaModulusExponent { n, e } => {
+                    RsaPublicKeyComponents { n, e }.verify(&RSA_PKCS1_2048_8192_SHA256, msg, sig)
+                }
+                DecodingKeyKind::SecretOrDer(der) => {
+                    UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der).verify(msg, sig)
+                }
+            };
+            checked.map_err(|_| signature::Error::new())
+        }
+    }
+
+    impl JwtVerifier for Rs256 {
+        fn algorithm(&self) -> Algorithm {
+            Algorithm::RS256
+        }
+    }
+
+    fn compute_digest(data: &[u8], hash: ThumbprintHash) -> Vec<u8> {
+        let algorithm = match hash {
+            ThumbprintHash::SHA256 => &ring::digest::SHA256,
+            ThumbprintHash::SHA384 => &ring::digest::SHA384,
+            ThumbprintHash::SHA512 => &ring::digest::SHA512,
+        };
+        ring::digest::digest(algorithm, data).as_ref().to_vec()
+    }
 }
 
 #[cfg(test)]
@@ -245,5 +307,74 @@ mod tests {
         assert!(matches!(known, Err(Rejected::Invalid(_))), "checked with the last good key: {known:?}");
         // A key never seen: no key to check with, and the outage is said as such.
         assert!(matches!(v.user_at(&token_of_kid("k2"), 0).await, Err(Rejected::UnknownKey | Rejected::Keys(_))));
+    }
+
+    /// A throwaway RSA-2048 key (PKCS#1 DER, made for this test alone) signs a
+    /// token as Cognito does; the inbox's ring provider verifies it from the
+    /// key's modulus and exponent (a JWKS) and from its DER, and refuses it
+    /// once a claim is changed.
+    const TEST_KEY_PKCS1: &[&str] = &[
+        "MIIEoAIBAAKCAQEAhOsc9QjkVElZ5L7e41YAYNZqb51IA75H01DN+gNwydwAAMI5wmXAsgec2Kbunvn7rzTXs4ubJIFTdjMn",
+        "uYBIwFxXPO87XL7MgvYbBKs2VVQw502kyjPMLN2lgKX/DNk2syXLwLRcBQ3LqXeJ73uFAsl/S2lUEAhLusiuAxMxre+52ESX",
+        "0AoslwDeUIlcS4OSdlyVlGG83jnuW+Y4ShVknnCsURRXJARHpCt9aKXD7+u6bYPl7KiRl79hxpxQV9O++VU6y8MXqwZPbcRa",
+        "S8JBnSpYcqKvo97l9H7bFHvEfJF6W8800DeYdZutXm0FOQJ5qaUYkF9k+fzDlrSb/nyucQIDAQABAoH/KFMsIIA8xVV7mupN",
+        "X1W4HP5FTEIV7GIjaE4bhL4xJGHvnktOkAD5dQmE4YsY2cz9jn95m/8UElR/UweHWxU6/SEGq8s94eVWJmUud+bO6mmgbIwh",
+        "x+FEZa2DiIQpMhIJhlBGgIWMuqZ0zfUg49xAKO2jW5LuQ0RBCr8stmzG+v2lHg+1oCmcDKeCWQVMTy7dyvGa/fjPnJHuLjWB",
+        "QPvo1mvEXSm3MeieFFz5QhqIciSv8JPcO7mTTapkRgnVY2QxNJ7MK/kHrV2mXhMaVNG7tuM2eArdmNguId+14d+wQn090nvB",
+        "Ust5CwFbUm9kJ97Fp+d+B5wnQHY0pA8FWr3RAoGBALtX+MyUjGi1pA7YSLJtg9+cRzKGM/ZJB3ffxHGUjkzOGwf/yxeGi+mv",
+        "SWh8of6R8V9Sre1Y37x7SiWRpO0qNYAFKAFjQk6m56EOksdHLhxMTlibScQBq9geSZocaGcMNWWt2ww9NcoO8m+m5g4OaTWY",
+        "Cx7S02jzRK42tEg/wwRFAoGBALWhIGp6iiyodVaaw3qiLl07ZWERxPLOLEgP/6eEq+koPay3snZ4QPNrm5a4HtQJWGgD/RXE",
+        "ZXrsa0DNXlAxRYjMJGyiZKcC0LFyx6V0529eMfBiCuhtUXQX89llHqsB5xBbW7tW9mRcS6G4Npsf2TqkzAckfRkMYfmRq74O",
+        "naI9AoGAKeDecwz53iZMiCz9AzXL9t5+Y+LwFqv4iWlyBlnI/Y5NKJqbkaS3/gL7C+pgZAHHzSE0VAw752xABOnrzkBTOUzt",
+        "xnGjzuUsfio90WIuApFkKhZ8hN5CxcrvdQ3IoNBv10zn3HKKZaK1uxO59YZvKlXUlo1WSO2oerEr18K5G2kCgYA3AFIWrIEH",
+        "QQQ3c6paip5LsV7j5EOl23VhZSbgDbcZZgw3L3Glmojgredx3tPHFgVlij+rxcuNS+a2uvoigqkx4c/t7cdZI+sasU1v91TW",
+        "TsoEp0vyUphl9ZLsdEizNGJKe7/tnUoD3kcw893lX+GidqEqUIxpd2x77Pb7GOX3aQKBgAhyyF5wG7LQD45i1D2PaHN1cAhb",
+        "sKrweHjSKn5rscUFuDVTITjR351ZDsLSCwc5pUudv8r5ucsz5j174lGkBb3g9BkRg47mSSvMrsYnE2rpduZEAJS9EdvRDaoC",
+        "13aMDj+twMPxtzeRI/qT09MK5GCQ3vo6GVvxuYOC5JH5xeyA",
+    ];
+
+    #[tokio::test]
+    async fn a_token_signed_by_the_pools_key_is_a_user_and_a_changed_one_is_not() {
+        use ring::signature::{RsaKeyPair, RsaPublicKeyComponents, RSA_PKCS1_SHA256};
+        let der = base64::engine::general_purpose::STANDARD.decode(TEST_KEY_PKCS1.concat()).unwrap();
+        let pair = RsaKeyPair::from_der(&der).unwrap();
+        let sign = |claims: &str| {
+            let message = format!(
+                "{}.{}",
+                URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"k1"}"#),
+                URL_SAFE_NO_PAD.encode(claims)
+            );
+            let mut signature = vec![0; pair.public().modulus_len()];
+            pair.sign(&RSA_PKCS1_SHA256, &ring::rand::SystemRandom::new(), message.as_bytes(), &mut signature).unwrap();
+            format!("{message}.{}", URL_SAFE_NO_PAD.encode(signature))
+        };
+        let claims = r#"{"sub":"u-1","email":"ana@northside.example","token_use":"id","aud":"client","iss":"https://cognito-idp.us-east-1.amazonaws.com/us-east-1_x","exp":2000000000}"#;
+        let token = sign(claims);
+        let parts = RsaPublicKeyComponents::<Vec<u8>>::from(pair.public());
+        for key in [
+            DecodingKey::from_rsa_raw_components(&parts.n, &parts.e),
+            DecodingKey::from_rsa_der(pair.public().as_ref()),
+        ] {
+            let v = Verifier::new("us-east-1", "us-east-1_x", "client", Some("http://127.0.0.1:1"));
+            *v.keys.lock().unwrap() = Some((Instant::now(), HashMap::from([("k1".to_owned(), key)])));
+            let user = v.user_at(&token, 1_999_999_000).await.unwrap();
+            assert_eq!(user, User { sub: "u-1".into(), email: "ana@northside.example".into() });
+            // The same signature over another person's claims.
+            let (head, _) = token.rsplit_once('.').unwrap();
+            let (_, sig) = token.rsplit_once('.').unwrap();
+            let forged = format!(
+                "{}.{}.{sig}",
+                head.split('.').next().unwrap(),
+                URL_SAFE_NO_PAD.encode(claims.replace("u-1", "u-2"))
+            );
+            assert!(matches!(v.user_at(&forged, 1_999_999_000).await, Err(Rejected::Invalid(_))));
+            // Another algorithm named in the header is refused before any key is used.
+            let hs = format!(
+                "{}.{}.{sig}",
+                URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","kid":"k1"}"#),
+                URL_SAFE_NO_PAD.encode(claims)
+            );
+            assert!(matches!(v.user_at(&hs, 1_999_999_000).await, Err(Rejected::Invalid(_))));
+        }
     }
 }

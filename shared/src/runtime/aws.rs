@@ -15,7 +15,7 @@ pub const LOCAL_REGION: &str = "us-east-1";
 /// credentials from the environment and profile, the system's trust store.
 /// Honours `AWS_ENDPOINT_URL` like every AWS SDK.
 pub async fn from_env() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+    aws_config::defaults(BehaviorVersion::latest()).http_client(system_https_client()).load().await
 }
 
 /// The roots every AWS service endpoint the functions call chains to: Amazon
@@ -51,23 +51,35 @@ pub async fn for_lambda() -> SdkConfig {
     if let Some(url) = var("AWS_ENDPOINT_URL") {
         config = config.endpoint_url(url);
     }
-    match aws_https_client() {
-        Ok(client) => config = config.http_client(client),
-        Err(e) => tracing::warn!(error = %e, "the AWS trust store was refused; using the SDK's default client"),
-    }
-    config.build()
+    let client = aws_https_client().unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "the AWS trust store was refused; using the system's");
+        system_https_client()
+    });
+    config.http_client(client).build()
 }
 
-/// The SDK's own HTTPS client (rustls, aws-lc), trusting only [`AWS_ROOTS`].
+/// The SDK's HTTPS client (hyper, rustls on ring), trusting only [`AWS_ROOTS`].
 pub fn aws_https_client() -> Result<SharedHttpClient, impl std::error::Error> {
-    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
+    use aws_smithy_http_client::tls::{TlsContext, TrustStore};
     let trust = TrustStore::empty().with_pem_certificate(AWS_ROOTS);
-    TlsContext::builder().with_trust_store(trust).build().map(|context| {
-        aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-            .tls_context(context)
-            .build_https()
-    })
+    TlsContext::builder().with_trust_store(trust).build().map(|context| https_client(Some(context)))
+}
+
+/// The SDK's HTTPS client trusting the system's store (an operator's
+/// machine, whose proxy or endpoint may chain elsewhere); plain HTTP too.
+pub fn system_https_client() -> SharedHttpClient {
+    https_client(None)
+}
+
+/// The SDK crates' `default-https-client` is off (it links aws-lc): every
+/// configuration is given a client built here, on ring.
+fn https_client(trust: Option<aws_smithy_http_client::tls::TlsContext>) -> SharedHttpClient {
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+    let builder = aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
+    match trust {
+        Some(context) => builder.tls_context(context).build_https(),
+        None => builder.build_https(),
+    }
 }
 
 /// A configuration for an operator command: the emulator at `endpoint` when one
@@ -83,6 +95,7 @@ pub async fn for_endpoint(endpoint: Option<&str>) -> SdkConfig {
 /// test credentials, so the SDK never probes instance metadata or a profile.
 pub async fn local(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(system_https_client())
         .endpoint_url(endpoint)
         .region(Region::new(LOCAL_REGION))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "custops-local"))
