@@ -22,8 +22,9 @@ use std::io::BufRead;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use custops::event::{AppointmentBooked, AppointmentCancelled, AppointmentMissed, DealDelivered, Envelope, RoClosed};
+use custops::feed::csv::Cells;
 use custops::{Applied, Change, Core, CustomerId, Phone, StoreConfig};
 use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
@@ -52,97 +53,20 @@ pub struct BadRow {
     pub reason: String,
 }
 
-/// The CSV's columns, lower case.
-const COLUMNS: &[&str] = &[
-    "kind",
-    "id",
-    "at",
-    "dms_id",
-    "first_name",
-    "last_name",
-    "phone",
-    "email",
-    "marketing_consent",
-    "vin",
-    "year",
-    "make",
-    "model",
-    "advisor_id",
-    "advisor_name",
-    "performed",
-    "declined",
-];
-
-/// `YYYY-MM-DD` (noon, store-local: a day's event without its hour) or RFC 3339.
-fn time_of(store: &StoreConfig, text: &str) -> Result<DateTime<Utc>, String> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    let day = NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| format!("at {text:?} is neither RFC 3339 nor YYYY-MM-DD"))?;
-    day.and_hms_opt(12, 0, 0)
-        .and_then(|t| store.timezone.from_local_datetime(&t).earliest())
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| format!("at {text:?} is not a time at the store"))
-}
-
-fn consent_of(text: &str) -> Result<bool, String> {
-    match text.to_ascii_lowercase().as_str() {
-        "true" | "yes" | "1" => Ok(true),
-        "false" | "no" | "0" => Ok(false),
-        other => Err(format!("marketing_consent {other:?} is not true/false/yes/no/1/0")),
-    }
-}
+/// The CSV's columns, lower case (section 12).
+const COLUMNS: &[&str] = custops::feed::csv::IMPORT_COLUMNS;
 
 /// One CSV row as the envelope the DMS would have sent.
-pub fn csv_envelope(store: &StoreConfig, row: &std::collections::HashMap<String, String>) -> Result<Value, String> {
-    let get = |k: &str| row.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let need = |k: &str| get(k).ok_or_else(|| format!("no {k}"));
-    let at = time_of(store, need("at")?)?;
-    let id = need("id")?;
-    let mut customer = json!({
-        "dms_id": need("dms_id")?, "first_name": get("first_name").unwrap_or(""),
-        "last_name": get("last_name").unwrap_or(""), "phone": need("phone")?,
-    });
-    if let Some(e) = get("email") {
-        customer["email"] = json!(e);
-    }
-    if let Some(c) = get("marketing_consent") {
-        customer["marketing_consent"] = json!(consent_of(c)?);
-    }
-    let year: u16 = match get("year") {
-        Some(y) => y.parse().map_err(|_| format!("year {y:?} is not a year"))?,
-        None => 0,
-    };
-    let vehicle = json!({"vin": get("vin").unwrap_or(""), "year": year, "make": get("make").unwrap_or(""), "model": get("model").unwrap_or("")});
-    let person = json!({"id": get("advisor_id").unwrap_or(""), "name": get("advisor_name").unwrap_or("")});
-    let list = |k: &str| {
-        get(k)
-            .map(|v| v.split('|').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect::<Vec<_>>())
-            .unwrap_or_default()
-    };
-    let (event_type, data) = match need("kind")? {
-        "ro_closed" => {
-            let mut declined = Vec::new();
-            for (i, line) in list("declined").iter().enumerate() {
-                let mut parts = line.splitn(3, ':');
-                let (op, description, cents) = (parts.next(), parts.next(), parts.next());
-                let (Some(op), Some(description), Some(cents)) = (op, description, cents) else {
-                    return Err(format!("declined line {} is not op_code:description:estimate_cents", i + 1));
-                };
-                let cents: i64 = cents
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("declined line {}: estimate {cents:?} is not cents", i + 1))?;
-                declined.push(json!({"line_id": format!("{}-{}", op.trim(), i + 1), "op_code": op.trim(),
-                                     "description": description.trim(), "estimate_cents": cents}));
-            }
-            (
-                "ro.closed",
-                json!({"ro_number": id, "closed_at": at, "customer": customer, "vehicle": vehicle,
-                                 "advisor": person, "performed": list("performed"), "declined": declined}),
-            )
-        }
+pub fn csv_envelope(store: &StoreConfig, row: &Cells) -> Result<Value, String> {
+    let at = row.time("at", store)?.ok_or("no at")?;
+    let id = row.need("id")?;
+    let (customer, vehicle, person) = (row.customer()?, row.vehicle()?, row.person());
+    let (event_type, data) = match row.need("kind")? {
+        "ro_closed" => (
+            "ro.closed",
+            json!({"ro_number": id, "closed_at": at, "customer": customer, "vehicle": vehicle,
+                   "advisor": person, "performed": row.list("performed"), "declined": row.declined()?}),
+        ),
         "deal_delivered" => (
             "deal.delivered",
             json!({"deal_id": id, "delivered_at": at, "customer": customer, "vehicle": vehicle, "salesperson": person}),
@@ -162,33 +86,17 @@ type Row = (usize, Result<String, String>);
 fn rows(store: &StoreConfig, file: &Path) -> Result<Box<dyn Iterator<Item = Row>>, BoxError> {
     let mut head = String::new();
     std::io::BufReader::new(std::fs::File::open(file)?).read_line(&mut head)?;
-    let reader = std::io::BufReader::new(std::fs::File::open(file)?);
     if head.trim_start().starts_with('{') {
+        let reader = std::io::BufReader::new(std::fs::File::open(file)?);
         return Ok(Box::new(reader.lines().enumerate().filter_map(|(i, line)| match line {
             Ok(l) if l.trim().is_empty() => None,
             Ok(l) => Some((i + 1, Ok(l))),
             Err(e) => Some((i + 1, Err(format!("not text: {e}")))),
         })));
     }
-    let mut csv = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(reader);
-    let header: Vec<String> = csv.headers()?.iter().map(|h| h.trim().to_ascii_lowercase()).collect();
-    for need in ["kind", "id", "at", "dms_id", "phone"] {
-        if !header.iter().any(|h| h == need) {
-            return Err(format!("the CSV's header (line 1) has no {need:?} column").into());
-        }
-    }
-    if let Some(unknown) = header.iter().find(|h| !COLUMNS.contains(&h.as_str())) {
-        return Err(format!("the CSV's header (line 1) names an unknown column {unknown:?}").into());
-    }
     let store = store.clone();
-    Ok(Box::new(csv.into_records().map(move |record| match record {
-        Ok(r) => {
-            let line = r.position().map_or(0, |p| p.line() as usize);
-            let row = header.iter().cloned().zip(r.iter().map(str::to_owned)).collect();
-            (line, csv_envelope(&store, &row).map(|v| v.to_string()))
-        }
-        Err(e) => (e.position().map_or(0, |p| p.line() as usize), Err(format!("not a CSV row: {e}"))),
-    })))
+    let rows = custops::feed::csv::rows(std::fs::File::open(file)?, COLUMNS, &["kind", "id", "at", "dms_id", "phone"])?;
+    Ok(Box::new(rows.map(move |(line, row)| (line, row.and_then(|r| csv_envelope(&store, &r).map(|v| v.to_string()))))))
 }
 
 /// What a trigger decides of `envelope`, as history.
@@ -322,8 +230,8 @@ pub async fn import(
 mod tests {
     use super::*;
 
-    fn row(pairs: &[(&str, &str)]) -> std::collections::HashMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    fn row(pairs: &[(&str, &str)]) -> Cells {
+        Cells(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
     }
 
     #[test]
@@ -365,7 +273,7 @@ mod tests {
             [("kind", "deal_delivered"), ("id", "D1"), ("at", "2020-01-01"), ("dms_id", "C1"), ("phone", "5125550142")];
         let with = |k: &'static str, v: &'static str| {
             let mut r = row(&base);
-            r.insert(k.into(), v.into());
+            r.0.insert(k.into(), v.into());
             r
         };
         assert!(csv_envelope(&store, &row(&base)).is_ok());
@@ -379,11 +287,9 @@ mod tests {
             let e = csv_envelope(&store, &r).unwrap_err();
             assert!(e.contains(says), "{e}");
         }
-        let e = csv_envelope(
-            &store,
-            &with("kind", "ro_closed").into_iter().chain([("declined".to_owned(), "BRK-only".to_owned())]).collect(),
-        )
-        .unwrap_err();
+        let mut declined = with("kind", "ro_closed");
+        declined.0.insert("declined".into(), "BRK-only".into());
+        let e = csv_envelope(&store, &declined).unwrap_err();
         assert!(e.contains("declined line 1"), "{e}");
     }
 }

@@ -8,6 +8,7 @@
 //! | [`commit`] | the one commit path (`Core::apply`) and what a function is given at cold start |
 //! | [`runtime`] | serving a Lambda function: SQS batches, schedules, HTTP, env, logs, AWS clients, clock |
 //! | [`report`] | the GM's report, computed from the table |
+//! | [`feed`] | the DMS feed: snapshots read and compared, the events they become |
 //!
 //! Functions are thin: `main.rs` is one line ([`function::serve`] or
 //! [`function::serve_scheduled`]); the function's library parses its input,
@@ -22,6 +23,7 @@
 // The rooms (each says at its door what lives there and what it may use).
 pub mod commit;
 pub mod domain;
+pub mod feed;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
 pub mod outbound;

@@ -141,7 +141,7 @@ pub async fn runtime(runs: usize, latency: std::time::Duration) -> Result<Runtim
         tokio::task::spawn_blocking(move || custops_dev::artifacts::build(host)).await.map_err(|e| e.to_string())??;
     custops_dev::artifacts::check_glibc(&artifacts)?;
     // The baseline binary, with the same profile.
-    let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let status = custops_local::cargo()
         .current_dir(workspace())
         .args([
             "build",
@@ -361,6 +361,17 @@ pub(crate) fn sample_payload(function: &str, callers: &NewCallers) -> Result<Val
         "front-door" => return Ok(http_api_request()),
         "staff-inbox" => return Ok(http_api_get("/app/signin", "GET /app/{proxy+}")),
         "lead-email" => (0..10).map(|i| lead_mail(&format!("rss-lead-{i}"), &phone(50 + i))).collect(),
+        // Ten of the front door's deliveries, each a repair order's snapshot seen first.
+        "dms-feed" => (0..10)
+            .map(|i| {
+                let snapshot = json!({"kind": "repair_order", "store_id": "northside-chevy", "as_of": at,
+                    "ro_number": format!("R-RSS{i}"), "status": "in_progress",
+                    "customer": {"dms_id": format!("C-RSS{i}"), "first_name": "Maria", "last_name": "Lopez", "phone": phone(70 + i)},
+                    "vehicle": {"vin": "1GNSKCKD5MR000001", "year": 2021, "make": "Chevrolet", "model": "Tahoe"},
+                    "advisor": {"id": "A-12", "name": "Dave"}, "lines": []});
+                json!({"store_id": "northside-chevy", "received_at": at, "snapshots": [snapshot]}).to_string()
+            })
+            .collect(),
         "sms-receipts" => {
             // Ten of SNS's delivery records, for texts this stack never sent (read, matched to nothing).
             let records: Vec<String> = (0..10)

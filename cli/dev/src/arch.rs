@@ -101,7 +101,7 @@ pub fn cross_toolchain(arch: Arch, home: &Path) -> Result<(Vec<PathBuf>, PathBuf
     let pinned = version.is_some_and(|v| String::from_utf8_lossy(&v.stdout).contains(CARGO_ZIGBUILD));
     if !pinned {
         eprintln!("cargo artifacts: installing cargo-zigbuild {CARGO_ZIGBUILD} into {}", root.display());
-        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        let status = custops_local::cargo()
             .args(["install", "cargo-zigbuild", "--locked", "--version", &format!("={CARGO_ZIGBUILD}"), "--root"])
             .arg(&root)
             .status()?;

@@ -58,7 +58,7 @@ pub fn build(arch: Arch) -> Result<Vec<Artifact>, BoxError> {
     let functions = functions()?;
     let native = Arch::host() == Some(arch);
     let mut cargo = if native {
-        let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        let mut c = custops_local::cargo();
         c.arg("build");
         c
     } else {

@@ -30,6 +30,36 @@ pub fn target_dir() -> std::path::PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| workspace().join("target"))
 }
 
+/// `cargo` (as `$CARGO` names it), for a build started from a test or
+/// from a binary `cargo run` started: without the variables cargo gives the
+/// processes it runs (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, `OUT_DIR`, ...).
+/// A build script that watches one (ring's watches `CARGO_MANIFEST_DIR` and
+/// `CARGO_PKG_*`) would otherwise run again, and its crate and everything
+/// above it be compiled again, in the next build from a plain shell (CI's
+/// deploy build found ring compiled twice so).
+pub fn cargo() -> std::process::Command {
+    let mut c = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        let given = name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_BIN_")
+            || matches!(
+                name,
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_MANIFEST_LINKS"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+                    | "CARGO_TARGET_TMPDIR"
+                    | "OUT_DIR"
+            );
+        if given {
+            c.env_remove(name);
+        }
+    }
+    c
+}
+
 /// The cargo profile the running binary was built with, and that profile's
 /// output folder, read from where the binary lies: a test in
 /// `target/<folder>/deps/`, a binary in `target/<folder>/` (`dev` builds into

@@ -72,6 +72,7 @@ pub const FUNCTIONS: &[Registration] = &[
     Registration { name: front_door::NAME, env: front_door::ENV, scheduled: false, build: build_front_door },
     Registration { name: staff_inbox::NAME, env: staff_inbox::ENV, scheduled: false, build: build_staff_inbox },
     Registration { name: sms_receipts::NAME, env: sms_receipts::ENV, scheduled: false, build: build_sms_receipts },
+    Registration { name: dms_feed::NAME, env: dms_feed::ENV, scheduled: false, build: build_dms_feed },
 ];
 
 /// The registration of the function named `name`.
@@ -89,6 +90,12 @@ pub trait LocalSqs: Send + Sync {
 impl<F: SqsFunction> LocalSqs for SqsHandler<F> {
     fn handle(&self, event: SqsEvent) -> Boxed<'_, SqsBatchResponse> {
         Box::pin(SqsHandler::handle(self, event))
+    }
+}
+
+impl LocalSqs for dms_feed::Feed {
+    fn handle(&self, event: SqsEvent) -> Boxed<'_, SqsBatchResponse> {
+        Box::pin(dms_feed::Feed::handle(self, event))
     }
 }
 
@@ -153,6 +160,10 @@ fn build_staff_inbox(def: &FunctionDef, config: &SdkConfig, clock: SharedClock) 
 
 fn build_sms_receipts(def: &FunctionDef, config: &SdkConfig, clock: SharedClock) -> Result<Code, BoxError> {
     Ok(Code::Logs(Arc::new(sms_receipts::Receipts::from_env(&def.env, config, clock)?)))
+}
+
+fn build_dms_feed(def: &FunctionDef, config: &SdkConfig, clock: SharedClock) -> Result<Code, BoxError> {
+    Ok(Code::Sqs(Arc::new(dms_feed::Feed::from_env(&def.env, config, clock)?)))
 }
 
 fn build_scheduled<F: ScheduledFunction>(

@@ -9,6 +9,7 @@
 //! | `POST /hooks/{store_id}/events` | any connector that signs | [`signed`]: HMAC-SHA256 of `{timestamp}.{body}` |
 //! | `POST /hooks/{store_id}/twilio/voice` | Twilio's voice status callback | [`twilio`]: `X-Twilio-Signature` |
 //! | `POST /hooks/{store_id}/ringcentral` | RingCentral's telephony-session webhook | [`ringcentral`]: its verification token |
+//! | `POST /hooks/{store_id}/dms` | a DMS connector's snapshots (section 13) | [`signed`], as `/events`; handed to the DMS feed's queue |
 //!
 //! Shape: [`FrontDoor::answer`] takes a [`HookRequest`] and returns a
 //! [`HookResponse`]; its clients (SNS, Secrets Manager, the table) and clock
@@ -65,11 +66,11 @@ pub const STORE_LIST_MIN_AGE: Duration = Duration::from_secs(10);
 
 /// The topic ARNs, by topic name (`CARRIER_EVENTS_TOPIC_ARN`, `DMS_EVENTS_TOPIC_ARN`).
 pub const CARRIER_EVENTS_TOPIC_ARN: &str = "CARRIER_EVENTS_TOPIC_ARN";
-pub const DMS_EVENTS_TOPIC_ARN: &str = "DMS_EVENTS_TOPIC_ARN";
 /// The deploy's public base URL (`PUBLIC_BASE_URL`); empty or unset: none.
 /// When set, the URL Twilio signed is this base plus the path and query,
 /// whatever the request's `Host` and `X-Forwarded-Proto` say.
 pub use custops::env::{public_base_url, PUBLIC_BASE_URL};
+pub use custops::env::{DMS_EVENTS_TOPIC_ARN, DMS_FEED_QUEUE_URL};
 
 /// The environment the function reads (checked against the template).
 pub const ENV: &[&str] = &[
@@ -78,6 +79,7 @@ pub const ENV: &[&str] = &[
     custops::env::WARM_UP,
     CARRIER_EVENTS_TOPIC_ARN,
     DMS_EVENTS_TOPIC_ARN,
+    DMS_FEED_QUEUE_URL,
     PUBLIC_BASE_URL,
 ];
 
@@ -271,6 +273,8 @@ pub struct FrontDoor {
     stores: tokio::sync::Mutex<KnownStores>,
     /// [`PUBLIC_BASE_URL`], without a trailing `/`.
     public_base_url: Option<String>,
+    /// The DMS feed's queue ([`DMS_FEED_QUEUE_URL`]).
+    feed: (aws_sdk_sqs::Client, String),
 }
 
 impl AsRef<Core> for FrontDoor {
@@ -299,6 +303,7 @@ impl FrontDoor {
             cache: Mutex::new(Bounded::new(MAX_CACHED_SECRETS)),
             stores: tokio::sync::Mutex::default(),
             public_base_url: public_base_url(env)?,
+            feed: (clients.sqs.clone(), env.required(DMS_FEED_QUEUE_URL)?),
         })
     }
 
@@ -310,6 +315,7 @@ impl FrontDoor {
             ["hooks", store, "events"] => (*store, Route::Events),
             ["hooks", store, "twilio", "voice"] => (*store, Route::Twilio),
             ["hooks", store, "ringcentral"] => (*store, Route::RingCentral),
+            ["hooks", store, "dms"] => (*store, Route::Dms),
             _ => return HookResponse::refused(404, vec!["no such route".into()]),
         };
         if req.method != http::Method::POST {
@@ -344,6 +350,8 @@ impl FrontDoor {
         };
         let now = self.core.clock.now();
         let decided = match route {
+            // Snapshots go to the feed's queue, not to a topic.
+            Route::Dms => return self.snapshots(store_id, req, &secrets, now).await,
             Route::Events => signed::events(store_id, req, &secrets, now).map(|events| (events, None)),
             Route::Twilio => self.department_for(store_id).await.and_then(|departments| {
                 twilio::call(store_id, req, &secrets, now, &departments, self.public_base_url.as_deref())
@@ -381,7 +389,7 @@ impl FrontDoor {
         }
         info!(store_id, route = route.name(), published = events.len(), "accepted");
         match route {
-            Route::Events => HookResponse::json(202, serde_json::json!({ "accepted": events.len() })),
+            Route::Events | Route::Dms => HookResponse::json(202, serde_json::json!({ "accepted": events.len() })),
             Route::Twilio => HookResponse {
                 status: 200,
                 content_type: "text/xml",
@@ -462,6 +470,84 @@ impl FrontDoor {
     }
 
     /// Publishes every event to its topic with its `event_type` attribute.
+    /// `POST /hooks/{store}/dms` (section 13): signed as `/events`; every
+    /// snapshot usable and the path's store's, else 400 with each bad one's
+    /// position and reason and nothing taken; then handed to the DMS feed's
+    /// queue, [`custops::feed::SNAPSHOTS_PER_MESSAGE`] a message, and 202.
+    async fn snapshots(
+        &self,
+        store_id: &str,
+        req: &HookRequest,
+        secrets: &WebhookSecrets,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> HookResponse {
+        if signed::verify(req, secrets, now).is_err() {
+            info!(store_id, route = "dms", "refused: signature does not match");
+            return forbidden();
+        }
+        let Ok(body) = std::str::from_utf8(&req.body) else {
+            return HookResponse::refused(400, vec!["the body is not UTF-8 text".into()]);
+        };
+        let snapshots = match custops::feed::read_body(store_id, body) {
+            Ok(s) => s,
+            Err(refused) => {
+                info!(store_id, route = "dms", refused = refused.len(), "refused: not valid snapshots");
+                let reasons: Vec<String> =
+                    refused.iter().map(|r| format!("snapshot {}: {}", r.position, r.reason)).collect();
+                return HookResponse::json(400, serde_json::json!({ "errors": reasons, "refused": refused }));
+            }
+        };
+        let accepted = snapshots.len();
+        if let Err(e) = self.hand_to_feed(store_id, snapshots, now).await {
+            warn!(store_id, route = "dms", error = %e, "could not hand the snapshots to the feed; the caller retries");
+            return HookResponse::refused(503, vec!["try again".into()]);
+        }
+        info!(store_id, route = "dms", accepted, "accepted");
+        HookResponse::json(202, serde_json::json!({ "accepted": accepted }))
+    }
+
+    /// Sends `snapshots` to the feed's queue: deliveries of at most
+    /// [`custops::feed::SNAPSHOTS_PER_MESSAGE`], up to ten a
+    /// `SendMessageBatch` and well under its 256 KB.
+    async fn hand_to_feed(
+        &self,
+        store_id: &str,
+        snapshots: Vec<serde_json::Value>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), String> {
+        use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+        let (sqs, url) = &self.feed;
+        let bodies: Vec<String> = custops::feed::deliveries(store_id, snapshots, now);
+        let mut batch: Vec<SendMessageBatchRequestEntry> = Vec::new();
+        let mut bytes = 0;
+        let send = |batch: Vec<SendMessageBatchRequestEntry>| async move {
+            let out = sqs
+                .send_message_batch()
+                .queue_url(url)
+                .set_entries(Some(batch))
+                .send()
+                .await
+                .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())?;
+            match out.failed.first() {
+                Some(f) => Err(format!("{} not queued ({})", out.failed.len(), f.code)),
+                None => Ok(()),
+            }
+        };
+        for (i, body) in bodies.into_iter().enumerate() {
+            if batch.len() == 10 || bytes + body.len() > custops::feed::MAX_BODY {
+                send(std::mem::take(&mut batch)).await?;
+                bytes = 0;
+            }
+            bytes += body.len();
+            let entry = SendMessageBatchRequestEntry::builder().id(format!("d{i}")).message_body(body).build();
+            batch.push(entry.map_err(|e| e.to_string())?);
+        }
+        if !batch.is_empty() {
+            send(batch).await?;
+        }
+        Ok(())
+    }
+
     async fn publish(&self, events: &[Envelope]) -> Result<(), String> {
         let sends = events.iter().map(|event| async move {
             let topic = custops::event::topic_for(&event.event_type).ok_or("no topic")?;
@@ -522,6 +608,7 @@ enum Route {
     Events,
     Twilio,
     RingCentral,
+    Dms,
 }
 
 impl Route {
@@ -530,6 +617,7 @@ impl Route {
             Route::Events => "events",
             Route::Twilio => "twilio",
             Route::RingCentral => "ringcentral",
+            Route::Dms => "dms",
         }
     }
 }

@@ -47,13 +47,10 @@ pub fn within_tolerance(now: i64, timestamp: i64) -> bool {
     now.abs_diff(timestamp) <= TOLERANCE.unsigned_abs()
 }
 
-/// Checks the request and reads its envelopes.
-pub fn events(
-    store_id: &str,
-    req: &HookRequest,
-    secrets: &WebhookSecrets,
-    now: DateTime<Utc>,
-) -> Result<Vec<Envelope>, Refusal> {
+/// Checks the request's signature (the store's signing secret, the
+/// timestamp within [`TOLERANCE`] of `now`): `POST /hooks/{store}/events`
+/// and `/dms` are signed alike.
+pub fn verify(req: &HookRequest, secrets: &WebhookSecrets, now: DateTime<Utc>) -> Result<(), Refusal> {
     let secret = secrets.signing_secret.as_deref().filter(|s| !s.is_empty()).ok_or(Refusal::Forbidden)?;
     let timestamp: i64 = req.header(TIMESTAMP).and_then(|t| t.trim().parse().ok()).ok_or(Refusal::Forbidden)?;
     if !within_tolerance(now.timestamp(), timestamp) {
@@ -65,8 +62,17 @@ pub fn events(
         .and_then(|h| hex::decode(h).ok())
         .ok_or(Refusal::Forbidden)?;
     // Constant time.
-    mac(secret, timestamp, &req.body).verify_slice(&given).map_err(|_| Refusal::Forbidden)?;
+    mac(secret, timestamp, &req.body).verify_slice(&given).map_err(|_| Refusal::Forbidden)
+}
 
+/// Checks the request and reads its envelopes.
+pub fn events(
+    store_id: &str,
+    req: &HookRequest,
+    secrets: &WebhookSecrets,
+    now: DateTime<Utc>,
+) -> Result<Vec<Envelope>, Refusal> {
+    verify(req, secrets, now)?;
     let value: serde_json::Value = serde_json::from_slice(&req.body).map_err(|e| {
         Refusal::Invalid(vec![format!("the body is not JSON: {}", custops::phone::redact_digits(&e.to_string()))])
     })?;

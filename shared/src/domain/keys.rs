@@ -20,6 +20,7 @@
 //! | booking (`booking`) | `CUST#{store}#{e164}` | `#APPT#{appointment_id}` (ended: `H#APPT#...`) | | | `DUE#{shard}` / `{remind_at}#{pk}#{sk}` (a reminder still owed) |
 //! | post-visit check (`visit_check`) | `CUST#{store}#{e164}` | `#CHECK#{ro}` (ended: `H#CHECK#...`) | | | `DUE#{shard}` / `{due}#{pk}#{sk}` (scheduled) |
 //! | lead text slot (`lead_slot`) | `LEADTEXTS#{store}#{yyyy-mm-ddThh}` | `SLOT#{n}` (one per lead text of that hour, TTL) | | | |
+//! | DMS feed memory (`feed_memory`, `table/feed.rs`; TTL once the thing has ended) | `FEED#{store}#{kind}#{id}` | `FEED` | | | |
 //! | event claim (`event_claim`) | `EVENT#{store}#{event_id}` | `EVENT` | | | |
 //! | day fact (`fact`) | `DAY#{store}#{yyyy-mm-dd}` | `{kind}#{event_id}` | | | |
 //! | staff member (`staff_member`, `staff.rs`) | `STAFF#{sub}` | `STORE#{store}` | | `STAFFOF#{store}` / `{email}` | |
@@ -156,6 +157,11 @@ pub fn customer_pk(store_id: &str, phone: &Phone) -> String {
 /// The partition of one store's lead texts of one UTC hour (`2026-11-24T15`).
 pub fn lead_texts(store_id: &str, hour: &str) -> String {
     format!("LEADTEXTS#{store_id}#{hour}")
+}
+
+/// What the DMS feed remembers of one thing of a store (`ro#R-1`, `deal#D-9`).
+pub fn feed_memory(store_id: &str, thing: &str) -> Keys {
+    Keys::new(format!("FEED#{store_id}#{thing}"), "FEED")
 }
 
 pub fn event_claim(store_id: &str, key: &str) -> String {

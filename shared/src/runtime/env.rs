@@ -34,6 +34,12 @@ pub const DLQ_URLS: &str = "DLQ_URLS";
 /// link starts with it.
 pub const PUBLIC_BASE_URL: &str = "PUBLIC_BASE_URL";
 
+/// The topic DMS events are published to (the front door, the DMS feed).
+pub const DMS_EVENTS_TOPIC_ARN: &str = "DMS_EVENTS_TOPIC_ARN";
+/// The DMS feed's queue (the front door's `POST /hooks/{store}/dms` hands
+/// its snapshots there).
+pub const DMS_FEED_QUEUE_URL: &str = "DMS_FEED_QUEUE_URL";
+
 /// The variables every SQS-fed function reads.
 pub const SQS_FUNCTION_ENV: &[&str] = &[
     TABLE_NAME,

@@ -77,16 +77,17 @@ impl Table {
     }
 
     /// Every item of `keys` that exists (`BatchGetItem`, 100 keys a call,
-    /// unprocessed keys asked again with backoff).
-    pub(super) async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, TableError> {
+    /// unprocessed keys asked again with backoff), read consistently when
+    /// a decision rests on the last write.
+    pub(super) async fn batch_get(&self, keys: Vec<Item>, consistent: bool) -> Result<Vec<Item>, TableError> {
         use aws_sdk_dynamodb::types::KeysAndAttributes;
         let mut found = Vec::new();
         for chunk in keys.chunks(100) {
             let pages = until_processed("BatchGetItem", chunk.to_vec(), BATCH_BACKOFF, |batch| async move {
-                let request = KeysAndAttributes::builder()
-                    .set_keys(Some(batch))
-                    .build()
-                    .map_err(|e| TableError::Aws { operation: "BatchGetItem", code: None, message: e.to_string() })?;
+                let request =
+                    KeysAndAttributes::builder().set_keys(Some(batch)).consistent_read(consistent).build().map_err(
+                        |e| TableError::Aws { operation: "BatchGetItem", code: None, message: e.to_string() },
+                    )?;
                 let out = self
                     .client
                     .batch_get_item()

@@ -5,6 +5,7 @@
 //!   and what a cancellation means.
 //! - [`outbox`]: the lease machine of outbound texts.
 //! - `staff`: the staff's memberships, sessions and sign-in failures.
+//! - `feed`: what the DMS feed remembers of each thing it has seen.
 //! - `batch`: bulk imports and bulk reads, asked again for what is left.
 //! - here: the client, and the reads (every one a Query or a GetItem).
 //!
@@ -14,6 +15,7 @@
 //! through here.
 
 mod batch;
+mod feed;
 mod item;
 pub mod outbox;
 mod staff;
@@ -603,7 +605,7 @@ impl Table {
             })
             .collect();
         let keys: Vec<Item> = unique.into_iter().map(|(pk, sk)| key_of(&Keys::new(pk, sk))).collect();
-        for item in self.batch_get(keys).await? {
+        for item in self.batch_get(keys, false).await? {
             found.push(from_item(item)?);
         }
         Ok(found)
@@ -629,7 +631,7 @@ impl Table {
     pub async fn profiles(&self, customers: &[CustomerId]) -> Result<Vec<Customer>, TableError> {
         let unique: std::collections::BTreeSet<String> = customers.iter().map(CustomerId::pk).collect();
         let keys = unique.into_iter().map(|pk| key_of(&Keys::new(pk, Customer::PROFILE_SK))).collect();
-        self.batch_get(keys).await?.into_iter().map(from_item).collect()
+        self.batch_get(keys, false).await?.into_iter().map(from_item).collect()
     }
 
     /// What is due at or before `now` on one partition of the due index

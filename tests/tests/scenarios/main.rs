@@ -13,6 +13,7 @@ mod consent;
 mod daily_report;
 mod declined_service;
 mod deploy_template;
+mod dms_feed;
 mod emulator_fidelity;
 mod exactly_once;
 mod foundation;

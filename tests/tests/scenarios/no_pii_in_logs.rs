@@ -221,7 +221,7 @@ async fn no_log_line_holds_a_phone_number_or_a_customers_words() {
     // profile with the features the workspace's tests unify, so nothing
     // `cargo test` (or CI's build of every target) made is built again.
     let (profile, dir) = custops_local::own_profile();
-    let status = std::process::Command::new(env!("CARGO"))
+    let status = custops_local::cargo()
         .args(["build", "--quiet", "--workspace", "--bins", "--tests", "--profile", &profile])
         .status()
         .unwrap();

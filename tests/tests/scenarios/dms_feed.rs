@@ -1,0 +1,118 @@
+//! The DMS feed (CONTRACT.md section 13) through the local stack: a
+//! connector's snapshots signed to `POST /hooks/{store}/dms`, compared with
+//! the last of each thing by `dms-feed`, and what changed published to
+//! `dms-events`, where the triggers text the customer once.
+
+use custops::{Clock, CustomerId, Phone};
+use custops_tests::Harness;
+use serde_json::{json, Value};
+
+const NOW: &str = "2026-11-24T15:30:00Z";
+const MARIA: &str = "+15125550142";
+
+async fn with_secret(h: &Harness) {
+    let file = std::env::temp_dir().join(format!("custops-feed-secret-{}.json", std::process::id()));
+    std::fs::write(&file, json!({"signing_secret": "connector-secret"}).to_string()).unwrap();
+    custops_cli::commands::secrets_put(&h.target, "northside-chevy", &file).await.unwrap();
+    std::fs::remove_file(&file).ok();
+}
+
+fn ro(status: &str, as_of: &str, eta: Option<&str>) -> Value {
+    json!({"kind": "repair_order", "store_id": "northside-chevy", "as_of": as_of, "ro_number": "R-48213",
+           "status": status, "eta": eta, "opened_at": "2026-11-23T14:10:00Z", "mileage": 40100,
+           "customer": {"dms_id": "C-77", "first_name": "Maria", "last_name": "Lopez", "phone": "(512) 555-0142"},
+           "vehicle": {"vin": "1GNSKCKD5MR000001", "year": 2021, "make": "Chevrolet", "model": "Tahoe"},
+           "advisor": {"id": "A-12", "name": "Dave"},
+           "lines": [{"line_id": "1", "op_code": "BRK01", "description": "Front brake pads", "estimate_cents": 38950, "status": "approved"}]})
+}
+
+struct Connector {
+    client: reqwest::Client,
+    url: String,
+    now: i64,
+}
+
+impl Connector {
+    async fn send(&self, body: String) -> (u16, Value) {
+        let bytes = body.into_bytes();
+        let mut request = self.client.post(&self.url);
+        for (name, value) in front_door::signed::headers("connector-secret", self.now, &bytes) {
+            request = request.header(name, value);
+        }
+        let answer = request.body(bytes).send().await.unwrap();
+        let status = answer.status().as_u16();
+        (status, answer.json().await.unwrap_or(Value::Null))
+    }
+}
+
+fn lines(snapshots: &[Value]) -> String {
+    snapshots.iter().map(Value::to_string).collect::<Vec<_>>().join("\r\n")
+}
+
+async fn texts_to_maria(h: &Harness) -> Vec<String> {
+    h.sms().await.into_iter().filter(|s| s.phone_number == MARIA).map(|s| s.message).collect()
+}
+
+async fn status_events(h: &Harness) -> usize {
+    let maria = CustomerId::new("northside-chevy", Phone::parse(MARIA).unwrap());
+    let timeline = h.table().timeline(&maria).await.unwrap();
+    timeline.touchpoints.iter().filter(|t| t.kind == "ro.status_changed").count()
+}
+
+#[tokio::test]
+async fn snapshots_become_each_change_once_through_the_front_door() {
+    let h = Harness::start(NOW).await;
+    with_secret(&h).await;
+    let http = h.stack.serve_http(0).await.unwrap();
+    let dms = Connector {
+        client: reqwest::Client::new(),
+        url: format!("{}/hooks/northside-chevy/dms", http.url),
+        now: h.clock.now().timestamp(),
+    };
+
+    // The morning's open repair orders, JSON Lines with CRLF: the first
+    // snapshot of R-48213 is waiting for parts with an ETA (a text).
+    let waiting = ro("waiting_parts", "2026-11-24T15:00:00Z", Some("2026-11-27"));
+    let (status, body) = dms.send(lines(&[ro("checked_in", "2026-11-24T14:00:00Z", None), waiting.clone()])).await;
+    assert_eq!((status, &body), (202, &json!({"accepted": 2})));
+    h.settle().await;
+    let texts = texts_to_maria(&h).await;
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    assert!(texts[0].contains("Friday, November 27"), "{}", texts[0]);
+    assert_eq!(status_events(&h).await, 2, "checked in, then waiting for parts");
+
+    // Five minutes later the connector sends the same again, as an array:
+    // nothing changed, nothing is published.
+    let (status, _) = dms.send(json!([waiting]).to_string()).await;
+    assert_eq!(status, 202);
+    h.settle().await;
+    assert_eq!((texts_to_maria(&h).await.len(), status_events(&h).await), (1, 2));
+
+    // A body with one bad snapshot is refused whole, with its position.
+    let mut bad = ro("parts_arrived", "2026-11-24T16:00:00Z", None);
+    bad["customer"]["phone"] = json!("not a phone 555");
+    let (status, body) = dms.send(lines(&[ro("parts_arrived", "2026-11-24T16:00:00Z", None), bad])).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["refused"][0]["position"], 2, "{body}");
+    assert!(!body.to_string().contains("555"), "{body}");
+    h.settle().await;
+    assert_eq!(texts_to_maria(&h).await.len(), 1, "none of a refused body is taken");
+
+    // The part arrives (one text); a stale snapshot from before changes nothing.
+    let (status, _) = dms.send(lines(&[ro("parts_arrived", "2026-11-24T16:00:00Z", None)])).await;
+    assert_eq!(status, 202);
+    let (status, _) = dms.send(lines(&[ro("in_progress", "2026-11-24T14:30:00Z", None)])).await;
+    assert_eq!(status, 202);
+    h.settle().await;
+    let texts = texts_to_maria(&h).await;
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert_eq!(status_events(&h).await, 3, "the stale snapshot published nothing");
+
+    // Unsigned, or another store's snapshot on this store's path: refused.
+    let unsigned = dms.client.post(&dms.url).body(lines(std::slice::from_ref(&waiting))).send().await.unwrap();
+    assert_eq!(unsigned.status(), 403);
+    let mut other = waiting.clone();
+    other["store_id"] = json!("lakeside-ford");
+    assert_eq!(dms.send(lines(&[other])).await.0, 400);
+    assert!(h.dlq().await.is_empty());
+}
