@@ -10,6 +10,7 @@
 
 pub mod commands;
 pub mod doctor;
+pub mod feed;
 pub mod import;
 pub mod replay;
 /// The report's page and text (the daily report's, which mails the same page).

@@ -88,6 +88,13 @@ enum Command {
         #[command(flatten)]
         conn: Conn,
     },
+    /// The DMS feed's files: a DMS export put in the feed bucket, and what the feed took.
+    Feed {
+        #[command(subcommand)]
+        command: FeedCommand,
+        #[command(flatten)]
+        conn: Conn,
+    },
     /// Staff who sign in to the inbox (the HTTP API's /app/ pages).
     Staff {
         #[command(subcommand)]
@@ -272,6 +279,23 @@ enum StoreCommand {
 }
 
 #[derive(Subcommand)]
+enum FeedCommand {
+    /// Puts a file (JSON Lines snapshots or CSV) in the feed bucket under the store's folder.
+    Put {
+        #[arg(long)]
+        store: String,
+        file: PathBuf,
+    },
+    /// The files the feed has taken for a store, with their counts and skipped rows.
+    Status {
+        #[arg(long)]
+        store: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum StaffCommand {
     /// A staff sign-in (Cognito) working for a store on some teams; an
     /// existing user gets the store and teams added.
@@ -424,6 +448,22 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 eprintln!("line {}: {}", b.line, b.reason);
             }
             println!("imported {}, unchanged {}, skipped {}", counts.imported, counts.unchanged, counts.skipped);
+            Ok(())
+        }
+        Command::Feed { command: FeedCommand::Put { store, file }, conn } => {
+            let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
+            let key = custops_cli::feed::put(&target, &store, &file).await?;
+            println!("put {key}; `custops feed status --store {store}` shows it once taken");
+            Ok(())
+        }
+        Command::Feed { command: FeedCommand::Status { store, json }, conn } => {
+            let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
+            let files = custops_cli::feed::status(&target, &store).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&files)?);
+            } else {
+                print!("{}", custops_cli::feed::render(&files));
+            }
             Ok(())
         }
         Command::Staff { command: StaffCommand::Add { store, email, teams, manager, password, alerts }, conn } => {

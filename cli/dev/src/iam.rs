@@ -59,6 +59,8 @@ pub fn actions_of(call: &AwsCall, body: &str) -> BTreeSet<Needed> {
         ("dynamodb", "TransactGetItems") => one("dynamodb:GetItem".into(), false),
         ("dynamodb", op) => one(format!("dynamodb:{op}"), json.get("IndexName").is_some_and(|i| !i.is_null())),
         ("sqs", op) => one(format!("sqs:{}", op.strip_suffix("Batch").unwrap_or(op)), false),
+        // PublishBatch is authorised as sns:Publish, one per message.
+        ("sns", "PublishBatch") => one("sns:Publish".into(), false),
         (service, op) => one(format!("{service}:{op}"), false),
     }
 }
@@ -191,6 +193,9 @@ pub fn requests_of(call: &AwsCall, body: &str, table_arn: &str) -> Vec<(String, 
         ("sns", "Publish") => {
             let topic = form_value(body, "TopicArn").or_else(|| form_value(body, "TargetArn"));
             vec![("sns:Publish".into(), topic.unwrap_or_else(|| "*".into()), Vec::new())]
+        }
+        ("sns", "PublishBatch") => {
+            vec![("sns:Publish".into(), form_value(body, "TopicArn").unwrap_or_else(|| "*".into()), Vec::new())]
         }
         ("dynamodb", "PutItem") => vec![("dynamodb:PutItem".into(), table_arn.into(), pk(&json["Item"]))],
         ("dynamodb", op @ ("UpdateItem" | "DeleteItem")) => {

@@ -554,6 +554,23 @@ fn call_of(entry: &serde_json::Value) -> Option<AwsCall> {
         };
         return Some(AwsCall { service: service.to_owned(), operation: op.to_owned() });
     }
+    // S3's REST API: the operation is the method on a bucket's object path.
+    if header("Authorization").is_some_and(|a| a.contains("/s3/aws4_request")) {
+        let url = entry.get("url")?.as_str()?;
+        let path = url.split("://").nth(1).and_then(|rest| rest.split_once('/')).map_or("", |(_, p)| p);
+        let path = path.split('?').next().unwrap_or("");
+        let on_object = path.trim_matches('/').contains('/');
+        let operation = match (entry.get("method")?.as_str()?, on_object) {
+            ("GET", true) => "GetObject",
+            ("PUT", true) => "PutObject",
+            ("HEAD", true) => "HeadObject",
+            ("DELETE", true) => "DeleteObject",
+            ("GET", false) => "ListObjectsV2",
+            ("PUT", false) => "CreateBucket",
+            (other, _) => other,
+        };
+        return Some(AwsCall { service: "s3".into(), operation: operation.into() });
+    }
     let body = body_of(entry)?;
     let action = body.split('&').find_map(|kv| kv.strip_prefix("Action="))?.to_owned();
     let service = if entry.get("url")?.as_str()?.contains("sns")

@@ -66,6 +66,9 @@ pub struct Template {
     pub globals_env: BTreeMap<String, String>,
     /// Each parameter's declaration (`Type`, `Default`, `AllowedValues`, ...).
     pub parameters: BTreeMap<String, Value>,
+    /// The buckets' names as the stack names them here (CloudFormation
+    /// names a bucket the template leaves unnamed).
+    buckets: BTreeMap<String, String>,
 }
 
 /// Where a function's code is, relative to `infra/`: the zip `cargo
@@ -138,6 +141,7 @@ impl Resolver<'_> {
             "AWS::SQS::Queue" => format!("arn:aws:sqs:{}:{}:{}", p.region, p.account, name),
             "AWS::SNS::Topic" => format!("arn:aws:sns:{}:{}:{}", p.region, p.account, name),
             "AWS::DynamoDB::Table" => format!("arn:aws:dynamodb:{}:{}:table/{}", p.region, p.account, name),
+            "AWS::S3::Bucket" => format!("arn:aws:s3:::{name}"),
             _ => format!("arn:aws:local:{}:{}:{}", p.region, p.account, name),
         })
     }
@@ -263,6 +267,7 @@ impl Template {
                 "AWS::Cognito::UserPool" => "UserPoolName",
                 "AWS::Cognito::UserPoolClient" => "ClientName",
                 "AWS::Cognito::UserPoolGroup" => "GroupName",
+                "AWS::S3::Bucket" => "BucketName",
                 _ => "",
             };
             let name = v
@@ -272,6 +277,8 @@ impl Template {
                 .transpose()?
                 .and_then(|n| n.as_str().map(str::to_owned))
                 .unwrap_or_else(|| format!("{}-{id}", placement.stack_name));
+            // A bucket's name is lower case (CloudFormation's are).
+            let name = if kind == "AWS::S3::Bucket" { name.to_ascii_lowercase() } else { name };
             names.insert(id, (kind, name));
         }
         resolver.names = names;
@@ -301,15 +308,25 @@ impl Template {
             .transpose()?
             .and_then(|v| serde_json::from_value::<BTreeMap<String, Value>>(v).ok())
             .unwrap_or_default();
-        Ok(Self { resources, globals_env, parameters })
+        let buckets = resolver
+            .names
+            .iter()
+            .filter(|(_, (kind, _))| kind == "AWS::S3::Bucket")
+            .map(|(id, (_, name))| (id.clone(), name.clone()))
+            .collect();
+        Ok(Self { resources, globals_env, parameters, buckets })
     }
 
     pub fn of_type<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Resource> + 'a {
         self.resources.values().filter(move |r| r.kind == kind)
     }
 
-    /// The physical name of a resource (`TableName`, `QueueName`, `TopicName`).
+    /// The physical name of a resource (`TableName`, `QueueName`,
+    /// `TopicName`; a bucket's, given or made).
     pub fn name_of(&self, logical_id: &str) -> Option<String> {
+        if let Some(bucket) = self.buckets.get(logical_id) {
+            return Some(bucket.clone());
+        }
         let r = self.resources.get(logical_id)?;
         ["TableName", "QueueName", "TopicName"]
             .iter()

@@ -3,7 +3,12 @@
 //! Trigger: its queue, fed by two doors: the front door's `POST
 //! /hooks/{store}/dms` (a [`Delivery`] of at most
 //! [`custops::feed::SNAPSHOTS_PER_MESSAGE`] checked snapshots a message) and
-//! the feed bucket's object notifications.
+//! the feed bucket's object notifications (S3's `Records`, keys URL-encoded):
+//! a file under `{store_id}/`, JSON Lines or CSV, read as a stream (flat
+//! memory, a hundred rows at a time), each bad row skipped and kept with its
+//! line, the file's progress recorded as it goes ([`FeedFile`]: the same key
+//! and bytes twice are taken once; a file cut short goes on from its last
+//! line).
 //! Reads: what the feed remembers of the message's things (one consistent
 //! `BatchGetItem` for up to 100 of them).
 //! Decides ([`custops::feed::take`], pure): each snapshot against the last
@@ -23,9 +28,10 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Duration, Utc};
 use custops::batch::Message;
 use custops::env::{ConfigError, EnvSource};
-use custops::feed::{self, Delivery, Memory, Outcome, Snapshot};
+use custops::feed::{self, Delivery, FeedFile, Memory, Outcome, Snapshot};
 use custops::{Core, Deps, ProcessError, SharedClock};
 use futures::stream::{self, StreamExt, TryStreamExt};
+use serde::Deserialize;
 use serde_json::Value;
 use tracing::info;
 
@@ -33,6 +39,8 @@ use tracing::info;
 pub const NAME: &str = "dms-feed";
 
 pub use custops::env::DMS_EVENTS_TOPIC_ARN;
+/// The feed bucket (template `DmsFeedBucket`): the only bucket read.
+pub const DMS_FEED_BUCKET: &str = "DMS_FEED_BUCKET";
 
 /// The environment the function reads (checked against the template).
 pub const ENV: &[&str] = &[
@@ -42,7 +50,13 @@ pub const ENV: &[&str] = &[
     custops::env::RUST_LOG,
     custops::env::WARM_UP,
     DMS_EVENTS_TOPIC_ARN,
+    DMS_FEED_BUCKET,
 ];
+
+/// Rows of a file taken at once (one `BatchGetItem`).
+pub const ROWS_PER_CHUNK: usize = 100;
+/// A file's progress is recorded every this many rows.
+pub const CHECKPOINT_ROWS: u64 = 5_000;
 
 /// Things taken at once.
 pub const CONCURRENCY: usize = 16;
@@ -67,6 +81,8 @@ pub struct Feed {
     pub deps: Deps,
     sns: aws_sdk_sns::Client,
     topic_arn: String,
+    s3: aws_sdk_s3::Client,
+    bucket: String,
 }
 
 impl AsRef<Core> for Feed {
@@ -83,7 +99,15 @@ impl Feed {
     ) -> Result<Self, ConfigError> {
         let deps = Deps::from_env(NAME, env, config, clock)?;
         let sns = custops::aws::Clients::new(config).sns;
-        Ok(Self { deps, sns, topic_arn: env.required(DMS_EVENTS_TOPIC_ARN)? })
+        // The emulator answers at one host: its buckets are paths, not names.
+        let s3 = aws_sdk_s3::config::Builder::from(config).force_path_style(config.endpoint_url().is_some()).build();
+        Ok(Self {
+            deps,
+            sns,
+            topic_arn: env.required(DMS_EVENTS_TOPIC_ARN)?,
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            bucket: env.required(DMS_FEED_BUCKET)?,
+        })
     }
 
     /// One SQS batch: every message at once, partial failures reported.
@@ -91,10 +115,20 @@ impl Feed {
         self.deps.batch.run(event, |message| self.process(message)).await
     }
 
-    /// One message: a front door delivery.
+    /// One message: a front door delivery, or the feed bucket's notification.
     pub async fn process(&self, message: Message) -> Result<(), ProcessError> {
         let id = message.message_id.clone();
         let invalid = |reason: String| ProcessError::Invalid { event_id: id.clone(), reason };
+        if let Ok(notification) = serde_json::from_str::<Notification>(&message.body) {
+            for record in notification.records {
+                self.file(&id, record).await?;
+            }
+            return Ok(());
+        }
+        if serde_json::from_str::<Value>(&message.body).is_ok_and(|v| v["Event"] == "s3:TestEvent") {
+            info!("the feed bucket's test notification");
+            return Ok(());
+        }
         let delivery: Delivery = serde_json::from_str(&message.body)
             .map_err(|e| invalid(format!("not a feed delivery: {}", custops::phone::redact_digits(&e.to_string()))))?;
         if self.deps.stores.get(&delivery.store_id).await?.is_none() {
@@ -117,6 +151,130 @@ impl Feed {
             unchanged = counts.unchanged,
             stale = counts.stale,
             "feed delivery taken"
+        );
+        Ok(())
+    }
+
+    /// One object of the feed bucket: taken once, a hundred rows at a time,
+    /// from where an earlier attempt stopped.
+    async fn file(&self, id: &str, record: Record) -> Result<(), ProcessError> {
+        let invalid = |reason: String| ProcessError::Invalid { event_id: id.to_owned(), reason };
+        if !record.event_name.starts_with("ObjectCreated:") {
+            info!(event = %record.event_name, "not a new object");
+            return Ok(());
+        }
+        let key = decode_key(&record.s3.object.key)
+            .ok_or_else(|| invalid("the object's key is not URL-encoded UTF-8".into()))?;
+        if record.s3.bucket.name != self.bucket {
+            return Err(invalid(format!("bucket {:?} is not the feed bucket", record.s3.bucket.name)));
+        }
+        let Some((store_id, name)) = key.split_once('/').filter(|(s, n)| !s.is_empty() && !n.is_empty()) else {
+            return Err(invalid(format!("{key:?} is not under a store's folder ({{store_id}}/...)")));
+        };
+        let format = feed::Format::of(name)
+            .ok_or_else(|| invalid(format!("{key:?} is neither JSON Lines (.jsonl, .ndjson) nor CSV (.csv)")))?;
+        let Some(store) = self.deps.stores.get(store_id).await? else {
+            return Err(ProcessError::UnknownStore { event_id: id.to_owned(), store_id: store_id.to_owned() });
+        };
+        let etag = record.s3.object.etag.trim_matches('"').to_owned();
+        let mut file = match self.deps.table.feed_file(store_id, &key, &etag).await? {
+            Some(f) if f.taken => {
+                info!(store_id, file = %key, "already taken");
+                return Ok(());
+            }
+            Some(f) => f,
+            None => FeedFile {
+                store_id: store_id.to_owned(),
+                key: key.clone(),
+                etag: etag.clone(),
+                size: record.s3.object.size.unwrap_or(0),
+                received_at: record.event_time,
+                taken: false,
+                line: 0,
+                rows: 0,
+                events: 0,
+                unchanged: 0,
+                stale: 0,
+                skipped: 0,
+                bad: Vec::new(),
+                finished_at: None,
+            },
+        };
+        let aws = |what: &str, e: String| ProcessError::Aws { what: format!("{what} {key}"), reason: e };
+        let mut get = self.s3.get_object().bucket(&self.bucket).key(&key);
+        if !etag.is_empty() {
+            get = get.if_match(format!("\"{etag}\""));
+        }
+        let object =
+            get.send().await.map_err(|e| aws("reading", aws_sdk_s3::error::DisplayErrorContext(&e).to_string()))?;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Row>>(4);
+        let reader =
+            Blocking { inner: Box::pin(object.body.into_async_read()), handle: tokio::runtime::Handle::current() };
+        let store_for_rows = (*store).clone();
+        let reading = tokio::task::spawn_blocking(move || read_rows(reader, format, &store_for_rows, &tx));
+        let mut since_checkpoint = 0;
+        while let Some(chunk) = rx.recv().await {
+            let mut snapshots = Vec::with_capacity(chunk.len());
+            for (line, row) in chunk {
+                if line <= file.line {
+                    continue;
+                }
+                file.line = line;
+                file.rows += 1;
+                let usable = row.and_then(|v| {
+                    let s = Snapshot::from_value(&v)?;
+                    if s.store_id != store_id {
+                        return Err("store_id is not the store of the file's folder".to_owned());
+                    }
+                    Ok(s)
+                });
+                match usable {
+                    Ok(s) => {
+                        let as_of = s.as_of.unwrap_or(file.received_at);
+                        snapshots.push((s, as_of));
+                    }
+                    Err(reason) => {
+                        file.skipped += 1;
+                        if file.bad.len() < feed::MAX_BAD_ROWS {
+                            file.bad.push(feed::BadRow { line, reason });
+                        }
+                    }
+                }
+            }
+            let counts = self.take(store_id, &snapshots).await?;
+            file.events += counts.events as u64;
+            file.unchanged += counts.unchanged as u64;
+            file.stale += counts.stale as u64;
+            since_checkpoint += snapshots.len() as u64;
+            if since_checkpoint >= CHECKPOINT_ROWS {
+                self.deps.table.put_feed_file(&file).await?;
+                since_checkpoint = 0;
+            }
+        }
+        match reading.await {
+            Ok(Ok(())) => {}
+            Ok(Err(Unreadable::Header(reason))) => {
+                file.skipped += 1;
+                file.bad.push(feed::BadRow { line: 1, reason });
+            }
+            Ok(Err(Unreadable::Io(e))) => {
+                self.deps.table.put_feed_file(&file).await?;
+                return Err(aws("reading", e));
+            }
+            Err(e) => return Err(aws("reading", e.to_string())),
+        }
+        file.taken = true;
+        file.finished_at = Some(self.deps.clock.now());
+        self.deps.table.put_feed_file(&file).await?;
+        info!(
+            store_id,
+            file = %key,
+            rows = file.rows,
+            events = file.events,
+            unchanged = file.unchanged,
+            stale = file.stale,
+            skipped = file.skipped,
+            "feed file taken"
         );
         Ok(())
     }
@@ -232,5 +390,120 @@ impl Feed {
             }
         }
         Ok(all.len())
+    }
+}
+
+/// S3's event notification (its `Records`), as S3 documents it, read for
+/// what the feed needs.
+#[derive(Debug, Deserialize)]
+struct Notification {
+    #[serde(rename = "Records")]
+    records: Vec<Record>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Record {
+    event_name: String,
+    event_time: DateTime<Utc>,
+    s3: S3Entity,
+}
+
+#[derive(Debug, Deserialize)]
+struct S3Entity {
+    bucket: S3Bucket,
+    object: S3Object,
+}
+
+#[derive(Debug, Deserialize)]
+struct S3Bucket {
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct S3Object {
+    key: String,
+    #[serde(default)]
+    size: Option<u64>,
+    #[serde(default, rename = "eTag")]
+    etag: String,
+}
+
+/// An object key as S3 sends it in a notification: URL-encoded, a space as `+`.
+pub fn decode_key(key: &str) -> Option<String> {
+    let spaced = key.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced).decode_utf8().ok().map(|k| k.into_owned())
+}
+
+/// One row of a file: its line and its snapshot's JSON, or why it has none.
+type Row = (u64, Result<Value, String>);
+
+/// Why a file could not be read.
+enum Unreadable {
+    /// The CSV's header: the file has no row to take.
+    Header(String),
+    /// The object's bytes stopped coming.
+    Io(String),
+}
+
+/// The rows of a file, sent a hundred at a time (on a blocking thread: the
+/// CSV reader is synchronous). Stops when the receiver is gone.
+fn read_rows(
+    reader: impl std::io::Read + Send + 'static,
+    format: feed::Format,
+    store: &custops::StoreConfig,
+    tx: &tokio::sync::mpsc::Sender<Vec<Row>>,
+) -> Result<(), Unreadable> {
+    let rows: Box<dyn Iterator<Item = Row>> = match format {
+        feed::Format::JsonLines => {
+            let lines = std::io::BufRead::lines(std::io::BufReader::new(reader));
+            Box::new(lines.enumerate().filter_map(|(i, line)| {
+                let line_no = i as u64 + 1;
+                match line {
+                    Ok(l) if l.trim().is_empty() => None,
+                    Ok(l) => Some((
+                        line_no,
+                        serde_json::from_str(&l)
+                            .map_err(|e| format!("not JSON: {}", custops::phone::redact_digits(&e.to_string()))),
+                    )),
+                    Err(e) => Some((line_no, Err(format!("{}: {e}", feed::csv::UNREADABLE)))),
+                }
+            }))
+        }
+        feed::Format::Csv => {
+            let store = store.clone();
+            let rows = feed::csv::rows(reader, feed::csv::FEED_COLUMNS, feed::csv::FEED_REQUIRED)
+                .map_err(Unreadable::Header)?;
+            Box::new(rows.map(move |(line, cells)| (line as u64, cells.and_then(|c| c.snapshot(&store)))))
+        }
+    };
+    let mut chunk = Vec::with_capacity(ROWS_PER_CHUNK);
+    for row in rows {
+        if let (_, Err(reason)) = &row {
+            if reason.starts_with(feed::csv::UNREADABLE) {
+                return Err(Unreadable::Io(reason.clone()));
+            }
+        }
+        chunk.push(row);
+        if chunk.len() == ROWS_PER_CHUNK && tx.blocking_send(std::mem::take(&mut chunk)).is_err() {
+            return Ok(());
+        }
+    }
+    if !chunk.is_empty() {
+        let _ = tx.blocking_send(chunk);
+    }
+    Ok(())
+}
+
+/// An object's body read synchronously on a blocking thread.
+struct Blocking<R> {
+    inner: R,
+    handle: tokio::runtime::Handle,
+}
+
+impl<R: tokio::io::AsyncRead + Unpin> std::io::Read for Blocking<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use tokio::io::AsyncReadExt;
+        self.handle.block_on(self.inner.read(buf))
     }
 }

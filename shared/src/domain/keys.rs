@@ -21,6 +21,7 @@
 //! | post-visit check (`visit_check`) | `CUST#{store}#{e164}` | `#CHECK#{ro}` (ended: `H#CHECK#...`) | | | `DUE#{shard}` / `{due}#{pk}#{sk}` (scheduled) |
 //! | lead text slot (`lead_slot`) | `LEADTEXTS#{store}#{yyyy-mm-ddThh}` | `SLOT#{n}` (one per lead text of that hour, TTL) | | | |
 //! | DMS feed memory (`feed_memory`, `table/feed.rs`; TTL once the thing has ended) | `FEED#{store}#{kind}#{id}` | `FEED` | | | |
+//! | DMS feed file (`feed_file`, `table/feed.rs`) | `FEEDFILE#{store}` | `{object key}#{etag}` | | | |
 //! | event claim (`event_claim`) | `EVENT#{store}#{event_id}` | `EVENT` | | | |
 //! | day fact (`fact`) | `DAY#{store}#{yyyy-mm-dd}` | `{kind}#{event_id}` | | | |
 //! | staff member (`staff_member`, `staff.rs`) | `STAFF#{sub}` | `STORE#{store}` | | `STAFFOF#{store}` / `{email}` | |
@@ -162,6 +163,16 @@ pub fn lead_texts(store_id: &str, hour: &str) -> String {
 /// What the DMS feed remembers of one thing of a store (`ro#R-1`, `deal#D-9`).
 pub fn feed_memory(store_id: &str, thing: &str) -> Keys {
     Keys::new(format!("FEED#{store_id}#{thing}"), "FEED")
+}
+
+/// A file the DMS feed took from its bucket (its object key and ETag).
+pub fn feed_file(store_id: &str, key: &str, etag: &str) -> Keys {
+    Keys::new(feed_files(store_id), format!("{key}#{etag}"))
+}
+
+/// The partition of a store's feed files.
+pub fn feed_files(store_id: &str) -> String {
+    format!("FEEDFILE#{store_id}")
 }
 
 pub fn event_claim(store_id: &str, key: &str) -> String {

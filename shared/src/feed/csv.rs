@@ -11,6 +11,9 @@ use serde_json::{json, Value};
 
 use crate::store::StoreConfig;
 
+/// How a row's reason starts when the file itself could not be read further.
+pub const UNREADABLE: &str = "unreadable";
+
 /// One row of a CSV: its line in the file, and its cells by lower-case
 /// column name, or why it is not a row.
 pub type Row = (usize, Result<Cells, String>);
@@ -43,6 +46,8 @@ pub fn rows<R: Read + 'static>(
             let cells = header.iter().cloned().zip(r.iter().map(str::to_owned)).collect();
             (line, Ok(Cells(cells)))
         }
+        // The bytes stopped coming (a network read): not the row's fault.
+        Err(e) if e.is_io_error() => (e.position().map_or(0, |p| p.line() as usize), Err(format!("{UNREADABLE}: {e}"))),
         Err(e) => (e.position().map_or(0, |p| p.line() as usize), Err(format!("not a CSV row: {e}"))),
     }))
 }

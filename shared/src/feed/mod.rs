@@ -68,6 +68,75 @@ pub fn deliveries(store_id: &str, snapshots: Vec<serde_json::Value>, received_at
     out
 }
 
+/// A file of the feed bucket, as taken (`custops feed status`): one item a
+/// file (its key and ETag: the same bytes under the same key are the same
+/// file), written as its rows are taken, so a file cut short by the
+/// function's timeout is taken on from its last line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedFile {
+    pub store_id: String,
+    /// The object's key (`{store_id}/...`).
+    pub key: String,
+    pub etag: String,
+    pub size: u64,
+    /// When S3 said the object was made: the `as_of` of a snapshot without one.
+    pub received_at: DateTime<Utc>,
+    /// Every row read.
+    pub taken: bool,
+    /// The last line taken (the file goes on after it).
+    pub line: u64,
+    pub rows: u64,
+    pub events: u64,
+    pub unchanged: u64,
+    pub stale: u64,
+    pub skipped: u64,
+    /// The first [`MAX_BAD_ROWS`] skipped rows, each with its line and why.
+    #[serde(default)]
+    pub bad: Vec<BadRow>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// The skipped rows a file's record keeps (the count has them all).
+pub const MAX_BAD_ROWS: usize = 100;
+
+/// A row of a file that was skipped: its line (a CSV's header is line 1)
+/// and why, never a phone number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BadRow {
+    pub line: u64,
+    pub reason: String,
+}
+
+impl crate::entity::Entity for FeedFile {
+    const KIND: &'static str = "feed_file";
+    type Scope = ();
+
+    fn keys(&self, _: &()) -> crate::keys::Keys {
+        crate::keys::feed_file(&self.store_id, &self.key, &self.etag)
+    }
+}
+
+/// The format of a file, by its name: JSON Lines (`.jsonl`, `.ndjson`) or CSV (`.csv`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    JsonLines,
+    Csv,
+}
+
+impl Format {
+    pub fn of(key: &str) -> Option<Self> {
+        let lower = key.to_ascii_lowercase();
+        if lower.ends_with(".jsonl") || lower.ends_with(".ndjson") {
+            Some(Format::JsonLines)
+        } else if lower.ends_with(".csv") {
+            Some(Format::Csv)
+        } else {
+            None
+        }
+    }
+}
+
 /// A bad snapshot of a request: its position (its line, or its index in an
 /// array, from 1) and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -284,3 +284,35 @@ fn a_csv_export_is_the_same_snapshots_with_each_bad_row_at_its_line() {
         Envelope::parse(&e.to_string()).unwrap().check().unwrap();
     }
 }
+
+/// `events/feed/`: a store's morning as a CSV export and as a connector's
+/// JSON Lines; through either door, the same snapshots are the same events.
+#[test]
+fn the_sample_mornings_csv_and_json_lines_are_the_same_events() {
+    let store = crate::fixtures::northside();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/feed");
+    let arrived = t("2026-11-24T13:06:00Z");
+    let ids = |snapshots: Vec<Value>| -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = snapshots
+            .iter()
+            .map(|v| Snapshot::from_value(v).unwrap())
+            .flat_map(|s| events_of(&s, s.as_of.unwrap_or(arrived), &state_of(&s)))
+            .map(|e| (e["event_id"].as_str().unwrap().to_owned(), e["event_type"].as_str().unwrap().to_owned()))
+            .collect();
+        out.sort();
+        out
+    };
+    let file = std::fs::File::open(dir.join("northside-morning.csv")).unwrap();
+    let from_csv: Vec<Value> = csv::rows(file, csv::FEED_COLUMNS, csv::FEED_REQUIRED)
+        .unwrap()
+        .map(|(line, cells)| cells.and_then(|c| c.snapshot(&store)).unwrap_or_else(|e| panic!("line {line}: {e}")))
+        .collect();
+    let lines = std::fs::read_to_string(dir.join("northside-morning.jsonl")).unwrap();
+    let from_lines = read_body("northside-chevy", &lines).unwrap();
+    let (a, b) = (ids(from_csv), ids(from_lines));
+    assert_eq!(a, b);
+    let types: Vec<&str> = a.iter().map(|(_, t)| t.as_str()).collect();
+    for t in ["ro.status_changed", "ro.closed", "appointment.booked", "deal.delivered"] {
+        assert!(types.contains(&t), "{types:?}");
+    }
+}

@@ -10,9 +10,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use tracing::instrument;
 
-use super::item::{key_of, n, number, s, Item};
+use super::item::{from_item, key_of, n, number, s, to_item, Item};
 use super::{Table, TableError};
-use crate::feed::Memory;
+use crate::entity::Entity;
+use crate::feed::{FeedFile, Memory};
 use crate::keys::{self, KIND, PK, TTL_ATTRIBUTE, VERSION};
 
 const ENTITY: &str = "feed_memory";
@@ -101,6 +102,41 @@ impl Table {
             Err(e) if !e.is_conditional_failure() => Err(e),
             _ => Ok(()),
         }
+    }
+}
+
+impl Table {
+    /// A file of the feed bucket as taken so far, read consistently.
+    pub async fn feed_file(&self, store_id: &str, key: &str, etag: &str) -> Result<Option<FeedFile>, TableError> {
+        let keys = keys::feed_file(store_id, key, etag);
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(key_of(&keys)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| TableError::aws("GetItem", e))?;
+        out.item.map(from_item).transpose()
+    }
+
+    /// Records how far a file has been taken.
+    pub async fn put_feed_file(&self, file: &FeedFile) -> Result<(), TableError> {
+        let item = to_item(file, &file.keys(&()))?;
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| TableError::aws("PutItem", e))
+    }
+
+    /// Every file of a store's feed, by key.
+    pub async fn feed_files(&self, store_id: &str) -> Result<Vec<FeedFile>, TableError> {
+        self.query_all(None, &keys::feed_files(store_id), super::Range::All).await
     }
 }
 

@@ -116,3 +116,74 @@ async fn snapshots_become_each_change_once_through_the_front_door() {
     assert_eq!(dms.send(lines(&[other])).await.0, 400);
     assert!(h.dlq().await.is_empty());
 }
+
+#[tokio::test]
+async fn a_file_in_the_feed_bucket_is_taken_once_and_the_feed_uses_exactly_its_grants() {
+    use custops_cli::emulator::CallRecorder;
+    use custops_cli::template::{Placement, Template, TEMPLATE};
+    let h = Harness::start(NOW).await;
+    let recorder = CallRecorder::start(&h.emulator.endpoint).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("custops-feed-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A spreadsheet's export (CRLF), its name with a space (S3 sends the key URL-encoded).
+    let csv = dir.join("morning export.csv");
+    std::fs::write(
+        &csv,
+        "Kind,ID,Status,As_Of,At,DMS_ID,First_Name,Last_Name,Phone,VIN,Year,Make,Model,Advisor_ID,Advisor_Name,ETA\r\n\
+         repair_order,R-48213,waiting_parts,2026-11-24T15:00:00Z,,C-77,Maria,Lopez,(512) 555-0142,1GNSKCKD5MR000001,2021,Chevrolet,Tahoe,A-12,Dave,2026-11-27\r\n\
+         repair_order,R-9,in_progress,,,C-90,Bo,Li,call me 555,,,,,,,\r\n\
+         appointment,A-311,booked,2026-11-24T15:00:00Z,2026-11-27T15:00:00Z,C-77,Maria,Lopez,5125550142,,,,,,,\r\n",
+    )
+    .unwrap();
+    let key = custops_cli::feed::put(&h.target, "northside-chevy", &csv).await.unwrap();
+    assert_eq!(key, "northside-chevy/morning export.csv");
+    h.settle().await;
+    let files = custops_cli::feed::status(&h.target, "northside-chevy").await.unwrap();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let f = &files[0];
+    assert!(f.taken);
+    assert_eq!((f.key.as_str(), f.rows, f.events, f.skipped), (key.as_str(), 3, 2, 1));
+    assert_eq!(f.bad[0].line, 3, "the header is line 1");
+    assert!(f.bad[0].reason.contains("phone") && !f.bad[0].reason.contains("555"), "{:?}", f.bad[0]);
+    let eta = texts_to_maria(&h).await;
+    assert!(eta.iter().any(|t| t.contains("Friday, November 27")), "{eta:?}");
+
+    // The same file again: taken once.
+    custops_cli::feed::put(&h.target, "northside-chevy", &csv).await.unwrap();
+    // Its twin through the other kind of file: the same snapshot is unchanged.
+    let jsonl = dir.join("morning.jsonl");
+    std::fs::write(&jsonl, format!("{}\n", ro("waiting_parts", "2026-11-24T15:00:00Z", Some("2026-11-27")))).unwrap();
+    custops_cli::feed::put(&h.target, "northside-chevy", &jsonl).await.unwrap();
+    // And a message no door sends: to the DLQ, with its reason.
+    let queue = h.target.template.name_of("DmsFeedQueue").unwrap();
+    let url = h.target.sqs.get_queue_url().queue_name(queue).send().await.unwrap().queue_url.unwrap();
+    h.target.sqs.send_message().queue_url(url).message_body(r#"{"not": "a delivery"}"#).send().await.unwrap();
+    h.settle().await;
+    let files = custops_cli::feed::status(&h.target, "northside-chevy").await.unwrap();
+    assert_eq!(files.len(), 2, "{files:?}");
+    let twin = files.iter().find(|f| f.key.ends_with(".jsonl")).unwrap();
+    assert_eq!((twin.rows, twin.events, twin.unchanged), (1, 0, 1));
+    assert_eq!(texts_to_maria(&h).await.len(), eta.len(), "nothing texted twice");
+    assert_eq!(h.dlq().await.len(), 1);
+    let rendered = custops_cli::feed::render(&files);
+    assert!(rendered.contains("line 3:"), "{rendered}");
+
+    // Least privilege: what dms-feed did is what its policy grants, no more.
+    let template = Template::parse(TEMPLATE, &Placement::local("http://127.0.0.1:1")).unwrap();
+    let policy = &template.resources["DmsFeedFunction"].properties;
+    let granted: std::collections::BTreeSet<String> = custops_dev::iam::granted(policy)
+        .into_iter()
+        .filter(|g| !g.action.starts_with("kms:"))
+        .map(|g| g.action)
+        .collect();
+    let used: std::collections::BTreeSet<String> = recorder
+        .signed_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.principal.as_deref() == Some(dms_feed::NAME))
+        .flat_map(|r| custops_dev::iam::actions_of(&r.call, &r.body))
+        .map(|n| n.action)
+        .collect();
+    assert_eq!(used, granted);
+}
