@@ -21,10 +21,12 @@ pub mod latency_proxy;
 pub mod stand_in;
 
 mod calls;
+mod feed;
 mod runtime;
 mod scale;
 
 pub use calls::*;
+pub use feed::*;
 pub use runtime::*;
 pub use scale::*;
 

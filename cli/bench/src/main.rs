@@ -52,6 +52,15 @@ struct Bench {
     /// Only the AWS calls table and the import (`--import-rows`).
     #[arg(long)]
     only_import: bool,
+    /// Snapshots of open repair orders through the DMS feed, three passes (0: skip).
+    #[arg(long, default_value_t = 1_000)]
+    feed_snapshots: usize,
+    /// Rows of the feed's files, each taken whole (peak memory; none: skip).
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
+    feed_file_rows: Vec<usize>,
+    /// Only the AWS calls table and the DMS feed.
+    #[arg(long)]
+    only_feed: bool,
 }
 
 #[tokio::main]
@@ -70,7 +79,7 @@ async fn run(mut b: Bench) -> Result<(), BoxError> {
     let rows = custops_bench::aws_calls().await?;
     println!("### AWS API calls per event (counted at the emulator, steady state)\n");
     println!("{}", custops_bench::calls_table(&rows));
-    let imports = if b.calls_only || b.import_rows == 0 {
+    let imports = if b.calls_only || b.only_feed || b.import_rows == 0 {
         Vec::new()
     } else {
         eprintln!("custops-bench: importing {} generated rows", b.import_rows);
@@ -78,7 +87,18 @@ async fn run(mut b: Bench) -> Result<(), BoxError> {
         println!("{}", custops_bench::import_table(std::slice::from_ref(&r)));
         vec![r]
     };
-    if b.only_import {
+    let feed = if b.calls_only || b.feed_snapshots == 0 {
+        None
+    } else {
+        eprintln!(
+            "custops-bench: {} snapshots through the DMS feed, then files of {:?} rows",
+            b.feed_snapshots, b.feed_file_rows
+        );
+        let (passes, files) = custops_bench::feed_scale(b.feed_snapshots, &b.feed_file_rows).await?;
+        println!("{}", custops_bench::feed_tables(&passes, &files));
+        Some(serde_json::json!({"passes": passes, "files": files}))
+    };
+    if b.only_import || b.only_feed {
         b.skip_runtime = true;
         b.pipeline_events = 0;
         b.backlog_texts = 0;
@@ -135,7 +155,7 @@ async fn run(mut b: Bench) -> Result<(), BoxError> {
     }
     let report = serde_json::json!({
         "aws_calls_per_event": rows, "runtime": runtime, "pipeline": pipeline, "lapse_sweep": sweeps,
-        "history": histories, "scheduler_backlog": backlog, "import": imports
+        "history": histories, "scheduler_backlog": backlog, "import": imports, "dms_feed": feed
     });
     std::fs::write(&b.json, serde_json::to_string_pretty(&report)?)?;
     println!("written to {}", b.json.display());

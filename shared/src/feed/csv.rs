@@ -143,46 +143,21 @@ impl Cells {
     }
 }
 
+/// Section 12's columns, lower case, and what `$extra` adds to them.
+macro_rules! section_12_columns {
+    ($($extra:literal),*) => {
+        &[
+            "kind", "id", "at", "dms_id", "first_name", "last_name", "phone", "email", "marketing_consent",
+            "vin", "year", "make", "model", "advisor_id", "advisor_name", "performed", "declined", $($extra),*
+        ]
+    };
+}
+
 /// Section 12's columns (`custops import`).
-pub const IMPORT_COLUMNS: &[&str] = &[
-    "kind",
-    "id",
-    "at",
-    "dms_id",
-    "first_name",
-    "last_name",
-    "phone",
-    "email",
-    "marketing_consent",
-    "vin",
-    "year",
-    "make",
-    "model",
-    "advisor_id",
-    "advisor_name",
-    "performed",
-    "declined",
-];
+pub const IMPORT_COLUMNS: &[&str] = section_12_columns!();
 
 /// Section 13's columns: section 12's and what a snapshot adds.
-pub const FEED_COLUMNS: &[&str] = &[
-    "kind",
-    "id",
-    "at",
-    "dms_id",
-    "first_name",
-    "last_name",
-    "phone",
-    "email",
-    "marketing_consent",
-    "vin",
-    "year",
-    "make",
-    "model",
-    "advisor_id",
-    "advisor_name",
-    "performed",
-    "declined",
+pub const FEED_COLUMNS: &[&str] = section_12_columns!(
     "status",
     "as_of",
     "eta",
@@ -194,8 +169,8 @@ pub const FEED_COLUMNS: &[&str] = &[
     "first_payment_on",
     "co_buyer_first_name",
     "co_buyer_last_name",
-    "co_buyer_phone",
-];
+    "co_buyer_phone"
+);
 
 /// The columns a feed CSV must have.
 pub const FEED_REQUIRED: &[&str] = &["kind", "id", "status", "dms_id", "phone"];

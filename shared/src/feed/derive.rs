@@ -48,7 +48,9 @@ pub fn state_of(snapshot: &Snapshot) -> String {
             (status, _) => status.as_str().to_owned(),
         },
         Thing::Appointment(a) => match a.status {
-            AppointmentStatus::Booked => format!("booked|{}", a.at.to_rfc3339_opts(SecondsFormat::Secs, true)),
+            AppointmentStatus::Booked => {
+                format!("booked|{}", a.appointment.at.to_rfc3339_opts(SecondsFormat::Secs, true))
+            }
             AppointmentStatus::Cancelled => "cancelled".into(),
             AppointmentStatus::NoShow => "no_show".into(),
             AppointmentStatus::Completed => "completed".into(),
@@ -115,7 +117,8 @@ pub fn events_of(snapshot: &Snapshot, as_of: DateTime<Utc>, state: &str) -> Vec<
             }
             vec![event("ro.status_changed", data)]
         }
-        Thing::Appointment(a) => {
+        Thing::Appointment(snapshot) => {
+            let (status, a) = (snapshot.status, &snapshot.appointment);
             let full = || {
                 let mut data = json!({"appointment_id": a.appointment_id, "at": a.at, "customer": a.customer});
                 for (k, v) in [
@@ -129,7 +132,7 @@ pub fn events_of(snapshot: &Snapshot, as_of: DateTime<Utc>, state: &str) -> Vec<
                 }
                 data
             };
-            match a.status {
+            match status {
                 AppointmentStatus::Booked => vec![event("appointment.booked", full())],
                 AppointmentStatus::NoShow => vec![event("appointment.missed", full())],
                 AppointmentStatus::Cancelled => vec![event(

@@ -114,18 +114,12 @@ pub enum AppointmentStatus {
     Completed,
 }
 
+/// An appointment: its status, and the rest as section 3's `appointment.*` carry it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Appointment {
-    pub appointment_id: String,
-    pub at: DateTime<Utc>,
     pub status: AppointmentStatus,
-    pub customer: DmsCustomer,
-    #[serde(default)]
-    pub vehicle: Option<Vehicle>,
-    #[serde(default)]
-    pub op_codes: Option<Vec<String>>,
-    #[serde(default)]
-    pub advisor: Option<Person>,
+    #[serde(flatten)]
+    pub appointment: crate::event::Appointment,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -261,7 +255,7 @@ impl Snapshot {
     pub fn id(&self) -> (&'static str, &str) {
         match &self.thing {
             Thing::RepairOrder(ro) => ("ro_number", &ro.ro_number),
-            Thing::Appointment(a) => ("appointment_id", &a.appointment_id),
+            Thing::Appointment(a) => ("appointment_id", &a.appointment.appointment_id),
             Thing::Deal(d) => ("deal_id", &d.deal_id),
         }
     }
@@ -280,7 +274,7 @@ impl Snapshot {
     pub fn customer(&self) -> &DmsCustomer {
         match &self.thing {
             Thing::RepairOrder(ro) => &ro.customer,
-            Thing::Appointment(a) => &a.customer,
+            Thing::Appointment(a) => &a.appointment.customer,
             Thing::Deal(d) => &d.customer,
         }
     }
