@@ -739,6 +739,41 @@ async fn demo(dir: &std::path::Path) -> Result<(), BoxError> {
     let page = custops_local::target_dir().join("demo-report.html");
     std::fs::write(&page, custops_cli::report_page::render(&report, &history)?)?;
     println!("\nThe same as a page: {}", page.display());
+    demo_feed(&stack, &target, dir, clock.now()).await?;
     emulator.stop().await;
+    Ok(())
+}
+
+/// The DMS feed's two doors (`events/feed/`): the store's morning as a CSV
+/// export put in the feed bucket, then the same snapshots from a connector,
+/// signed to `POST /hooks/{store}/dms`: the second door finds every one
+/// unchanged.
+async fn demo_feed(
+    stack: &LocalStack,
+    target: &Target,
+    dir: &std::path::Path,
+    now: DateTime<Utc>,
+) -> Result<(), BoxError> {
+    let feed = dir.join("feed");
+    if !feed.is_dir() {
+        return Ok(());
+    }
+    println!("\nThe DMS feed (`custops feed put`, then `POST /hooks/northside-chevy/dms`):");
+    let key = custops_cli::feed::put(target, "northside-chevy", &feed.join("northside-morning.csv")).await?;
+    stack.run_until_idle(std::time::Duration::from_secs(60)).await?;
+    let secrets = replay::secret_files(dir)?;
+    let (_, file) = secrets.iter().find(|(s, _)| s == "northside-chevy").ok_or("no secret for northside-chevy")?;
+    let secret: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(file)?)?;
+    let secret = secret["signing_secret"].as_str().ok_or("no signing_secret")?;
+    let body = std::fs::read(feed.join("northside-morning.jsonl"))?;
+    let http = stack.serve_http(0).await?;
+    let mut request = reqwest::Client::new().post(format!("{}/hooks/northside-chevy/dms", http.url));
+    for (name, value) in front_door::signed::headers(secret, now.timestamp(), &body) {
+        request = request.header(name, value);
+    }
+    let answer = request.body(body).send().await?;
+    println!("  {key}: put; the connector's JSON Lines: {} {}", answer.status().as_u16(), answer.text().await?);
+    stack.run_until_idle(std::time::Duration::from_secs(60)).await?;
+    print!("{}", custops_cli::feed::render(&custops_cli::feed::status(target, "northside-chevy").await?));
     Ok(())
 }
