@@ -46,7 +46,11 @@ fn a_stores_morning_through_both_doors_is_each_change_once() {
     assert!(put.contains("northside-chevy/northside-morning.csv"), "{put}");
     let s = taken(&endpoint, 1);
     let file = &s[0];
-    assert_eq!((file["rows"].as_u64(), file["events"].as_u64(), file["skipped"].as_u64()), (Some(5), Some(5), Some(0)), "{s}");
+    assert_eq!(
+        (file["rows"].as_u64(), file["events"].as_u64(), file["skipped"].as_u64()),
+        (Some(5), Some(5), Some(0)),
+        "{s}"
+    );
     std::thread::sleep(Duration::from_secs(2));
     let maria = texts_to(&endpoint, "+15125550142");
     assert!(maria >= 1, "the ETA text");

@@ -31,6 +31,9 @@ use custops::{Applied, Change, CustomerId, Deps, Event, ProcessError, RecordChan
 pub const PARTS_ARRIVED: &str = "parts_arrived";
 pub const READY_FOR_PICKUP: &str = "ready_for_pickup";
 pub const WAITING_PARTS: &str = "waiting_parts";
+/// The DMS voided the repair order (CONTRACT.md section 13): it leaves the
+/// record's open work, texting nobody.
+pub const VOIDED: &str = "voided";
 
 /// What the customer has been told about, once per RO: the status, and for
 /// `waiting_parts` the ETA (`waiting_parts@2026-12-04`: a new ETA is news).
@@ -138,6 +141,25 @@ pub fn decide(
         return decided.record(record);
     }
     record.touch(touch("ro.status_changed", summary));
+    if change.status == VOIDED {
+        // Kept as history (never a visit: no close event), its install call closed.
+        if let Some(open) = known {
+            for t in state.tasks.iter().filter(|t| {
+                t.kind == TaskKind::BookInstall && t.ro_number.as_deref() == Some(&open.ro_number) && t.is_open()
+            }) {
+                record.touch(touch("task.closed", format!("{} closed: the repair order was voided", t.task_id)));
+                record.tasks.push(t.closed());
+            }
+            record.repair_orders.push(RepairOrder {
+                status: VOIDED.into(),
+                status_at: at,
+                closed_at: Some(at),
+                ..open.clone()
+            });
+        }
+        record.consent = consent.map(|c| (c, state.consent_version));
+        return decided.record(record);
+    }
     if known.is_none() {
         // Not open here: it may have closed before (closed repair orders are
         // history, not state). Then this status changes nothing.

@@ -87,6 +87,22 @@ fn ready_for_pickup_closes_the_open_install_task() {
 }
 
 #[test]
+fn a_voided_repair_order_leaves_the_open_work_texting_nobody() {
+    let parts = decided(&CustomerState::default(), PARTS_ARRIVED, "2026-11-23T16:05:00Z");
+    let voided = decided(&after(&parts), VOIDED, "2026-11-24T16:05:00Z");
+    assert!(voided.plan().is_none());
+    let record = main_record(&voided);
+    let ro = &record.repair_orders[0];
+    assert_eq!((ro.status.as_str(), ro.closed_at), (VOIDED, Some(at("2026-11-24T16:05:00Z"))), "kept as history");
+    assert_eq!((record.tasks[0].kind, record.tasks[0].status), (TaskKind::BookInstall, TaskStatus::Done));
+    let left = after(&voided);
+    assert!(left.repair_orders.iter().all(|r| r.ro_number != "RO-48213"), "no longer open: {:?}", left.repair_orders);
+    // A repair order never seen open: nothing to leave, nothing written.
+    let first = decided(&CustomerState::default(), VOIDED, "2026-11-24T16:05:00Z");
+    assert!(main_record(&first).repair_orders.is_empty() && first.plan().is_none());
+}
+
+#[test]
 fn other_statuses_are_recorded_never_texted() {
     let change = decided(&CustomerState::default(), "in_progress", "2026-11-23T16:05:00Z");
     assert!(change.plan().is_none());

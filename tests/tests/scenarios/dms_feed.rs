@@ -115,6 +115,15 @@ async fn snapshots_become_each_change_once_through_the_front_door() {
     other["store_id"] = json!("lakeside-ford");
     assert_eq!(dms.send(lines(&[other])).await.0, 400);
     assert!(h.dlq().await.is_empty());
+
+    // The DMS voids the repair order: it leaves Maria's open work, texting nobody.
+    let (status, _) = dms.send(lines(&[ro("voided", "2026-11-24T17:00:00Z", None)])).await;
+    assert_eq!(status, 202);
+    h.settle().await;
+    let maria = CustomerId::new("northside-chevy", Phone::parse(MARIA).unwrap());
+    let state = h.table().customer_state(&maria).await.unwrap();
+    assert!(state.repair_orders.iter().all(|r| r.ro_number != "R-48213"), "{:?}", state.repair_orders);
+    assert_eq!(texts_to_maria(&h).await.len(), 2);
 }
 
 #[tokio::test]
