@@ -196,3 +196,56 @@ async fn a_file_in_the_feed_bucket_is_taken_once_and_the_feed_uses_exactly_its_g
         .collect();
     assert_eq!(used, granted);
 }
+
+#[tokio::test]
+async fn an_appointment_booked_moved_and_missed_through_the_hook_is_each_change_once() {
+    let h = Harness::start(NOW).await;
+    with_secret(&h).await;
+    let http = h.stack.serve_http(0).await.unwrap();
+    let dms = Connector {
+        client: reqwest::Client::new(),
+        url: format!("{}/hooks/northside-chevy/dms", http.url),
+        now: h.clock.now().timestamp(),
+    };
+    let appointment = |status: &str, at: &str, as_of: &str| {
+        json!({"kind": "appointment", "store_id": "northside-chevy", "as_of": as_of, "appointment_id": "A-311",
+               "at": at, "status": status, "op_codes": ["OIL01"],
+               "customer": {"dms_id": "C-77", "first_name": "Maria", "last_name": "Lopez", "phone": "(512) 555-0142"}})
+    };
+    let kinds = |h: &Harness| {
+        let h = h.table();
+        async move {
+            let maria = CustomerId::new("northside-chevy", Phone::parse(MARIA).unwrap());
+            let timeline = h.timeline(&maria).await.unwrap();
+            timeline
+                .touchpoints
+                .iter()
+                .filter(|t| t.kind.starts_with("appointment."))
+                .map(|t| t.kind.clone())
+                .collect::<Vec<_>>()
+        }
+    };
+    // Booked, the same again, then moved a day: two bookings (the second a reschedule).
+    for (status, at, as_of) in [
+        ("booked", "2026-11-27T15:00:00Z", "2026-11-24T15:00:00Z"),
+        ("booked", "2026-11-27T15:00:00Z", "2026-11-24T15:05:00Z"),
+        ("booked", "2026-11-28T15:00:00Z", "2026-11-24T15:10:00Z"),
+    ] {
+        assert_eq!(dms.send(appointment(status, at, as_of).to_string()).await.0, 202);
+        h.settle().await;
+    }
+    assert_eq!(kinds(&h).await.iter().filter(|k| *k == "appointment.booked").count(), 2, "{:?}", kinds(&h).await);
+    // Cancelled, then (another appointment id) a no-show.
+    assert_eq!(
+        dms.send(appointment("cancelled", "2026-11-28T15:00:00Z", "2026-11-25T09:00:00Z").to_string()).await.0,
+        202
+    );
+    let mut missed = appointment("no_show", "2026-11-24T14:00:00Z", "2026-11-24T15:20:00Z");
+    missed["appointment_id"] = json!("A-312");
+    assert_eq!(dms.send(missed.to_string()).await.0, 202);
+    h.settle().await;
+    let seen = kinds(&h).await;
+    assert_eq!(seen.iter().filter(|k| *k == "appointment.cancelled").count(), 1, "{seen:?}");
+    assert_eq!(seen.iter().filter(|k| *k == "appointment.missed").count(), 1, "{seen:?}");
+    assert!(h.dlq().await.is_empty());
+}
