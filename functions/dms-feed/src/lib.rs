@@ -98,7 +98,8 @@ impl Feed {
         clock: SharedClock,
     ) -> Result<Self, ConfigError> {
         let deps = Deps::from_env(NAME, env, config, clock)?;
-        let sns = custops::aws::Clients::new(config).sns;
+        // The outbound path's SNS client: no second set of clients at the cold start.
+        let sns = deps.outbound.sns().clone();
         // The emulator answers at one host: its buckets are paths, not names.
         let s3 = aws_sdk_s3::config::Builder::from(config).force_path_style(config.endpoint_url().is_some()).build();
         Ok(Self {

@@ -33,6 +33,15 @@ struct Connector {
 }
 
 impl Connector {
+    /// The store's connector, posting to the local HTTP API at `base` at the harness's now.
+    fn to(h: &Harness, base: &str) -> Self {
+        Self {
+            client: reqwest::Client::new(),
+            url: format!("{base}/hooks/northside-chevy/dms"),
+            now: h.clock.now().timestamp(),
+        }
+    }
+
     async fn send(&self, body: String) -> (u16, Value) {
         let bytes = body.into_bytes();
         let mut request = self.client.post(&self.url);
@@ -64,11 +73,7 @@ async fn snapshots_become_each_change_once_through_the_front_door() {
     let h = Harness::start(NOW).await;
     with_secret(&h).await;
     let http = h.stack.serve_http(0).await.unwrap();
-    let dms = Connector {
-        client: reqwest::Client::new(),
-        url: format!("{}/hooks/northside-chevy/dms", http.url),
-        now: h.clock.now().timestamp(),
-    };
+    let dms = Connector::to(&h, &http.url);
 
     // The morning's open repair orders, JSON Lines with CRLF: the first
     // snapshot of R-48213 is waiting for parts with an ETA (a text).
@@ -202,11 +207,7 @@ async fn an_appointment_booked_moved_and_missed_through_the_hook_is_each_change_
     let h = Harness::start(NOW).await;
     with_secret(&h).await;
     let http = h.stack.serve_http(0).await.unwrap();
-    let dms = Connector {
-        client: reqwest::Client::new(),
-        url: format!("{}/hooks/northside-chevy/dms", http.url),
-        now: h.clock.now().timestamp(),
-    };
+    let dms = Connector::to(&h, &http.url);
     let appointment = |status: &str, at: &str, as_of: &str| {
         json!({"kind": "appointment", "store_id": "northside-chevy", "as_of": as_of, "appointment_id": "A-311",
                "at": at, "status": status, "op_codes": ["OIL01"],
