@@ -3,7 +3,7 @@
 //! (CONTRACT.md section 12).
 //!
 //! `FILE` is JSON Lines of section 3 envelopes (`ro.closed`,
-//! `deal.delivered`, `appointment.booked`, `appointment.missed`, any age) or
+//! `deal.delivered`, `deal.unwound`, `appointment.booked`, `appointment.missed`, any age) or
 //! CSV with a header row (`kind`, `id`, `at`, `dms_id`, `first_name`,
 //! `last_name`, `phone`, `email`, `marketing_consent`, `vin`, `year`, `make`,
 //! `model`, `advisor_id`, `advisor_name`, `performed`, `declined`; names in
@@ -23,7 +23,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Utc};
-use custops::event::{AppointmentBooked, AppointmentCancelled, AppointmentMissed, DealDelivered, Envelope, RoClosed};
+use custops::event::{
+    AppointmentBooked, AppointmentCancelled, AppointmentMissed, DealDelivered, DealUnwound, Envelope, RoClosed,
+};
 use custops::feed::csv::Cells;
 use custops::{Applied, Change, Core, CustomerId, Phone, StoreConfig};
 use futures::stream::{self, StreamExt};
@@ -120,6 +122,14 @@ fn decide(
             state,
             now,
         ),
+        "deal.unwound" => deal_delivered::unwound(
+            store,
+            envelope,
+            &envelope.data::<DealUnwound>().map_err(err)?,
+            customer,
+            state,
+            now,
+        ),
         "appointment.booked" => {
             let kept = appointments::Kept::Booked(envelope.data::<AppointmentBooked>().map_err(err)?.0);
             appointments::decide(store, envelope, &kept, customer, state, now)
@@ -133,7 +143,9 @@ fn decide(
             appointments::decide(store, envelope, &kept, customer, state, now)
         }
         other => {
-            return Err(format!("{other} is not history custops imports (ro.closed, deal.delivered, appointment.*)"))
+            return Err(format!(
+                "{other} is not history custops imports (ro.closed, deal.delivered, deal.unwound, appointment.*)"
+            ))
         }
     };
     Ok(change.into_history())

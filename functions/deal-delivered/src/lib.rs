@@ -2,8 +2,8 @@
 //! where the store keeps the customer, and nobody owns it unless someone is
 //! given it.
 //!
-//! Trigger: `deal.delivered` on `dms-events`, through the function's SQS
-//! queue (filter policy on `event_type`).
+//! Trigger: `deal.delivered` and `deal.unwound` on `dms-events`, through the
+//! function's SQS queue (filter policy on `event_type`).
 //! Reads: the store config (cached), the customer's current state (one Query).
 //! Decides ([`decide`], pure): the purchase on the customer's one record
 //! (the deal, the vehicle, the salesperson; a lead a missed call created for
@@ -14,13 +14,18 @@
 //! Sends: nothing. A thank-you is the salesperson's; an invitation to book
 //! service would be `marketing` (it asks the customer to buy), and the
 //! service department calls instead: the task is what the store owes.
+//! [`unwound`]: the DMS unwound the deal (CONTRACT.md section 13): the
+//! purchase stays on the record marked unwound and leaves the open work (its
+//! `first_service` task closed; no delivery check or maturity work after
+//! it). An unwind that arrives before its delivery is kept, so the delivery
+//! then opens nothing.
 //! Claimed on the event id and on the deal: a resend changes nothing.
 
 use chrono::{DateTime, Duration, Utc};
 use tracing::info;
 
 use custops::batch::Message;
-use custops::event::{DealDelivered, Envelope};
+use custops::event::{DealDelivered, DealUnwound, Envelope, EventData};
 use custops::function::SqsFunction;
 use custops::model::{Customer, CustomerState, Fact, FactKind, Purchase, Task, TaskKind, Touchpoint};
 use custops::store::{Department, StoreConfig};
@@ -33,6 +38,14 @@ impl SqsFunction for DealDeliveredFn {
     const NAME: &'static str = "deal-delivered";
 
     async fn process(deps: &Deps, message: Message) -> Result<(), ProcessError> {
+        if Envelope::parse(&message.body)?.event_type == DealUnwound::EVENT_TYPE {
+            let (Event { envelope, data: deal, store }, customer, state) = deps.load::<DealUnwound>(&message).await?;
+            let change = unwound(&store, &envelope, &deal, &customer, &state, deps.clock.now());
+            if deps.apply(&store, change).await? != Applied::Duplicate {
+                info!(deal_id = %deal.deal_id, "deal unwound");
+            }
+            return Ok(());
+        }
         let (Event { envelope, data: deal, store }, customer, state) = deps.load::<DealDelivered>(&message).await?;
         let change = decide(&store, &envelope, &deal, &customer, &state, deps.clock.now());
         if deps.apply(&store, change).await? != Applied::Duplicate {
@@ -81,6 +94,7 @@ pub fn decide(
         delivered_at: deal.delivered_at,
         vehicle: deal.vehicle.clone(),
         salesperson: deal.salesperson.clone(),
+        unwound_at: None,
     });
     if profile.contacted_about_lapse() && profile.last_visit_at.is_some_and(|v| v < deal.delivered_at) {
         facts.push(Fact::new(store, FactKind::WinBackReturned, event_id, deal.delivered_at));
@@ -104,7 +118,7 @@ pub fn decide(
     ));
     let owner = (store.owners.service.clone(), Department::Service);
     let due = deal.delivered_at.max(now) + Duration::days(FIRST_SERVICE_DUE_DAYS);
-    let task = Task::open(customer, TaskKind::FirstService, format!("first-service-{}", deal.deal_id), owner, due, now)
+    let task = Task::open(customer, TaskKind::FirstService, first_service_task_id(&deal.deal_id), owner, due, now)
         .note(format!(
             "set {first_name}'s first service appointment for the {} (delivered by {})",
             deal.vehicle.describe(),
@@ -117,6 +131,59 @@ pub fn decide(
     record.tasks.push(task);
     record.profile = Some((profile, state.version));
     Change::new(event_id).lasting_key(natural_key(store, deal)).facts(facts).record(record)
+}
+
+/// The claim on an unwind: a resend changes nothing.
+pub fn unwound_key(store: &StoreConfig, deal: &DealUnwound) -> String {
+    format!("deal.unwound#{}#{}", store.store_id, deal.deal_id)
+}
+
+/// What one unwound deal changes, decided from the customer's record. Pure.
+pub fn unwound(
+    store: &StoreConfig,
+    envelope: &Envelope,
+    deal: &DealUnwound,
+    customer: &CustomerId,
+    state: &CustomerState,
+    now: DateTime<Utc>,
+) -> Change {
+    let event_id = envelope.event_id.as_str();
+    let at = envelope.occurred_at;
+    let decided = Change::new(event_id).lasting_key(unwound_key(store, deal));
+    let known = state.profile.as_ref().and_then(|p| p.purchases.iter().find(|p| p.deal_id == deal.deal_id));
+    if known.is_some_and(|p| p.unwound_at.is_some()) {
+        return decided;
+    }
+    let mut record = RecordChange::new(customer.clone());
+    let mut profile =
+        state.profile.clone().unwrap_or_else(|| Customer::lead(&store.store_id, customer.phone.clone(), now));
+    profile.merge_dms(&deal.customer, now);
+    match profile.purchases.iter_mut().find(|p| p.deal_id == deal.deal_id) {
+        Some(p) => p.unwound_at = Some(at),
+        // Unwound before its delivery reached custops (the queue keeps no
+        // order): kept, so the delivery finds it and opens nothing.
+        None => profile.purchased(Purchase {
+            deal_id: deal.deal_id.clone(),
+            delivered_at: deal.delivered_at.unwrap_or(at),
+            vehicle: deal.vehicle.clone(),
+            salesperson: deal.salesperson.clone(),
+            unwound_at: Some(at),
+        }),
+    }
+    let touch = |kind: &str, summary: String| Touchpoint::of_envelope(envelope, kind, summary);
+    record.touch(touch("deal.unwound", format!("{} unwound (deal {})", deal.vehicle.describe(), deal.deal_id)));
+    let first_service = first_service_task_id(&deal.deal_id);
+    for t in state.tasks.iter().filter(|t| t.task_id == first_service && t.is_open()) {
+        record.touch(touch("task.closed", format!("{} closed: the deal was unwound", t.task_id)));
+        record.tasks.push(t.closed());
+    }
+    record.profile = Some((profile, state.version));
+    decided.record(record)
+}
+
+/// The first-service task of a deal.
+fn first_service_task_id(deal_id: &str) -> String {
+    format!("first-service-{deal_id}")
 }
 
 #[cfg(test)]

@@ -96,3 +96,42 @@ fn buying_again_after_a_win_back_counts_as_coming_back() {
     let change = decide(&northside(), &e, &d, &customer(MARIA), &state, at("2026-11-24T21:00:05Z"));
     assert!(change.facts.iter().any(|f| f.kind == FactKind::WinBackReturned));
 }
+
+fn unwind(event_id: &str, when: &str) -> (Envelope, DealUnwound) {
+    let data = json!({
+        "deal_id": "D-9001",
+        "customer": {"dms_id": "C1001", "first_name": "Maria", "last_name": "Gonzalez", "phone": "(512) 555-0142"},
+        "vehicle": {"vin": "1GNSKCKD5MR100001", "year": 2025, "make": "Chevrolet", "model": "Tahoe"},
+        "salesperson": {"id": "sp-7", "name": "Jordan Lee"}
+    });
+    let e = envelope("deal.unwound", event_id, when, data);
+    let d = serde_json::from_value(e.data.clone()).unwrap();
+    (e, d)
+}
+
+#[test]
+fn an_unwound_deal_closes_its_first_service_task_and_stays_on_the_record_as_unwound() {
+    let delivered = state_after(&deliver(&CustomerState::default(), Some(true)));
+    let (e, d) = unwind("feed-u1", "2026-11-26T15:00:00Z");
+    let change = unwound(&northside(), &e, &d, &customer(MARIA), &delivered, at("2026-11-26T15:00:05Z"));
+    let r = &change.records[0];
+    assert!(r.text.is_none(), "an unwind texts nobody");
+    assert_eq!(r.tasks.len(), 1);
+    assert_eq!((r.tasks[0].task_id.as_str(), r.tasks[0].status), ("first-service-D-9001", TaskStatus::Done));
+    let (profile, _) = r.profile.as_ref().unwrap();
+    assert_eq!(profile.purchases.len(), 1);
+    assert_eq!(profile.purchases[0].unwound_at, Some(at("2026-11-26T15:00:00Z")));
+    assert_eq!(change.lasting_keys, ["deal.unwound#northside-chevy#D-9001"]);
+
+    let again = unwound(&northside(), &e, &d, &customer(MARIA), &state_after(&change), at("2026-11-26T16:00:00Z"));
+    assert!(again.records.is_empty(), "an unwind twice changes nothing more");
+}
+
+#[test]
+fn an_unwind_that_arrives_before_its_delivery_keeps_the_delivery_from_opening_work() {
+    let (e, d) = unwind("feed-u1", "2026-11-26T15:00:00Z");
+    let first = unwound(&northside(), &e, &d, &customer(MARIA), &CustomerState::default(), at("2026-11-26T15:00:05Z"));
+    assert!(first.records[0].tasks.is_empty());
+    let after = deliver(&state_after(&first), Some(true));
+    assert!(after.records.is_empty(), "the delivery of an unwound deal opens no first-service task");
+}

@@ -283,5 +283,9 @@ impl CustomerView {
 }
 
 pub(crate) fn purchase(store: &StoreConfig, p: &custops::model::Purchase) -> String {
-    format!("{} on {}", p.vehicle.describe(), local(store, p.delivered_at))
+    let bought = format!("{} on {}", p.vehicle.describe(), local(store, p.delivered_at));
+    match p.unwound_at {
+        Some(at) => format!("{bought}, unwound {}", local(store, at)),
+        None => bought,
+    }
 }

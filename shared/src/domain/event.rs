@@ -74,6 +74,7 @@ pub fn topic_for(event_type: &str) -> Option<&'static str> {
         "ro.status_changed"
         | "ro.closed"
         | "deal.delivered"
+        | "deal.unwound"
         | "appointment.booked"
         | "appointment.missed"
         | "appointment.cancelled" => Some("dms-events"),
@@ -118,6 +119,7 @@ impl Envelope {
             "ro.status_changed" => self.data::<RoStatusChanged>().map(drop),
             "ro.closed" => self.data::<RoClosed>().map(drop),
             "deal.delivered" => self.data::<DealDelivered>().map(drop),
+            "deal.unwound" => self.data::<DealUnwound>().map(drop),
             "appointment.booked" => self.data::<AppointmentBooked>().map(drop),
             "appointment.cancelled" => self.data::<AppointmentCancelled>().map(drop),
             _ => self.data::<AppointmentMissed>().map(drop),
@@ -325,6 +327,31 @@ impl EventData for DealDelivered {
 }
 
 impl CustomerEvent for DealDelivered {
+    fn customer(&self) -> &DmsCustomer {
+        &self.customer
+    }
+}
+
+/// `deal.unwound` on `dms-events`: the DMS unwound a deal (the feed
+/// publishes it for a deal snapshot whose `status` becomes `unwound`,
+/// CONTRACT.md section 13). The purchase leaves the open work; the
+/// envelope's `occurred_at` is when.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DealUnwound {
+    pub deal_id: String,
+    pub customer: DmsCustomer,
+    pub vehicle: Vehicle,
+    pub salesperson: Person,
+    /// When it was delivered, when the DMS said.
+    #[serde(default)]
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+impl EventData for DealUnwound {
+    const EVENT_TYPE: &'static str = "deal.unwound";
+}
+
+impl CustomerEvent for DealUnwound {
     fn customer(&self) -> &DmsCustomer {
         &self.customer
     }

@@ -65,8 +65,9 @@ pub fn state_of(snapshot: &Snapshot) -> String {
 
 /// The events of a snapshot whose state changed (section 13's table). A
 /// repair order's close, an appointment's booking, a deal's delivery are
-/// the event however the thing was first seen; `completed` appointments,
-/// `pending` and `unwound` deals are remembered and publish nothing.
+/// the event however the thing was first seen; `completed` appointments and
+/// `pending` deals are remembered and publish nothing; an `unwound` deal
+/// publishes `deal.unwound` (the purchase leaves the open work).
 pub fn events_of(snapshot: &Snapshot, as_of: DateTime<Utc>, state: &str) -> Vec<Value> {
     let event = |event_type: &str, data: Value| {
         json!({
@@ -159,6 +160,15 @@ pub fn events_of(snapshot: &Snapshot, as_of: DateTime<Utc>, state: &str) -> Vec<
                 }
             }
             vec![event("deal.delivered", data)]
+        }
+        Thing::Deal(d) if d.status == DealStatus::Unwound => {
+            let mut data = json!({
+                "deal_id": d.deal_id, "customer": d.customer, "vehicle": d.vehicle, "salesperson": d.salesperson,
+            });
+            if let Some(at) = d.delivered_at {
+                data["delivered_at"] = json!(at);
+            }
+            vec![event("deal.unwound", data)]
         }
         Thing::Deal(_) => Vec::new(),
     }

@@ -151,7 +151,7 @@ fn appointments_book_reschedule_cancel_and_miss() {
 }
 
 #[test]
-fn a_delivery_carries_the_co_buyer_and_the_terms_and_an_unwind_publishes_nothing() {
+fn a_delivery_carries_the_co_buyer_and_the_terms_and_an_unwind_is_its_own_event() {
     let out = run(&[deal("pending", "2026-11-19T10:00:00Z"), deal("delivered", "2026-11-20T22:30:00Z")]);
     assert!(out[0].is_empty());
     let d = &out[1][0];
@@ -164,7 +164,12 @@ fn a_delivery_carries_the_co_buyer_and_the_terms_and_an_unwind_publishes_nothing
     assert_eq!(d.data["delivered_at"], "2026-11-20T22:00:00Z");
     let out = run(&[deal("delivered", "2026-11-20T22:30:00Z"), deal("unwound", "2026-11-23T10:00:00Z")]);
     assert_eq!(types(&out[0]), vec!["deal.delivered"]);
-    assert!(out[1].is_empty());
+    assert_eq!(types(&out[1]), vec!["deal.unwound"]);
+    assert_eq!(out[1][0].data["deal_id"], "D-9001");
+    assert_eq!(out[1][0].data["delivered_at"], "2026-11-20T22:00:00Z");
+    let out = run(&[deal("unwound", "2026-11-23T10:00:00Z"), deal("unwound", "2026-11-24T10:00:00Z")]);
+    assert_eq!(types(&out[0]), vec!["deal.unwound"], "an unwind first seen is still the unwind");
+    assert!(out[1].is_empty(), "and changes nothing when said again");
 }
 
 #[test]

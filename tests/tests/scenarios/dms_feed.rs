@@ -250,3 +250,43 @@ async fn an_appointment_booked_moved_and_missed_through_the_hook_is_each_change_
     assert_eq!(seen.iter().filter(|k| *k == "appointment.missed").count(), 1, "{seen:?}");
     assert!(h.dlq().await.is_empty());
 }
+
+#[tokio::test]
+async fn a_deal_delivered_then_unwound_through_the_hook_leaves_no_first_service_work() {
+    let h = Harness::start(NOW).await;
+    with_secret(&h).await;
+    let http = h.stack.serve_http(0).await.unwrap();
+    let dms = Connector::to(&h, &http.url);
+    let deal = |status: &str, as_of: &str| {
+        json!({"kind": "deal", "store_id": "northside-chevy", "as_of": as_of, "deal_id": "D-9001", "status": status,
+               "delivered_at": "2026-11-20T22:00:00Z",
+               "customer": {"dms_id": "C-77", "first_name": "Maria", "last_name": "Lopez", "phone": "(512) 555-0142"},
+               "vehicle": {"vin": "1GNSKCKD5MR000002", "year": 2027, "make": "Chevrolet", "model": "Equinox"},
+               "salesperson": {"id": "S-4", "name": "Ana"}, "purchase_type": "lease", "term_months": 36,
+               "first_payment_on": "2026-12-20"})
+    };
+    let maria = CustomerId::new("northside-chevy", Phone::parse(MARIA).unwrap());
+    let open_first_service = |state: &custops::model::CustomerState| {
+        state.tasks.iter().filter(|t| t.kind == custops::model::TaskKind::FirstService && t.is_open()).count()
+    };
+
+    assert_eq!(dms.send(deal("delivered", "2026-11-21T08:00:00Z").to_string()).await.0, 202);
+    h.settle().await;
+    let state = h.table().customer_state(&maria).await.unwrap();
+    assert_eq!(open_first_service(&state), 1, "{:?}", state.tasks);
+
+    // The deal is unwound, and the connector says so twice.
+    for as_of in ["2026-11-23T10:00:00Z", "2026-11-23T10:05:00Z"] {
+        assert_eq!(dms.send(deal("unwound", as_of).to_string()).await.0, 202);
+        h.settle().await;
+    }
+    let state = h.table().customer_state(&maria).await.unwrap();
+    assert_eq!(open_first_service(&state), 0, "{:?}", state.tasks);
+    let purchases = &state.profile.as_ref().unwrap().purchases;
+    assert_eq!(purchases.len(), 1);
+    assert_eq!(purchases[0].unwound_at.map(|t| t.to_rfc3339()).as_deref(), Some("2026-11-23T10:00:00+00:00"));
+    let timeline = h.table().timeline(&maria).await.unwrap();
+    assert_eq!(timeline.touchpoints.iter().filter(|t| t.kind == "deal.unwound").count(), 1);
+    assert!(h.sms().await.is_empty(), "a deal's delivery and unwind text nobody");
+    assert!(h.dlq().await.is_empty());
+}

@@ -203,6 +203,10 @@ pub struct Purchase {
     pub delivered_at: DateTime<Utc>,
     pub vehicle: Vehicle,
     pub salesperson: Person,
+    /// When the DMS unwound the deal: it is no purchase to follow up
+    /// (no first service, delivery check or maturity work after it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unwound_at: Option<DateTime<Utc>>,
 }
 
 /// The store reached out about the lapse after the visit at `visit_at`.
