@@ -14,8 +14,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use custops::https;
 use http_body_util::Empty;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -191,25 +191,13 @@ impl Verifier {
 /// The largest key set read (a pool's is about 2 KB).
 const MAX_JWKS: usize = 64 * 1024;
 
-type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<bytes::Bytes>>;
+type HttpClient = Client<https::Connector, Empty<bytes::Bytes>>;
 
-/// An HTTP/1.1 client over rustls that trusts the AWS roots alone (plain
-/// HTTP too, for the local emulator); none if they were refused.
+/// The workspace's HTTPS client ([`custops::https`]), trusting the AWS roots
+/// alone (plain HTTP too, for the local emulator); none if they were refused.
 fn http_client() -> Option<HttpClient> {
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(custops::aws::AWS_ROOTS) {
-        roots.add(cert.ok()?).ok()?;
-    }
-    let config =
-        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .ok()?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-    let https =
-        hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config).https_or_http().enable_http1().build();
-    Some(Client::builder(hyper_util::rt::TokioExecutor::new()).build(https))
+    let config = https::tls_config(https::Trust::Aws).ok()?;
+    Some(https::client(https::connector(config, Some(Duration::from_secs(3)))))
 }
 
 /// jsonwebtoken's cryptography through ring (which rustls already links):

@@ -58,28 +58,21 @@ pub async fn for_lambda() -> SdkConfig {
     config.http_client(client).build()
 }
 
-/// The SDK's HTTPS client (hyper, rustls on ring), trusting only [`AWS_ROOTS`].
-pub fn aws_https_client() -> Result<SharedHttpClient, impl std::error::Error> {
-    use aws_smithy_http_client::tls::{TlsContext, TrustStore};
-    let trust = TrustStore::empty().with_pem_certificate(AWS_ROOTS);
-    TlsContext::builder().with_trust_store(trust).build().map(|context| https_client(Some(context)))
+/// The SDK's HTTPS client ([`crate::https`]: HTTP/1.1, rustls on ring),
+/// trusting only [`AWS_ROOTS`].
+pub fn aws_https_client() -> Result<SharedHttpClient, crate::https::TlsError> {
+    crate::https::sdk_client(crate::https::Trust::Aws)
 }
 
 /// The SDK's HTTPS client trusting the system's store (an operator's
 /// machine, whose proxy or endpoint may chain elsewhere); plain HTTP too.
+/// A machine with no usable store (a bare container) gets the AWS roots.
 pub fn system_https_client() -> SharedHttpClient {
-    https_client(None)
-}
-
-/// The SDK crates' `default-https-client` is off (it links aws-lc): every
-/// configuration is given a client built here, on ring.
-fn https_client(trust: Option<aws_smithy_http_client::tls::TlsContext>) -> SharedHttpClient {
-    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
-    let builder = aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
-    match trust {
-        Some(context) => builder.tls_context(context).build_https(),
-        None => builder.build_https(),
-    }
+    use crate::https::{sdk_client, Trust};
+    sdk_client(Trust::System).or_else(|_| sdk_client(Trust::Aws)).unwrap_or_else(|e| {
+        // Only a broken build refuses its own roots (a test holds them).
+        panic!("no TLS configuration at all: {e}")
+    })
 }
 
 /// A configuration for an operator command: the emulator at `endpoint` when one

@@ -18,4 +18,5 @@ pub mod env;
 pub mod error;
 pub mod function;
 pub mod http;
+pub mod https;
 pub mod telemetry;
