@@ -35,6 +35,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use tracing::info;
 
+pub mod object;
+
 /// The function's name, as in `infra/template.yaml`.
 pub const NAME: &str = "dms-feed";
 
@@ -81,7 +83,7 @@ pub struct Feed {
     pub deps: Deps,
     sns: aws_sdk_sns::Client,
     topic_arn: String,
-    s3: aws_sdk_s3::Client,
+    objects: object::Objects,
     bucket: String,
 }
 
@@ -100,13 +102,15 @@ impl Feed {
         let deps = Deps::from_env(NAME, env, config, clock)?;
         // The outbound path's SNS client: no second set of clients at the cold start.
         let sns = deps.outbound.sns().clone();
-        // The emulator answers at one host: its buckets are paths, not names.
-        let s3 = aws_sdk_s3::config::Builder::from(config).force_path_style(config.endpoint_url().is_some()).build();
+        let objects = object::Objects::new(config).map_err(|reason| ConfigError::Invalid {
+            name: DMS_FEED_BUCKET,
+            reason: format!("the feed bucket cannot be read: {reason}"),
+        })?;
         Ok(Self {
             deps,
             sns,
             topic_arn: env.required(DMS_EVENTS_TOPIC_ARN)?,
-            s3: aws_sdk_s3::Client::from_conf(s3),
+            objects,
             bucket: env.required(DMS_FEED_BUCKET)?,
         })
     }
@@ -202,15 +206,13 @@ impl Feed {
             },
         };
         let aws = |what: &str, e: String| ProcessError::Aws { what: format!("{what} {key}"), reason: e };
-        let mut get = self.s3.get_object().bucket(&self.bucket).key(&key);
-        if !etag.is_empty() {
-            get = get.if_match(format!("\"{etag}\""));
-        }
-        let object =
-            get.send().await.map_err(|e| aws("reading", aws_sdk_s3::error::DisplayErrorContext(&e).to_string()))?;
+        let body = self
+            .objects
+            .get(&self.bucket, &key, Some(etag.as_str()).filter(|e| !e.is_empty()))
+            .await
+            .map_err(|e| aws("reading", e))?;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Row>>(4);
-        let reader =
-            Blocking { inner: Box::pin(object.body.into_async_read()), handle: tokio::runtime::Handle::current() };
+        let reader = object::BodyReader::new(body, tokio::runtime::Handle::current());
         let store_for_rows = (*store).clone();
         let reading = tokio::task::spawn_blocking(move || read_rows(reader, format, &store_for_rows, &tx));
         let mut since_checkpoint = 0;
@@ -494,17 +496,4 @@ fn read_rows(
         let _ = tx.blocking_send(chunk);
     }
     Ok(())
-}
-
-/// An object's body read synchronously on a blocking thread.
-struct Blocking<R> {
-    inner: R,
-    handle: tokio::runtime::Handle,
-}
-
-impl<R: tokio::io::AsyncRead + Unpin> std::io::Read for Blocking<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        use tokio::io::AsyncReadExt;
-        self.handle.block_on(self.inner.read(buf))
-    }
 }
