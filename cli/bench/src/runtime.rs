@@ -248,7 +248,9 @@ pub async fn runtime(runs: usize, latency: std::time::Duration) -> Result<Runtim
         let p = BootstrapProcess::spawn(&lambda_dir.join(f).join("bootstrap"), f, &env_of(f), Some(&emulator.endpoint))
             .await?;
         p.ready(Span::from_secs(10)).await?;
-        invoke(&p, sample_payload(f, &callers)?).await.map_err(|e| format!("{f}: {e}"))?;
+        invoke(&p, sample_payload(f, &callers)?)
+            .await
+            .map_err(|e| format!("{f}: {e}; its log:\n{}", p.logs().join("\n")))?;
         peak_rss.push((f.clone(), p.peak_rss().unwrap_or_default()));
     }
 

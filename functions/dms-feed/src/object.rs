@@ -45,11 +45,11 @@ pub struct Objects {
 
 impl Objects {
     /// From the function's configuration (its credentials, region and
-    /// endpoint), trusting what its SDK clients trust.
+    /// endpoint), trusting what its SDK clients trust on Lambda: the AWS
+    /// roots alone (the system's store is hundreds of certificates to parse
+    /// at a cold start; the local emulator answers plain HTTP).
     pub fn new(config: &aws_config::SdkConfig) -> Result<Self, String> {
-        let trust = if config.endpoint_url().is_some() { https::Trust::System } else { https::Trust::Aws };
-        let tls =
-            https::tls_config(trust).or_else(|_| https::tls_config(https::Trust::Aws)).map_err(|e| e.to_string())?;
+        let tls = https::tls_config(https::Trust::Aws).map_err(|e| e.to_string())?;
         Ok(Self {
             client: https::client(https::connector(tls, Some(Duration::from_secs(3)))),
             credentials: config.credentials_provider().ok_or("no credentials")?,
