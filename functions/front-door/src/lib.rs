@@ -622,32 +622,51 @@ impl Route {
     }
 }
 
-/// A call a provider reported missed, in its own words.
+/// A call a provider reported, in its own words.
 #[derive(Debug, Clone)]
-pub struct MissedCall<'a> {
-    /// `twilio-{CallSid}`, `ringcentral-{telephonySessionId}`.
+pub struct Call<'a> {
+    /// `twilio-{CallSid}`, `ringcentral-{telephonySessionId}` (an answered
+    /// call's event id adds `-answered`).
     pub event_id: String,
     pub occurred_at: chrono::DateTime<chrono::Utc>,
     pub call_id: &'a str,
     pub from: &'a str,
     /// The store line called.
     pub to: &'a str,
-    pub voicemail: bool,
+    pub outcome: CallOutcome,
 }
 
-/// A `call.missed` envelope of `store_id` from a provider's call (its
-/// department the called line's), checked as section 3 input (what a bad
-/// value would do downstream, it does here: a 400).
-pub fn call_missed(store_id: &str, call: MissedCall<'_>, departments: &Departments) -> Result<Envelope, Refusal> {
-    let body = serde_json::json!({
-        "event_id": call.event_id,
-        "event_type": "call.missed",
-        "occurred_at": call.occurred_at,
-        "store_id": store_id,
-        "data": {
-            "call_id": call.call_id, "from": call.from, "to": call.to,
-            "department": departments.of(call.to).as_str(), "voicemail": call.voicemail,
+/// What became of a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallOutcome {
+    /// Nobody answered (`call.missed`).
+    Missed { voicemail: bool },
+    /// The store answered (`call.answered`, section 14).
+    Answered { duration_seconds: Option<u32> },
+}
+
+/// The `call.missed` or `call.answered` envelope of `store_id` from a
+/// provider's call (its department the called line's), checked as section 3
+/// input (what a bad value would do downstream, it does here: a 400).
+pub fn call_event(store_id: &str, call: Call<'_>, departments: &Departments) -> Result<Envelope, Refusal> {
+    let mut data = serde_json::json!({
+        "call_id": call.call_id, "from": call.from, "to": call.to, "department": departments.of(call.to).as_str(),
+    });
+    let (event_type, event_id) = match call.outcome {
+        CallOutcome::Missed { voicemail } => {
+            data["voicemail"] = voicemail.into();
+            ("call.missed", call.event_id)
         }
+        CallOutcome::Answered { duration_seconds } => {
+            if let Some(d) = duration_seconds {
+                data["duration_seconds"] = d.into();
+            }
+            ("call.answered", format!("{}-answered", call.event_id))
+        }
+    };
+    let body = serde_json::json!({
+        "event_id": event_id, "event_type": event_type, "occurred_at": call.occurred_at,
+        "store_id": store_id, "data": data,
     });
     let envelope = Envelope::parse(&body.to_string()).map_err(|e| Refusal::invalid(e.to_string()))?;
     envelope.check().map_err(|e| Refusal::invalid(e.to_string()))?;

@@ -12,13 +12,18 @@
 //! - A party with `direction` `Inbound` and `missedCall` true is a missed
 //!   call: `call.missed` with event id `ringcentral-{telephonySessionId}` (a
 //!   second event for the same session is the same event).
+//! - A party with `direction` `Inbound`, `missedCall` false and status
+//!   `Disconnected` is a call the store answered and that has ended
+//!   (section 14): `call.answered`, event id
+//!   `ringcentral-{telephonySessionId}-answered` (the event carries no
+//!   duration).
 
 use chrono::{DateTime, Utc};
 use custops::event::Envelope;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use crate::{call_missed, Departments, HookRequest, MissedCall, Refusal, WebhookSecrets};
+use crate::{call_event, Call, CallOutcome, Departments, HookRequest, Refusal, WebhookSecrets};
 
 pub const VALIDATION_TOKEN: &str = "validation-token";
 pub const VERIFICATION_TOKEN: &str = "verification-token";
@@ -93,7 +98,7 @@ struct PartyStatus {
     code: Option<String>,
 }
 
-/// The missed call a checked event reports, if it reports one.
+/// The missed or answered call a checked event reports, if any.
 pub fn call(
     store_id: &str,
     req: &HookRequest,
@@ -103,30 +108,37 @@ pub fn call(
     let event: Notification = serde_json::from_slice(&req.body).map_err(|e| {
         Refusal::invalid(format!("not a telephony-session event: {}", custops::phone::redact_digits(&e.to_string())))
     })?;
-    let missed = event.body.parties.iter().find(|p| p.direction.as_deref() == Some("Inbound") && p.missed_call);
-    let Some(party) = missed else { return Ok(None) };
+    let code = |p: &Party| p.status.as_ref().and_then(|s| s.code.clone()).unwrap_or_default();
+    let inbound = |p: &&Party| p.direction.as_deref() == Some("Inbound");
+    let found = event.body.parties.iter().filter(inbound).find_map(|p| {
+        if p.missed_call {
+            // Left for voicemail: the party's status says so.
+            Some((p, CallOutcome::Missed { voicemail: code(p).eq_ignore_ascii_case("VoiceMail") }))
+        } else if code(p).eq_ignore_ascii_case("Disconnected") {
+            Some((p, CallOutcome::Answered { duration_seconds: None }))
+        } else {
+            None
+        }
+    });
+    let Some((party, outcome)) = found else { return Ok(None) };
     let number = |n: &Option<PartyNumber>| n.as_ref().and_then(|n| n.phone_number.clone()).filter(|n| !n.is_empty());
-    let from =
-        number(&party.from).ok_or_else(|| Refusal::invalid("the missed call's party has no from.phoneNumber"))?;
-    let to = number(&party.to).ok_or_else(|| Refusal::invalid("the missed call's party has no to.phoneNumber"))?;
+    let from = number(&party.from).ok_or_else(|| Refusal::invalid("the call's party has no from.phoneNumber"))?;
+    let to = number(&party.to).ok_or_else(|| Refusal::invalid("the call's party has no to.phoneNumber"))?;
     if !departments.owns(&to) {
         // One RingCentral account serving a group sends every store's route
         // every call of the account: a call to another store's number is
         // that store's, not this one's (section 9).
-        tracing::info!(store_id, "a missed call to a number that is not this store's: not published here");
+        tracing::info!(store_id, "a call to a number that is not this store's: not published here");
         return Ok(None);
     }
-    // Left for voicemail: the party's status says so.
-    let voicemail =
-        party.status.as_ref().and_then(|s| s.code.as_deref()).is_some_and(|c| c.eq_ignore_ascii_case("VoiceMail"));
     let session = &event.body.telephony_session_id;
-    let call = MissedCall {
+    let call = Call {
         event_id: format!("ringcentral-{session}"),
         occurred_at: event.body.event_time.or(event.timestamp).unwrap_or(now),
         call_id: session,
         from: &from,
         to: &to,
-        voicemail,
+        outcome,
     };
-    call_missed(store_id, call, departments).map(Some)
+    call_event(store_id, call, departments).map(Some)
 }

@@ -113,7 +113,12 @@ fn twilio_callback(extra: &[(&str, &str)]) -> HookRequest {
         ("Timestamp", "Mon, 23 Nov 2026 16:05:00 +0000"),
         ("ApiVersion", "2010-04-01"),
     ];
-    params.extend_from_slice(extra);
+    for &(name, value) in extra {
+        match params.iter_mut().find(|(k, _)| *k == name) {
+            Some(p) => p.1 = value,
+            None => params.push((name, value)),
+        }
+    }
     let (owned, body) = form(&params);
     let url = "https://hooks.example.com/hooks/northside-chevy/twilio/voice";
     let signature = twilio::signature("12345", url, &owned);
@@ -143,12 +148,34 @@ fn an_unanswered_inbound_call_becomes_call_missed_with_the_lines_department() {
         twilio_callback(&[("RecordingUrl", "https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE1")]);
     let event = twilio::call("northside-chevy", &voicemail, &secrets(), now, &lines(), None).unwrap().unwrap();
     assert_eq!(event.data["voicemail"], true);
-    let answered = twilio_callback(&[("DialCallStatus", "completed")]);
-    assert_eq!(id(twilio::call("northside-chevy", &answered, &secrets(), now, &lines(), None)), Ok(None));
+    let no_duration = twilio_callback(&[("DialCallStatus", "completed")]);
+    assert_eq!(id(twilio::call("northside-chevy", &no_duration, &secrets(), now, &lines(), None)), Ok(None));
     for status in twilio::MISSED {
         let req = twilio_callback(&[("DialCallStatus", status)]);
         assert!(twilio::call("northside-chevy", &req, &secrets(), now, &lines(), None).unwrap().is_some(), "{status}");
     }
+}
+
+/// The status callback of a call the dialled line answered (Twilio's
+/// `<Dial action>` parameters: `DialCallStatus` `completed`,
+/// `DialCallDuration`), and a direct call's (`CallStatus`, `CallDuration`).
+#[test]
+fn an_answered_inbound_call_becomes_call_answered_with_its_duration() {
+    let now = at("2026-11-23T16:06:00Z");
+    let req = twilio_callback(&[("DialCallStatus", "completed"), ("DialCallDuration", "184")]);
+    let event = twilio::call("northside-chevy", &req, &secrets(), now, &lines(), None).unwrap().expect("answered");
+    assert_eq!(event.event_type, "call.answered");
+    assert_eq!(event.event_id, "twilio-CA5f2b1c0e9d8a7b6c5d4e3f2a1b0c9d8e-answered", "not the missed call's id");
+    assert_eq!(
+        (&event.data["duration_seconds"], &event.data["department"]),
+        (&serde_json::json!(184), &serde_json::json!("service"))
+    );
+    let direct = twilio_callback(&[("CallDuration", "62")]);
+    let event = twilio::call("northside-chevy", &direct, &secrets(), now, &lines(), None).unwrap().unwrap();
+    assert_eq!(event.data["duration_seconds"], 62);
+    // An outbound call the store made is not a caller's.
+    let outbound = twilio_callback(&[("Direction", "outbound-api"), ("CallDuration", "62")]);
+    assert_eq!(id(twilio::call("northside-chevy", &outbound, &secrets(), now, &lines(), None)), Ok(None));
 }
 
 #[test]
@@ -263,8 +290,18 @@ fn ringcentral_handshake_token_and_missed_call() {
         (missed.data["from"].as_str(), missed.data["department"].as_str()),
         (Some("+15125550177"), Some("service"))
     );
+    // The same party answered and now ended: the call the store answered.
     let answered = request(path, &[("verification-token", "rc-token")], &ringcentral_event(false));
-    assert_eq!(id(ringcentral::call("northside-chevy", &answered, now, &lines())), Ok(None));
+    let ended = ringcentral::call("northside-chevy", &answered, now, &lines()).unwrap().expect("an answered call");
+    assert_eq!(
+        (ended.event_type.as_str(), ended.event_id.as_str()),
+        ("call.answered", "ringcentral-s-a0d7c8a3c2b5e4f6a1b2c3d4e5f6a7b8-answered")
+    );
+    assert_eq!(ended.data["from"], "+15125550177");
+    // Still ringing, or talking: nothing yet.
+    let ringing = String::from_utf8(ringcentral_event(false)).unwrap().replace("Disconnected", "Answered");
+    let ringing = request(path, &[("verification-token", "rc-token")], ringing.as_bytes());
+    assert_eq!(id(ringcentral::call("northside-chevy", &ringing, now, &lines())), Ok(None));
 
     // A subscription made with a validationToken: the token in Validation-Token, echoed.
     let validated = request(path, &[("validation-token", "rc-token")], &ringcentral_event(true));

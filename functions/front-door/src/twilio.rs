@@ -17,6 +17,11 @@
 //! left (`RecordingUrl` present). It becomes `call.missed` with event id
 //! `twilio-{CallSid}`: a retry, or a second callback for the same call, is
 //! the same event.
+//!
+//! An answered call (section 14): `Direction` `inbound` and `DialCallStatus`
+//! (else `CallStatus`) `completed` with its duration (`DialCallDuration`,
+//! else `CallDuration`), no voicemail left. It becomes `call.answered` with
+//! event id `twilio-{CallSid}-answered`.
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
@@ -24,7 +29,7 @@ use custops::event::Envelope;
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 
-use crate::{call_missed, Departments, HookRequest, MissedCall, Refusal, WebhookSecrets};
+use crate::{call_event, Call, CallOutcome, Departments, HookRequest, Refusal, WebhookSecrets};
 
 pub const SIGNATURE: &str = "x-twilio-signature";
 
@@ -95,7 +100,7 @@ fn with_and_without_port(scheme: &str, host: &str) -> [String; 2] {
     [host.to_owned(), other_host]
 }
 
-/// Checks the request; the missed call it reports, if it reports one.
+/// Checks the request; the missed or answered call it reports, if any.
 pub fn call(
     store_id: &str,
     req: &HookRequest,
@@ -122,7 +127,20 @@ pub fn call(
     let voicemail = param("RecordingUrl").is_some();
     let status = param("DialCallStatus").or_else(|| param("CallStatus")).unwrap_or_default();
     let inbound = param("Direction") == Some("inbound");
-    if !inbound || !(voicemail || MISSED.contains(&status)) {
+    let duration = |name: &str| param(name).and_then(|d| d.parse::<u32>().ok());
+    let outcome = if voicemail || MISSED.contains(&status) {
+        CallOutcome::Missed { voicemail }
+    } else if status == "completed" {
+        let seconds =
+            if param("DialCallStatus").is_some() { duration("DialCallDuration") } else { duration("CallDuration") };
+        match seconds {
+            Some(d) => CallOutcome::Answered { duration_seconds: Some(d) },
+            None => return Ok(None),
+        }
+    } else {
+        return Ok(None);
+    };
+    if !inbound {
         return Ok(None);
     }
     let from = param("From").ok_or_else(|| Refusal::invalid("From is missing"))?;
@@ -131,7 +149,6 @@ pub fn call(
         .and_then(|t| DateTime::parse_from_rfc2822(t).ok())
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or(now);
-    let call =
-        MissedCall { event_id: format!("twilio-{call_sid}"), occurred_at, call_id: call_sid, from, to, voicemail };
-    call_missed(store_id, call, departments).map(Some)
+    let call = Call { event_id: format!("twilio-{call_sid}"), occurred_at, call_id: call_sid, from, to, outcome };
+    call_event(store_id, call, departments).map(Some)
 }

@@ -1,22 +1,27 @@
 //! `missed-call`: texts back a caller who reached nobody, with context, and
 //! gives someone at the store the callback.
 //!
-//! Trigger: `call.missed` events on the `carrier-events` topic, through the
-//! function's SQS queue (filter policy on `event_type`).
+//! Trigger: `call.missed` and `call.answered` events on the `carrier-events`
+//! topic, through the function's SQS queue (filter policy on `event_type`).
 //! Reads: the store config (cached), the caller's current state (one Query).
 //! Decides ([`decide`], pure): the customer (a lead if new), the callback task
 //! and its owner, the text-back (at most one per caller per 24 hours), the
 //! timeline and the day's fact. Applies it in one transaction (claims on the
 //! event id and the call id), then one SNS publish (class `reply`) and one
 //! mark-sent.
+//! [`answered`] (section 14): a call the store answered goes on the caller's
+//! record and closes their open callbacks (from calls before it) as
+//! `reached`; a number with no record gets none.
 
 use chrono::{DateTime, Duration, Utc};
 use tracing::{info, warn};
 
 use custops::batch::Message;
-use custops::event::{CallMissed, Envelope};
+use custops::event::{CallAnswered, CallMissed, Envelope, EventData};
 use custops::function::SqsFunction;
-use custops::model::{Calls, Customer, CustomerState, Fact, FactKind, RepairOrder, Task, TaskKind, Touchpoint};
+use custops::model::{
+    Calls, Customer, CustomerState, Fact, FactKind, RepairOrder, Task, TaskKind, TaskOutcome, Touchpoint,
+};
 use custops::outbound::{plan, Plan, TextRequest};
 use custops::store::{clock_words, Department, StoreConfig};
 use custops::templates;
@@ -35,6 +40,9 @@ impl SqsFunction for MissedCall {
     const NAME: &'static str = "missed-call";
 
     async fn process(deps: &Deps, message: Message) -> Result<(), ProcessError> {
+        if Envelope::parse(&message.body)?.event_type == CallAnswered::EVENT_TYPE {
+            return on_answered(deps, &message).await;
+        }
         let Event { envelope, data: call, store } = deps.event::<CallMissed>(&message).await?;
         let change = match caller(&store, &call) {
             Ok(phone) => {
@@ -53,6 +61,57 @@ impl SqsFunction for MissedCall {
         }
         Ok(())
     }
+}
+
+/// A call the store answered: on the caller's record, if they have one.
+async fn on_answered(deps: &Deps, message: &Message) -> Result<(), ProcessError> {
+    let Event { envelope, data: call, store } = deps.event::<CallAnswered>(message).await?;
+    let phone = match Phone::parse(&call.from) {
+        Ok(p) if !store.owns_number(&p) => p,
+        _ => {
+            info!("an answered call from no customer's number: nothing to record");
+            return Ok(());
+        }
+    };
+    let customer = CustomerId::new(&store.store_id, phone);
+    let state = deps.table.customer_state(&customer).await?;
+    let change = answered(&store, &envelope, &call, &customer, &state);
+    if deps.apply(&store, change).await? != Applied::Duplicate {
+        info!(known = state.profile.is_some(), "answered call recorded");
+    }
+    Ok(())
+}
+
+/// What a call the store answered changes: a touchpoint on the caller's
+/// record and their open callbacks from before it closed as `reached`.
+/// Nothing for a number with no record (an answered call makes none). Pure.
+pub fn answered(
+    store: &StoreConfig,
+    envelope: &Envelope,
+    call: &CallAnswered,
+    customer: &CustomerId,
+    state: &CustomerState,
+) -> Change {
+    let at = envelope.occurred_at;
+    let decided =
+        Change::new(&envelope.event_id).lasting_key(format!("call.answered#{}#{}", store.store_id, call.call_id));
+    if state.profile.is_none() {
+        return decided;
+    }
+    let mut record = RecordChange::new(customer.clone());
+    let length = call.duration_seconds.map(|s| format!(", {}:{:02}", s / 60, s % 60)).unwrap_or_default();
+    record.touch(Touchpoint::of_envelope(
+        envelope,
+        CallAnswered::EVENT_TYPE,
+        format!("call answered ({}{length})", call.department.as_str()),
+    ));
+    for task in state.tasks.iter().filter(|t| t.is_open() && t.kind == TaskKind::Callback && t.created_at <= at) {
+        let id = format!("{}#{}", envelope.event_id, task.task_id);
+        let summary = format!("{} closed: the store reached them", task.task_id);
+        record.touch(Touchpoint::of_event(at, &id, "task.closed", summary));
+        record.tasks.push(Task { outcome: Some(TaskOutcome::Reached), done_at: Some(at), ..task.closed() });
+    }
+    decided.record(record)
 }
 
 /// The number to call and text back, or why there is none.

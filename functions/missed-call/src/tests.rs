@@ -191,3 +191,45 @@ fn every_change_is_on_the_callers_record_and_the_task_is_one_of_callback_kind() 
     let kinds: Vec<&str> = record(&change).touchpoints.iter().map(|t| t.kind.as_str()).collect();
     assert_eq!(kinds, ["call.missed", "task.created", "text.queued"]);
 }
+
+fn answered_call(occurred_at: &str) -> (Envelope, CallAnswered) {
+    let e = envelope(
+        "call.answered",
+        "twilio-CA9-answered",
+        occurred_at,
+        json!({"call_id": "CA9", "from": CALLER, "to": "+15125550100", "department": "service", "duration_seconds": 184}),
+    );
+    let data = e.data().unwrap();
+    (e, data)
+}
+
+#[test]
+fn an_answered_call_goes_on_the_record_and_closes_the_callers_earlier_callbacks_as_reached() {
+    let after_missed = custops::fixtures::state_after(&missed(&CustomerState::default(), "2026-11-23T16:05:00Z"));
+    let callback =
+        after_missed.tasks.iter().find(|t| t.kind == TaskKind::Callback).expect("the missed call's callback");
+    let (e, c) = answered_call("2026-11-23T17:30:00Z");
+    let change = answered(&northside(), &e, &c, &customer(CALLER), &after_missed);
+    assert_eq!(change.lasting_keys, ["call.answered#northside-chevy#CA9"]);
+    let r = record(&change);
+    assert!(r.text.is_none(), "an answered call texts nobody");
+    assert_eq!(r.tasks.len(), 1);
+    let closed = &r.tasks[0];
+    assert_eq!((closed.task_id.as_str(), closed.outcome), (callback.task_id.as_str(), Some(TaskOutcome::Reached)));
+    assert_eq!(closed.done_at, Some(at("2026-11-23T17:30:00Z")));
+    let touch = r.touchpoints.iter().find(|t| t.kind == "call.answered").expect("the call on the timeline");
+    assert!(touch.summary.contains("service") && touch.summary.contains("3:04"), "{}", touch.summary);
+
+    // A callback from a call after this one is still owed.
+    let (early, c) = answered_call("2026-11-23T15:00:00Z");
+    let change = answered(&northside(), &early, &c, &customer(CALLER), &after_missed);
+    assert!(record(&change).tasks.is_empty(), "the callback is from a later call");
+}
+
+#[test]
+fn an_answered_call_from_a_number_with_no_record_makes_none() {
+    let (e, c) = answered_call("2026-11-23T17:30:00Z");
+    let change = answered(&northside(), &e, &c, &customer(CALLER), &CustomerState::default());
+    assert!(change.records.is_empty());
+    assert_eq!(change.lasting_keys, ["call.answered#northside-chevy#CA9"]);
+}

@@ -70,7 +70,7 @@ impl Envelope {
 /// or `None` for a type custops does not take.
 pub fn topic_for(event_type: &str) -> Option<&'static str> {
     match event_type {
-        "call.missed" => Some("carrier-events"),
+        "call.missed" | "call.answered" => Some("carrier-events"),
         "ro.status_changed"
         | "ro.closed"
         | "deal.delivered"
@@ -116,6 +116,7 @@ impl Envelope {
         })?;
         match self.event_type.as_str() {
             "call.missed" => self.data::<CallMissed>().map(drop),
+            "call.answered" => self.data::<CallAnswered>().map(drop),
             "ro.status_changed" => self.data::<RoStatusChanged>().map(drop),
             "ro.closed" => self.data::<RoClosed>().map(drop),
             "deal.delivered" => self.data::<DealDelivered>().map(drop),
@@ -213,6 +214,24 @@ pub struct CallMissed {
 
 impl EventData for CallMissed {
     const EVENT_TYPE: &'static str = "call.missed";
+}
+
+/// `call.answered` on `carrier-events` (section 14): a call the store
+/// answered. It goes on the caller's record and closes their open callbacks
+/// as `reached`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CallAnswered {
+    pub call_id: String,
+    pub from: String,
+    pub to: String,
+    pub department: Department,
+    /// How long the call lasted, when the phone system says.
+    #[serde(default)]
+    pub duration_seconds: Option<u32>,
+}
+
+impl EventData for CallAnswered {
+    const EVENT_TYPE: &'static str = "call.answered";
 }
 
 /// A customer as the DMS sends it.

@@ -76,7 +76,7 @@ async fn a_twilio_missed_call_is_texted_back_once_and_bad_callers_are_refused() 
     assert_eq!(sms.len(), 1, "{sms:?}");
     assert_eq!(sms[0].phone_number, "+15125550177");
 
-    // An answered call publishes nothing; a wrong signature, another store's
+    // A completed call Twilio gives no duration publishes nothing; a wrong signature, another store's
     // path, and a store without a secret are refused alike.
     let answered = post_twilio(&client, &url, &twilio_form("CA-answered", "completed"), "12345").await;
     assert_eq!(answered.status(), 200);

@@ -188,3 +188,58 @@ async fn a_sales_call_from_a_customer_without_an_open_ro_goes_to_their_salespers
         "Hi James, this is Northside Chevrolet. Sorry we missed your call; we'll call you back shortly."
     );
 }
+
+/// Section 14: the store answers the caller's next call (Twilio's status
+/// callback through the front door, signed with the store's auth token): the
+/// call goes on the record and the callback from the missed call is closed
+/// as `reached`, with nothing texted.
+#[tokio::test]
+async fn an_answered_call_through_twilio_closes_the_callers_callback_as_reached() {
+    let h = Harness::start(MONDAY_1005_CST).await;
+    let secret = std::env::temp_dir().join(format!("custops-answered-secret-{}.json", std::process::id()));
+    std::fs::write(&secret, serde_json::json!({"twilio_auth_token": "twilio-token"}).to_string()).unwrap();
+    custops_cli::commands::secrets_put(&h.target, "northside-chevy", &secret).await.unwrap();
+    std::fs::remove_file(&secret).ok();
+    h.publish(&call_missed("c-1", "call-1", "(512) 555-0142", MONDAY_1005_CST)).await;
+    h.settle().await;
+    let phone = Phone::parse("+15125550142").unwrap();
+    let caller = custops::CustomerId::new("northside-chevy", phone);
+    let callback = h.table().customer_state(&caller).await.unwrap().open_task(TaskKind::Callback).unwrap().clone();
+    let texts = h.sms().await.len();
+
+    let http = h.stack.serve_http(0).await.unwrap();
+    let url = format!("{}/hooks/northside-chevy/twilio/voice", http.url);
+    let params: Vec<(String, String)> = [
+        ("AccountSid", "AC00000000000000000000000000000000"),
+        ("CallSid", "CA11111111111111111111111111111111"),
+        ("CallStatus", "completed"),
+        ("CallDuration", "184"),
+        ("Direction", "inbound"),
+        ("From", "+15125550142"),
+        ("To", "+15125550100"),
+        ("Timestamp", "Mon, 23 Nov 2026 17:30:00 +0000"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(&params).finish();
+    let signature = front_door::twilio::signature("twilio-token", &url, &params);
+    let answer = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-twilio-signature", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    h.settle().await;
+
+    let t = h.table().timeline(&caller).await.unwrap();
+    assert!(t.state.open_task(TaskKind::Callback).is_none(), "the callback is answered");
+    let closed = t.state.tasks.iter().find(|x| x.task_id == callback.task_id).expect("the callback, closed");
+    assert_eq!(closed.outcome, Some(custops::model::TaskOutcome::Reached));
+    assert!(t.touchpoints.iter().any(|p| p.kind == "call.answered" && p.summary.contains("3:04")));
+    assert_eq!(h.sms().await.len(), texts, "an answered call texts nobody");
+    assert!(h.dlq().await.is_empty());
+}

@@ -103,10 +103,31 @@ fn the_contracts_topics_exist_and_subscriptions_filter_on_event_type_with_raw_de
             assert!(s.properties["FilterPolicy"]["event_type"].is_array(), "{}", s.logical_id);
         }
     }
-    // The missed-call queue hears call.missed from carrier-events.
+    // The missed-call queue hears call.missed and call.answered from carrier-events.
     let sub = t.resources.get("MissedCallSubscription").unwrap();
     assert!(sub.properties["TopicArn"].as_str().unwrap().ends_with(":carrier-events"));
-    assert_eq!(sub.properties["FilterPolicy"]["event_type"], serde_json::json!(["call.missed"]));
+    assert_eq!(sub.properties["FilterPolicy"]["event_type"], serde_json::json!(["call.missed", "call.answered"]));
+    // Every event type custops takes reaches a queue that handles it.
+    let filtered: BTreeSet<String> = t
+        .of_type("AWS::SNS::Subscription")
+        .filter_map(|s| s.properties["FilterPolicy"]["event_type"].as_array().cloned())
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    for event_type in [
+        "call.missed",
+        "call.answered",
+        "ro.status_changed",
+        "ro.closed",
+        "deal.delivered",
+        "deal.unwound",
+        "appointment.booked",
+        "appointment.missed",
+        "appointment.cancelled",
+    ] {
+        assert!(custops::event::topic_for(event_type).is_some(), "{event_type} is taken");
+        assert!(filtered.contains(event_type), "no queue hears {event_type}");
+    }
 }
 
 #[test]
