@@ -296,6 +296,7 @@ pub async fn timeline(target: &Target, phone: &str, store: Option<&str>, json: b
                 "declined": t.state.declined,
                 "follow_ups": t.state.follow_ups,
                 "tasks": t.state.tasks,
+                "household": t.state.household,
                 "touchpoints": t.touchpoints,
                 "texts": t.texts,
             }));
@@ -323,6 +324,13 @@ pub async fn timeline(target: &Target, phone: &str, store: Option<&str>, json: b
         println!("consent: {}; {marketing}", if consent.opted_out() { "OPTED OUT" } else { "may be texted" });
         for c in &consent.history {
             println!("  consent {}  {:<19} {}", c.at.format("%Y-%m-%d %H:%M:%SZ"), c.change, c.source);
+        }
+        for m in &t.state.household {
+            let how = match &m.linked {
+                custops::model::LinkedBy::CoBuyer { deal_id } => format!("co-buyer, deal {deal_id}"),
+                custops::model::LinkedBy::Person { who } => format!("linked by {who}"),
+            };
+            println!("household: {} {} ({how})", m.name(), m.member.e164());
         }
         for ro in &t.state.repair_orders {
             println!(
@@ -463,6 +471,26 @@ pub async fn task_done(
     let core = Core::new(target.table.clone(), target.sns.clone(), clock.clone());
     core.decide_and_apply(&store, &customer, |state, now| {
         custops::tasks::done(&customer, state, task_id, outcome, now)
+    })
+    .await?;
+    Ok(())
+}
+
+/// `custops household link A B --store S`: two records as one household.
+pub async fn household_link(
+    target: &Target,
+    store_id: &str,
+    a: &str,
+    b: &str,
+    clock: SharedClock,
+) -> Result<(), BoxError> {
+    let store = target.table.get_store(store_id).await?.ok_or_else(|| format!("unknown store {store_id:?}"))?;
+    let a = CustomerId::new(store_id, record_key(a)?);
+    let b = CustomerId::new(store_id, record_key(b)?);
+    let b_profile = target.table.get_profile(&b).await?;
+    let core = Core::new(target.table.clone(), target.sns.clone(), clock);
+    core.decide_and_apply(&store, &a, |state, now| {
+        custops::household::link(&a, state, &b, b_profile.as_ref(), "operator", now)
     })
     .await?;
     Ok(())

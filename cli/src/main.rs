@@ -95,6 +95,13 @@ enum Command {
         #[command(flatten)]
         conn: Conn,
     },
+    /// Households: two customers' records made one (section 14).
+    Household {
+        #[command(subcommand)]
+        command: HouseholdCommand,
+        #[command(flatten)]
+        conn: Conn,
+    },
     /// Staff who sign in to the inbox (the HTTP API's /app/ pages).
     Staff {
         #[command(subcommand)]
@@ -296,6 +303,20 @@ enum FeedCommand {
 }
 
 #[derive(Subcommand)]
+enum HouseholdCommand {
+    /// Links two customers' records at a store as one household (each must
+    /// have a record; consent and texts stay each person's).
+    Link {
+        /// A customer's number (any format).
+        a: String,
+        /// The other's.
+        b: String,
+        #[arg(long)]
+        store: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum StaffCommand {
     /// A staff sign-in (Cognito) working for a store on some teams; an
     /// existing user gets the store and teams added.
@@ -464,6 +485,12 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             } else {
                 print!("{}", custops_cli::feed::render(&files));
             }
+            Ok(())
+        }
+        Command::Household { command: HouseholdCommand::Link { a, b, store }, conn } => {
+            let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
+            commands::household_link(&target, &store, &a, &b, Arc::new(SystemClock)).await?;
+            println!("linked: one household at {store}; `custops timeline {a} --store {store}` shows it");
             Ok(())
         }
         Command::Staff { command: StaffCommand::Add { store, email, teams, manager, password, alerts }, conn } => {

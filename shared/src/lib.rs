@@ -33,7 +33,7 @@ pub mod table;
 
 // Their modules by their short names, as every function and test names them
 // (`custops::model::Task`, `custops::text::MessageClass`).
-pub use commit::{alerts, apply, context, handoff, tasks};
+pub use commit::{alerts, apply, context, handoff, household, tasks};
 pub use domain::{entity, event, keys, model, phone, staff, store};
 pub use outbound::{recipient, templates, text};
 pub use runtime::{aws, batch, clock, env, error, function, http, https, telemetry};

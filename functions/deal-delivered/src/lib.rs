@@ -10,7 +10,9 @@
 //! the number becomes this customer), the delivery as a visit for the lapse
 //! clock (unless a later service visit is on record), the DMS's marketing
 //! consent, a `first_service` task for the store's `service` owner, the
-//! timeline and the day's fact.
+//! timeline and the day's fact; with a `co_buyer`, the buyer and the
+//! co-buyer as one household (a link item on each record; consent stays
+//! each person's).
 //! Sends: nothing. A thank-you is the salesperson's; an invitation to book
 //! service would be `marketing` (it asks the customer to buy), and the
 //! service department calls instead: the task is what the store owes.
@@ -27,9 +29,12 @@ use tracing::info;
 use custops::batch::Message;
 use custops::event::{DealDelivered, DealUnwound, Envelope, EventData};
 use custops::function::SqsFunction;
-use custops::model::{Customer, CustomerState, Fact, FactKind, Purchase, Task, TaskKind, Touchpoint};
+use custops::model::{
+    Customer, CustomerState, Fact, FactKind, HouseholdMember, LinkedBy, Purchase, Task, TaskKind, Touchpoint,
+    HOUSEHOLD_MAX,
+};
 use custops::store::{Department, StoreConfig};
-use custops::{Applied, Change, CustomerId, Deps, Event, ProcessError, RecordChange};
+use custops::{Applied, Change, CustomerId, Deps, Event, Phone, ProcessError, RecordChange};
 
 /// The function (its code is [`decide`]; see [`SqsFunction`]).
 pub struct DealDeliveredFn;
@@ -95,6 +100,10 @@ pub fn decide(
         vehicle: deal.vehicle.clone(),
         salesperson: deal.salesperson.clone(),
         unwound_at: None,
+        mileage: deal.mileage,
+        purchase_type: deal.purchase_type,
+        term_months: deal.term_months,
+        first_payment_on: deal.first_payment_on,
     });
     if profile.contacted_about_lapse() && profile.last_visit_at.is_some_and(|v| v < deal.delivered_at) {
         facts.push(Fact::new(store, FactKind::WinBackReturned, event_id, deal.delivered_at));
@@ -129,8 +138,51 @@ pub fn decide(
         format!("{} for {}: set the first service appointment", task.task_id, task.owner),
     ));
     record.tasks.push(task);
+    let co_buyer = co_buyer_link(store, deal, customer, &profile, state, envelope);
     record.profile = Some((profile, state.version));
-    Change::new(event_id).lasting_key(natural_key(store, deal)).facts(facts).record(record)
+    let change = Change::new(event_id).lasting_key(natural_key(store, deal)).facts(facts);
+    match co_buyer {
+        Some((on_buyer, co_buyer_record)) => {
+            record.touch(touch("household.linked", format!("{} joins the household (co-buyer)", on_buyer.name())));
+            record.household.push(on_buyer);
+            change.record(record).record(co_buyer_record)
+        }
+        None => change.record(record),
+    }
+}
+
+/// The deal's co-buyer and the buyer as one household (section 14): the item
+/// on the buyer's record and the co-buyer's record with its own, unless the
+/// co-buyer's number is unusable, the buyer's, the store's, or already
+/// linked, or the buyer's household is full. Neither record's consent moves.
+fn co_buyer_link(
+    store: &StoreConfig,
+    deal: &DealDelivered,
+    customer: &CustomerId,
+    buyer: &Customer,
+    state: &CustomerState,
+    envelope: &Envelope,
+) -> Option<(HouseholdMember, RecordChange)> {
+    let co = deal.co_buyer.as_ref()?;
+    let phone = Phone::parse(&co.phone).ok().filter(|p| *p != customer.phone && !store.owns_number(p))?;
+    if state.household.iter().any(|m| m.member == phone) || state.household.len() >= HOUSEHOLD_MAX {
+        return None;
+    }
+    let [on_buyer, on_co_buyer] = HouseholdMember::pair(
+        &store.store_id,
+        (&customer.phone, buyer.first_name.as_deref(), buyer.last_name.as_deref()),
+        (&phone, Some(&co.first_name), Some(&co.last_name)),
+        LinkedBy::CoBuyer { deal_id: deal.deal_id.clone() },
+        envelope.occurred_at,
+    );
+    let mut other = RecordChange::new(on_co_buyer.owner());
+    other.touch(Touchpoint::of_envelope(
+        envelope,
+        "household.linked",
+        format!("{} joins the household (bought deal {} together)", on_co_buyer.name(), deal.deal_id),
+    ));
+    other.household.push(on_co_buyer);
+    Some((on_buyer, other))
 }
 
 /// The claim on an unwind: a resend changes nothing.
@@ -168,6 +220,10 @@ pub fn unwound(
             vehicle: deal.vehicle.clone(),
             salesperson: deal.salesperson.clone(),
             unwound_at: Some(at),
+            mileage: None,
+            purchase_type: None,
+            term_months: None,
+            first_payment_on: None,
         }),
     }
     let touch = |kind: &str, summary: String| Touchpoint::of_envelope(envelope, kind, summary);

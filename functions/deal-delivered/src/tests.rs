@@ -135,3 +135,44 @@ fn an_unwind_that_arrives_before_its_delivery_keeps_the_delivery_from_opening_wo
     let after = deliver(&state_after(&first), Some(true));
     assert!(after.records.is_empty(), "the delivery of an unwound deal opens no first-service task");
 }
+
+#[test]
+fn a_co_buyer_and_the_buyer_become_one_household_and_the_terms_stay_on_the_purchase() {
+    let (mut e, _) = delivered("dms-d2", "D-9002", "2026-11-24T21:00:00Z", Some(true));
+    e.data["co_buyer"] =
+        json!({"dms_id": "C1002", "first_name": "Luis", "last_name": "Gonzalez", "phone": "512-555-0143"});
+    e.data["purchase_type"] = json!("lease");
+    e.data["term_months"] = json!(36);
+    e.data["first_payment_on"] = json!("2026-12-20");
+    e.data["mileage"] = json!(12);
+    let d: DealDelivered = serde_json::from_value(e.data.clone()).unwrap();
+    let change = decide(&northside(), &e, &d, &customer(MARIA), &CustomerState::default(), at("2026-11-24T21:00:05Z"));
+    assert_eq!(change.records.len(), 2, "the buyer's record and the co-buyer's");
+    let buyer = &change.records[0];
+    assert_eq!(buyer.household.len(), 1);
+    assert_eq!(buyer.household[0].member.e164(), "+15125550143");
+    assert_eq!(buyer.household[0].name(), "Luis Gonzalez");
+    assert_eq!(buyer.household[0].linked, LinkedBy::CoBuyer { deal_id: "D-9002".into() });
+    let co = &change.records[1];
+    assert_eq!(co.customer.phone.e164(), "+15125550143");
+    assert_eq!((co.household[0].member.e164(), co.household[0].name()), ("+15125550142", "Maria Gonzalez".to_owned()));
+    assert!(co.profile.is_none() && co.consent.is_none(), "the co-buyer's own record and consent are not touched");
+    assert!(co.tasks.is_empty() && co.text.is_none());
+    let (profile, _) = buyer.profile.as_ref().unwrap();
+    let p = &profile.purchases[0];
+    assert_eq!(
+        (p.purchase_type, p.term_months, p.first_payment_on.map(|d| d.to_string()), p.mileage),
+        (Some(custops::event::PurchaseType::Lease), Some(36), Some("2026-12-20".into()), Some(12))
+    );
+
+    // Bought together again: already one household, nothing more to link.
+    let mut after = state_after(&change);
+    after.household = buyer.household.clone();
+    let (mut e, _) = delivered("dms-d3", "D-9003", "2027-03-02T21:00:00Z", Some(true));
+    e.data["co_buyer"] =
+        json!({"dms_id": "C1002", "first_name": "Luis", "last_name": "Gonzalez", "phone": "512-555-0143"});
+    let d: DealDelivered = serde_json::from_value(e.data.clone()).unwrap();
+    let again = decide(&northside(), &e, &d, &customer(MARIA), &after, at("2027-03-02T21:00:05Z"));
+    assert_eq!(again.records.len(), 1);
+    assert!(again.records[0].household.is_empty());
+}

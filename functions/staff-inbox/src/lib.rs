@@ -9,6 +9,7 @@
 //! | `GET /app/signin`, `POST /app/signin` | the sign-in form; Cognito `USER_PASSWORD_AUTH` (a first sign-in sets a new password; an enrolled user gives their TOTP code), then a server-side session ([`signin`]) |
 //! | `GET /app/tasks[?view=all][&store=S]` | the user's teams' open tasks, due first, overdue and escalated marked; `view=all`: every open task of the stores they manage |
 //! | `GET /app/customers/{e164}?store=S` | the one record and the whole conversation and timeline |
+//! | `GET /app/caller?number=N[&store=S]` | the caller before hello (section 14): the record's first screen at the user's stores, a choice between stores, or "new caller"; creates nothing (after sign-in, the same page) |
 //! | `POST /app/customers/{e164}/reply` | one text through the one outbound path ([`reply`]) |
 //! | `POST /app/tasks/{task_id}/done`, `.../assign` | close a task with an outcome; give it to a team (the store's managers) |
 //! | `GET /app/mfa`, `POST /app/mfa` | TOTP enrolment: the secret as text and as a QR code drawn here ([`mfa`]) |
@@ -171,7 +172,8 @@ impl Inbox {
             Ok(Some(s)) => s,
             Ok(None) => {
                 // An alert's link opens its task once the person has signed in.
-                return HookResponse::see_other(signin::signin_to(&path))
+                let asked = req.uri.path_and_query().map_or(path.as_str(), |p| p.as_str());
+                return HookResponse::see_other(signin::signin_to(asked))
                     .with_header("Set-Cookie", session::clear_cookie(self.transport));
             }
             Err(e) => return unavailable(&e),
@@ -202,6 +204,7 @@ impl Inbox {
         }
         match segs.as_slice() {
             ["app", "tasks"] => self.tasks(user, &nav, &query).await,
+            ["app", "caller"] => self.caller(user, &nav, &query).await,
             ["app", "t", code] => self.open_link(user, code).await,
             ["app", "mfa"] => self.mfa_page(&signed, &nav).await,
             ["app", "customers", phone] => {

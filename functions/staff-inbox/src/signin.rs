@@ -42,8 +42,26 @@ pub struct SignIn {
 /// 12-digit hex code) and nothing else, so no one can make the sign-in
 /// page send a person to another site or page.
 pub fn next_of(raw: Option<&str>) -> Option<String> {
-    let code = raw?.strip_prefix("/app/t/")?;
-    is_link_code(code).then(|| format!("/app/t/{code}"))
+    let raw = raw?;
+    if let Some(code) = raw.strip_prefix("/app/t/") {
+        return is_link_code(code).then(|| format!("/app/t/{code}"));
+    }
+    // The caller page a phone system opened: its number, in any format,
+    // and nothing else (never another site, never another page).
+    let query = raw.strip_prefix("/app/caller?")?;
+    let mut number = None;
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        match k.as_ref() {
+            "number" if number.is_none() => number = Some(v.into_owned()),
+            _ => return None,
+        }
+    }
+    let number = number?;
+    let readable =
+        !number.is_empty() && number.len() <= 32 && number.chars().all(|c| c.is_ascii_digit() || "+()-. ".contains(c));
+    readable.then(|| {
+        format!("/app/caller?number={}", form_urlencoded::byte_serialize(number.as_bytes()).collect::<String>())
+    })
 }
 
 /// Whether `code` is of the shape of a task's link code (12 lowercase hex
@@ -55,6 +73,10 @@ pub fn is_link_code(code: &str) -> bool {
 /// The sign-in page that goes on to `next` (if it is one [`next_of`] allows).
 pub fn signin_to(next: &str) -> String {
     match next_of(Some(next)) {
+        // The caller page's query travels as one encoded value.
+        Some(n) if n.contains('?') => {
+            format!("/app/signin?next={}", form_urlencoded::byte_serialize(n.as_bytes()).collect::<String>())
+        }
         Some(n) => format!("/app/signin?next={n}"),
         None => "/app/signin".to_owned(),
     }

@@ -68,6 +68,27 @@ pub(crate) struct CustomerPage<'a> {
     pub(crate) form_id: String,
 }
 
+/// `GET /app/caller?number=N`: who is calling, before anyone says hello
+/// (section 14). It creates nothing.
+#[derive(Template)]
+#[template(path = "caller.html")]
+pub(crate) struct CallerPage<'a> {
+    pub(crate) nav: &'a Nav,
+    /// The number as a person reads it (E.164).
+    pub(crate) number: String,
+    /// The user's stores, by name (what "new caller" was looked up at).
+    pub(crate) stores: String,
+    pub(crate) found: CallerFound,
+}
+
+/// What the caller's number is at the user's stores.
+pub(crate) enum CallerFound {
+    New,
+    /// (store name, customer name, the record's link).
+    Several(Vec<(String, String, String)>),
+    One(Box<CustomerView>),
+}
+
 /// A customer's name as a person reads it.
 pub(crate) fn name_of(c: Option<&Customer>) -> String {
     let name = c
@@ -142,6 +163,9 @@ pub(crate) struct MessageView {
 
 /// The customer's record as the page shows it.
 pub(crate) struct CustomerView {
+    /// The first screen of a call (section 14): what they bought and when,
+    /// the next appointment, consent, what is due, the household.
+    glance: Vec<(String, String)>,
     store_id: String,
     store_name: String,
     phone: String,
@@ -187,6 +211,15 @@ impl CustomerView {
             for p in &c.purchases {
                 profile.push(("Purchase".into(), purchase(store, p)));
             }
+        }
+        // Section 14: who else is of the household (each their own record,
+        // consent and texts).
+        for m in &s.household {
+            let how = match &m.linked {
+                custops::model::LinkedBy::CoBuyer { deal_id } => format!("co-buyer of deal {deal_id}"),
+                custops::model::LinkedBy::Person { .. } => "linked by staff".to_owned(),
+            };
+            profile.push(("Household".into(), format!("{} ({}), {how}", m.name(), m.member.e164())));
         }
         let mut repair_orders: Vec<_> = s.repair_orders.iter().collect();
         repair_orders.sort_by_key(|r| std::cmp::Reverse(r.status_at));
@@ -263,7 +296,9 @@ impl CustomerView {
         tasks.sort_by_key(|t| t.due_at);
         let timeline =
             t.touchpoints.iter().map(|tp| (local(store, tp.at), tp.kind.clone(), tp.summary.clone())).collect();
+        let glance = glance(store, s, &profile, &consent, now);
         Self {
+            glance,
             store_id: store.store_id.clone(),
             store_name: store.name.clone(),
             phone: customer.phone.e164().to_owned(),
@@ -280,6 +315,37 @@ impl CustomerView {
             timeline,
         }
     }
+}
+
+/// The first screen of a call: what they bought and when, the last visit,
+/// the next appointment, consent and the household (the profile's rows of
+/// those, in that order).
+fn glance(
+    store: &StoreConfig,
+    s: &custops::model::CustomerState,
+    profile: &[(String, String)],
+    consent: &str,
+    now: DateTime<Utc>,
+) -> Vec<(String, String)> {
+    let rows = |key: &'static str| profile.iter().filter(move |(k, _)| k == key).cloned();
+    let mut glance: Vec<(String, String)> = rows("Purchase").collect();
+    if glance.is_empty() {
+        glance.push(("Purchase".into(), "nothing bought here yet".into()));
+    }
+    glance.extend(rows("Last visit"));
+    let next = s
+        .bookings
+        .iter()
+        .filter(|b| b.status == custops::model::BookingStatus::Open && b.at >= now)
+        .min_by_key(|b| b.at);
+    let appointment = next.map_or_else(
+        || "none booked".to_owned(),
+        |b| format!("{}{}", local(store, b.at), b.vehicle.as_deref().map(|v| format!(", {v}")).unwrap_or_default()),
+    );
+    glance.push(("Next appointment".into(), appointment));
+    glance.push(("Consent".into(), consent.to_owned()));
+    glance.extend(rows("Household"));
+    glance
 }
 
 pub(crate) fn purchase(store: &StoreConfig, p: &custops::model::Purchase) -> String {

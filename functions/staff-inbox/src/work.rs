@@ -13,7 +13,9 @@ use custops::tasks::TaskError;
 use custops::{Applied, CustomerId, Phone, StoreConfig};
 use tracing::{info, warn};
 
-use crate::views::{customer_link, name_of, notice_text, CustomerPage, CustomerView, Nav, TaskView, TasksPage};
+use crate::views::{
+    customer_link, name_of, notice_text, CallerFound, CallerPage, CustomerPage, CustomerView, Nav, TaskView, TasksPage,
+};
 use crate::{message, not_found, page, reply, unavailable, Form, Inbox};
 
 impl Inbox {
@@ -32,6 +34,58 @@ impl Inbox {
             return Ok(None);
         }
         self.core.stores.get(store_id).await.map_err(|e| unavailable(&e))
+    }
+
+    /// `GET /app/caller?number=N[&store=S]`: the caller's record at the
+    /// user's stores (section 14), as a phone system opens it on an
+    /// incoming call: the record's first screen, a choice when the number is
+    /// a customer at several of the user's stores, or "new caller". Reads
+    /// one profile per store of the user's and the one record's timeline;
+    /// creates nothing.
+    pub(crate) async fn caller(&self, user: &Staff, nav: &Nav, query: &Form) -> HookResponse {
+        let raw = query.get("number").map(String::as_str).unwrap_or_default();
+        let Ok(phone) = Phone::parse(raw) else {
+            return message(400, "Not a phone number", "The caller's number could not be read as a phone number.");
+        };
+        let only = query.get("store");
+        let mut names = Vec::new();
+        let mut found = Vec::new();
+        for store_id in user.stores().iter().filter(|s| only.is_none_or(|o| o == *s)) {
+            let store = match self.core.stores.get(store_id).await {
+                Ok(Some(s)) => s,
+                Ok(None) => continue,
+                Err(e) => return unavailable(&e),
+            };
+            names.push(store.name.clone());
+            let customer = CustomerId::new(&store.store_id, phone.clone());
+            match self.core.table.get_profile(&customer).await {
+                Ok(Some(profile)) => found.push((store, customer, profile)),
+                Ok(None) => {}
+                Err(e) => return unavailable(&e),
+            }
+        }
+        let number: String = form_urlencoded::byte_serialize(phone.e164().as_bytes()).collect();
+        let found = match found.len() {
+            0 => CallerFound::New,
+            1 => {
+                let (store, customer, _) = &found[0];
+                let timeline = match self.core.table.timeline(customer).await {
+                    Ok(t) => t,
+                    Err(e) => return unavailable(&e),
+                };
+                CallerFound::One(Box::new(CustomerView::of(store, customer, &timeline, self.core.clock.now())))
+            }
+            _ => CallerFound::Several(
+                found
+                    .iter()
+                    .map(|(store, _, profile)| {
+                        let link = format!("/app/caller?number={number}&store={}", store.store_id);
+                        (store.name.clone(), name_of(Some(profile)), link)
+                    })
+                    .collect(),
+            ),
+        };
+        page(200, &CallerPage { nav, number: phone.e164().to_owned(), stores: names.join(", "), found })
     }
 
     /// `GET /app/tasks`.

@@ -15,8 +15,8 @@ use crate::entity::CustomerId;
 use crate::error::ProcessError;
 use crate::event::{CustomerEvent, Envelope, EventData};
 use crate::model::{
-    Booking, Consent, Customer, CustomerState, DeclinedLine, Fact, FollowUp, RepairOrder, SendLedger, Task, Touchpoint,
-    VisitCheck,
+    Booking, Consent, Customer, CustomerState, DeclinedLine, Fact, FollowUp, HouseholdMember, RepairOrder, SendLedger,
+    Task, Touchpoint, VisitCheck,
 };
 use crate::outbound::{Delivery, Plan, Resumed};
 use crate::phone::Phone;
@@ -193,6 +193,8 @@ pub struct RecordChange {
     pub checks: Vec<VisitCheck>,
     pub tasks: Vec<Task>,
     pub touchpoints: Vec<Touchpoint>,
+    /// Household links on this record (section 14): each an idempotent put.
+    pub household: Vec<HouseholdMember>,
     /// History items that must not exist for the change to hold (a repair
     /// order closed before, when a status for it arrives): see [`Tx::require_absent`].
     pub absent: Vec<crate::keys::Keys>,
@@ -294,6 +296,7 @@ impl RecordChange {
             checks: Vec::new(),
             tasks: Vec::new(),
             touchpoints: Vec::new(),
+            household: Vec::new(),
             absent: Vec::new(),
             text: None,
             finished_texts: Vec::new(),
@@ -392,6 +395,9 @@ impl Core {
             }
             for touch in &r.touchpoints {
                 tx.put_on(id, touch, Guard::Always);
+            }
+            for member in &r.household {
+                tx.put(member, Guard::Always);
             }
             for keys in &r.absent {
                 tx.require_absent(keys);

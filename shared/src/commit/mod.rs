@@ -17,4 +17,5 @@ pub mod alerts;
 pub mod apply;
 pub mod context;
 pub mod handoff;
+pub mod household;
 pub mod tasks;

@@ -331,7 +331,16 @@ impl CustomerEvent for RoClosed {
     }
 }
 
-/// `deal.delivered` on `dms-events`.
+/// How a vehicle was paid for (section 14: a lease or a loan matures).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PurchaseType {
+    Cash,
+    Finance,
+    Lease,
+}
+
+/// `deal.delivered` on `dms-events`; the optional fields are section 14's.
 #[derive(Debug, Clone, Deserialize)]
 pub struct DealDelivered {
     pub deal_id: String,
@@ -339,6 +348,18 @@ pub struct DealDelivered {
     pub customer: DmsCustomer,
     pub vehicle: Vehicle,
     pub salesperson: Person,
+    /// The co-buyer: one household with the buyer.
+    #[serde(default)]
+    pub co_buyer: Option<DmsCustomer>,
+    /// The odometer at delivery.
+    #[serde(default)]
+    pub mileage: Option<u32>,
+    #[serde(default)]
+    pub purchase_type: Option<PurchaseType>,
+    #[serde(default)]
+    pub term_months: Option<u16>,
+    #[serde(default)]
+    pub first_payment_on: Option<chrono::NaiveDate>,
 }
 
 impl EventData for DealDelivered {

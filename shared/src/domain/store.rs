@@ -83,6 +83,29 @@ pub struct StoreConfig {
     /// past it gets its task alone.
     #[serde(default = "defaults::lead_texts_per_hour")]
     pub lead_texts_per_hour: u32,
+    /// Service due (section 14): months after the last service (default 6)
+    /// and miles after its odometer reading (default 5000).
+    #[serde(default = "defaults::service_interval_months")]
+    pub service_interval_months: u32,
+    #[serde(default = "defaults::service_interval_miles")]
+    pub service_interval_miles: u32,
+    /// Miles a day for a vehicle with too few odometer readings of its own
+    /// (default 37).
+    #[serde(default = "defaults::miles_per_day")]
+    pub miles_per_day: u32,
+    /// The check after a delivery (section 14, default off) and on which
+    /// day after it (default 42).
+    #[serde(default)]
+    pub delivery_check: bool,
+    #[serde(default = "defaults::delivery_check_days")]
+    pub delivery_check_days: u32,
+    /// Days before a lease or loan's last payment a `maturity` task is made
+    /// (default [180, 90]).
+    #[serde(default = "defaults::maturity_task_days")]
+    pub maturity_task_days: Vec<u32>,
+    /// A marketing text at the last maturity step (default off).
+    #[serde(default)]
+    pub maturity_texts: bool,
 }
 
 /// Every store under one partition; found by its texting number too (gsi1).
@@ -150,6 +173,21 @@ mod defaults {
     }
     pub fn avg_ro_cents() -> u64 {
         45_000
+    }
+    pub fn service_interval_months() -> u32 {
+        6
+    }
+    pub fn service_interval_miles() -> u32 {
+        5000
+    }
+    pub fn miles_per_day() -> u32 {
+        37
+    }
+    pub fn delivery_check_days() -> u32 {
+        42
+    }
+    pub fn maturity_task_days() -> Vec<u32> {
+        vec![180, 90]
     }
 }
 
@@ -375,6 +413,20 @@ impl StoreConfig {
         }
         if self.reply_sla_minutes < 1 {
             errors.push("reply_sla_minutes is below 1 (every text would be escalated at once)".to_owned());
+        }
+        // Section 14: a service interval of nothing would make every vehicle
+        // due every day; a check on the day of the delivery asks too soon.
+        if self.service_interval_months < 1 || self.service_interval_miles < 1 {
+            errors.push("service_interval_months and service_interval_miles must be at least 1".to_owned());
+        }
+        if !(1..=400).contains(&self.miles_per_day) {
+            errors.push(format!("miles_per_day {} is not between 1 and 400", self.miles_per_day));
+        }
+        if !(1..=365).contains(&self.delivery_check_days) {
+            errors.push(format!("delivery_check_days {} is not between 1 and 365", self.delivery_check_days));
+        }
+        if self.maturity_task_days.iter().any(|d| !(1..=730).contains(d)) || self.maturity_task_days.len() > 6 {
+            errors.push("maturity_task_days: at most 6 days, each between 1 and 730".to_owned());
         }
         if let Some((o, c)) = self.texting_window {
             let (legal_opens, legal_closes) = LEGAL_WINDOW;
@@ -651,6 +703,27 @@ mod tests {
         assert_eq!(s.owners.service, "bdc-service");
         assert_eq!(s.mode, StoreMode::Live);
         assert!(s.hours.on(Weekday::Sun).is_none());
+        // Section 14's defaults.
+        assert_eq!((s.service_interval_months, s.service_interval_miles, s.miles_per_day), (6, 5000, 37));
+        assert_eq!((s.delivery_check, s.delivery_check_days), (false, 42));
+        assert_eq!((s.maturity_task_days.clone(), s.maturity_texts), (vec![180, 90], false));
+    }
+
+    #[test]
+    fn a_lifecycle_setting_that_would_fire_every_day_or_never_is_refused() {
+        let base = r#"{"store_id":"s","name":"S","timezone":"America/New_York","sms_number":"(305) 555-0100""#;
+        for (field, bad) in [
+            ("service_interval_months", "0"),
+            ("miles_per_day", "0"),
+            ("delivery_check_days", "0"),
+            ("maturity_task_days", "[180, 0]"),
+        ] {
+            let s = store(&format!("{base}, \"{field}\": {bad}}}"));
+            let errors = s.check_windows().unwrap_err();
+            assert!(errors.iter().any(|e| e.contains(field)), "{field}: {errors:?}");
+        }
+        let ok = store(&format!("{base}, \"delivery_check\": true, \"maturity_task_days\": [120]}}"));
+        assert_eq!(ok.check_windows(), Ok(()));
     }
 
     #[test]

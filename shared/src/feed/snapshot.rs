@@ -130,13 +130,7 @@ pub enum DealStatus {
     Unwound,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PurchaseType {
-    Cash,
-    Finance,
-    Lease,
-}
+pub use crate::event::PurchaseType;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Deal {

@@ -28,8 +28,8 @@ use tracing::instrument;
 use crate::entity::{CustomerId, Entity};
 use crate::keys::{self, Index, Keys, PK, SK, VERSION};
 use crate::model::{
-    Booking, Consent, Customer, CustomerState, DeclinedLine, Fact, FollowUp, RepairOrder, SendLedger, Task, Touchpoint,
-    VisitCheck,
+    Booking, Consent, Customer, CustomerState, DeclinedLine, Fact, FollowUp, HouseholdMember, RepairOrder, SendLedger,
+    Task, Touchpoint, VisitCheck,
 };
 use crate::phone::Phone;
 use crate::store::StoreConfig;
@@ -378,6 +378,7 @@ impl Table {
             FollowUp::KIND => state.follow_ups.push(from_item(item)?),
             Booking::KIND => state.bookings.push(from_item(item)?),
             VisitCheck::KIND => state.checks.push(from_item(item)?),
+            HouseholdMember::KIND => state.household.push(from_item(item)?),
             _ => return Ok(false),
         }
         Ok(true)

@@ -173,6 +173,14 @@ async fn a_person_signs_in_reads_the_list_opens_the_record_answers_and_closes_in
     phone.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("textarea[name=body]")).await.unwrap();
     fits(&phone).await;
     std::fs::write(screenshots().join("inbox-phone-record.png"), phone.screenshot().await.unwrap()).unwrap();
+    // The caller before hello (section 14), as a phone system opens it.
+    phone.goto(&format!("{}/app/caller?number=(512)%20555-0142", http.url)).await.unwrap();
+    phone.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css(".glance")).await.unwrap();
+    let glance = phone.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+    assert!(glance.contains("Maria Gonzalez") && glance.contains("Next appointment"), "{glance}");
+    assert!(glance.contains("in progress"), "the open repair order: {glance}");
+    fits(&phone).await;
+    std::fs::write(screenshots().join("inbox-phone-caller.png"), phone.screenshot().await.unwrap()).unwrap();
     phone.close().await.unwrap();
 
     let browser = sign_in(chromium(&driver, json!({})).await).await;

@@ -838,3 +838,87 @@ async fn a_persons_alerts_are_filtered_to_their_store_and_teams_and_end_with_sta
     assert!(left.subscriptions().iter().all(|s| s.endpoint() != Some("+15125550901")));
     assert!(left.subscriptions().iter().any(|s| s.endpoint() == Some("ana@northside.example")), "Lakeside's stays");
 }
+
+/// A deal delivered at `store` to Maria, with Luis as co-buyer.
+fn maria_buys(store: &str, deal_id: &str) -> Value {
+    json!({"event_id": format!("dms-{deal_id}"), "event_type": "deal.delivered", "occurred_at": "2026-11-20T22:00:00Z",
+           "store_id": store,
+           "data": {"deal_id": deal_id, "delivered_at": "2026-11-20T22:00:00Z",
+                    "customer": {"dms_id": "C-77", "first_name": "Maria", "last_name": "Lopez", "phone": "(512) 555-0142"},
+                    "co_buyer": {"dms_id": "C-78", "first_name": "Luis", "last_name": "Lopez", "phone": "512-555-0143"},
+                    "vehicle": {"vin": "1GNSKCKD5MR000002", "year": 2027, "make": "Chevrolet", "model": "Equinox"},
+                    "salesperson": {"id": "S-4", "name": "Ana Ruiz"}}})
+}
+
+/// Section 14: the page a phone system opens on an incoming call. Signed
+/// out, it goes through the sign-in and back to the same caller; a number
+/// that is a customer at two of the person's stores is a choice; at one,
+/// the record's first screen (the purchase, the household); a number
+/// nobody has a record for is "new caller" and stays without one; a store
+/// the person does not work at shows nothing of its customers.
+#[tokio::test]
+async fn the_caller_page_shows_the_record_before_hello_and_creates_nothing() {
+    let h = Harness::start(NOW).await;
+    h.put_store(lakeside()).await;
+    for (store, email) in [("northside-chevy", "gm@northside.example"), ("lakeside-ford", "gm@northside.example")] {
+        custops_cli::staff::add(&h.target, store, email, "bdc", true, Some(PASSWORD)).await.unwrap();
+    }
+    custops_cli::staff::add(&h.target, "lakeside-ford", "lee@lakeside.example", "bdc", false, Some(PASSWORD))
+        .await
+        .unwrap();
+    h.publish(&maria_buys("northside-chevy", "D-1")).await;
+    h.publish(&maria_buys("lakeside-ford", "D-2")).await;
+    h.settle().await;
+    let http = h.stack.serve_http(0).await.unwrap();
+
+    // A desk phone opens the page: sign in first, then the same caller.
+    let mut gm = Browser::new(&http.url);
+    let (status, _) = gm.get("/app/caller?number=%2B15125550142").await;
+    assert_eq!(status, 303);
+    let asked = gm.http.get(format!("{}/app/caller?number=%2B15125550142", http.url)).send().await.unwrap();
+    let location = asked.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(location, "/app/signin?next=%2Fapp%2Fcaller%3Fnumber%3D%252B15125550142");
+    let (_, signin) = gm.get(&location).await;
+    let next = field(&signin, "next");
+    assert_eq!(next, "/app/caller?number=%2B15125550142");
+    let body = form(&[("email", "gm@northside.example"), ("password", PASSWORD), ("next", &next)]);
+    let answer = gm.post_raw("/app/signin", body).await;
+    assert_eq!(answer.headers()["location"], "/app/caller?number=%2B15125550142");
+    let c = answer.headers()["set-cookie"].to_str().unwrap();
+    gm.cookie = Some(c.split(';').next().unwrap().to_owned());
+
+    // A customer at both of the GM's stores: a choice.
+    let (status, page) = gm.get("/app/caller?number=(512)%20555-0142").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Northside Chevrolet") && page.contains("Lakeside Ford"), "{page}");
+    assert!(page.contains("/app/caller?number=%2B15125550142&#38;store=northside-chevy"), "{page}");
+    // One store: the record's first screen.
+    let (_, page) = gm.get("/app/caller?number=%2B15125550142&store=northside-chevy").await;
+    assert!(page.contains("Maria Lopez"), "{page}");
+    assert!(page.contains("2027 Chevrolet Equinox on"), "what they bought and when: {page}");
+    assert!(page.contains("Luis Lopez (+15125550143), co-buyer of deal D-1"), "the household: {page}");
+    assert!(page.contains("Next appointment") && page.contains("Consent"), "{page}");
+    assert!(page.contains("first service"), "the open task: {page}");
+
+    // Lee works at Lakeside only: Maria's Lakeside record, nothing of Northside's.
+    let mut lee = Browser::new(&http.url);
+    assert_eq!(lee.sign_in("lee@lakeside.example", PASSWORD).await.status(), 303);
+    let (_, page) = lee.get("/app/caller?number=5125550142").await;
+    assert!(page.contains("Lakeside Ford") && page.contains("deal D-2") && !page.contains("D-1"), "{page}");
+    let (_, page) = lee.get("/app/caller?number=5125550142&store=northside-chevy").await;
+    assert!(page.contains("New caller") && !page.contains("Maria"), "another store's customer is not shown: {page}");
+
+    // A number nobody has a record for: "new caller", and still no record.
+    let (status, page) = gm.get("/app/caller?number=%2B15125550199").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("New caller") && page.contains("+15125550199"), "{page}");
+    let stranger = custops::CustomerId::new("northside-chevy", Phone::parse("+15125550199").unwrap());
+    assert!(h.table().get_profile(&stranger).await.unwrap().is_none(), "the page created nothing");
+    let (status, _) = gm.get("/app/caller?number=call-me").await;
+    assert_eq!(status, 400);
+    // Never a way to another page or site through the sign-in.
+    let (_, signin) = Browser::new(&http.url).get("/app/signin?next=https://evil.example/app/caller?number=1").await;
+    assert!(!signin.contains("evil.example"), "{signin}");
+    let (_, signin) = Browser::new(&http.url).get("/app/signin?next=/app/caller?number=1%26store%3Dx").await;
+    assert!(!signin.contains(r#"name="next""#), "a next with more than the number is dropped: {signin}");
+}

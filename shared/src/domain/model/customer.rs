@@ -207,6 +207,17 @@ pub struct Purchase {
     /// (no first service, delivery check or maturity work after it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unwound_at: Option<DateTime<Utc>>,
+    /// The odometer at delivery (a reading for service due).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mileage: Option<u32>,
+    /// What section 14's maturity work needs: how it was paid for, the term
+    /// and the first payment's day. Never texted to anyone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purchase_type: Option<crate::event::PurchaseType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term_months: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_payment_on: Option<chrono::NaiveDate>,
 }
 
 /// The store reached out about the lapse after the visit at `visit_at`.
@@ -398,5 +409,89 @@ impl Consent {
 
     pub fn marketing_granted(&self) -> bool {
         self.marketing.as_ref().is_some_and(|m| m.granted)
+    }
+}
+
+/// How two records came to be one household (section 14). Nothing links
+/// records by name or address alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "by")]
+pub enum LinkedBy {
+    /// The deal's co-buyer (`deal.delivered`'s `co_buyer`).
+    CoBuyer { deal_id: String },
+    /// A person said so: `custops household link` (`operator`) or the inbox
+    /// (the staff member's id).
+    Person { who: String },
+}
+
+/// One other member of a customer's household: an item in the customer's
+/// partition (`#HOUSEHOLD#{their number}`), so the one Query of the record
+/// reads the household with it, and a link is made without reading the
+/// other record (each side is written as one idempotent put). Consent,
+/// opt-outs and texts stay per person: a member is a name, a number and
+/// how they were linked, never a reason to text anyone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HouseholdMember {
+    pub store_id: String,
+    /// Whose record this item is on.
+    pub phone: Phone,
+    /// The other member.
+    pub member: Phone,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    pub linked: LinkedBy,
+    pub since: DateTime<Utc>,
+}
+
+/// The most members a household item set holds per record (a family, not a
+/// fleet: a link past it is refused).
+pub const HOUSEHOLD_MAX: usize = 8;
+
+impl HouseholdMember {
+    /// The two items of one link, one on each record: `a`'s naming `b`, and
+    /// `b`'s naming `a`.
+    pub fn pair(
+        store_id: &str,
+        a: (&Phone, Option<&str>, Option<&str>),
+        b: (&Phone, Option<&str>, Option<&str>),
+        linked: LinkedBy,
+        since: DateTime<Utc>,
+    ) -> [HouseholdMember; 2] {
+        let item = |on: &Phone, other: (&Phone, Option<&str>, Option<&str>)| HouseholdMember {
+            store_id: store_id.to_owned(),
+            phone: on.clone(),
+            member: other.0.clone(),
+            first_name: other.1.map(str::to_owned),
+            last_name: other.2.map(str::to_owned),
+            linked: linked.clone(),
+            since,
+        };
+        [item(a.0, b), item(b.0, a)]
+    }
+
+    /// The record this item is on.
+    pub fn owner(&self) -> CustomerId {
+        CustomerId::new(&self.store_id, self.phone.clone())
+    }
+
+    /// The member's name as the record shows it.
+    pub fn name(&self) -> String {
+        let name = [self.first_name.as_deref(), self.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>();
+        if name.is_empty() {
+            "a household member".to_owned()
+        } else {
+            name.join(" ")
+        }
+    }
+}
+
+impl Entity for HouseholdMember {
+    const KIND: &'static str = "household_member";
+    type Scope = ();
+
+    fn keys(&self, _: &()) -> Keys {
+        Keys::new(keys::customer_pk(&self.store_id, &self.phone), format!("#HOUSEHOLD#{}", self.member.e164()))
     }
 }

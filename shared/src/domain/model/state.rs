@@ -87,6 +87,8 @@ pub struct CustomerState {
     pub bookings: Vec<Booking>,
     /// Post-visit checks scheduled or asked.
     pub checks: Vec<VisitCheck>,
+    /// The other members of the customer's household (section 14).
+    pub household: Vec<HouseholdMember>,
 }
 
 impl CustomerState {
