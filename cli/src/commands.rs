@@ -25,7 +25,7 @@ pub struct Target {
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
     pub ses: aws_sdk_sesv2::Client,
     /// The feed bucket's files (`custops feed`).
-    pub s3: aws_sdk_s3::Client,
+    pub s3: custops::s3::S3,
     pub template: Template,
     /// The emulator's endpoint; `None`: real AWS.
     pub endpoint: Option<String>,
@@ -76,7 +76,7 @@ impl Target {
             secrets: aws_sdk_secretsmanager::Client::new(&config),
             cognito: aws_sdk_cognitoidentityprovider::Client::new(&config),
             ses: aws_sdk_sesv2::Client::new(&config),
-            s3: custops_local::local::s3_client(&config),
+            s3: custops_local::local::s3_client(&config)?,
             template,
             endpoint: endpoint.map(str::to_owned),
         })

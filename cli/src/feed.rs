@@ -35,8 +35,7 @@ pub async fn put(target: &Target, store_id: &str, file: &Path) -> Result<String,
         return Err(format!("{name}: the feed takes JSON Lines (.jsonl, .ndjson) or CSV (.csv)").into());
     }
     let key = format!("{store_id}/{name}");
-    let body = aws_sdk_s3::primitives::ByteStream::from_path(file).await?;
-    target.s3.put_object().bucket(bucket(target)?).key(&key).body(body).send().await?;
+    target.s3.put_file(&bucket(target)?, &key, file).await?;
     Ok(key)
 }
 

@@ -36,7 +36,7 @@ pub mod table;
 pub use commit::{alerts, apply, context, handoff, household, tasks};
 pub use domain::{entity, event, keys, model, phone, staff, store};
 pub use outbound::{recipient, templates, text};
-pub use runtime::{aws, batch, clock, env, error, function, http, https, telemetry};
+pub use runtime::{aws, batch, clock, env, error, function, http, https, s3, telemetry};
 
 pub use apply::{Applied, Change, Event, RecordChange};
 pub use clock::{Clock, PinnedClock, SharedClock, SystemClock};

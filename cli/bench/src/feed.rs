@@ -126,7 +126,7 @@ pub async fn feed_scale(snapshots: usize, file_rows: &[usize]) -> Result<(Vec<Fe
 
     // Files: a nightly export that lists the same 1,000 open repair orders
     // again and again (a connector's every-five-minutes send, concatenated).
-    let s3 = custops_cli::local::s3_client(&config);
+    let s3 = custops_cli::local::s3_client(&config)?;
     let bucket = def.env.get(dms_feed::DMS_FEED_BUCKET).cloned().ok_or("no feed bucket")?;
     let mut files = Vec::new();
     for (n, &rows) in file_rows.iter().enumerate() {
@@ -148,14 +148,13 @@ pub async fn feed_scale(snapshots: usize, file_rows: &[usize]) -> Result<(Vec<Fe
             }
         }
         let key = format!("northside-chevy/nightly-{n}.csv");
-        let body = aws_sdk_s3::primitives::ByteStream::from_path(&path).await?;
-        let put = s3.put_object().bucket(&bucket).key(&key).body(body).send().await?;
+        let etag = s3.put_file(&bucket, &key, &path).await?;
         std::fs::remove_file(&path).ok();
         // S3's notification, as the queue would hand it to the function.
         let notification = json!({"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
             "eventTime": t0 + Duration::hours(12 + n as i64), "eventName": "ObjectCreated:Put",
             "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket, "arn": format!("arn:aws:s3:::{bucket}")},
-                   "object": {"key": key, "size": 0, "eTag": put.e_tag().unwrap_or_default().trim_matches('"')}}}]});
+                   "object": {"key": key, "size": 0, "eTag": etag}}}]});
         let message = custops::batch::Message {
             message_id: format!("bench-file-{n}"),
             body: notification.to_string(),
@@ -167,8 +166,7 @@ pub async fn feed_scale(snapshots: usize, file_rows: &[usize]) -> Result<(Vec<Fe
         let started = std::time::Instant::now();
         feed.process(message).await?;
         let seconds = started.elapsed().as_secs_f64();
-        let taken =
-            stack.table().feed_file("northside-chevy", &key, put.e_tag().unwrap_or_default().trim_matches('"')).await?;
+        let taken = stack.table().feed_file("northside-chevy", &key, &etag).await?;
         if taken.as_ref().map(|f| f.rows as usize) != Some(rows) {
             return Err(format!("the {rows}-row file was not taken whole: {taken:?}").into());
         }

@@ -724,40 +724,38 @@ async fn create_resources(
 /// The template's buckets, with the notifications they send to queues (the
 /// emulator sends S3's documented notification to the queue on each put).
 async fn create_buckets(template: &Template, config: &aws_config::SdkConfig) -> Result<(), BoxError> {
-    use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
-    let s3 = s3_client(config);
+    let s3 = s3_client(config)?;
     for b in template.of_type("AWS::S3::Bucket") {
         let name = template.name_of(&b.logical_id).ok_or("bucket without a name")?;
-        s3.create_bucket().bucket(&name).send().await?;
+        s3.create_bucket(&name).await?;
         let queues = b
             .properties
             .pointer("/NotificationConfiguration/QueueConfigurations")
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        let mut notification = NotificationConfiguration::builder();
+        if queues.is_empty() {
+            continue;
+        }
+        // S3's NotificationConfiguration document, a QueueConfiguration per queue.
+        let mut xml = String::from(r#"<NotificationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">"#);
         for q in &queues {
             let arn = q.get("Queue").and_then(Value::as_str).unwrap_or_default();
             let event = q.get("Event").and_then(Value::as_str).unwrap_or("s3:ObjectCreated:*");
-            notification = notification
-                .queue_configurations(QueueConfiguration::builder().queue_arn(arn).events(Event::from(event)).build()?);
+            xml.push_str(&format!(
+                "<QueueConfiguration><Queue>{arn}</Queue><Event>{event}</Event></QueueConfiguration>"
+            ));
         }
-        if !queues.is_empty() {
-            s3.put_bucket_notification_configuration()
-                .bucket(&name)
-                .notification_configuration(notification.build())
-                .send()
-                .await?;
-        }
+        xml.push_str("</NotificationConfiguration>");
+        s3.put_bucket_notification(&name, xml).await?;
     }
     Ok(())
 }
 
-/// An S3 client for `config`: path-style addressing against the emulator
-/// (one host for every bucket), virtual-hosted on AWS.
-pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
-    let conf = aws_sdk_s3::config::Builder::from(config).force_path_style(config.endpoint_url().is_some()).build();
-    aws_sdk_s3::Client::from_conf(conf)
+/// S3 for `config`: path-style addressing against the emulator (one host
+/// for every bucket), virtual-hosted on AWS; the system's trust store.
+pub fn s3_client(config: &aws_config::SdkConfig) -> Result<custops::s3::S3, BoxError> {
+    Ok(custops::s3::S3::new(config, custops::https::Trust::System)?)
 }
 
 /// The event CloudWatch Logs gives a subscribed Lambda function:

@@ -35,8 +35,6 @@ use serde::Deserialize;
 use serde_json::Value;
 use tracing::info;
 
-pub mod object;
-
 /// The function's name, as in `infra/template.yaml`.
 pub const NAME: &str = "dms-feed";
 
@@ -83,7 +81,7 @@ pub struct Feed {
     pub deps: Deps,
     sns: aws_sdk_sns::Client,
     topic_arn: String,
-    objects: object::Objects,
+    objects: custops::s3::S3,
     bucket: String,
 }
 
@@ -102,9 +100,10 @@ impl Feed {
         let deps = Deps::from_env(NAME, env, config, clock)?;
         // The outbound path's SNS client: no second set of clients at the cold start.
         let sns = deps.outbound.sns().clone();
-        let objects = object::Objects::new(config).map_err(|reason| ConfigError::Invalid {
-            name: DMS_FEED_BUCKET,
-            reason: format!("the feed bucket cannot be read: {reason}"),
+        // The AWS roots alone, as the SDK clients on Lambda (the system's
+        // store is hundreds of certificates to parse at a cold start).
+        let objects = custops::s3::S3::new(config, custops::https::Trust::Aws).map_err(|reason| {
+            ConfigError::Invalid { name: DMS_FEED_BUCKET, reason: format!("the feed bucket cannot be read: {reason}") }
         })?;
         Ok(Self {
             deps,
@@ -212,7 +211,7 @@ impl Feed {
             .await
             .map_err(|e| aws("reading", e))?;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Row>>(4);
-        let reader = object::BodyReader::new(body, tokio::runtime::Handle::current());
+        let reader = custops::s3::BodyReader::new(body, tokio::runtime::Handle::current());
         let store_for_rows = (*store).clone();
         let reading = tokio::task::spawn_blocking(move || read_rows(reader, format, &store_for_rows, &tx));
         let mut since_checkpoint = 0;

@@ -19,4 +19,5 @@ pub mod error;
 pub mod function;
 pub mod http;
 pub mod https;
+pub mod s3;
 pub mod telemetry;

@@ -1,15 +1,18 @@
-//! An object of the feed bucket, read as a stream: one S3 `GetObject`,
-//! signed with SigV4 (`aws-sigv4`, the SDK's own signer) and sent over the
-//! workspace's HTTPS client ([`custops::https`]).
+//! The S3 calls custops makes, each one SigV4-signed REST request (the
+//! SDK's own signer, `aws-sigv4`; S3's documented example is its test) over
+//! the workspace's HTTPS client ([`crate::https`]): the feed reads an object
+//! as a stream (`GetObject` with `If-Match`), `custops feed put` and the
+//! bench put a file as a stream (`PutObject`), and the local stack makes the
+//! template's buckets and their notifications.
 //!
-//! The feed reads one kind of object one way, and the S3 SDK for that one
-//! call was about 1.3 MB of the function's zip (S3's endpoint rules and
-//! every checksum S3 may use: CRC32, CRC32C, CRC64-NVME, SHA-1, MD5). The
-//! request is S3's documented REST `GET /{key}` with `If-Match` (the ETag the
-//! notification named: a file replaced under the same key is another
-//! notification's) and `x-amz-content-sha256: UNSIGNED-PAYLOAD`.
+//! The S3 SDK did the same with about 1.3 MB of every binary that linked it
+//! (S3's endpoint rules and every checksum S3 may ask for: CRC32, CRC32C,
+//! CRC64-NVME, SHA-1, MD5) and, through its event streams, more code in
+//! every function's SDK crates. Payloads are `UNSIGNED-PAYLOAD` (named in
+//! `x-amz-content-sha256`), as S3 allows over HTTPS.
 
 use std::io::Read;
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -19,13 +22,15 @@ use aws_sigv4::http_request::{
 };
 use aws_sigv4::sign::v4;
 use bytes::{Buf, Bytes};
-use custops::https;
-use http_body_util::{BodyExt, Empty};
-use hyper::body::Incoming;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Empty, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
 use hyper_util::client::legacy::Client;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-/// How long S3 may take to answer a GET's headers, and each part of a body.
+use crate::https;
+
+/// How long S3 may take to answer a request's headers, and each part of a body.
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What a key's path keeps unencoded: S3's unreserved characters and `/`.
@@ -34,22 +39,27 @@ const KEY: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').
 /// The largest error document read (S3's are a few hundred bytes).
 const MAX_ERROR: usize = 4096;
 
-/// Reads objects of one bucket.
-pub struct Objects {
-    client: Client<https::Connector, Empty<Bytes>>,
+/// A file is sent this many bytes at a time.
+const CHUNK: usize = 256 * 1024;
+
+/// A request's body: nothing, bytes, or a file read as it goes.
+pub type Body = BoxBody<Bytes, std::io::Error>;
+
+/// S3 for one configuration (its credentials, region and endpoint).
+pub struct S3 {
+    client: Client<https::Connector, Body>,
     credentials: SharedCredentialsProvider,
     region: String,
     /// The emulator's URL locally (its buckets are paths); none on AWS.
     endpoint: Option<String>,
 }
 
-impl Objects {
-    /// From the function's configuration (its credentials, region and
-    /// endpoint), trusting what its SDK clients trust on Lambda: the AWS
-    /// roots alone (the system's store is hundreds of certificates to parse
-    /// at a cold start; the local emulator answers plain HTTP).
-    pub fn new(config: &aws_config::SdkConfig) -> Result<Self, String> {
-        let tls = https::tls_config(https::Trust::Aws).map_err(|e| e.to_string())?;
+impl S3 {
+    /// From `config`, trusting `trust` (a function: the AWS roots alone,
+    /// as its SDK clients; the CLI: the system's store).
+    pub fn new(config: &aws_config::SdkConfig, trust: https::Trust) -> Result<Self, String> {
+        let tls =
+            https::tls_config(trust).or_else(|_| https::tls_config(https::Trust::Aws)).map_err(|e| e.to_string())?;
         Ok(Self {
             client: https::client(https::connector(tls, Some(Duration::from_secs(3)))),
             credentials: config.credentials_provider().ok_or("no credentials")?,
@@ -58,53 +68,112 @@ impl Objects {
         })
     }
 
-    /// The object's URL: virtual-hosted on AWS (path style for a bucket
-    /// whose name has a dot, which S3's wildcard certificate does not cover),
-    /// path style at an emulator.
+    /// The URL of `key` in `bucket` (an empty key: the bucket itself):
+    /// virtual-hosted on AWS (path style for a bucket whose name has a dot,
+    /// which S3's wildcard certificate does not cover), path style at an
+    /// emulator.
     pub fn url(&self, bucket: &str, key: &str) -> String {
-        let key = utf8_percent_encode(key, KEY);
+        let key = utf8_percent_encode(key, KEY).to_string();
+        let object = if key.is_empty() { String::new() } else { format!("/{key}") };
         match &self.endpoint {
-            Some(endpoint) => format!("{endpoint}/{bucket}/{key}"),
-            None if bucket.contains('.') => format!("https://s3.{}.amazonaws.com/{bucket}/{key}", self.region),
-            None => format!("https://{bucket}.s3.{}.amazonaws.com/{key}", self.region),
+            Some(endpoint) => format!("{endpoint}/{bucket}{object}"),
+            None if bucket.contains('.') => format!("https://s3.{}.amazonaws.com/{bucket}{object}", self.region),
+            None => format!("https://{bucket}.s3.{}.amazonaws.com/{}", self.region, key),
         }
     }
 
     /// `GetObject` of `key` when its ETag is still `etag` (none: any): the
     /// body, or why not (S3's error code, never the object's bytes).
     pub async fn get(&self, bucket: &str, key: &str, etag: Option<&str>) -> Result<Incoming, String> {
-        let url = self.url(bucket, key);
-        let mut request = http::Request::get(&url);
+        let mut request = http::Request::get(self.url(bucket, key));
         if let Some(etag) = etag {
             request = request.header("if-match", format!("\"{etag}\""));
         }
-        let mut request = request.body(Empty::<Bytes>::new()).map_err(|e| e.to_string())?;
-        self.sign(&mut request).await?;
+        let request = request.body(empty()).map_err(|e| e.to_string())?;
+        Ok(self.send(request, "GetObject").await?.into_body())
+    }
+
+    /// `PutObject` of the file at `path` as `key`, read as it is sent (flat
+    /// memory for a file of any size): its ETag.
+    pub async fn put_file(&self, bucket: &str, key: &str, path: &Path) -> Result<String, String> {
+        let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let length = file.metadata().map_err(|e| e.to_string())?.len();
+        let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
+        tokio::task::spawn_blocking(move || {
+            let mut file = file;
+            loop {
+                let mut chunk = vec![0; CHUNK];
+                let read = match file.read(&mut chunk) {
+                    Ok(0) => return,
+                    Ok(n) => Ok(Bytes::from({
+                        chunk.truncate(n);
+                        chunk
+                    })),
+                    Err(e) => Err(e),
+                };
+                let failed = read.is_err();
+                if tx.blocking_send(read).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        let frames =
+            futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c.map(Frame::data), rx)) });
+        let request = http::Request::put(self.url(bucket, key))
+            .header("content-length", length)
+            .body(BodyExt::boxed(StreamBody::new(frames)))
+            .map_err(|e| e.to_string())?;
+        let answer = self.send(request, "PutObject").await?;
+        let etag = answer.headers().get("etag").and_then(|e| e.to_str().ok()).unwrap_or_default();
+        Ok(etag.trim_matches('"').to_owned())
+    }
+
+    /// `CreateBucket` (the local stack's buckets; in `us-east-1`, no body).
+    pub async fn create_bucket(&self, bucket: &str) -> Result<(), String> {
+        let request = http::Request::put(self.url(bucket, "")).body(empty()).map_err(|e| e.to_string())?;
+        self.send(request, "CreateBucket").await.map(drop)
+    }
+
+    /// `PutBucketNotificationConfiguration`: `xml` is the
+    /// `NotificationConfiguration` document.
+    pub async fn put_bucket_notification(&self, bucket: &str, xml: String) -> Result<(), String> {
+        let url = format!("{}?notification=", self.url(bucket, ""));
+        let request = http::Request::put(url)
+            .header("content-length", xml.len())
+            .header("content-type", "application/xml")
+            .body(BodyExt::boxed(Full::new(Bytes::from(xml)).map_err(|never| match never {})))
+            .map_err(|e| e.to_string())?;
+        self.send(request, "PutBucketNotificationConfiguration").await.map(drop)
+    }
+
+    /// Signs and sends `request`: its answer when S3 says yes, else why not.
+    async fn send(&self, mut request: http::Request<Body>, what: &str) -> Result<http::Response<Incoming>, String> {
+        let credentials = self.credentials.provide_credentials().await.map_err(|e| e.to_string())?;
+        sign_s3(&mut request, credentials, &self.region, SystemTime::now(), SignableBody::UnsignedPayload)?;
         let answer = tokio::time::timeout(ANSWER_TIMEOUT, self.client.request(request))
             .await
-            .map_err(|_| format!("S3 did not answer in {} s", ANSWER_TIMEOUT.as_secs()))?
+            .map_err(|_| format!("S3 did not answer {what} in {} s", ANSWER_TIMEOUT.as_secs()))?
             .map_err(|e| format!("S3 could not be reached: {e}"))?;
         let status = answer.status();
         if status.is_success() {
-            return Ok(answer.into_body());
+            return Ok(answer);
         }
         let body = http_body_util::Limited::new(answer.into_body(), MAX_ERROR).collect().await;
         let text = body.map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned()).unwrap_or_default();
-        Err(format!("GetObject answered {status} {}", error_code(&text).unwrap_or("")).trim_end().to_owned())
-    }
-
-    /// Signs `request` as S3 wants it: the path as sent (no second encoding,
-    /// no normalisation), the payload unsigned and named in
-    /// `x-amz-content-sha256`.
-    async fn sign(&self, request: &mut http::Request<Empty<Bytes>>) -> Result<(), String> {
-        let credentials = self.credentials.provide_credentials().await.map_err(|e| e.to_string())?;
-        sign_s3(request, credentials, &self.region, SystemTime::now(), SignableBody::UnsignedPayload)
+        Err(format!("{what} answered {status} {}", error_code(&text).unwrap_or("")).trim_end().to_owned())
     }
 }
 
-/// SigV4 for S3 at `time`, the payload as `body` says.
-fn sign_s3(
-    request: &mut http::Request<Empty<Bytes>>,
+/// An empty body.
+fn empty() -> Body {
+    BodyExt::boxed(Empty::<Bytes>::new().map_err(|never| match never {}))
+}
+
+/// SigV4 for S3 at `time`, the payload as `body` says: the path as sent (no
+/// second encoding, no normalisation), the payload named in
+/// `x-amz-content-sha256`.
+fn sign_s3<B>(
+    request: &mut http::Request<B>,
     credentials: aws_credential_types::Credentials,
     region: &str,
     time: SystemTime,
@@ -124,9 +193,10 @@ fn sign_s3(
         .build()
         .map_err(|e| e.to_string())?
         .into();
+    let method = request.method().as_str().to_owned();
     let headers = request.headers().iter().filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)));
     let uri = request.uri().to_string();
-    let signable = SignableRequest::new("GET", &uri, headers, body).map_err(|e| e.to_string())?;
+    let signable = SignableRequest::new(&method, &uri, headers, body).map_err(|e| e.to_string())?;
     let (instructions, _) = sign(signable, &params).map_err(|e| e.to_string())?.into_parts();
     instructions.apply_to_request_http1x(request);
     Ok(())
@@ -178,9 +248,9 @@ impl Read for BodyReader {
 mod tests {
     use super::*;
 
-    async fn objects(endpoint: Option<&str>) -> Objects {
+    async fn objects(endpoint: Option<&str>) -> S3 {
         let config = match endpoint {
-            Some(e) => custops::aws::local(e).await,
+            Some(e) => crate::aws::local(e).await,
             None => aws_config::SdkConfig::builder()
                 .region(aws_config::Region::new("us-east-2"))
                 .credentials_provider(SharedCredentialsProvider::new(aws_credential_types::Credentials::new(
@@ -192,7 +262,7 @@ mod tests {
                 )))
                 .build(),
         };
-        Objects::new(&config).unwrap()
+        S3::new(&config, https::Trust::Aws).unwrap()
     }
 
     #[tokio::test]
@@ -210,8 +280,9 @@ mod tests {
     #[tokio::test]
     async fn a_get_is_signed_for_s3_with_an_unsigned_payload() {
         let aws = objects(None).await;
-        let mut request = http::Request::get(aws.url("bucket", "s/f.csv")).body(Empty::<Bytes>::new()).unwrap();
-        aws.sign(&mut request).await.unwrap();
+        let mut request = http::Request::get(aws.url("bucket", "s/f.csv")).body(empty()).unwrap();
+        let credentials = aws.credentials.provide_credentials().await.unwrap();
+        sign_s3(&mut request, credentials, &aws.region, SystemTime::now(), SignableBody::UnsignedPayload).unwrap();
         let h = request.headers();
         assert_eq!(h["x-amz-content-sha256"], "UNSIGNED-PAYLOAD");
         let auth = h["authorization"].to_str().unwrap();
