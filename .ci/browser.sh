@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Debian's Chromium and chromedriver, for the staff inbox's browser test
 # (tests/tests/scenarios/browser.rs), installed from Debian's packages when
-# the machine does not have them.
+# the machine does not have them; and Deque's axe-core (npm, pinned by
+# tests/axe/package-lock.json), which the test runs on every page.
 set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+npm ci --prefix "$here/tests/axe" --no-audit --no-fund --loglevel=error
 if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
     /usr/bin/chromium --version
     exit 0

@@ -73,6 +73,33 @@ async fn chromium(driver: &Driver, options: serde_json::Value) -> fantoccini::Cl
         .expect("a Chromium session")
 }
 
+/// Deque's axe-core (`tests/axe`, pinned; `.ci/browser.sh` installs it).
+fn axe_source() -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("axe/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("{}: {e} (npm ci --prefix tests/axe)", path.display());
+    })
+}
+
+/// Runs axe-core on the page `browser` shows: its serious and critical
+/// violations, each as `rule: help (nodes)`.
+async fn accessibility(browser: &fantoccini::Client, axe: &str) -> Vec<String> {
+    browser.execute(axe, vec![]).await.unwrap();
+    let found = browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, {resultTypes: ['violations']})
+               .then(r => done(r.violations
+                 .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                 .map(v => v.id + ': ' + v.help + ' (' + v.nodes.map(n => n.target.join(' ')).join(', ') + ')')))
+               .catch(e => done(['axe did not run: ' + e]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(found).unwrap()
+}
+
 fn screenshots() -> std::path::PathBuf {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
@@ -111,11 +138,14 @@ async fn a_person_signs_in_reads_the_list_opens_the_record_answers_and_closes_in
     let http = h.stack.serve_http(0).await.unwrap();
 
     let driver = Driver::start().await;
+    let axe = axe_source();
     let sign_in = |browser: fantoccini::Client| {
         let base = http.url.clone();
+        let axe = axe.clone();
         async move {
             browser.goto(&format!("{base}/app/tasks")).await.unwrap();
             assert!(browser.current_url().await.unwrap().path().ends_with("/app/signin"), "a sign-in first");
+            assert_eq!(accessibility(&browser, &axe).await, Vec::<String>::new(), "the sign-in page");
             browser
                 .find(Locator::Css("input[name=email]"))
                 .await
@@ -168,10 +198,12 @@ async fn a_person_signs_in_reads_the_list_opens_the_record_answers_and_closes_in
         }
     };
     fits(&phone).await;
+    assert_eq!(accessibility(&phone, &axe).await, Vec::<String>::new(), "the task list at a phone's width");
     std::fs::write(screenshots().join("inbox-phone.png"), phone.screenshot().await.unwrap()).unwrap();
     phone.find(Locator::LinkText("Maria Gonzalez")).await.unwrap().click().await.unwrap();
     phone.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("textarea[name=body]")).await.unwrap();
     fits(&phone).await;
+    assert_eq!(accessibility(&phone, &axe).await, Vec::<String>::new(), "a record at a phone's width");
     std::fs::write(screenshots().join("inbox-phone-record.png"), phone.screenshot().await.unwrap()).unwrap();
     // The caller before hello (section 14), as a phone system opens it.
     phone.goto(&format!("{}/app/caller?number=(512)%20555-0142", http.url)).await.unwrap();
@@ -180,6 +212,7 @@ async fn a_person_signs_in_reads_the_list_opens_the_record_answers_and_closes_in
     assert!(glance.contains("Maria Gonzalez") && glance.contains("Next appointment"), "{glance}");
     assert!(glance.contains("in progress"), "the open repair order: {glance}");
     fits(&phone).await;
+    assert_eq!(accessibility(&phone, &axe).await, Vec::<String>::new(), "the caller page at a phone's width");
     std::fs::write(screenshots().join("inbox-phone-caller.png"), phone.screenshot().await.unwrap()).unwrap();
     phone.close().await.unwrap();
 
