@@ -100,10 +100,10 @@ pub fn decide(
         vehicle: deal.vehicle.clone(),
         salesperson: deal.salesperson.clone(),
         unwound_at: None,
-        mileage: deal.mileage,
-        purchase_type: deal.purchase_type,
-        term_months: deal.term_months,
-        first_payment_on: deal.first_payment_on,
+        mileage: deal.terms.mileage,
+        purchase_type: deal.terms.purchase_type,
+        term_months: deal.terms.term_months,
+        first_payment_on: deal.terms.first_payment_on,
     });
     if profile.contacted_about_lapse() && profile.last_visit_at.is_some_and(|v| v < deal.delivered_at) {
         facts.push(Fact::new(store, FactKind::WinBackReturned, event_id, deal.delivered_at));
@@ -163,7 +163,7 @@ fn co_buyer_link(
     state: &CustomerState,
     envelope: &Envelope,
 ) -> Option<(HouseholdMember, RecordChange)> {
-    let co = deal.co_buyer.as_ref()?;
+    let co = deal.terms.co_buyer.as_ref()?;
     let phone = Phone::parse(&co.phone).ok().filter(|p| *p != customer.phone && !store.owns_number(p))?;
     if state.household.iter().any(|m| m.member == phone) || state.household.len() >= HOUSEHOLD_MAX {
         return None;

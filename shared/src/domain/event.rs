@@ -187,12 +187,13 @@ pub fn check_value(path: &str, value: &serde_json::Value) -> Result<(), String> 
     }
 }
 
-/// An optional `YYYY-MM-DD` day, refused with a reason that names the format.
-fn day<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<chrono::NaiveDate>, D::Error> {
+/// An optional `YYYY-MM-DD` day (an ETA, a first payment), refused with a
+/// reason that names the format.
+pub(crate) fn day<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<chrono::NaiveDate>, D::Error> {
     let Some(s) = Option::<String>::deserialize(d)? else { return Ok(None) };
     chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d")
         .map(Some)
-        .map_err(|_| serde::de::Error::custom("eta must be a day, YYYY-MM-DD"))
+        .map_err(|_| serde::de::Error::custom("a day (eta, first_payment_on) must be YYYY-MM-DD"))
 }
 
 /// The `data` of one event type.
@@ -348,17 +349,25 @@ pub struct DealDelivered {
     pub customer: DmsCustomer,
     pub vehicle: Vehicle,
     pub salesperson: Person,
+    #[serde(flatten)]
+    pub terms: DealTerms,
+}
+
+/// What section 14 reads of a delivered deal, as `deal.delivered` and the
+/// DMS feed's deal snapshot both carry it (the feed passes it on as is).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DealTerms {
     /// The co-buyer: one household with the buyer.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub co_buyer: Option<DmsCustomer>,
     /// The odometer at delivery.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mileage: Option<u32>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purchase_type: Option<PurchaseType>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub term_months: Option<u16>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "day")]
     pub first_payment_on: Option<chrono::NaiveDate>,
 }
 

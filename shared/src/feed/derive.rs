@@ -148,16 +148,8 @@ pub fn events_of(snapshot: &Snapshot, as_of: DateTime<Utc>, state: &str) -> Vec<
                 "deal_id": d.deal_id, "delivered_at": d.delivered_at.unwrap_or(as_of),
                 "customer": d.customer, "vehicle": d.vehicle, "salesperson": d.salesperson,
             });
-            for (k, v) in [
-                ("co_buyer", d.co_buyer.as_ref().map(|c| json!(c))),
-                ("mileage", d.mileage.map(|m| json!(m))),
-                ("purchase_type", d.purchase_type.map(|p| json!(p))),
-                ("term_months", d.term_months.map(|t| json!(t))),
-                ("first_payment_on", d.first_payment_on.map(|f| json!(f.to_string()))),
-            ] {
-                if let Some(v) = v {
-                    data[k] = v;
-                }
+            if let (Some(data), Value::Object(terms)) = (data.as_object_mut(), json!(d.terms)) {
+                data.extend(terms);
             }
             vec![event("deal.delivered", data)]
         }

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::event::{check_id, check_time, check_value, DmsCustomer, Person, Vehicle};
+use crate::event::{check_id, check_time, check_value, day, DealTerms, DmsCustomer, Person, Vehicle};
 use crate::phone::{redact_digits, Phone};
 
 /// A repair order's status in the DMS.
@@ -139,18 +139,10 @@ pub struct Deal {
     #[serde(default)]
     pub delivered_at: Option<DateTime<Utc>>,
     pub customer: DmsCustomer,
-    #[serde(default)]
-    pub co_buyer: Option<DmsCustomer>,
     pub vehicle: Vehicle,
     pub salesperson: Person,
-    #[serde(default)]
-    pub mileage: Option<u32>,
-    #[serde(default)]
-    pub purchase_type: Option<PurchaseType>,
-    #[serde(default)]
-    pub term_months: Option<u16>,
-    #[serde(default, deserialize_with = "day")]
-    pub first_payment_on: Option<NaiveDate>,
+    #[serde(flatten)]
+    pub terms: DealTerms,
 }
 
 /// What a snapshot is of.
@@ -176,12 +168,6 @@ struct Head {
     store_id: Option<String>,
     #[serde(default)]
     as_of: Option<String>,
-}
-
-/// An optional `YYYY-MM-DD` day.
-fn day<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
-    let Some(s) = Option::<String>::deserialize(d)? else { return Ok(None) };
-    NaiveDate::parse_from_str(&s, "%Y-%m-%d").map(Some).map_err(|_| serde::de::Error::custom("a day is YYYY-MM-DD"))
 }
 
 fn typed<T: DeserializeOwned>(value: &Value) -> Result<T, String> {
@@ -239,7 +225,10 @@ impl Snapshot {
         }
         check_id(field, id)?;
         usable("customer", self.customer())?;
-        if let Thing::Deal(Deal { co_buyer: Some(co), .. }) = &self.thing {
+        if let Some(co) = match &self.thing {
+            Thing::Deal(d) => d.terms.co_buyer.as_ref(),
+            _ => None,
+        } {
             usable("co_buyer", co)?;
         }
         Ok(())
