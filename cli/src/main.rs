@@ -272,7 +272,7 @@ enum TaskCommand {
         /// The mail address of a lead that came without a number.
         #[arg(long)]
         email: Option<String>,
-        #[arg(long, default_value = "reached", value_parser = ["booked", "reached", "no_answer", "declined"])]
+        #[arg(long, default_value = "reached", value_parser = ["booked", "reached", "no_answer", "declined", "done_elsewhere", "sold"])]
         outcome: String,
         #[command(flatten)]
         conn: Conn,
@@ -577,12 +577,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         Command::Task { command: TaskCommand::Done { task_id, store, phone, email, outcome, conn } } => {
             let phone = phone.or(email).unwrap_or_default();
             let target = Target::new(conn.endpoint.as_deref(), &conn.stack).await?;
-            let outcome = match outcome.as_str() {
-                "booked" => TaskOutcome::Booked,
-                "no_answer" => TaskOutcome::NoAnswer,
-                "declined" => TaskOutcome::Declined,
-                _ => TaskOutcome::Reached,
-            };
+            let outcome = TaskOutcome::parse(&outcome).unwrap_or(TaskOutcome::Reached);
             commands::task_done(&target, &store, &phone, &task_id, outcome, Arc::new(SystemClock)).await?;
             println!("task {task_id} done ({})", outcome.as_str());
             Ok(())

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use chrono::NaiveDate;
-use custops::report::{Declined, MissedCalls, Replies, WinBack};
+use custops::report::{Declined, Lifecycle, MissedCalls, Replies, WinBack};
 use custops::store::StoreMode;
 use custops::text::{dollars, TextState};
 use serde::Serialize;
@@ -31,6 +31,9 @@ pub struct Value {
     pub declined: Declined,
     pub win_back: WinBack,
     pub replies: Replies,
+    /// Between the sale and the next sale (section 14): delivery checks,
+    /// service due, maturity.
+    pub lifecycle: Lifecycle,
     pub opt_outs: u64,
     /// What custops surfaced as at risk, as of when this is made.
     pub revenue_at_risk_cents: i64,
@@ -95,6 +98,7 @@ pub async fn value(
         declined: report.declined,
         win_back: report.win_back,
         replies: report.replies,
+        lifecycle: report.lifecycle,
         opt_outs: report.opt_outs,
         revenue_at_risk_cents: report.revenue_at_risk_cents,
         revenue_at_risk_formula: report.revenue_at_risk_formula,
@@ -146,6 +150,17 @@ impl Value {
                 format!(
                     "{} of {} ({} escalated)",
                     self.replies.answered, self.replies.received, self.replies.escalated
+                ),
+            ),
+            (
+                "After the sale".into(),
+                format!(
+                    "{} delivery checks asked, {} answered; {} service-due texts, {} service-due tasks; {} maturity tasks",
+                    self.lifecycle.delivery_checks_asked,
+                    self.lifecycle.delivery_checks_answered,
+                    self.lifecycle.service_due_texts,
+                    self.lifecycle.service_due_tasks,
+                    self.lifecycle.maturity_tasks
                 ),
             ),
             ("Opt-outs".into(), self.opt_outs.to_string()),

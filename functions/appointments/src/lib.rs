@@ -340,11 +340,18 @@ fn booked(seen: &Seen<'_>, record: &mut RecordChange) -> FactKind {
     for task in state.tasks.iter().filter(|t| t.is_open()) {
         let answers = match task.kind {
             // Setting an appointment is what these tasks ask for.
-            TaskKind::Callback | TaskKind::NoShow | TaskKind::WinBack | TaskKind::FirstService => true,
+            TaskKind::Callback
+            | TaskKind::NoShow
+            | TaskKind::WinBack
+            | TaskKind::FirstService
+            | TaskKind::ServiceDue => true,
             TaskKind::DeclinedFollowup => ending.iter().any(|l| task.ro_number.as_deref() == Some(&l.ro_number)),
-            TaskKind::BookInstall | TaskKind::ReplySms | TaskKind::TextFailed | TaskKind::Lead | TaskKind::HeatCase => {
-                false
-            }
+            TaskKind::BookInstall
+            | TaskKind::ReplySms
+            | TaskKind::TextFailed
+            | TaskKind::Lead
+            | TaskKind::HeatCase
+            | TaskKind::Maturity => false,
         };
         if answers {
             // One touchpoint per task: a transaction writes an item once, and

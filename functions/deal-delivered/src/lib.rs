@@ -12,7 +12,8 @@
 //! consent, a `first_service` task for the store's `service` owner, the
 //! timeline and the day's fact; with a `co_buyer`, the buyer and the
 //! co-buyer as one household (a link item on each record; consent stays
-//! each person's).
+//! each person's); with the store's `delivery_check` on, the delivery check
+//! ([`delivery_check`], asked by `declined-service` on its day).
 //! Sends: nothing. A thank-you is the salesperson's; an invitation to book
 //! service would be `marketing` (it asks the customer to buy), and the
 //! service department calls instead: the task is what the store owes.
@@ -23,15 +24,15 @@
 //! then opens nothing.
 //! Claimed on the event id and on the deal: a resend changes nothing.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use tracing::info;
 
 use custops::batch::Message;
 use custops::event::{DealDelivered, DealUnwound, Envelope, EventData};
 use custops::function::SqsFunction;
 use custops::model::{
-    Customer, CustomerState, Fact, FactKind, HouseholdMember, LinkedBy, Purchase, Task, TaskKind, Touchpoint,
-    HOUSEHOLD_MAX,
+    CheckAbout, CheckStatus, Customer, CustomerState, Fact, FactKind, HouseholdMember, LinkedBy, Purchase, Task,
+    TaskKind, Touchpoint, VisitCheck, HOUSEHOLD_MAX,
 };
 use custops::store::{Department, StoreConfig};
 use custops::{Applied, Change, CustomerId, Deps, Event, Phone, ProcessError, RecordChange};
@@ -138,6 +139,11 @@ pub fn decide(
         format!("{} for {}: set the first service appointment", task.task_id, task.owner),
     ));
     record.tasks.push(task);
+    if let Some(check) = delivery_check(store, deal, customer, state, now) {
+        let summary = format!("{} due {}", check.label(), check.due_at.to_rfc3339());
+        record.touch(touch("delivery_check.scheduled", summary));
+        record.checks.push(check);
+    }
     let co_buyer = co_buyer_link(store, deal, customer, &profile, state, envelope);
     record.profile = Some((profile, state.version));
     let change = Change::new(event_id).lasting_key(natural_key(store, deal)).facts(facts);
@@ -149,6 +155,45 @@ pub fn decide(
         }
         None => change.record(record),
     }
+}
+
+/// The latest store-local hour a delivery check is asked at on its day.
+pub const DELIVERY_CHECK_LATEST_HOUR: u32 = 16;
+
+/// The delivery check of a deal (section 14), if one is owed: on the
+/// store-local day `delivery_check_days` after the delivery, when the
+/// texting window opens (a delivery that reaches custops later that day but
+/// before 16:00: at once); none when the store's check is off, that day has
+/// passed (or it is 16:00 on it), the customer opted out, or the deal has one.
+pub fn delivery_check(
+    store: &StoreConfig,
+    deal: &DealDelivered,
+    customer: &CustomerId,
+    state: &CustomerState,
+    now: DateTime<Utc>,
+) -> Option<VisitCheck> {
+    let day = store.local(deal.delivered_at).date_naive() + Duration::days(i64::from(store.delivery_check_days));
+    let latest = day
+        .and_hms_opt(DELIVERY_CHECK_LATEST_HOUR, 0, 0)
+        .and_then(|t| store.timezone.from_local_datetime(&t).earliest())
+        .map(|t| t.with_timezone(&Utc))?;
+    let owed = store.delivery_check
+        && now < latest
+        && !state.consent.opted_out()
+        && !state.checks.iter().any(|c| c.about == CheckAbout::Delivery && c.ro_number == deal.deal_id);
+    owed.then(|| VisitCheck {
+        store_id: store.store_id.clone(),
+        phone: customer.phone.clone(),
+        about: CheckAbout::Delivery,
+        ro_number: deal.deal_id.clone(),
+        closed_at: deal.delivered_at,
+        due_at: store.window_opens_on(day).max(now),
+        status: CheckStatus::Scheduled,
+        asked_at: None,
+        answer: None,
+        outcome: None,
+        vehicle: Some(deal.vehicle.describe()),
+    })
 }
 
 /// The deal's co-buyer and the buyer as one household (section 14): the item
@@ -232,6 +277,13 @@ pub fn unwound(
     for t in state.tasks.iter().filter(|t| t.task_id == first_service && t.is_open()) {
         record.touch(touch("task.closed", format!("{} closed: the deal was unwound", t.task_id)));
         record.tasks.push(t.closed());
+    }
+    let check = |c: &&VisitCheck| {
+        c.about == CheckAbout::Delivery && c.ro_number == deal.deal_id && c.status == CheckStatus::Scheduled
+    };
+    for c in state.checks.iter().filter(check) {
+        record.touch(touch("delivery_check.cancelled", format!("{}: not asked, the deal was unwound", c.label())));
+        record.checks.push(c.ended("the deal was unwound"));
     }
     record.profile = Some((profile, state.version));
     decided.record(record)

@@ -1,5 +1,6 @@
 //! The rules of a delivery, on `decide` (no AWS).
 
+use custops::entity::Entity;
 use custops::fixtures::{at, customer, envelope, northside, state_after};
 use custops::model::{Customer, LapseContact, Origin, TaskStatus};
 use serde_json::json;
@@ -175,4 +176,63 @@ fn a_co_buyer_and_the_buyer_become_one_household_and_the_terms_stay_on_the_purch
     let again = decide(&northside(), &e, &d, &customer(MARIA), &after, at("2027-03-02T21:00:05Z"));
     assert_eq!(again.records.len(), 1);
     assert!(again.records[0].household.is_empty());
+}
+
+/// Northside with the delivery check on (42 days, the default).
+fn checking() -> StoreConfig {
+    let mut json = custops::fixtures::northside_json();
+    json["delivery_check"] = json!(true);
+    StoreConfig::from_json(&json.to_string()).unwrap()
+}
+
+fn deliver_checked(state: &CustomerState, when: &str, now: &str) -> Change {
+    let (e, d) = delivered("dms-d1", "D-9001", when, Some(true));
+    decide(&checking(), &e, &d, &customer(MARIA), state, at(now))
+}
+
+#[test]
+fn the_delivery_check_is_scheduled_for_the_window_of_the_day_delivery_check_days_after() {
+    // Delivered Tuesday 24 November 15:00 Chicago: the check is due 42
+    // store-local days later, Tuesday 5 January, when the window opens (08:00).
+    let change = deliver_checked(&CustomerState::default(), "2026-11-24T21:00:00Z", "2026-11-24T21:00:05Z");
+    let r = &change.records[0];
+    assert_eq!(r.checks.len(), 1);
+    let check = &r.checks[0];
+    assert_eq!((check.about, check.ro_number.as_str()), (CheckAbout::Delivery, "D-9001"));
+    assert_eq!((check.status, check.due_at), (CheckStatus::Scheduled, at("2027-01-05T14:00:00Z")));
+    assert_eq!(check.vehicle.as_deref(), Some("2025 Chevrolet Tahoe"));
+    assert!(check.keys(&()).gsi3.is_some(), "on the due index until the scheduler hands it on");
+    assert!(r.touchpoints.iter().any(|t| t.kind == "delivery_check.scheduled"));
+    assert!(r.text.is_none(), "nothing is texted at delivery");
+
+    // Off by default.
+    assert!(deliver(&CustomerState::default(), Some(true)).records[0].checks.is_empty());
+    // Opted out: never asked.
+    let mut opted = CustomerState::default();
+    opted.consent.opted_out_at = Some(at("2026-11-01T00:00:00Z"));
+    let c = deliver_checked(&opted, "2026-11-24T21:00:00Z", "2026-11-24T21:00:05Z");
+    assert!(c.records[0].checks.is_empty());
+}
+
+#[test]
+fn a_delivery_that_reaches_custops_on_its_check_day_is_asked_that_day_before_16_00_and_never_after() {
+    // The DMS reports a delivery 42 days late, at 11:00 Chicago on the check's day: asked at once.
+    let late = deliver_checked(&CustomerState::default(), "2026-11-24T21:00:00Z", "2027-01-05T17:00:00Z");
+    assert_eq!(late.records[0].checks[0].due_at, at("2027-01-05T17:00:00Z"));
+    // At 16:00 on that day, or any day after: not asked.
+    let after_four = deliver_checked(&CustomerState::default(), "2026-11-24T21:00:00Z", "2027-01-05T22:00:00Z");
+    assert!(after_four.records[0].checks.is_empty());
+    let old = deliver_checked(&CustomerState::default(), "2025-03-02T21:00:00Z", "2026-11-24T21:00:05Z");
+    assert!(old.records[0].checks.is_empty(), "an old deal (an import, a feed's first file) is not asked");
+}
+
+#[test]
+fn an_unwind_ends_the_scheduled_delivery_check() {
+    let delivered =
+        state_after(&deliver_checked(&CustomerState::default(), "2026-11-24T21:00:00Z", "2026-11-24T21:00:05Z"));
+    let (e, d) = unwind("feed-u1", "2026-11-26T15:00:00Z");
+    let change = unwound(&checking(), &e, &d, &customer(MARIA), &delivered, at("2026-11-26T15:00:05Z"));
+    let check = &change.records[0].checks[0];
+    assert_eq!((check.status, check.outcome.as_deref()), (CheckStatus::Ended, Some("the deal was unwound")));
+    assert!(check.keys(&()).gsi3.is_none(), "off the due index");
 }

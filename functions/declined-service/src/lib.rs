@@ -21,7 +21,9 @@
 //! [`decide_check`] as of the time it was handed on: one `transactional` text
 //! asking how the visit went (answered 1-5; `inbound-sms` reads the answer),
 //! unless that day has passed, the customer opted out, or the store already
-//! texted them that day.
+//! texted them that day. The same for the delivery check `deal-delivered`
+//! schedules (section 14): how the new vehicle is going, not asked either
+//! when a repair order is open or the deal was unwound.
 //!
 //! Second message kind: a due step (`follow_up.due`), which the `scheduler`
 //! hands to this function's queue on the step's day (so a step that cannot
@@ -41,8 +43,8 @@ use custops::event::{Envelope, RoClosed};
 use custops::function::SqsFunction;
 use custops::handoff::due_event_type;
 use custops::model::{
-    CheckStatus, Customer, CustomerState, DeclinedLine, Fact, FactKind, FollowUp, LineStatus, RepairOrder, StepStatus,
-    Task, TaskKind, Touchpoint, VisitCheck,
+    CheckAbout, CheckStatus, Customer, CustomerState, DeclinedLine, Fact, FactKind, FollowUp, LineStatus, RepairOrder,
+    StepStatus, Task, TaskKind, Touchpoint, VisitCheck,
 };
 use custops::outbound::{plan, Plan, Suppressed, TextRequest};
 use custops::store::{Department, StoreConfig};
@@ -91,9 +93,14 @@ async fn ask(deps: &Deps, message: &Message) -> Result<(), ProcessError> {
     Ok(())
 }
 
-/// The idempotency key of a post-visit check's question: once per RO.
+/// The idempotency key of a check's question: once per RO (a post-visit
+/// check), once per deal (a delivery check).
 pub fn check_key(check: &VisitCheck) -> String {
-    format!("visit-check#{}#{}#{}", check.store_id, check.customer().token(), check.ro_number)
+    let prefix = match check.about {
+        CheckAbout::Visit => "visit-check",
+        CheckAbout::Delivery => "delivery-check",
+    };
+    format!("{prefix}#{}#{}#{}", check.store_id, check.customer().token(), check.ro_number)
 }
 
 /// The post-visit check of a close, if one is owed: due when the texting
@@ -119,6 +126,7 @@ pub fn visit_check(
         ro_number: closed.ro_number.clone(),
         closed_at: closed.closed_at,
         due_at,
+        about: CheckAbout::Visit,
         status: CheckStatus::Scheduled,
         asked_at: None,
         answer: None,
@@ -127,13 +135,15 @@ pub fn visit_check(
     })
 }
 
-/// A post-visit check whose day came, as of `now` (when it was handed on). Pure.
+/// A check whose day came (a post-visit check, or a delivery check), as of
+/// `now` (when it was handed on). Pure.
 pub fn decide_check(store: &StoreConfig, due: &VisitCheck, state: &CustomerState, now: DateTime<Utc>) -> Change {
     let event_id = check_key(due);
     let mut record = RecordChange::new(due.customer());
     let change = Change::new(&event_id);
-    let Some(check) = state.checks.iter().find(|c| c.ro_number == due.ro_number && c.status == CheckStatus::Scheduled)
-    else {
+    let scheduled =
+        |c: &&VisitCheck| c.about == due.about && c.ro_number == due.ro_number && c.status == CheckStatus::Scheduled;
+    let Some(check) = state.checks.iter().find(scheduled) else {
         return change.record(record);
     };
     record.rests_on = Some(state.version);
@@ -141,20 +151,39 @@ pub fn decide_check(store: &StoreConfig, due: &VisitCheck, state: &CustomerState
     let today = store.local(now).date_naive();
     // Any text of the store that day, sent or still to go.
     let heard_today = state.sends.entries.iter().any(|e| store.local(e.at).date_naive() == today);
-    let why_not = if !store.post_visit_check {
+    let delivery = check.about == CheckAbout::Delivery;
+    let unwound = || {
+        state
+            .profile
+            .as_ref()
+            .is_some_and(|p| p.purchases.iter().any(|d| d.deal_id == check.ro_number && d.unwound_at.is_some()))
+    };
+    let why_not = if !delivery && !store.post_visit_check {
         Some("the store's post-visit check is off")
+    } else if delivery && !store.delivery_check {
+        Some("the store's delivery check is off")
     } else if today != store.local(check.due_at).date_naive() {
         Some("its day has passed")
     } else if state.consent.opted_out() {
         Some("the customer opted out")
+    } else if delivery && unwound() {
+        Some("the deal was unwound")
+    } else if delivery && state.open_repair_order().is_some() {
+        Some("a repair order is open")
     } else if heard_today {
         Some("the store already texted the customer today")
     } else {
         None
     };
-    let label = format!("post-visit check of {}", check.ro_number);
+    let label = check.label();
+    let (cancelled, spec, key) = match check.about {
+        CheckAbout::Visit => ("visit_check.cancelled", &templates::VISIT_CHECK, custops::report::VISIT_CHECK_KEY),
+        CheckAbout::Delivery => {
+            ("delivery_check.cancelled", &templates::DELIVERY_CHECK, custops::report::DELIVERY_CHECK_KEY)
+        }
+    };
     if let Some(why) = why_not {
-        record.touch(touch("visit_check.cancelled", format!("{label}: not asked, {why}")));
+        record.touch(touch(cancelled, format!("{label}: not asked, {why}")));
         record.checks.push(check.ended(why));
         return change.record(record);
     }
@@ -165,8 +194,8 @@ pub fn decide_check(store: &StoreConfig, due: &VisitCheck, state: &CustomerState
             store,
             &check.phone,
             MessageClass::Transactional,
-            store.render(&templates::VISIT_CHECK, &[("first_name", &first_name), ("vehicle", &vehicle)]),
-            format!("{}{}", custops::report::VISIT_CHECK_KEY, check.ro_number),
+            store.render(spec, &[("first_name", &first_name), ("vehicle", &vehicle)]),
+            format!("{key}{}", check.ro_number),
             DeclinedService::NAME,
             &event_id,
         ),
@@ -178,12 +207,12 @@ pub fn decide_check(store: &StoreConfig, due: &VisitCheck, state: &CustomerState
     if let Plan::Defer(t) = &text {
         if t.due_at.is_some_and(|due| store.local(due).date_naive() != today) {
             let why = "the store's caps would hold it past its day";
-            record.touch(touch("visit_check.cancelled", format!("{label}: not asked, {why}")));
+            record.touch(touch(cancelled, format!("{label}: not asked, {why}")));
             record.checks.push(check.ended(why));
             return change.record(record);
         }
     }
-    let (kind, summary) = text.summary("post-visit check");
+    let (kind, summary) = text.summary(if delivery { "delivery check" } else { "post-visit check" });
     record.touch(touch(kind, summary.clone()));
     let asked = matches!(text, Plan::Send(_) | Plan::Defer(_));
     record.checks.push(if asked {

@@ -446,3 +446,70 @@ fn a_check_the_caps_would_hold_past_its_day_is_not_asked() {
         (CheckStatus::Ended, Some("the store's caps would hold it past its day"))
     );
 }
+
+/// A delivery check as `deal-delivered` schedules it: deal D-9001, due 5
+/// January 2027 at 08:00 Chicago.
+fn delivery_check() -> VisitCheck {
+    VisitCheck {
+        store_id: "northside-chevy".into(),
+        phone: custops::Phone::parse(MARIA).unwrap(),
+        about: CheckAbout::Delivery,
+        ro_number: "D-9001".into(),
+        closed_at: at("2026-11-24T21:00:00Z"),
+        due_at: at("2027-01-05T14:00:00Z"),
+        status: CheckStatus::Scheduled,
+        asked_at: None,
+        answer: None,
+        outcome: None,
+        vehicle: Some("2025 Chevrolet Tahoe".into()),
+    }
+}
+
+fn delivery_checking() -> StoreConfig {
+    let mut json = custops::fixtures::northside_json();
+    json["delivery_check"] = json!(true);
+    StoreConfig::from_json(&json.to_string()).unwrap()
+}
+
+#[test]
+fn the_delivery_check_asks_how_the_new_vehicle_is_going_once_and_not_with_an_open_ro_or_after_an_unwind() {
+    let check = delivery_check();
+    let state = CustomerState { checks: vec![check.clone()], version: Some(3), ..Default::default() };
+    let now = at("2027-01-05T14:01:00Z");
+    let asked = decide_check(&delivery_checking(), &check, &state, now);
+    let Some(Plan::Send(text)) = asked.plan() else { panic!("a question now: {:?}", asked.plan()) };
+    assert_eq!(text.class, MessageClass::Transactional);
+    assert_eq!(text.dedupe_key, "delivery-check#D-9001", "the report counts it by this key");
+    assert!(text.body.contains("2025 Chevrolet Tahoe") && text.body.contains("1 (poor) to 5 (great)"), "{}", text.body);
+    assert!(asked.event_id.starts_with("delivery-check#northside-chevy#"));
+    assert_eq!(asked.records[0].checks[0].status, CheckStatus::Asked);
+
+    // The store's check turned off meanwhile.
+    let off = decide_check(&northside(), &check, &state, now);
+    assert_eq!(off.records[0].checks[0].outcome.as_deref(), Some("the store's delivery check is off"));
+    // In the shop: an open repair order.
+    let mut in_shop = state.clone();
+    in_shop.repair_orders = vec![serde_json::from_value(json!({
+        "ro_number": "RO-50001", "status": "in_progress", "status_at": "2027-01-04T15:00:00Z",
+        "vehicle": {"vin": "1GNSKCKD5MR100001", "year": 2025, "make": "Chevrolet", "model": "Tahoe"},
+        "advisor": {"id": "a-1", "name": "Dana"}
+    }))
+    .unwrap()];
+    let c = decide_check(&delivery_checking(), &check, &in_shop, now);
+    assert!(c.plan().is_none());
+    assert_eq!(c.records[0].checks[0].outcome.as_deref(), Some("a repair order is open"));
+    // The deal was unwound (the check's end raced the scheduler).
+    let mut unwound = state.clone();
+    let mut profile = Customer::lead("northside-chevy", custops::Phone::parse(MARIA).unwrap(), now);
+    profile.purchased(
+        serde_json::from_value(json!({
+            "deal_id": "D-9001", "delivered_at": "2026-11-24T21:00:00Z", "unwound_at": "2026-11-30T15:00:00Z",
+            "vehicle": {"vin": "1GNSKCKD5MR100001", "year": 2025, "make": "Chevrolet", "model": "Tahoe"},
+            "salesperson": {"id": "sp-7", "name": "Jordan Lee"}
+        }))
+        .unwrap(),
+    );
+    unwound.profile = Some(profile);
+    let c = decide_check(&delivery_checking(), &check, &unwound, now);
+    assert_eq!(c.records[0].checks[0].outcome.as_deref(), Some("the deal was unwound"));
+}

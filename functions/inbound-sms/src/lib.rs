@@ -34,8 +34,8 @@ use custops::batch::Message;
 use custops::event::InboundSms;
 use custops::function::SqsFunction;
 use custops::model::{
-    CheckStatus, Customer, CustomerState, Fact, FactKind, LastKeyword, MarketingPause, Task, TaskKind, Touchpoint,
-    VisitCheck, OPTED_IN, OPTED_OUT,
+    CheckAbout, CheckStatus, Customer, CustomerState, Fact, FactKind, LastKeyword, MarketingPause, Task, TaskKind,
+    Touchpoint, VisitCheck, OPTED_IN, OPTED_OUT,
 };
 use custops::outbound::{plan, TextRequest};
 use custops::store::{Department, StoreConfig};
@@ -356,7 +356,7 @@ pub fn decide(
     change.record(record)
 }
 
-/// The post-visit check a text answers, and its rating: a 1-5 within
+/// The check (post-visit or delivery) a text answers, and its rating: a 1-5 within
 /// three days of the question.
 pub fn answers_check<'a>(
     sms: &InboundSms,
@@ -368,9 +368,10 @@ pub fn answers_check<'a>(
     Some((check, score))
 }
 
-/// An answer to a post-visit check: on the check, the timeline and the
-/// day's facts; 1-2 a heat case for service (no text: a person calls), 4-5
-/// one thank-you (with the review link), 3 recorded.
+/// An answer to a check: on the check, the timeline and the day's facts;
+/// 1-2 a heat case (no text: a person calls), for service after a visit and
+/// for sales after a delivery; 4-5 one thank-you (with the review link); 3
+/// recorded.
 #[allow(clippy::too_many_arguments)]
 fn answer(
     store: &StoreConfig,
@@ -385,32 +386,50 @@ fn answer(
 ) -> Change {
     let touch = |kind: &str, summary: String| Touchpoint::of_event(now, event_id, kind, summary);
     let customer = record.customer.clone();
-    record.touch(touch("visit_check.answered", format!("rated the visit of {} {score} of 5", check.ro_number)));
+    let of = &check.ro_number;
+    let (answered, rated, fact, owner, thanks, thanks_key) = match check.about {
+        CheckAbout::Visit => (
+            "visit_check.answered",
+            format!("rated the visit of {of} {score} of 5"),
+            FactKind::VisitAnswered,
+            (store.owners.service.clone(), Department::Service),
+            &templates::VISIT_THANKS,
+            format!("visit-thanks#{of}"),
+        ),
+        CheckAbout::Delivery => (
+            "delivery_check.answered",
+            format!("rated the delivery of deal {of} {score} of 5"),
+            FactKind::DeliveryAnswered,
+            (store.owners.sales.clone(), Department::Sales),
+            &templates::DELIVERY_THANKS,
+            format!("delivery-thanks#{of}"),
+        ),
+    };
+    record.touch(touch(answered, rated));
     record.checks.push(VisitCheck {
         status: CheckStatus::Ended,
         answer: Some(score),
         outcome: Some(format!("answered {score}")),
         ..check.clone()
     });
-    change = change.fact(Fact::new(store, FactKind::VisitAnswered, event_id, now).score(score));
+    change = change.fact(Fact::new(store, fact, event_id, now).score(score));
     let first_name = state.profile.as_ref().and_then(|p| p.first_name.clone()).unwrap_or_else(|| "there".into());
+    let vehicle = check.vehicle.as_deref().unwrap_or("vehicle");
     match score {
         1 | 2 => {
-            let vehicle = check.vehicle.as_deref().unwrap_or("vehicle");
-            let task = Task::open(
-                &customer,
-                TaskKind::HeatCase,
-                format!("heat-case-{}", check.ro_number),
-                (store.owners.service.clone(), Department::Service),
-                now,
-                now,
-            )
-            .note(format!(
-                "{first_name} rated the visit for the {vehicle} {score} of 5 ({:?}). Call them today.",
-                sms.message_body
-            ))
-            .about_ro(Some(&check.ro_number));
-            record.touch(touch("task.created", format!("heat case for {}: call today", store.owners.service)));
+            let what = match check.about {
+                CheckAbout::Visit => "the visit for the",
+                CheckAbout::Delivery => "how their new",
+            };
+            let owner_name = owner.0.clone();
+            let task = Task::open(&customer, TaskKind::HeatCase, format!("heat-case-{of}"), owner, now, now).note(
+                format!("{first_name} rated {what} {vehicle} {score} of 5 ({:?}). Call them today.", sms.message_body),
+            );
+            let task = match check.about {
+                CheckAbout::Visit => task.about_ro(Some(of)),
+                CheckAbout::Delivery => task,
+            };
+            record.touch(touch("task.created", format!("heat case for {owner_name}: call today")));
             change = change.fact(Fact::new(store, FactKind::HeatCase, event_id, now).task(&task));
             record.tasks.push(task);
         }
@@ -422,8 +441,8 @@ fn answer(
                     store,
                     &customer.phone,
                     MessageClass::Reply,
-                    store.render(&templates::VISIT_THANKS, &[("first_name", &first_name), ("review", &review)]),
-                    format!("visit-thanks#{}", check.ro_number),
+                    store.render(thanks, &[("first_name", &first_name), ("vehicle", vehicle), ("review", &review)]),
+                    thanks_key,
                     InboundSmsHandler::NAME,
                     event_id,
                 ),

@@ -250,6 +250,7 @@ fn a_keyword_that_changes_nothing_adds_no_history_and_the_history_is_capped() {
 /// The sender, asked about RO-1 at `asked_at` (the post-visit check).
 fn asked(asked_at: &str) -> CustomerState {
     let check = VisitCheck {
+        about: CheckAbout::Visit,
         store_id: "northside-chevy".into(),
         phone: customer(SENDER).phone,
         ro_number: "RO-1".into(),
@@ -317,4 +318,35 @@ fn a_number_after_three_days_or_without_a_check_is_an_ordinary_reply_and_stop_is
 #[test]
 fn scores_with_punctuation() {
     assert_eq!(revocation::score("5!"), Some(5));
+}
+
+/// The sender, asked how their new Tahoe is going (the delivery check of deal D-9001).
+fn asked_about_delivery(asked_at: &str) -> CustomerState {
+    let mut state = asked(asked_at);
+    let check = &mut state.checks[0];
+    check.about = CheckAbout::Delivery;
+    check.ro_number = "D-9001".into();
+    check.vehicle = Some("2025 Chevrolet Tahoe".into());
+    state
+}
+
+#[test]
+fn a_two_after_a_delivery_check_is_a_heat_case_for_sales_and_a_five_thanks_them_for_the_vehicle() {
+    let state = asked_about_delivery("2026-11-23T14:00:00Z");
+    let change = decided(&sms(None, "2"), &state);
+    assert!(change.plan().is_none(), "a person calls: no automatic text");
+    let task = &change.records[0].tasks[0];
+    assert_eq!((task.kind, task.owner.as_str(), task.department), (TaskKind::HeatCase, "bdc-sales", Department::Sales));
+    assert_eq!(task.task_id, "heat-case-D-9001");
+    assert!(task.note.contains("2025 Chevrolet Tahoe 2 of 5"), "{}", task.note);
+    let kinds: Vec<FactKind> = change.facts.iter().map(|f| f.kind).collect();
+    assert_eq!(kinds, [FactKind::DeliveryAnswered, FactKind::HeatCase], "not counted as a post-visit answer");
+    assert!(change.records[0].touchpoints.iter().any(|t| t.kind == "delivery_check.answered"));
+
+    let now = at("2026-11-23T16:05:00Z");
+    let change = decide(&with_review(), &sms(None, "5"), &customer(SENDER), &state, now, now);
+    let Some(Plan::Send(text)) = change.plan() else { panic!("a thank-you: {:?}", change.plan()) };
+    assert_eq!(text.dedupe_key, "delivery-thanks#D-9001");
+    assert!(text.body.contains("enjoying your 2025 Chevrolet Tahoe"), "{}", text.body);
+    assert!(text.body.contains("https://g.page/r/northside/review"), "{}", text.body);
 }

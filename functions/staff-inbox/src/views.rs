@@ -4,7 +4,7 @@
 
 use askama::Template;
 use chrono::{DateTime, Utc};
-use custops::model::{Customer, Task};
+use custops::model::{Customer, Task, TaskKind, TaskOutcome};
 use custops::staff::Staff;
 use custops::{CustomerId, StoreConfig};
 
@@ -124,6 +124,22 @@ pub(crate) struct TaskView {
     pub(crate) link: String,
     pub(crate) note: String,
     pub(crate) owner: String,
+    /// The outcomes the task can be closed with: (value, label).
+    pub(crate) outcomes: Vec<(&'static str, String)>,
+}
+
+/// The outcomes a task of `kind` can be closed with: every task's four, and
+/// for service due and maturity what ends that work (`done_elsewhere`, `sold`).
+fn outcomes(kind: TaskKind) -> Vec<(&'static str, String)> {
+    TaskOutcome::ALL
+        .into_iter()
+        .filter(|o| match o {
+            TaskOutcome::DoneElsewhere => kind == TaskKind::ServiceDue,
+            TaskOutcome::Sold => matches!(kind, TaskKind::ServiceDue | TaskKind::Maturity),
+            _ => true,
+        })
+        .map(|o| (o.as_str(), words(o)))
+        .collect()
 }
 
 impl TaskView {
@@ -141,6 +157,7 @@ impl TaskView {
             link: customer_link(t),
             note: t.note.clone(),
             owner: t.owner.clone(),
+            outcomes: outcomes(t.kind),
         }
     }
 }

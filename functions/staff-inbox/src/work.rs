@@ -266,12 +266,8 @@ impl Inbox {
             Ok(c) => c,
             Err(r) => return r,
         };
-        let outcome = match form.get("outcome").map(String::as_str).unwrap_or("reached") {
-            "booked" => TaskOutcome::Booked,
-            "reached" => TaskOutcome::Reached,
-            "no_answer" => TaskOutcome::NoAnswer,
-            "declined" => TaskOutcome::Declined,
-            _ => return message(400, "Unknown outcome", "Choose booked, reached, no answer or declined."),
+        let Some(outcome) = TaskOutcome::parse(form.get("outcome").map(String::as_str).unwrap_or("reached")) else {
+            return message(400, "Unknown outcome", "Choose one of the outcomes the form offers.");
         };
         let result = self
             .core

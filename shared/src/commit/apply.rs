@@ -237,7 +237,9 @@ impl Change {
             }
             r.checks.clear();
             r.touchpoints.retain(|t| {
-                !t.kind.starts_with("text.") && !matches!(t.kind.as_str(), "task.created" | "follow_up.scheduled")
+                !t.kind.starts_with("text.")
+                    && !t.kind.ends_with("_check.scheduled")
+                    && !matches!(t.kind.as_str(), "task.created" | "follow_up.scheduled")
             });
         }
         self

@@ -92,7 +92,7 @@ pub fn done_by(
     let ends = match outcome {
         TaskOutcome::Booked => Some(LineStatus::Booked),
         TaskOutcome::Declined => Some(LineStatus::Declined),
-        TaskOutcome::Reached | TaskOutcome::NoAnswer => None,
+        TaskOutcome::Reached | TaskOutcome::NoAnswer | TaskOutcome::DoneElsewhere | TaskOutcome::Sold => None,
     };
     // A person read the reply that paused marketing: it may go again.
     if state.consent.marketing_paused.as_ref().is_some_and(|p| p.task_id == task_id) {

@@ -145,6 +145,24 @@ pub const VISIT_THANKS: Spec = Spec {
     ],
 };
 
+/// The delivery check (section 14): how the new vehicle is going, some weeks in.
+pub const DELIVERY_CHECK: Spec = Spec {
+    key: "delivery_check",
+    default: "Hi {first_name}, {store} here. How is your {vehicle} treating you so far? Reply with a number from 1 (poor) to 5 (great).",
+    variables: &[FIRST_NAME, STORE, VEHICLE],
+};
+
+pub const DELIVERY_THANKS: Spec = Spec {
+    key: "delivery_thanks",
+    default: "Thank you, {first_name}! We're glad you're enjoying your {vehicle} from {store}.{review}",
+    variables: &[
+        FIRST_NAME,
+        VEHICLE,
+        STORE,
+        ("review", " Would you share it in a review? https://g.page/r/northside-chevrolet/review"),
+    ],
+};
+
 pub const LEAD_THANKS: Spec = Spec {
     key: "lead_thanks",
     default: "Hi {first_name}, thanks for asking {store} about the {vehicle}. Someone from our sales team will contact you {when}. Reply here with any questions.",
@@ -173,6 +191,8 @@ pub const ALL: &[Spec] = &[
     VISIT_CHECK,
     VISIT_THANKS,
     LEAD_THANKS,
+    DELIVERY_CHECK,
+    DELIVERY_THANKS,
 ];
 
 /// Fills `{name}` variables; an unknown one is left as written.

@@ -52,6 +52,9 @@ pub struct Report {
     /// Post-visit checks asked and answered.
     #[serde(default)]
     pub post_visit: PostVisit,
+    /// Section 14's work between the sale and the next sale.
+    #[serde(default)]
+    pub lifecycle: Lifecycle,
     /// Open tasks past due when the report was made, by owner (most first).
     pub overdue_tasks: Vec<OwnerOverdue>,
     pub texts: Texts,
@@ -172,10 +175,27 @@ pub struct PostVisit {
     pub heat_cases: u64,
 }
 
+/// What the work between one sale and the next did that day (section 14).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Lifecycle {
+    /// Delivery checks sent that day.
+    pub delivery_checks_asked: u64,
+    /// Answers (1-5) to delivery checks received that day.
+    pub delivery_checks_answered: u64,
+    /// Service-due texts sent that day.
+    pub service_due_texts: u64,
+    /// `service_due` tasks made that day.
+    pub service_due_tasks: u64,
+    /// `maturity` tasks made that day.
+    pub maturity_tasks: u64,
+}
+
 /// The `dedupe_key` prefixes of the texts the report counts by kind.
 pub const CONFIRMATION_KEY: &str = "appt-confirm#";
 pub const REMINDER_KEY: &str = "appt-remind#";
 pub const VISIT_CHECK_KEY: &str = "visit-check#";
+pub const DELIVERY_CHECK_KEY: &str = "delivery-check#";
+pub const SERVICE_DUE_KEY: &str = "service-due#";
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Texts {
@@ -518,6 +538,13 @@ pub fn build_range(store: &StoreConfig, from: NaiveDate, to: NaiveDate, now: Dat
             .then(|| (scores.iter().sum::<f64>() / scores.len() as f64 * 100.0).round() / 100.0),
         heat_cases: count(FactKind::HeatCase),
     };
+    let lifecycle = Lifecycle {
+        delivery_checks_asked: went_with(DELIVERY_CHECK_KEY),
+        delivery_checks_answered: count(FactKind::DeliveryAnswered),
+        service_due_texts: went_with(SERVICE_DUE_KEY),
+        service_due_tasks: count(FactKind::ServiceDueTask),
+        maturity_tasks: count(FactKind::MaturityTask),
+    };
     let mut leads = Leads::default();
     let mut minutes = Vec::new();
     for f in data.facts.iter().filter(|f| f.kind == FactKind::LeadReceived) {
@@ -597,6 +624,7 @@ pub fn build_range(store: &StoreConfig, from: NaiveDate, to: NaiveDate, now: Dat
         leads,
         appointments,
         post_visit,
+        lifecycle,
         overdue_tasks,
         texts,
         dead_letters: data.dead_letters,
@@ -729,6 +757,12 @@ impl std::fmt::Display for Report {
             f,
             "Post-visit checks: {} asked, {} answered{average}, {} heat cases",
             p.asked, p.answered, p.heat_cases
+        )?;
+        let c = &self.lifecycle;
+        writeln!(
+            f,
+            "After the sale: {} delivery checks asked, {} answered; {} service-due texts, {} service-due tasks; {} maturity tasks",
+            c.delivery_checks_asked, c.delivery_checks_answered, c.service_due_texts, c.service_due_tasks, c.maturity_tasks
         )?;
         if self.overdue_tasks.is_empty() {
             writeln!(f, "Overdue tasks: none")?;

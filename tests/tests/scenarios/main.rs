@@ -23,6 +23,7 @@ mod iam;
 mod inbound_sms;
 mod isolation;
 mod leads;
+mod lifecycle;
 mod missed_call;
 mod no_hot_items;
 mod no_pii_in_logs;

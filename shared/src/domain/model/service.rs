@@ -296,14 +296,21 @@ impl Entity for Booking {
     }
 }
 
-/// The post-visit check of one repair order (section 7): scheduled for the
-/// next store-local day (on the due index until the scheduler hands it to
-/// `declined-service`), asked, then answered or expired.
+/// One 1-5 question to a customer: the post-visit check of a repair order
+/// (section 7), scheduled for the next store-local day, or the delivery
+/// check of a deal (section 14), some weeks after the delivery. On the due
+/// index until the scheduler hands it to `declined-service`, then asked,
+/// then answered or expired.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VisitCheck {
     pub store_id: String,
     pub phone: Phone,
+    /// What it asks about.
+    #[serde(default)]
+    pub about: CheckAbout,
+    /// The repair order (a visit) or the deal (a delivery) it asks about.
     pub ro_number: String,
+    /// When the visit ended (the RO closed) or the vehicle was delivered.
     pub closed_at: DateTime<Utc>,
     pub due_at: DateTime<Utc>,
     pub status: CheckStatus,
@@ -317,6 +324,17 @@ pub struct VisitCheck {
     pub outcome: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vehicle: Option<String>,
+}
+
+/// What a [`VisitCheck`] asks about.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckAbout {
+    /// A service visit: its repair order.
+    #[default]
+    Visit,
+    /// A delivery: its deal.
+    Delivery,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -352,6 +370,15 @@ impl VisitCheck {
         Self { status: CheckStatus::Ended, outcome: Some(why.into()), ..self.clone() }
     }
 
+    /// What the timeline and the staff call it ("post-visit check of RO-1",
+    /// "delivery check of deal D-1").
+    pub fn label(&self) -> String {
+        match self.about {
+            CheckAbout::Visit => format!("post-visit check of {}", self.ro_number),
+            CheckAbout::Delivery => format!("delivery check of deal {}", self.ro_number),
+        }
+    }
+
     /// Whether a 1-5 from the customer at `at` answers it.
     pub fn takes_answer_at(&self, at: DateTime<Utc>) -> bool {
         self.status == CheckStatus::Asked
@@ -365,7 +392,10 @@ impl Entity for VisitCheck {
 
     fn keys(&self, _: &()) -> Keys {
         let due = (self.status == CheckStatus::Scheduled).then_some(self.due_at);
-        let sk = format!("#CHECK#{}", self.ro_number);
+        let sk = match self.about {
+            CheckAbout::Visit => format!("#CHECK#{}", self.ro_number),
+            CheckAbout::Delivery => format!("#CHECK#DEAL#{}", self.ro_number),
+        };
         timed_keys(&self.store_id, &self.phone, sk, self.status == CheckStatus::Ended, due)
     }
 }

@@ -189,8 +189,14 @@ pub enum FactKind {
     LeadReceived,
     /// A customer answered a post-visit check (`score`: the answer, 1-5).
     VisitAnswered,
-    /// An answer of 1 or 2 gave service a heat case (`task`).
+    /// An answer of 1 or 2 gave service (or, for a delivery, sales) a heat case (`task`).
     HeatCase,
+    /// A customer answered a delivery check (`score`: the answer, 1-5).
+    DeliveryAnswered,
+    /// A vehicle fell due for service and service got a task (`task`).
+    ServiceDueTask,
+    /// A lease or loan maturity step gave sales a task (`task`).
+    MaturityTask,
 }
 
 impl FactKind {
@@ -223,6 +229,9 @@ impl FactKind {
             FactKind::LeadReceived => "lead_received",
             FactKind::VisitAnswered => "visit_answered",
             FactKind::HeatCase => "heat_case",
+            FactKind::DeliveryAnswered => "delivery_answered",
+            FactKind::ServiceDueTask => "service_due_task",
+            FactKind::MaturityTask => "maturity_task",
         }
     }
 }

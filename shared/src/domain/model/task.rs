@@ -31,8 +31,12 @@ pub enum TaskKind {
     TextFailed,
     /// Answer a new lead (an ADF mail) while it is fresh.
     Lead,
-    /// Call a customer who rated a visit 1 or 2.
+    /// Call a customer who rated a visit (or a delivery) 1 or 2.
     HeatCase,
+    /// A vehicle falls due for service (section 14): book it.
+    ServiceDue,
+    /// A lease or loan comes to its last payment (section 14): sales calls.
+    Maturity,
 }
 
 impl TaskKind {
@@ -49,6 +53,8 @@ impl TaskKind {
             TaskKind::TextFailed => "text_failed",
             TaskKind::Lead => "lead",
             TaskKind::HeatCase => "heat_case",
+            TaskKind::ServiceDue => "service_due",
+            TaskKind::Maturity => "maturity",
         }
     }
 }
@@ -132,6 +138,12 @@ pub enum TaskOutcome {
     NoAnswer,
     /// The customer said no for good: the work is ended as declined.
     Declined,
+    /// The work was done at another shop: a `service_due` task so closed
+    /// ends that vehicle's reminders until its next visit here.
+    DoneElsewhere,
+    /// The customer no longer has the vehicle: it leaves their vehicles
+    /// (service due and the lapse sweep forget it).
+    Sold,
 }
 
 impl TaskOutcome {
@@ -141,7 +153,24 @@ impl TaskOutcome {
             TaskOutcome::Reached => "reached",
             TaskOutcome::NoAnswer => "no_answer",
             TaskOutcome::Declined => "declined",
+            TaskOutcome::DoneElsewhere => "done_elsewhere",
+            TaskOutcome::Sold => "sold",
         }
+    }
+
+    /// Every outcome, as `custops task done --outcome` and the inbox name them.
+    pub const ALL: [TaskOutcome; 6] = [
+        TaskOutcome::Reached,
+        TaskOutcome::Booked,
+        TaskOutcome::NoAnswer,
+        TaskOutcome::Declined,
+        TaskOutcome::DoneElsewhere,
+        TaskOutcome::Sold,
+    ];
+
+    /// The outcome `name` names, if any.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == name)
     }
 }
 
