@@ -31,8 +31,8 @@ use custops::batch::Message;
 use custops::event::{DealDelivered, DealUnwound, Envelope, EventData};
 use custops::function::SqsFunction;
 use custops::model::{
-    CheckAbout, CheckStatus, Customer, CustomerState, Fact, FactKind, HouseholdMember, LinkedBy, Purchase, Task,
-    TaskKind, Touchpoint, VisitCheck, HOUSEHOLD_MAX,
+    CheckAbout, CheckStatus, Customer, CustomerState, Fact, FactKind, HouseholdMember, LinkedBy, Maturity, Purchase,
+    Task, TaskKind, Touchpoint, VisitCheck, HOUSEHOLD_MAX,
 };
 use custops::store::{Department, StoreConfig};
 use custops::{Applied, Change, CustomerId, Deps, Event, Phone, ProcessError, RecordChange};
@@ -143,6 +143,45 @@ pub fn decide(
         let summary = format!("{} due {}", check.label(), check.due_at.to_rfc3339());
         record.touch(touch("delivery_check.scheduled", summary));
         record.checks.push(check);
+    }
+    // Its service clock starts at delivery, and a lease or a loan matures
+    // (section 14); the maturity work of what they bought before ends: they
+    // bought again.
+    let maturity = Maturity::of(
+        store,
+        &deal.deal_id,
+        deal.terms.purchase_type,
+        deal.terms.term_months,
+        deal.terms.first_payment_on,
+        deal.delivered_at,
+        &deal.salesperson.name,
+    );
+    record.vehicles = custops::model::visited(
+        store,
+        state,
+        customer,
+        (&deal.vehicle, deal.delivered_at, deal.terms.mileage),
+        now,
+        |v| {
+            if maturity.is_some() {
+                v.maturity = maturity;
+            }
+        },
+    );
+    let today = store.local(now).date_naive();
+    for v in state.vehicles.iter().filter(|v| v.vehicle.vin != deal.vehicle.vin) {
+        let Some(m) = v.maturity.as_ref().filter(|m| m.ended.is_none() && m.delivered_at < deal.delivered_at) else {
+            continue;
+        };
+        let mut v = v.clone();
+        let why = format!("bought again (deal {})", deal.deal_id);
+        record.touch(touch(
+            "maturity.ended",
+            format!("{} {} of deal {}: {why}", v.vehicle.describe(), m.kind(), m.deal_id),
+        ));
+        v.maturity = Some(Maturity { ended: Some(why), ..m.clone() });
+        v.refresh(store, today, now);
+        record.vehicles.push(v);
     }
     let co_buyer = co_buyer_link(store, deal, customer, &profile, state, envelope);
     record.profile = Some((profile, state.version));
@@ -284,6 +323,16 @@ pub fn unwound(
     for c in state.checks.iter().filter(check) {
         record.touch(touch("delivery_check.cancelled", format!("{}: not asked, the deal was unwound", c.label())));
         record.checks.push(c.ended("the deal was unwound"));
+    }
+    // The vehicle went back: no service due or maturity work on it.
+    if let Some(v) = state
+        .vehicles
+        .iter()
+        .find(|v| v.vehicle.vin == deal.vehicle.vin && v.maturity.as_ref().is_none_or(|m| m.deal_id == deal.deal_id))
+    {
+        let mut v = v.clone();
+        v.gone(at, format!("deal {} unwound", deal.deal_id));
+        record.vehicles.push(v);
     }
     record.profile = Some((profile, state.version));
     decided.record(record)

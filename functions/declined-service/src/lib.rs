@@ -403,6 +403,15 @@ pub fn decide(
         ));
     }
     record.declined.extend(new_lines);
+    // The vehicle's service clock restarts from this visit (section 14).
+    record.vehicles = custops::model::visited(
+        store,
+        state,
+        customer,
+        (&closed.vehicle, closed.closed_at, closed.mileage),
+        now,
+        |_| {},
+    );
     if let Some(check) = visit_check(store, closed, customer, state, now) {
         let summary = format!("post-visit check of {ro_number} due {}", check.due_at.to_rfc3339());
         record.touch(touch("visit_check.scheduled", summary));

@@ -14,12 +14,23 @@
 //! record and decides; one bad customer ends in that queue's DLQ and never
 //! stops the rest. Handing over the same customer twice (two runs before
 //! the worker got to it) changes nothing: the worker is claimed per lapse.
+//!
+//! It is also the daily sweep of section 14: per store, a page at a time,
+//! the vehicles whose service or lease or loan maturity step falls due on
+//! the store-local day it runs (or in the [`custops::model::GRACE_DAYS`] before, when a run
+//! could not happen): a Query of the sparse due-day feed (gsi2
+//! `DUEON#{store}`, by day), so its reads are the vehicles falling due,
+//! whatever the store's history. Each customer among them becomes one
+//! [`win_back::due::Due`] message (`event_type` `vehicle.due`) on the same
+//! queue; the worker takes up everything of theirs due that day, once.
 
 use custops::function::ScheduledFunction;
+use custops::model::sweep_days;
 use custops::{Core, ProcessError, StoreConfig};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use tracing::{error, info};
+use win_back::due::{Due, DUE_EVENT_TYPE};
 use win_back::Lapsed;
 
 /// Stores swept at once.
@@ -34,6 +45,10 @@ pub struct SweepReport {
     pub read: usize,
     /// Customers handed to the win-back worker.
     pub handed_off: usize,
+    /// Items the due-day feed returned: the vehicles falling due.
+    pub due_read: usize,
+    /// Customers with something due handed to the worker.
+    pub due_handed_off: usize,
     /// Stores that could not be swept now (the next run tries again).
     pub failed: usize,
 }
@@ -54,9 +69,11 @@ impl ScheduledFunction for LapseSweep {
             stream::iter(stores).map(|store| sweep(core, store)).buffer_unordered(CONCURRENCY).collect().await;
         for (store, result) in results {
             match result {
-                Ok((read, handed)) => {
-                    report.read += read;
-                    report.handed_off += handed;
+                Ok(swept) => {
+                    report.read += swept.read;
+                    report.handed_off += swept.handed_off;
+                    report.due_read += swept.due_read;
+                    report.due_handed_off += swept.due_handed_off;
                 }
                 Err(e) => {
                     error!(error = %e, store_id = store, "could not sweep a store; the next run tries again");
@@ -69,10 +86,44 @@ impl ScheduledFunction for LapseSweep {
     }
 }
 
-/// Sweeps one store: its id, and (items read, customers handed over).
-async fn sweep(core: &Core, store: StoreConfig) -> (String, Result<(usize, usize), ProcessError>) {
-    let result = sweep_store(core, &store).await;
+/// Sweeps one store: its id, and what it read and handed over.
+async fn sweep(core: &Core, store: StoreConfig) -> (String, Result<SweepReport, ProcessError>) {
+    let result = async {
+        let (read, handed_off) = sweep_store(core, &store).await?;
+        let (due_read, due_handed_off) = sweep_due(core, &store).await?;
+        Ok(SweepReport { stores: 1, read, handed_off, due_read, due_handed_off, failed: 0 })
+    }
+    .await;
     (store.store_id, result)
+}
+
+/// A page of the store's vehicles falling due at a time, each page's
+/// customers handed over before the next is read.
+async fn sweep_due(core: &Core, store: &StoreConfig) -> Result<(usize, usize), ProcessError> {
+    let now = core.clock.now();
+    let today = store.local(now).date_naive();
+    let (from, _) = sweep_days(today);
+    let (mut read, mut handed) = (0, 0);
+    let mut start = None;
+    loop {
+        let (vehicles, next) = core.table.falling_due_page(&store.store_id, from, today, start.take()).await?;
+        read += vehicles.len();
+        let mut phones: Vec<_> = vehicles.into_iter().map(|v| v.phone).collect();
+        phones.sort_by(|a, b| a.e164().cmp(b.e164()));
+        phones.dedup();
+        let bodies = phones
+            .into_iter()
+            .filter_map(|phone| {
+                let due = Due { store_id: store.store_id.clone(), phone, day: today, at: Some(now) };
+                serde_json::to_string(&due).ok()
+            })
+            .collect();
+        handed += core.handoff()?.send_as(Some(DUE_EVENT_TYPE), bodies).await?;
+        match next {
+            Some(n) => start = Some(n),
+            None => return Ok((read, handed)),
+        }
+    }
 }
 
 /// A page of the store's lapsed customers at a time, each handed over before

@@ -19,6 +19,10 @@
 //! Claimed on the customer and the visit the lapse is counted from: the
 //! sweep handing the same lapse over twice changes nothing; a later visit
 //! starts a new lapse, contacted again when it lapses.
+//!
+//! The same daily sweep hands over, as a second kind of message, the
+//! customers with something falling due between visits (section 14: service
+//! due, lease and loan maturity): see [`due`].
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -68,6 +72,9 @@ impl SqsFunction for WinBack {
     const NAME: &'static str = "win-back";
 
     async fn process(deps: &Deps, message: Message) -> Result<(), ProcessError> {
+        if message.event_type.as_deref() == Some(due::DUE_EVENT_TYPE) {
+            return due::process(deps, &message).await;
+        }
         let lapsed: Lapsed = serde_json::from_str(&message.body).map_err(|e| ProcessError::Invalid {
             event_id: message.message_id.clone(),
             reason: format!("not a lapsed customer: {}", custops::phone::redact_digits(&e.to_string())),
@@ -175,6 +182,8 @@ pub fn decide(store: &StoreConfig, lapsed: &Lapsed, state: &CustomerState, now: 
     record.text = Some((text, state.sends.clone()));
     change.fact(Fact::new(store, fact, &event_id, now)).record(record)
 }
+
+pub mod due;
 
 #[cfg(test)]
 mod tests;

@@ -16,7 +16,7 @@ use crate::error::ProcessError;
 use crate::event::{CustomerEvent, Envelope, EventData};
 use crate::model::{
     Booking, Consent, Customer, CustomerState, DeclinedLine, Fact, FollowUp, HouseholdMember, RepairOrder, SendLedger,
-    Task, Touchpoint, VisitCheck,
+    Task, Touchpoint, VehicleLife, VisitCheck,
 };
 use crate::outbound::{Delivery, Plan, Resumed};
 use crate::phone::Phone;
@@ -195,6 +195,8 @@ pub struct RecordChange {
     pub touchpoints: Vec<Touchpoint>,
     /// Household links on this record (section 14): each an idempotent put.
     pub household: Vec<HouseholdMember>,
+    /// Vehicles followed (section 14), each refreshed by its writer.
+    pub vehicles: Vec<VehicleLife>,
     /// History items that must not exist for the change to hold (a repair
     /// order closed before, when a status for it arrives): see [`Tx::require_absent`].
     pub absent: Vec<crate::keys::Keys>,
@@ -299,6 +301,7 @@ impl RecordChange {
             tasks: Vec::new(),
             touchpoints: Vec::new(),
             household: Vec::new(),
+            vehicles: Vec::new(),
             absent: Vec::new(),
             text: None,
             finished_texts: Vec::new(),
@@ -400,6 +403,9 @@ impl Core {
             }
             for member in &r.household {
                 tx.put(member, Guard::Always);
+            }
+            for vehicle in &r.vehicles {
+                tx.put(vehicle, Guard::Latest);
             }
             for keys in &r.absent {
                 tx.require_absent(keys);

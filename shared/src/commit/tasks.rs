@@ -112,7 +112,68 @@ pub fn done_by(
         }
         record.touch(touch("declined.ended", format!("declined work on {ro} ended: {why}")));
     }
+    vehicle_outcome(customer, state, task, outcome, &mut record, now);
     Ok(Change::new(&event_id).record(record))
+}
+
+/// What closing a `service_due` or `maturity` task says of the vehicle
+/// (section 14): serviced elsewhere (no reminder until its next visit
+/// here), sold (it leaves the customer's vehicles), or, for a maturity,
+/// declined (the maturity work ends).
+fn vehicle_outcome(
+    customer: &CustomerId,
+    state: &CustomerState,
+    task: &crate::model::Task,
+    outcome: TaskOutcome,
+    record: &mut RecordChange,
+    now: DateTime<Utc>,
+) {
+    let of_task = |v: &&crate::model::VehicleLife| match task.kind {
+        TaskKind::ServiceDue => v.task_id.as_deref() == Some(task.task_id.as_str()),
+        TaskKind::Maturity => v
+            .maturity
+            .as_ref()
+            .is_some_and(|m| task.task_id.starts_with(&crate::model::maturity_task_prefix(&m.deal_id))),
+        _ => false,
+    };
+    let Some(vehicle) = state.vehicles.iter().find(of_task) else { return };
+    let mut v = vehicle.clone();
+    let what = v.vehicle.describe();
+    let event_id = done_key(customer, &task.task_id);
+    let touch = |kind: &str, summary: String| Touchpoint::of_event(now, &event_id, kind, summary);
+    match (task.kind, outcome) {
+        (_, TaskOutcome::Sold) => {
+            v.gone(now, format!("sold ({} closed as sold)", task.task_id));
+            record.touch(touch(
+                "vehicle.sold",
+                format!("{what} is no longer theirs: service due and maturity forget it"),
+            ));
+            if let Some(profile) = &state.profile {
+                let mut p = profile.clone();
+                p.vehicles.retain(|x| x.vin != v.vehicle.vin);
+                p.updated_at = now;
+                record.profile = Some((p, state.version));
+            }
+        }
+        (TaskKind::ServiceDue, TaskOutcome::DoneElsewhere) => {
+            v.done_elsewhere_at = Some(now);
+            record.touch(touch(
+                "service_due.done_elsewhere",
+                format!("{what} serviced elsewhere: no reminder until its next visit here"),
+            ));
+        }
+        (TaskKind::Maturity, TaskOutcome::Declined) => {
+            let Some(m) = v.maturity.as_mut() else { return };
+            m.ended = Some(format!("{} closed as declined", task.task_id));
+            record.touch(touch(
+                "maturity.ended",
+                format!("{what} {}: the customer declined, no more maturity work", m.kind()),
+            ));
+        }
+        _ => return,
+    }
+    v.reindex(now.date_naive(), now);
+    record.vehicles.push(v);
 }
 
 #[cfg(test)]

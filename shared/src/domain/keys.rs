@@ -18,7 +18,8 @@
 //! | lead address (`store_claim`) | `LEADTO#{address, lower case}` | `STORE` (holds `store_id`) | | | |
 //! | store number (`store_claim`) | `NUMBER#{e164}` (`sms_number`, each of `lines`) | `STORE` (holds `store_id`) | | | |
 //! | booking (`booking`) | `CUST#{store}#{e164}` | `#APPT#{appointment_id}` (ended: `H#APPT#...`) | | | `DUE#{shard}` / `{remind_at}#{pk}#{sk}` (a reminder still owed) |
-//! | post-visit check (`visit_check`) | `CUST#{store}#{e164}` | `#CHECK#{ro}` (ended: `H#CHECK#...`) | | | `DUE#{shard}` / `{due}#{pk}#{sk}` (scheduled) |
+//! | post-visit or delivery check (`visit_check`) | `CUST#{store}#{e164}` | `#CHECK#{ro}`, `#CHECK#DEAL#{deal}` (ended: `H#CHECK#...`) | | | `DUE#{shard}` / `{due}#{pk}#{sk}` (scheduled) |
+//! | vehicle followed (`vehicle`, section 14) | `CUST#{store}#{e164}` | `#VEH#{vin}` (gone: `H#VEH#...`, its latest end) | | `DUEON#{store}` / `{yyyy-mm-dd}#{pk}#{vin}` (while something of it falls due) | |
 //! | lead text slot (`lead_slot`) | `LEADTEXTS#{store}#{yyyy-mm-ddThh}` | `SLOT#{n}` (one per lead text of that hour, TTL) | | | |
 //! | DMS feed memory (`feed_memory`, `table/feed.rs`; TTL once the thing has ended) | `FEED#{store}#{kind}#{id}` | `FEED` | | | |
 //! | DMS feed file (`feed_file`, `table/feed.rs`) | `FEEDFILE#{store}` | `{object key}#{etag}` | | | |
@@ -37,7 +38,10 @@
 //! visit whose lapse it has not reached out about (gsi2, sparse: the sweep
 //! reads those visited before the cutoff, so its reads grow with the newly
 //! lapsed, and a changed `lapse_months` moves only the cutoff); a store's
-//! declined work still open (gsi2, sparse: the report's open dollars); every text of a store in order (gsi2); texts due at a time
+//! declined work still open (gsi2, sparse: the report's open dollars); a
+//! store's vehicles by the day their service or a maturity step falls due
+//! (gsi2, sparse: the daily sweep reads the days due, so its reads grow with
+//! the vehicles falling due, never with the store's vehicles); every text of a store in order (gsi2); texts due at a time
 //! and follow-up steps due at a time (gsi3, sparse: only unfinished texts and
 //! scheduled steps carry it, so its cost grows with the work in flight, not
 //! the table); what happened at a store on a day (`pk`:
@@ -222,6 +226,12 @@ pub fn open_tasks(store_id: &str) -> String {
 
 /// The gsi2 value of a store's customers by last visit, not yet contacted
 /// about its lapse.
+/// The gsi2 value of a store's due-day feed: its vehicles by the day
+/// something of them next falls due (section 14).
+pub fn due_day_feed(store_id: &str) -> String {
+    format!("DUEON#{store_id}")
+}
+
 pub fn lapse_feed(store_id: &str) -> String {
     format!("LAPSE#{store_id}")
 }

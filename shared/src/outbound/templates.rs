@@ -163,6 +163,22 @@ pub const DELIVERY_THANKS: Spec = Spec {
     ],
 };
 
+/// Service due (section 14): the vehicles then due, the booking link, no
+/// price or offer.
+pub const SERVICE_DUE: Spec = Spec {
+    key: "service_due",
+    default: "Hi {first_name}, {store} here: by our records your {vehicles} is due for service.{booking} Reply STOP to opt out.",
+    variables: &[FIRST_NAME, STORE, ("vehicles", "2021 Chevrolet Silverado 1500 and 2019 Chevrolet Equinox"), BOOKING],
+};
+
+/// A lease or a loan near its end (section 14, `maturity_texts`): never a
+/// payment, rate, balance or term.
+pub const MATURITY: Spec = Spec {
+    key: "maturity",
+    default: "Hi {first_name}, {store} here. When you'd like to talk about what's next for your {vehicle}, reply here and we'll set a time that suits you. Reply STOP to opt out.",
+    variables: &[FIRST_NAME, STORE, VEHICLE],
+};
+
 pub const LEAD_THANKS: Spec = Spec {
     key: "lead_thanks",
     default: "Hi {first_name}, thanks for asking {store} about the {vehicle}. Someone from our sales team will contact you {when}. Reply here with any questions.",
@@ -193,6 +209,8 @@ pub const ALL: &[Spec] = &[
     LEAD_THANKS,
     DELIVERY_CHECK,
     DELIVERY_THANKS,
+    SERVICE_DUE,
+    MATURITY,
 ];
 
 /// Fills `{name}` variables; an unknown one is left as written.

@@ -29,7 +29,7 @@ use crate::entity::{CustomerId, Entity};
 use crate::keys::{self, Index, Keys, PK, SK, VERSION};
 use crate::model::{
     Booking, Consent, Customer, CustomerState, DeclinedLine, Fact, FollowUp, HouseholdMember, RepairOrder, SendLedger,
-    Task, Touchpoint, VisitCheck,
+    Task, Touchpoint, VehicleLife, VisitCheck,
 };
 use crate::phone::Phone;
 use crate::store::StoreConfig;
@@ -379,6 +379,7 @@ impl Table {
             Booking::KIND => state.bookings.push(from_item(item)?),
             VisitCheck::KIND => state.checks.push(from_item(item)?),
             HouseholdMember::KIND => state.household.push(from_item(item)?),
+            VehicleLife::KIND => state.vehicles.push(from_item(item)?),
             _ => return Ok(false),
         }
         Ok(true)
@@ -469,6 +470,29 @@ impl Table {
                 Some(keys::GSI2),
                 &keys::lapse_feed(store_id),
                 &Range::UpTo(&upto),
+                Some(PAGE),
+                start.map(|p| p.0),
+            )
+            .await?;
+        Ok((items.into_iter().map(from_item).collect::<Result<_, _>>()?, next.map(PageStart)))
+    }
+
+    /// A page of a store's vehicles with something falling due from `from`
+    /// to `to` (store-local days, both included): the due-day feed (gsi2,
+    /// sparse), so the sweep reads what falls due, never the store's vehicles.
+    pub async fn falling_due_page(
+        &self,
+        store_id: &str,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        start: Option<PageStart>,
+    ) -> Result<(Vec<VehicleLife>, Option<PageStart>), TableError> {
+        let (low, high) = crate::model::feed_range(from, to);
+        let (items, next) = self
+            .query_page(
+                Some(keys::GSI2),
+                &keys::due_day_feed(store_id),
+                &Range::Between(&low, &high),
                 Some(PAGE),
                 start.map(|p| p.0),
             )

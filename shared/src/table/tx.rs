@@ -24,6 +24,10 @@ use crate::text::{OutboundText, TextRef, WithdrawnIf};
 pub enum Guard {
     /// Written as it is (the event's claim already serialises its writers).
     Always,
+    /// As [`Guard::Always`], and when it moves to the history, over what an
+    /// earlier move of the same thing left there (a vehicle sold, serviced
+    /// here again, then sold again): its history is its latest end.
+    Latest,
     /// Only if the item does not exist yet.
     New,
     /// Optimistic concurrency: expects the `version` that was read (`None`:
@@ -173,7 +177,8 @@ impl Tx {
             // (only if the state item is as the guard expects).
             let state = Keys::new(keys.pk.clone(), state_sk);
             self.written.insert((state.pk.clone(), state.sk.clone()));
-            let history = self.put_item(entity, keys, Guard::New);
+            let ended_before = if guard == Guard::Latest { Guard::Always } else { Guard::New };
+            let history = self.put_item(entity, keys, ended_before);
             let delete = self.delete_item::<E>(&state, guard);
             match (history, delete) {
                 (Ok(h), Ok(d)) => self.moves.push([(E::KIND, h), (E::KIND, d)]),
@@ -422,7 +427,7 @@ fn status_name(guard: Guard) -> Option<HashMap<String, String>> {
 fn condition(guard: Guard, item: &mut Item) -> (Option<String>, Option<Item>) {
     let fixed = |c: &str| (Some(c.to_owned()), None);
     match guard {
-        Guard::Always => (None, None),
+        Guard::Always | Guard::Latest => (None, None),
         Guard::New | Guard::Version(None) => {
             if guard == Guard::Version(None) {
                 item.insert(VERSION.into(), n(1));

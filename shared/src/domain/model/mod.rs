@@ -2,11 +2,13 @@
 //! One store, one customer (keyed by phone), one record, every touchpoint on it.
 
 mod customer;
+mod lifecycle;
 mod service;
 mod state;
 mod task;
 
 pub use customer::*;
+pub use lifecycle::*;
 pub use service::*;
 pub use state::*;
 pub use task::*;

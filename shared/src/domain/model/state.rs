@@ -89,6 +89,8 @@ pub struct CustomerState {
     pub checks: Vec<VisitCheck>,
     /// The other members of the customer's household (section 14).
     pub household: Vec<HouseholdMember>,
+    /// The customer's vehicles followed for service due and maturity (section 14).
+    pub vehicles: Vec<super::VehicleLife>,
 }
 
 impl CustomerState {
