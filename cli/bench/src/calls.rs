@@ -207,10 +207,10 @@ pub async fn aws_calls() -> Result<Vec<CallsRow>, BoxError> {
     rows.push(row(
         "lapse-sweep",
         &format!(
-            "one run, one store, {} lapsed customer(s) handed to win-back: Query (stores), Query (lapse index), SendMessageBatch",
+            "one run, one store, {} lapsed customer(s) handed to win-back: Query (stores), Query (lapse index), SendMessageBatch, Query (due-day feed: nothing due)",
             sweep["handed_off"]
         ),
-        Some(3),
+        Some(4),
         calls,
     ));
 

@@ -16,16 +16,15 @@
 //! the worker got to it) changes nothing: the worker is claimed per lapse.
 //!
 //! It is also the daily sweep of section 14: per store, a page at a time,
-//! the vehicles whose service or lease or loan maturity step falls due on
-//! the store-local day it runs (or in the [`custops::model::GRACE_DAYS`] before, when a run
-//! could not happen): a Query of the sparse due-day feed (gsi2
-//! `DUEON#{store}`, by day), so its reads are the vehicles falling due,
-//! whatever the store's history. Each customer among them becomes one
+//! the vehicles whose service or lease or loan maturity step falls due by
+//! the store-local day it runs and that the worker has not taken up: a
+//! Query of the sparse due-day feed (gsi2 `DUEON#{store}`, by day; taken
+//! up, a vehicle moves to the day it next owes something, or leaves), so its
+//! reads are the vehicles falling due, whatever the store's history. Each customer among them becomes one
 //! [`win_back::due::Due`] message (`event_type` `vehicle.due`) on the same
 //! queue; the worker takes up everything of theirs due that day, once.
 
 use custops::function::ScheduledFunction;
-use custops::model::sweep_days;
 use custops::{Core, ProcessError, StoreConfig};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
@@ -102,11 +101,10 @@ async fn sweep(core: &Core, store: StoreConfig) -> (String, Result<SweepReport, 
 async fn sweep_due(core: &Core, store: &StoreConfig) -> Result<(usize, usize), ProcessError> {
     let now = core.clock.now();
     let today = store.local(now).date_naive();
-    let (from, _) = sweep_days(today);
     let (mut read, mut handed) = (0, 0);
     let mut start = None;
     loop {
-        let (vehicles, next) = core.table.falling_due_page(&store.store_id, from, today, start.take()).await?;
+        let (vehicles, next) = core.table.falling_due_page(&store.store_id, today, start.take()).await?;
         read += vehicles.len();
         let mut phones: Vec<_> = vehicles.into_iter().map(|v| v.phone).collect();
         phones.sort_by(|a, b| a.e164().cmp(b.e164()));

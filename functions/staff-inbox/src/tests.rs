@@ -36,7 +36,7 @@ fn hostile_timeline() -> custops::table::Timeline {
 #[test]
 fn a_customers_script_is_shown_as_text_never_run() {
     let store = custops::fixtures::northside();
-    let view = CustomerView::of(&store, &maria(), &hostile_timeline(), at("2026-11-24T17:00:00Z"));
+    let view = CustomerView::of(&store, &maria(), &hostile_timeline(), &[], at("2026-11-24T17:00:00Z"));
     let html =
         CustomerPage { nav: &nav(), c: view, notice: None, failed: false, form_id: "f".into() }.render().unwrap();
     assert!(!html.contains("<script>alert(1)</script>"), "escaped");

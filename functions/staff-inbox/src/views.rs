@@ -200,10 +200,13 @@ pub(crate) struct CustomerView {
 }
 
 impl CustomerView {
+    /// `household`: the other members' records as they are now (section
+    /// 14: their vehicles, what each has open and due), as far as read.
     pub(crate) fn of(
         store: &StoreConfig,
         customer: &CustomerId,
         t: &custops::table::Timeline,
+        household: &[(CustomerId, custops::model::CustomerState)],
         now: DateTime<Utc>,
     ) -> Self {
         let s = &t.state;
@@ -229,14 +232,31 @@ impl CustomerView {
                 profile.push(("Purchase".into(), purchase(store, p)));
             }
         }
+        profile.extend(due(s).into_iter().map(|d| ("Due".to_owned(), d)));
         // Section 14: who else is of the household (each their own record,
-        // consent and texts).
+        // consent and texts), their vehicles, what each has open and due.
         for m in &s.household {
             let how = match &m.linked {
                 custops::model::LinkedBy::CoBuyer { deal_id } => format!("co-buyer of deal {deal_id}"),
                 custops::model::LinkedBy::Person { .. } => "linked by staff".to_owned(),
             };
-            profile.push(("Household".into(), format!("{} ({}), {how}", m.name(), m.member.e164())));
+            let mut row = format!("{} ({}), {how}", m.name(), m.member.e164());
+            if let Some((_, other)) = household.iter().find(|(id, _)| id.phone == m.member) {
+                let vehicles: Vec<String> =
+                    other.profile.iter().flat_map(|p| &p.vehicles).map(|v| v.describe()).collect();
+                if !vehicles.is_empty() {
+                    row.push_str(&format!("; drives {}", vehicles.join(", ")));
+                }
+                let open: Vec<String> = other.tasks.iter().filter(|t| t.is_open()).map(|t| words(t.kind)).collect();
+                if !open.is_empty() {
+                    row.push_str(&format!("; open: {}", open.join(", ")));
+                }
+                let due = due(other);
+                if !due.is_empty() {
+                    row.push_str(&format!("; due: {}", due.join("; ")));
+                }
+            }
+            profile.push(("Household".into(), row));
         }
         let mut repair_orders: Vec<_> = s.repair_orders.iter().collect();
         repair_orders.sort_by_key(|r| std::cmp::Reverse(r.status_at));
@@ -335,8 +355,8 @@ impl CustomerView {
 }
 
 /// The first screen of a call: what they bought and when, the last visit,
-/// the next appointment, consent and the household (the profile's rows of
-/// those, in that order).
+/// the next appointment, what is due, consent and the household (the
+/// profile's rows of those, in that order).
 fn glance(
     store: &StoreConfig,
     s: &custops::model::CustomerState,
@@ -360,9 +380,27 @@ fn glance(
         |b| format!("{}{}", local(store, b.at), b.vehicle.as_deref().map(|v| format!(", {v}")).unwrap_or_default()),
     );
     glance.push(("Next appointment".into(), appointment));
+    glance.extend(rows("Due"));
     glance.push(("Consent".into(), consent.to_owned()));
     glance.extend(rows("Household"));
     glance
+}
+
+/// What is due on a record's vehicles (section 14): the next service (the
+/// estimated odometer then), a lease or a loan's maturity.
+pub(crate) fn due(s: &custops::model::CustomerState) -> Vec<String> {
+    let mut out = Vec::new();
+    for v in s.vehicles.iter().filter(|v| v.gone.is_none()) {
+        let what = v.vehicle.describe();
+        if let Some(d) = v.service_due.as_ref().filter(|_| v.done_elsewhere_at.is_none()) {
+            let miles = d.miles.map(|m| format!(", about {m} miles")).unwrap_or_default();
+            out.push(format!("{what}: service due {}{miles}", d.on));
+        }
+        if let Some(m) = v.maturity.as_ref().filter(|m| m.ended.is_none()) {
+            out.push(format!("{what}: {} matures {} (deal {})", m.kind(), m.matures_on, m.deal_id));
+        }
+    }
+    out
 }
 
 pub(crate) fn purchase(store: &StoreConfig, p: &custops::model::Purchase) -> String {

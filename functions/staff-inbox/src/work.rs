@@ -73,7 +73,9 @@ impl Inbox {
                     Ok(t) => t,
                     Err(e) => return unavailable(&e),
                 };
-                CallerFound::One(Box::new(CustomerView::of(store, customer, &timeline, self.core.clock.now())))
+                let household = self.household(store, &timeline.state).await;
+                let now = self.core.clock.now();
+                CallerFound::One(Box::new(CustomerView::of(store, customer, &timeline, &household, now)))
             }
             _ => CallerFound::Several(
                 found
@@ -165,7 +167,8 @@ impl Inbox {
             return not_found();
         }
         let now = self.core.clock.now();
-        let view = CustomerView::of(&store, &customer, &timeline, now);
+        let household = self.household(&store, &timeline.state).await;
+        let view = CustomerView::of(&store, &customer, &timeline, &household, now);
         let failed = notice.as_ref().is_some_and(|(_, failed)| *failed);
         let status = 200;
         page(
@@ -178,6 +181,21 @@ impl Inbox {
                 form_id: ulid::Ulid::new().to_string(),
             },
         )
+    }
+
+    /// The other members' records of a customer's household (section 14), read
+    /// at once (at most `HOUSEHOLD_MAX` Queries); one that cannot be read now
+    /// is shown by name alone.
+    async fn household(
+        &self,
+        store: &custops::StoreConfig,
+        state: &custops::model::CustomerState,
+    ) -> Vec<(CustomerId, custops::model::CustomerState)> {
+        let reads = state.household.iter().map(|m| async move {
+            let id = CustomerId::new(&store.store_id, m.member.clone());
+            self.core.table.customer_state(&id).await.ok().map(|s| (id, s))
+        });
+        futures::future::join_all(reads).await.into_iter().flatten().collect()
     }
 
     /// `POST /app/customers/{e164}/reply`.

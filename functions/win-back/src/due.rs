@@ -220,7 +220,9 @@ pub fn decide(store: &StoreConfig, due: &Due, state: &CustomerState, now: DateTi
                 maturity_text = Some((what.clone(), m.deal_id.clone()));
             }
         }
-        if changed {
+        // Taken up, or on the feed for a day that has gone by (a step
+        // past its grace, a sweep that did not run): its next day.
+        if changed || v.next_on.is_some_and(|d| d <= today) {
             next.reindex(today, now);
             vehicles.push(next);
         }

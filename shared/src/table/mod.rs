@@ -477,22 +477,23 @@ impl Table {
         Ok((items.into_iter().map(from_item).collect::<Result<_, _>>()?, next.map(PageStart)))
     }
 
-    /// A page of a store's vehicles with something falling due from `from`
-    /// to `to` (store-local days, both included): the due-day feed (gsi2,
-    /// sparse), so the sweep reads what falls due, never the store's vehicles.
+    /// A page of a store's vehicles with something falling due by `day`
+    /// (store-local, included) not yet taken up: the due-day feed (gsi2,
+    /// sparse; a vehicle leaves it, or moves to its next day, once the worker
+    /// has taken it up), so the sweep reads what falls due, never the
+    /// store's vehicles.
     pub async fn falling_due_page(
         &self,
         store_id: &str,
-        from: chrono::NaiveDate,
-        to: chrono::NaiveDate,
+        day: chrono::NaiveDate,
         start: Option<PageStart>,
     ) -> Result<(Vec<VehicleLife>, Option<PageStart>), TableError> {
-        let (low, high) = crate::model::feed_range(from, to);
+        let upto = crate::model::feed_upto(day);
         let (items, next) = self
             .query_page(
                 Some(keys::GSI2),
                 &keys::due_day_feed(store_id),
-                &Range::Between(&low, &high),
+                &Range::UpTo(&upto),
                 Some(PAGE),
                 start.map(|p| p.0),
             )

@@ -94,7 +94,10 @@ fn a_vehicle_due_gets_the_service_owner_a_task_saying_how_its_mileage_was_estima
 fn nothing_is_due_before_its_day_or_past_its_grace() {
     let state = maria(true, vec![serviced(tahoe(), &northside())]);
     assert!(decide(&northside(), &due_on("2026-11-12"), &state, at("2026-11-12T15:00:00Z")).records.is_empty());
-    assert!(decide(&northside(), &due_on("2026-11-17"), &state, at("2026-11-17T15:00:00Z")).records.is_empty());
+    let past = decide(&northside(), &due_on("2026-11-17"), &state, at("2026-11-17T15:00:00Z"));
+    let r = &past.records[0];
+    assert!(r.tasks.is_empty() && past.plan().is_none(), "past its grace: never late");
+    assert_eq!(r.vehicles[0].next_on, None, "off the feed: the sweep does not read it again");
     let late = decide(&northside(), &due_on("2026-11-16"), &state, at("2026-11-16T15:00:00Z"));
     assert_eq!(late.records[0].tasks.len(), 1, "a sweep that missed three days still takes it up");
 }

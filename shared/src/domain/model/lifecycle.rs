@@ -21,7 +21,8 @@ pub const READINGS: usize = 10;
 /// Two readings at least this many days apart give a vehicle its own miles a day.
 pub const READING_SPAN_DAYS: i64 = 30;
 /// Days after its day that something due is still taken up (a sweep that
-/// could not run): the sweep reads this many days back, and no further.
+/// could not run); later, it is passed over (the feed moves the vehicle to
+/// what it owes next), never sent late.
 pub const GRACE_DAYS: i64 = 3;
 /// How many vehicles a record follows (the most recently seen): a fleet's
 /// record stays a bounded read.
@@ -360,11 +361,6 @@ impl VehicleLife {
     }
 }
 
-/// The days the sweep of `today` reads: today and the [`GRACE_DAYS`] before.
-pub fn sweep_days(today: NaiveDate) -> (NaiveDate, NaiveDate) {
-    (today - Duration::days(GRACE_DAYS), today)
-}
-
 /// Whether something due on `day` is taken up on `today`.
 pub fn falls_due(day: NaiveDate, today: NaiveDate) -> bool {
     day <= today && today - day <= Duration::days(GRACE_DAYS)
@@ -390,9 +386,9 @@ impl Entity for VehicleLife {
     }
 }
 
-/// The day `day` of the due-day feed's sort key, and the first key after it.
-pub fn feed_range(from: NaiveDate, to: NaiveDate) -> (String, String) {
-    (from.to_string(), format!("{to}~"))
+/// The due-day feed's sort keys up to the end of `day`.
+pub fn feed_upto(day: NaiveDate) -> String {
+    format!("{day}~")
 }
 
 impl super::CustomerState {
