@@ -761,8 +761,31 @@ async fn demo(dir: &std::path::Path) -> Result<(), BoxError> {
     let page = custops_local::target_dir().join("demo-report.html");
     std::fs::write(&page, custops_cli::report_page::render(&report, &history)?)?;
     println!("\nThe same as a page: {}", page.display());
+    demo_caller(&target, "+15125550172", clock.now()).await?;
     demo_feed(&stack, &target, dir, clock.now()).await?;
     emulator.stop().await;
+    Ok(())
+}
+
+/// The caller page's first screen (section 14): what the inbox shows at
+/// `GET /app/caller?number=...` when the customer calls, before anyone says
+/// hello (the household read as the page reads it).
+async fn demo_caller(target: &Target, number: &str, now: DateTime<Utc>) -> Result<(), BoxError> {
+    let Some(store) = target.table.get_store("northside-chevy").await? else { return Ok(()) };
+    let customer = custops::CustomerId::new(&store.store_id, custops::Phone::parse(number)?);
+    let timeline = target.table.timeline(&customer).await?;
+    if timeline.state.profile.is_none() {
+        return Ok(());
+    }
+    let mut household = Vec::new();
+    for m in &timeline.state.household {
+        let id = custops::CustomerId::new(&store.store_id, m.member.clone());
+        household.push((id.clone(), target.table.customer_state(&id).await?));
+    }
+    println!("\nThe caller, before hello (`GET /app/caller?number={number}` in the inbox, what the phone opens):");
+    for (k, v) in staff_inbox::first_screen(&store, &customer, &timeline, &household, now) {
+        println!("  {k:<17} {v}");
+    }
     Ok(())
 }
 

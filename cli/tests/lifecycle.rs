@@ -78,8 +78,8 @@ fn the_third_failure_a_buyer_asked_a_spouses_car_due_and_a_lease_on_the_sales_li
     // One at a time, as the DMS sent them years apart.
     for (sample, phone, seen) in [
         ("dms/001-deal-delivered-lease-2024.json", DANIEL, "D-61022"),
-        ("dms/002-ro-closed-silverado-march.json", DANIEL, "RO-46010"),
-        ("dms/004-ro-closed-silverado-july.json", DANIEL, "RO-46620"),
+        ("dms/002b-ro-closed-silverado-march.json", DANIEL, "RO-46010"),
+        ("dms/002c-ro-closed-silverado-july.json", DANIEL, "RO-46620"),
         ("dms/006-deal-delivered-equinox-co-buyer.json", GRACE, "D-77031"),
     ] {
         publish(&endpoint, sample);

@@ -34,6 +34,7 @@ pub mod reply;
 pub mod session;
 pub mod signin;
 mod views;
+pub use views::first_screen;
 mod work;
 
 use std::collections::HashMap;

@@ -232,7 +232,8 @@ impl CustomerView {
                 profile.push(("Purchase".into(), purchase(store, p)));
             }
         }
-        profile.extend(due(s).into_iter().map(|d| ("Due".to_owned(), d)));
+        let today = store.local(now).date_naive();
+        profile.extend(due(s, today).into_iter().map(|d| ("Due".to_owned(), d)));
         // Section 14: who else is of the household (each their own record,
         // consent and texts), their vehicles, what each has open and due.
         for m in &s.household {
@@ -251,7 +252,7 @@ impl CustomerView {
                 if !open.is_empty() {
                     row.push_str(&format!("; open: {}", open.join(", ")));
                 }
-                let due = due(other);
+                let due = due(other, today);
                 if !due.is_empty() {
                     row.push_str(&format!("; due: {}", due.join("; ")));
                 }
@@ -354,6 +355,18 @@ impl CustomerView {
     }
 }
 
+/// The caller page's first screen of a customer (section 14), as rows: what
+/// `custops demo` prints of it.
+pub fn first_screen(
+    store: &StoreConfig,
+    customer: &CustomerId,
+    t: &custops::table::Timeline,
+    household: &[(CustomerId, custops::model::CustomerState)],
+    now: DateTime<Utc>,
+) -> Vec<(String, String)> {
+    CustomerView::of(store, customer, t, household, now).glance
+}
+
 /// The first screen of a call: what they bought and when, the last visit,
 /// the next appointment, what is due, consent and the household (the
 /// profile's rows of those, in that order).
@@ -388,13 +401,14 @@ fn glance(
 
 /// What is due on a record's vehicles (section 14): the next service (the
 /// estimated odometer then), a lease or a loan's maturity.
-pub(crate) fn due(s: &custops::model::CustomerState) -> Vec<String> {
+pub(crate) fn due(s: &custops::model::CustomerState, today: chrono::NaiveDate) -> Vec<String> {
     let mut out = Vec::new();
     for v in s.vehicles.iter().filter(|v| v.gone.is_none()) {
         let what = v.vehicle.describe();
         if let Some(d) = v.service_due.as_ref().filter(|_| v.done_elsewhere_at.is_none()) {
             let miles = d.miles.map(|m| format!(", about {m} miles")).unwrap_or_default();
-            out.push(format!("{what}: service due {}{miles}", d.on));
+            let when = if d.on < today { "overdue since" } else { "due" };
+            out.push(format!("{what}: service {when} {}{miles}", d.on));
         }
         if let Some(m) = v.maturity.as_ref().filter(|m| m.ended.is_none()) {
             out.push(format!("{what}: {} matures {} (deal {})", m.kind(), m.matures_on, m.deal_id));
