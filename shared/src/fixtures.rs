@@ -65,6 +65,7 @@ pub fn state_after(change: &crate::apply::Change) -> crate::model::CustomerState
         tasks: r.tasks.iter().filter(|t| t.is_open()).cloned().collect(),
         bookings: r.bookings.iter().filter(|b| b.status == crate::model::BookingStatus::Open).cloned().collect(),
         checks: r.checks.iter().filter(|c| c.status != crate::model::CheckStatus::Ended).cloned().collect(),
+        vehicles: r.vehicles.iter().filter(|v| v.gone.is_none()).cloned().collect(),
         ..Default::default()
     }
 }

@@ -196,6 +196,35 @@ pub async fn aws_calls() -> Result<Vec<CallsRow>, BoxError> {
         of("declined-service"),
     ));
 
+    // Section 14: Lee's Equinox was serviced six months ago with no odometer
+    // reading, so it falls due today by time; the daily sweep hands Lee over
+    // and win-back takes it up (a service_due task, its alert, one text).
+    let served = monday - chrono::Months::new(6);
+    clock.set(served + Duration::seconds(2));
+    let lee = json!({"event_id": "lee-ro", "event_type": "ro.closed", "occurred_at": served,
+        "store_id": "northside-chevy",
+        "data": {"ro_number": "RO-39001", "closed_at": served,
+                 "customer": {"dms_id": "C-LEE", "first_name": "Lee", "last_name": "Park", "phone": "+15125550178",
+                              "marketing_consent": true},
+                 "vehicle": {"vin": "3GNAXUEV1NL200178", "year": 2022, "make": "Chevrolet", "model": "Equinox"},
+                 "advisor": {"id": "adv-4", "name": "Sam Ortiz"}, "performed": ["LOF-SYN"], "declined": []}});
+    stack.invoke("declined-service", &[lee.to_string()]).await?;
+    clock.set(monday + Duration::hours(2));
+    let due = json!({"event_type": "vehicle.due", "store_id": "northside-chevy", "phone": "+15125550178",
+                     "day": monday.date_naive(), "at": monday + Duration::hours(2)});
+    let recorder = CallRecorder::start(&emulator.endpoint).await?;
+    let response = stack.invoke("win-back", &[due.to_string()]).await?;
+    let calls = recorder.calls().await?;
+    if !response.batch_item_failures.is_empty() {
+        return Err("win-back: the due vehicle failed".into());
+    }
+    rows.push(row(
+        "win-back",
+        "a customer with a vehicle falling due (service_due task and its alert, one text), handed over by the daily sweep",
+        Some(5),
+        calls,
+    ));
+
     // The daily sweep, one store, a customer who lapsed overnight (Ana took
     // delivery 14 months ago; the scenarios above contacted James already).
     clock.set(long_ago + Duration::minutes(1));
@@ -207,10 +236,10 @@ pub async fn aws_calls() -> Result<Vec<CallsRow>, BoxError> {
     rows.push(row(
         "lapse-sweep",
         &format!(
-            "one run, one store, {} lapsed customer(s) handed to win-back: Query (stores), Query (lapse index), SendMessageBatch, Query (due-day feed: nothing due)",
-            sweep["handed_off"]
+            "one run, one store, {} lapsed customer(s) and {} with a vehicle due handed to win-back: Query (stores), Query (lapse index), SendMessageBatch, Query (due-day feed), SendMessageBatch",
+            sweep["handed_off"], sweep["due_handed_off"]
         ),
-        Some(4),
+        Some(5),
         calls,
     ));
 

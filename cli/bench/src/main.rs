@@ -36,6 +36,9 @@ struct Bench {
     /// Also sweep this many customers all lapsed at once (the first sweep after a bulk load; 0: skip).
     #[arg(long, default_value_t = 100_000)]
     sweep_all_lapsed: usize,
+    /// Vehicles at one store the daily due sweep (section 14) is measured at, 1% falling due (none: skip).
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
+    due_vehicles: Vec<usize>,
     /// Due texts across 100 stores the scheduler works down (0: skip).
     #[arg(long, default_value_t = 10_000)]
     backlog_texts: usize,
@@ -105,6 +108,7 @@ async fn run(mut b: Bench) -> Result<(), BoxError> {
         b.history_ros.clear();
         b.sweep_customers.clear();
         b.sweep_all_lapsed = 0;
+        b.due_vehicles.clear();
     }
     let runtime = if b.calls_only || b.skip_runtime {
         None
@@ -153,8 +157,18 @@ async fn run(mut b: Bench) -> Result<(), BoxError> {
             println!("{}", custops_bench::sweep_table(&sweeps));
         }
     }
+    let mut due_sweeps = Vec::new();
+    if !b.calls_only {
+        for n in b.due_vehicles.iter().copied().filter(|n| *n > 0) {
+            eprintln!("custops-bench: seeding {n} vehicles for the due sweep");
+            due_sweeps.push(custops_bench::due_sweep_scale(n, 1).await?);
+        }
+        if !due_sweeps.is_empty() {
+            println!("{}", custops_bench::due_sweep_table(&due_sweeps));
+        }
+    }
     let report = serde_json::json!({
-        "aws_calls_per_event": rows, "runtime": runtime, "pipeline": pipeline, "lapse_sweep": sweeps,
+        "aws_calls_per_event": rows, "runtime": runtime, "pipeline": pipeline, "lapse_sweep": sweeps, "due_sweep": due_sweeps,
         "history": histories, "scheduler_backlog": backlog, "import": imports, "dms_feed": feed
     });
     std::fs::write(&b.json, serde_json::to_string_pretty(&report)?)?;

@@ -233,6 +233,139 @@ pub fn sweep_table(rows: &[SweepScale]) -> String {
     out
 }
 
+/// The daily sweep of section 14 at one count of vehicles.
+#[derive(Debug, Clone, Serialize)]
+pub struct DueSweepScale {
+    pub vehicles: usize,
+    /// On the due-day feed for today: what it must find.
+    pub falling_due: usize,
+    /// On the feed for a later day: what it must not read.
+    pub later: usize,
+    /// Taken up already (off the feed): what it must not read either.
+    pub taken_up: usize,
+    /// Items the due-day feed's Queries returned (DynamoDB bills these).
+    pub read: usize,
+    pub handed_off: usize,
+    /// AWS calls of the run (its lapse half included: one Query, nothing lapsed).
+    pub calls: usize,
+    pub sweep_ms: f64,
+    pub seed_seconds: f64,
+}
+
+/// Seeds `vehicles` followed vehicles at one store, one customer each
+/// (`due_percent`% falling due today, 5% taken up already, the rest due on a
+/// later day of the year), and runs the daily sweep once.
+pub async fn due_sweep_scale(vehicles: usize, due_percent: usize) -> Result<DueSweepScale, BoxError> {
+    use futures::stream::{self, TryStreamExt};
+    let emulator = Emulator::start(0).await?;
+    let now: DateTime<Utc> = "2026-11-25T15:00:00Z".parse()?;
+    let today = now.date_naive();
+    let stack =
+        LocalStack::provision(&emulator.endpoint, Arc::new(PinnedClock::at(now)), LocalOptions::default()).await?;
+    let table = stack.table();
+    let store = custops::StoreConfig::from_json(STORE)?;
+    table.put_store(&store).await?;
+    let (mut falling_due, mut later, mut taken_up) = (0, 0, 0);
+    let mut items = Vec::with_capacity(vehicles);
+    for i in 0..vehicles {
+        let phone = custops::Phone::parse(&format!("+1512{}", 2_000_000 + i))?;
+        let customer = custops::CustomerId::new("northside-chevy", phone);
+        let vehicle = custops::event::Vehicle {
+            vin: format!("1GNSKCKD5MR{:06}", i),
+            year: 2022,
+            make: "Chevrolet".into(),
+            model: "Tahoe".into(),
+        };
+        let mut v = custops::model::VehicleLife::new(&customer, &vehicle, now);
+        let served = match i % 100 {
+            n if n < due_percent => now - chrono::Months::new(store.service_interval_months),
+            n if n < due_percent + 5 => now - chrono::Months::new(store.service_interval_months),
+            _ => now - chrono::Months::new(store.service_interval_months) + Duration::days(1 + (i % 360) as i64),
+        };
+        v.serviced(served, None);
+        v.refresh(&store, served.date_naive(), served);
+        match i % 100 {
+            n if n < due_percent => falling_due += 1,
+            n if n < due_percent + 5 => {
+                v.reminded_on = v.service_due.as_ref().map(|d| d.on);
+                v.reindex(today, now);
+                taken_up += 1;
+            }
+            _ => later += 1,
+        }
+        items.push(v);
+    }
+    let started = std::time::Instant::now();
+    stream::iter(items.chunks(500).map(Ok::<_, BoxError>))
+        .try_for_each_concurrent(4, |chunk| {
+            let table = table.clone();
+            async move { Ok(table.import_entities(chunk).await?) }
+        })
+        .await?;
+    let seed_seconds = started.elapsed().as_secs_f64();
+    drop(items);
+    // Patient clients, as for the lapse sweep: moto walks every item of the
+    // table for a GSI Query; DynamoDB reads the part of the index asked for.
+    let env = stack.functions.iter().find(|f| f.def.binary == "lapse-sweep").ok_or("no lapse-sweep")?.def.env.clone();
+    let config = custops::aws::local(&emulator.endpoint).await;
+    let patient = std::time::Duration::from_secs(120);
+    let clients = custops::aws::Clients::with_timeouts(&config, patient, patient);
+    let core = custops::Core::with_clients(&env, &clients, Arc::new(PinnedClock::at(now)))?;
+    let recorder = CallRecorder::start(&emulator.endpoint).await?;
+    let started = std::time::Instant::now();
+    let report =
+        serde_json::to_value(<lapse_sweep::LapseSweep as custops::function::ScheduledFunction>::run(&core).await?)?;
+    let sweep_ms = millis(started.elapsed());
+    let calls = recorder.calls().await?.len();
+    emulator.stop().await;
+    let count = |k: &str| report[k].as_u64().unwrap_or_default() as usize;
+    Ok(DueSweepScale {
+        vehicles,
+        falling_due,
+        later,
+        taken_up,
+        read: count("due_read"),
+        handed_off: count("due_handed_off"),
+        calls,
+        sweep_ms,
+        seed_seconds,
+    })
+}
+
+/// The due sweep's scaling as Markdown.
+pub fn due_sweep_table(rows: &[DueSweepScale]) -> String {
+    let mut out = String::from(
+        "### Due sweep (section 14): items read are the vehicles falling due, not the store's vehicles\n\n",
+    );
+    out.push_str(&table(
+        &[
+            ("vehicles", true),
+            ("falling due today", true),
+            ("due later", true),
+            ("taken up", true),
+            ("items read", true),
+            ("read / falling due", true),
+            ("customers handed off", true),
+            ("AWS calls", true),
+            ("sweep (emulator)", true),
+        ],
+        rows.iter().map(|r| {
+            vec![
+                r.vehicles.to_string(),
+                r.falling_due.to_string(),
+                r.later.to_string(),
+                r.taken_up.to_string(),
+                r.read.to_string(),
+                format!("{:.2}", r.read as f64 / r.falling_due.max(1) as f64),
+                r.handed_off.to_string(),
+                r.calls.to_string(),
+                format!("{:.0} ms", r.sweep_ms),
+            ]
+        }),
+    ));
+    out
+}
+
 /// This process's peak resident memory since [`reset_peak_rss`] (Linux's
 /// `VmHWM`), in bytes.
 pub(crate) fn peak_rss() -> Option<u64> {

@@ -236,3 +236,57 @@ fn an_unwind_ends_the_scheduled_delivery_check() {
     assert_eq!((check.status, check.outcome.as_deref()), (CheckStatus::Ended, Some("the deal was unwound")));
     assert!(check.keys(&()).gsi3.is_none(), "off the due index");
 }
+
+fn leased(event_id: &str, deal_id: &str, vin: &str, when: &str) -> (Envelope, DealDelivered) {
+    let (mut e, _) = delivered(event_id, deal_id, when, Some(true));
+    e.data["vehicle"]["vin"] = json!(vin);
+    e.data["mileage"] = json!(12);
+    e.data["purchase_type"] = json!("lease");
+    e.data["term_months"] = json!(36);
+    e.data["first_payment_on"] = json!("2026-12-20");
+    let d = serde_json::from_value(e.data.clone()).unwrap();
+    (e, d)
+}
+
+#[test]
+fn a_lease_starts_the_vehicles_service_clock_and_its_maturity_and_buying_again_ends_the_old_one() {
+    let (e, d) = leased("dms-d1", "D-9001", "1GNSKCKD5MR100001", "2026-11-24T21:00:00Z");
+    let change = decide(&northside(), &e, &d, &customer(MARIA), &CustomerState::default(), at("2026-11-24T21:00:05Z"));
+    let v = &change.records[0].vehicles[0];
+    assert_eq!(v.readings.len(), 1, "the deal's mileage is a reading");
+    let m = v.maturity.as_ref().expect("a lease matures");
+    assert_eq!((m.matures_on.to_string(), m.steps.clone()), ("2029-11-20".to_owned(), vec![180, 90]));
+    assert_eq!(
+        v.next_on.map(|d| d.to_string()).as_deref(),
+        Some("2027-04-09"),
+        "service first: 5,000 miles at 37 a day"
+    );
+
+    // A year later they buy again: the lease's maturity work ends.
+    let state = state_after(&change);
+    let (e, d) = delivered("dms-d2", "D-9100", "2027-11-24T21:00:00Z", Some(true));
+    let mut d2 = d;
+    d2.vehicle.vin = "2GNAXUEV1K6100002".into();
+    let again = decide(&northside(), &e, &d2, &customer(MARIA), &state, at("2027-11-24T21:00:05Z"));
+    let old =
+        again.records[0].vehicles.iter().find(|v| v.vehicle.vin == "1GNSKCKD5MR100001").expect("the lease's vehicle");
+    assert_eq!(old.maturity.as_ref().unwrap().ended.as_deref(), Some("bought again (deal D-9100)"));
+}
+
+#[test]
+fn an_unwind_takes_the_vehicle_off_service_due_and_maturity() {
+    let (e, d) = leased("dms-d1", "D-9001", "1GNSKCKD5MR100001", "2026-11-24T21:00:00Z");
+    let state = state_after(&decide(
+        &northside(),
+        &e,
+        &d,
+        &customer(MARIA),
+        &CustomerState::default(),
+        at("2026-11-24T21:00:05Z"),
+    ));
+    let (e, d) = unwind("feed-u1", "2026-11-26T15:00:00Z");
+    let change = unwound(&northside(), &e, &d, &customer(MARIA), &state, at("2026-11-26T15:00:05Z"));
+    let v = &change.records[0].vehicles[0];
+    assert!(v.gone.as_ref().is_some_and(|g| g.why == "deal D-9001 unwound"), "{:?}", v.gone);
+    assert!(v.keys(&()).sk.starts_with("H#VEH#") && v.keys(&()).gsi2.is_none(), "off the due-day feed");
+}

@@ -179,6 +179,7 @@ fn vehicle_outcome(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::entity::Entity;
     use crate::phone::Phone;
 
     fn at(t: &str) -> DateTime<Utc> {
@@ -238,5 +239,72 @@ mod tests {
             (last.change.as_str(), last.source.as_str()),
             ("marketing_resumed", "operator (task reply-9 closed as reached)")
         );
+    }
+
+    fn due_vehicle(now: DateTime<Utc>) -> (CustomerState, crate::model::Task) {
+        let vehicle = crate::event::Vehicle {
+            vin: "1GNSKCKD5MR100001".into(),
+            year: 2021,
+            make: "Chevrolet".into(),
+            model: "Tahoe".into(),
+        };
+        let mut v = crate::model::VehicleLife::new(&maria(), &vehicle, now);
+        v.serviced(at("2026-05-26T15:00:00Z"), None);
+        v.refresh(&crate::fixtures::northside(), now.date_naive(), now);
+        v.task_id = Some("service-due-1GNSKCKD5MR100001-20261126".into());
+        v.maturity = crate::model::Maturity::of(
+            &crate::fixtures::northside(),
+            "D-1",
+            Some(crate::event::PurchaseType::Lease),
+            Some(36),
+            Some("2024-12-20".parse().unwrap()),
+            at("2024-11-20T22:00:00Z"),
+            "Jordan Lee",
+        );
+        let owner = ("bdc-service".to_owned(), crate::store::Department::Service);
+        let task =
+            crate::model::Task::open(&maria(), TaskKind::ServiceDue, v.task_id.clone().unwrap(), owner, now, now);
+        let mut profile = crate::model::Customer::lead("northside-chevy", maria().phone, now);
+        profile.upsert_vehicle(&vehicle);
+        let state = CustomerState {
+            profile: Some(profile),
+            vehicles: vec![v],
+            tasks: vec![task.clone()],
+            version: Some(2),
+            ..Default::default()
+        };
+        (state, task)
+    }
+
+    #[test]
+    fn a_service_due_task_closed_done_elsewhere_pauses_the_vehicle_and_sold_takes_it_off_the_record() {
+        let now = at("2026-11-26T18:00:00Z");
+        let (state, task) = due_vehicle(now);
+        let elsewhere = done(&maria(), &state, &task.task_id, TaskOutcome::DoneElsewhere, now).unwrap();
+        let v = &elsewhere.records[0].vehicles[0];
+        assert_eq!(v.done_elsewhere_at, Some(now));
+        assert_eq!(v.next_on, Some("2027-05-24".parse().unwrap()), "only the lease's next step is left on the feed");
+
+        let sold = done(&maria(), &state, &task.task_id, TaskOutcome::Sold, now).unwrap();
+        let r = &sold.records[0];
+        assert!(r.vehicles[0].gone.is_some() && r.vehicles[0].keys(&()).gsi2.is_none());
+        let (profile, version) = r.profile.as_ref().expect("the vehicle leaves the profile");
+        assert!(profile.vehicles.is_empty() && *version == Some(2));
+        assert!(r.touchpoints.iter().any(|t| t.kind == "vehicle.sold"));
+    }
+
+    #[test]
+    fn a_maturity_task_closed_declined_ends_the_deals_maturity_work() {
+        let now = at("2026-11-26T18:00:00Z");
+        let (mut state, _) = due_vehicle(now);
+        let owner = ("bdc-sales".to_owned(), crate::store::Department::Sales);
+        let task = crate::model::Task::open(&maria(), TaskKind::Maturity, "maturity-D-1-180", owner, now, now);
+        state.tasks = vec![task];
+        let change = done(&maria(), &state, "maturity-D-1-180", TaskOutcome::Declined, now).unwrap();
+        let v = &change.records[0].vehicles[0];
+        assert_eq!(v.maturity.as_ref().unwrap().ended.as_deref(), Some("maturity-D-1-180 closed as declined"));
+        // A reached close changes nothing of the vehicle.
+        let reached = done(&maria(), &state, "maturity-D-1-180", TaskOutcome::Reached, now).unwrap();
+        assert!(reached.records[0].vehicles.is_empty());
     }
 }
