@@ -195,6 +195,7 @@ impl Inbox {
                 ["app", "signout"] => self.sign_out(&signed).await,
                 ["app", "mfa"] => self.mfa_confirm(&signed, &form).await,
                 ["app", "customers", phone, "reply"] => self.reply(user, &nav, phone, &form).await,
+                ["app", "customers", phone, "household"] => self.link_household(user, &nav, phone, &form).await,
                 ["app", "tasks", task_id, "done"] => self.done(user, task_id, &form).await,
                 ["app", "tasks", task_id, "assign"] => self.assign(user, task_id, &form).await,
                 _ => not_found(),

@@ -37,6 +37,7 @@ pub(crate) fn notice_text(code: &str) -> Option<&'static str> {
         "assigned" => "Task assigned.",
         "closed" => "That task was closed already.",
         "mfa" => "Authenticator app set up: every sign-in asks for its code.",
+        "linked" => "Linked: one household. Each keeps their own consent and texts.",
         _ => return None,
     })
 }

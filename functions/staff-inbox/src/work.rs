@@ -252,6 +252,50 @@ impl Inbox {
         }
     }
 
+    /// `POST /app/customers/{e164}/household`: "same household as" another
+    /// number (section 14). Both must be customers of the store the user
+    /// works at; nothing links a number without a record. Consent and texts
+    /// stay each person's.
+    pub(crate) async fn link_household(&self, user: &Staff, nav: &Nav, phone_raw: &str, form: &Form) -> HookResponse {
+        let Ok(phone) = Phone::parse(phone_raw) else { return not_found() };
+        let store = match self.store_of(user, form.get("store").map(String::as_str)).await {
+            Ok(Some(s)) => s,
+            Ok(None) => return not_found(),
+            Err(r) => return r,
+        };
+        let customer = CustomerId::new(&store.store_id, phone);
+        let refused = |why: String| self.customer(user, nav, phone_raw, Some(&store.store_id), Some((why, true)));
+        let Some(other) = form.get("other").and_then(|o| Phone::parse(o).ok()) else {
+            return refused("That is not a phone number.".to_owned()).await;
+        };
+        let other = CustomerId::new(&store.store_id, other);
+        let other_profile = match self.core.table.get_profile(&other).await {
+            Ok(p) => p,
+            Err(e) => return unavailable(&e),
+        };
+        let applied = self
+            .core
+            .decide_and_apply(&store, &customer, |state, now| {
+                custops::household::link(&customer, state, &other, other_profile.as_ref(), &user.actor(), now)
+            })
+            .await;
+        match applied {
+            Ok(_) => {
+                info!(sub = %user.sub, store_id = %store.store_id, "a person linked a household");
+                HookResponse::see_other(format!(
+                    "/app/customers/{}?store={}&notice=linked",
+                    customer.phone.e164(),
+                    store.store_id
+                ))
+            }
+            Err(custops::apply::Refused::Decided(why)) => refused(format!("Not linked: {why}.")).await,
+            Err(custops::apply::Refused::Process(e)) => {
+                warn!(error = %crate::redact(&e.to_string()), "could not link a household");
+                message(503, "Try again", "The link was not recorded. Try again in a moment.")
+            }
+        }
+    }
+
     /// The customer a task form names (its `store` and `phone`), if the user works there.
     async fn task_customer(
         &self,

@@ -922,3 +922,79 @@ async fn the_caller_page_shows_the_record_before_hello_and_creates_nothing() {
     let (_, signin) = Browser::new(&http.url).get("/app/signin?next=/app/caller?number=1%26store%3Dx").await;
     assert!(!signin.contains(r#"name="next""#), "a next with more than the number is dropped: {signin}");
 }
+
+/// Section 14: a person links two records of their store from a record's
+/// page ("same household as"); both show the other. A number without a
+/// record, another store's customer, a form from another session or a
+/// store the person does not work at links nothing.
+#[tokio::test]
+async fn a_person_links_two_records_as_one_household_from_the_record_page_and_nothing_else() {
+    let h = Harness::start(NOW).await;
+    h.put_store(lakeside()).await;
+    custops_cli::staff::add(&h.target, "northside-chevy", "gm@northside.example", "bdc", true, Some(PASSWORD))
+        .await
+        .unwrap();
+    custops_cli::staff::add(&h.target, "lakeside-ford", "lee@lakeside.example", "bdc", false, Some(PASSWORD))
+        .await
+        .unwrap();
+    h.publish(&maria_buys("northside-chevy", "D-1")).await;
+    h.publish(&text_from("+15125550177", "m-177", "is my car ready?")).await;
+    h.publish(&maria_buys("lakeside-ford", "D-2")).await;
+    h.settle().await;
+    let http = h.stack.serve_http(0).await.unwrap();
+    let mut gm = Browser::new(&http.url);
+    assert_eq!(gm.sign_in("gm@northside.example", PASSWORD).await.status(), 303);
+    let (_, page) = gm.get("/app/customers/+15125550142?store=northside-chevy").await;
+    let csrf = field(&page, "csrf");
+    assert!(page.contains("Same household as"), "{page}");
+
+    let link = |other: &'static str, csrf: String| {
+        vec![("csrf", csrf), ("store", "northside-chevy".to_owned()), ("other", other.to_owned())]
+    };
+    let post = |gm: &Browser, fields: Vec<(&'static str, String)>| {
+        let fields: Vec<(&str, String)> = fields;
+        let body = form(&fields.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>());
+        let url = format!("{}/app/customers/+15125550142/household", http.url);
+        let request = gm.http.post(url).header("content-type", "application/x-www-form-urlencoded");
+        let request = match &gm.cookie {
+            Some(c) => request.header("cookie", c),
+            None => request,
+        };
+        request.body(body).send()
+    };
+    // A number with no record at the store: nothing.
+    let refused = post(&gm, link("+15125550199", csrf.clone())).await.unwrap();
+    let text = refused.text().await.unwrap();
+    assert!(text.contains("Not linked") && text.contains("no record at this store"), "{text}");
+    // Without the session's form token: refused.
+    let forged = post(&gm, link("(512) 555-0177", "forged".into())).await.unwrap();
+    assert_eq!(forged.status(), 403);
+    // Lee, of Lakeside, cannot link Northside's records.
+    let mut lee = Browser::new(&http.url);
+    assert_eq!(lee.sign_in("lee@lakeside.example", PASSWORD).await.status(), 303);
+    let (_, lee_page) = lee.get("/app/customers/+15125550142?store=lakeside-ford").await;
+    let lee_csrf = field(&lee_page, "csrf");
+    let crossed = post(&lee, link("(512) 555-0177", lee_csrf)).await.unwrap();
+    assert_eq!(crossed.status(), 404, "a store the person does not work at");
+    let maria = custops::CustomerId::new("northside-chevy", Phone::parse("+15125550142").unwrap());
+    assert!(!h
+        .table()
+        .customer_state(&maria)
+        .await
+        .unwrap()
+        .household
+        .iter()
+        .any(|m| m.member.e164() == "+15125550177"));
+
+    // The caller who texted, linked by the GM: both records show the other.
+    let linked = post(&gm, link("(512) 555-0177", csrf)).await.unwrap();
+    assert_eq!(linked.status(), 303);
+    let (_, page) = gm.get(linked.headers()["location"].to_str().unwrap()).await;
+    assert!(page.contains("Linked: one household"), "{page}");
+    assert!(page.contains("(+15125550177), linked by staff"), "{page}");
+    let (_, other) = gm.get("/app/customers/+15125550177?store=northside-chevy").await;
+    assert!(other.contains("(+15125550142), linked by staff"), "{other}");
+    let state = h.table().customer_state(&maria).await.unwrap();
+    assert_eq!(state.household.len(), 2, "the co-buyer and the linked caller");
+    assert!(state.consent.history.iter().all(|c| !c.source.contains("household")), "consent stays each person's");
+}
