@@ -115,3 +115,135 @@ async fn a_five_is_thanked_and_an_unwound_deal_is_never_asked() {
         history.touchpoints
     );
 }
+
+/// A repair order closed on 25 May 2026 for `phone`'s own vehicle, with no
+/// odometer reading: due by time alone on 25 November.
+fn serviced_in_may(phone: &str, vin: &str) -> Value {
+    json!({
+        "event_id": format!("dms-may-{vin}"), "event_type": "ro.closed", "occurred_at": "2026-05-25T16:00:00Z",
+        "store_id": "northside-chevy",
+        "data": {"ro_number": format!("RO-{vin}"), "closed_at": "2026-05-25T16:00:00Z",
+                 "customer": {"dms_id": format!("C-{vin}"), "first_name": "Pat", "last_name": vin, "phone": phone,
+                              "marketing_consent": true},
+                 "vehicle": {"vin": vin, "year": 2022, "make": "Chevrolet", "model": "Malibu"},
+                 "advisor": {"id": "adv-4", "name": "Sam Ortiz"}, "performed": ["LOF-SYN"], "declined": []}
+    })
+}
+
+fn timeline_of(phone: &str) -> CustomerId {
+    CustomerId::new("northside-chevy", Phone::parse(phone).unwrap())
+}
+
+#[tokio::test]
+async fn on_its_day_a_vehicle_due_is_a_task_and_a_text_unless_the_customer_opted_out_is_in_the_shop_or_just_visited() {
+    let h = Harness::start("2026-05-25T16:00:05Z").await;
+    h.put_store(northside()).await;
+    for (phone, vin) in [
+        ("+15125550181", "DUE000000000000A1"),
+        ("+15125550182", "DUE000000000000B2"),
+        ("+15125550183", "DUE000000000000C3"),
+        ("+15125550184", "DUE000000000000D4"),
+    ] {
+        h.publish(&serviced_in_may(phone, vin)).await;
+    }
+    h.settle().await;
+    // .182 opts out; .183's other car is in the shop; .184 bought a car last week.
+    h.clock.set(at("2026-11-20T16:00:00Z"));
+    h.publish(
+        &json!({"originationNumber": "+15125550182", "destinationNumber": "+15125550100", "messageKeyword": "STOP",
+                      "messageBody": "STOP", "inboundMessageId": "stop-182"}),
+    )
+    .await;
+    let mut in_shop = custops_tests::ro_status("d-183", "in_progress", "2026-11-24T15:00:00Z");
+    in_shop["data"]["ro_number"] = json!("RO-50183");
+    in_shop["data"]["customer"]["phone"] = json!("+15125550183");
+    in_shop["data"]["customer"]["dms_id"] = json!("C-DUE000000000000C3");
+    in_shop["data"]["vehicle"]["vin"] = json!("OTHER00000000000C");
+    h.publish(&in_shop).await;
+    let mut bought = delivered("dms-d-184", "D-184", "2026-11-18T20:00:00Z");
+    bought["data"]["customer"]["phone"] = json!("+15125550184");
+    bought["data"]["customer"]["dms_id"] = json!("C-DUE000000000000D4");
+    h.publish(&bought).await;
+    h.settle().await;
+
+    tick_at(&h, "2026-11-25T16:00:00Z").await;
+    tick_at(&h, "2026-11-25T17:00:00Z").await;
+    let sms = h.sms().await;
+    let due_texts: Vec<_> = sms.iter().filter(|m| m.message.contains("due for service")).collect();
+    assert_eq!(due_texts.len(), 1, "{sms:?}");
+    assert_eq!(due_texts[0].phone_number, "+15125550181");
+    let t = h.table().timeline(&timeline_of("+15125550181")).await.unwrap();
+    let task = t.state.open_task(TaskKind::ServiceDue).expect("a service_due task");
+    assert!(task.note.contains("no odometer reading: by time alone"), "{}", task.note);
+    for (phone, why) in [
+        ("+15125550182", "the customer opted out"),
+        ("+15125550183", "a repair order is open"),
+        ("+15125550184", "a visit in the last 30 days"),
+    ] {
+        let t = h.table().timeline(&timeline_of(phone)).await.unwrap();
+        assert!(t.state.open_task(TaskKind::ServiceDue).is_none(), "{why}");
+        assert!(
+            t.touchpoints.iter().any(|p| p.kind == "service_due.held" && p.summary.ends_with(why)),
+            "{why}: {:#?}",
+            t.touchpoints
+        );
+    }
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+    let report =
+        custops_cli::commands::report(&h.target, "northside-chevy", day, at("2026-11-26T12:00:00Z")).await.unwrap().0;
+    assert_eq!((report.lifecycle.service_due_tasks, report.lifecycle.service_due_texts), (1, 1));
+}
+
+fn leased(event_id: &str, deal_id: &str, phone: &str, vin: &str) -> Value {
+    let mut deal = delivered(event_id, deal_id, "2024-06-05T20:00:00Z");
+    deal["data"]["customer"]["phone"] = json!(phone);
+    deal["data"]["customer"]["dms_id"] = json!(format!("C-{deal_id}"));
+    deal["data"]["customer"]["marketing_consent"] = json!(true);
+    deal["data"]["vehicle"]["vin"] = json!(vin);
+    deal["data"]["purchase_type"] = json!("lease");
+    deal["data"]["term_months"] = json!(36);
+    deal["data"]["first_payment_on"] = json!("2024-07-05");
+    deal
+}
+
+#[tokio::test]
+async fn a_lease_is_on_the_sales_list_at_180_and_90_days_texted_only_at_the_last_and_declined_ends_it() {
+    let h = Harness::start("2024-06-05T20:00:05Z").await;
+    let mut store = northside();
+    store["maturity_texts"] = json!(true);
+    h.put_store(store).await;
+    h.publish(&leased("dms-l1", "D-L1", "+15125550191", "LEASE0000000000A1")).await;
+    h.publish(&leased("dms-l2", "D-L2", "+15125550192", "LEASE0000000000B2")).await;
+    h.settle().await;
+
+    // 180 days before 5 June 2027: Monday 7 December 2026.
+    tick_at(&h, "2026-12-07T16:00:00Z").await;
+    for phone in ["+15125550191", "+15125550192"] {
+        let t = h.table().timeline(&timeline_of(phone)).await.unwrap();
+        let task = t.state.open_task(TaskKind::Maturity).expect("a maturity task at 180 days");
+        assert_eq!(task.owner, "bdc-sales");
+    }
+    let maturity_texts = |sms: Vec<custops_cli::emulator::SentSms>| -> Vec<custops_cli::emulator::SentSms> {
+        sms.into_iter().filter(|m| m.message.contains("what's next")).collect()
+    };
+    assert!(maturity_texts(h.sms().await).is_empty(), "no text at the first step");
+    // .192 says no: the deal's maturity work ends.
+    let l2 = timeline_of("+15125550192");
+    h.clock.set(at("2026-12-08T16:00:00Z"));
+    let outcome = custops::model::TaskOutcome::Declined;
+    let clock: custops::SharedClock = std::sync::Arc::new(h.clock.clone());
+    custops_cli::commands::task_done(&h.target, "northside-chevy", "+15125550192", "maturity-D-L2-180", outcome, clock)
+        .await
+        .unwrap();
+
+    // 90 days before: Sunday 7 March 2027, 13:00 (Texas lets marketing go from noon on Sundays).
+    tick_at(&h, "2027-03-07T19:00:00Z").await;
+    let sms = maturity_texts(h.sms().await);
+    assert_eq!(sms.len(), 1, "{sms:?}");
+    assert_eq!(sms[0].phone_number, "+15125550191");
+    for word in ["payment", "rate", "balance", "term", "$", "%"] {
+        assert!(!sms[0].message.to_lowercase().contains(word), "{word}: {}", sms[0].message);
+    }
+    let t = h.table().timeline(&l2).await.unwrap();
+    assert!(!t.state.tasks.iter().any(|t| t.task_id == "maturity-D-L2-90"), "declined: no more maturity work");
+}
