@@ -247,3 +247,31 @@ async fn a_lease_is_on_the_sales_list_at_180_and_90_days_texted_only_at_the_last
     let t = h.table().timeline(&l2).await.unwrap();
     assert!(!t.state.tasks.iter().any(|t| t.task_id == "maturity-D-L2-90"), "declined: no more maturity work");
 }
+
+/// What vendors get wrong: an opt-out kept per vehicle, switched back on by
+/// the next purchase. Here it is the person's and the number's: a STOP, then
+/// a new car with the DMS's marketing consent ticked, and the store still
+/// texts nothing (no delivery check is even scheduled).
+#[tokio::test]
+async fn a_stop_outlives_the_next_purchase_and_its_consent_box() {
+    let h = Harness::start("2026-10-01T15:00:00Z").await;
+    h.put_store(checking()).await;
+    h.publish(&reply("stop-1", "STOP")).await;
+    h.settle().await;
+    h.clock.set(at("2026-10-06T20:00:05Z"));
+    let mut deal = delivered("dms-d1", "D-9001", "2026-10-06T20:00:00Z");
+    deal["data"]["customer"]["marketing_consent"] = json!(true);
+    h.publish(&deal).await;
+    h.settle().await;
+    tick_at(&h, "2026-11-17T14:05:00Z").await;
+    let t = h.table().timeline(&maria()).await.unwrap();
+    assert!(t.state.consent.opted_out(), "the purchase did not lift the opt-out");
+    assert!(
+        h.sms().await.iter().all(|m| m.message.contains("unsubscribed")
+            || m.message.contains("opted out")
+            || m.message.contains("STOP")),
+        "{:?}",
+        h.sms().await
+    );
+    assert!(t.state.checks.is_empty(), "the delivery check is never scheduled for an opted-out number");
+}
