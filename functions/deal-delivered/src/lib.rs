@@ -294,6 +294,8 @@ pub fn unwound(
     let mut profile =
         state.profile.clone().unwrap_or_else(|| Customer::lead(&store.store_id, customer.phone.clone(), now));
     profile.merge_dms(&deal.customer, now);
+    // The vehicle went back: it is no longer one of theirs to name or follow.
+    profile.vehicles.retain(|v| v.vin != deal.vehicle.vin);
     match profile.purchases.iter_mut().find(|p| p.deal_id == deal.deal_id) {
         Some(p) => p.unwound_at = Some(at),
         // Unwound before its delivery reached custops (the queue keeps no

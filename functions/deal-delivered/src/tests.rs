@@ -122,6 +122,7 @@ fn an_unwound_deal_closes_its_first_service_task_and_stays_on_the_record_as_unwo
     let (profile, _) = r.profile.as_ref().unwrap();
     assert_eq!(profile.purchases.len(), 1);
     assert_eq!(profile.purchases[0].unwound_at, Some(at("2026-11-26T15:00:00Z")));
+    assert!(profile.vehicles.is_empty() && profile.main_vehicle().is_none(), "the vehicle went back");
     assert_eq!(change.lasting_keys, ["deal.unwound#northside-chevy#D-9001"]);
 
     let again = unwound(&northside(), &e, &d, &customer(MARIA), &state_after(&change), at("2026-11-26T16:00:00Z"));

@@ -166,9 +166,17 @@ impl Customer {
         self.last_visit_at.is_some() && self.uncontacted_visit().is_none()
     }
 
-    /// The vehicle to name to the customer: the last one delivered, else the last serviced.
+    /// The vehicle to name to the customer: the last one delivered that is
+    /// still theirs (not unwound, not sold: still among their vehicles),
+    /// else the last serviced.
     pub fn main_vehicle(&self) -> Option<&Vehicle> {
-        let bought = self.purchases.iter().max_by_key(|p| p.delivered_at).map(|p| &p.vehicle);
+        let theirs = |v: &Vehicle| self.vehicles.iter().any(|x| x.vin == v.vin);
+        let bought = self
+            .purchases
+            .iter()
+            .filter(|p| p.unwound_at.is_none() && theirs(&p.vehicle))
+            .max_by_key(|p| p.delivered_at)
+            .map(|p| &p.vehicle);
         bought.or(self.vehicles.last())
     }
 }
