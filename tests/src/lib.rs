@@ -127,6 +127,14 @@ impl Harness {
             .expect("published");
     }
 
+    /// Fires every scheduled function at `when` (`custops local tick --at`),
+    /// and lets the work they hand on finish.
+    pub async fn tick_at(&self, when: &str) {
+        self.clock.set(at(when));
+        self.stack.tick().await.expect("scheduled functions run");
+        self.settle().await;
+    }
+
     /// Runs the functions until every queue is empty, retries included.
     pub async fn settle(&self) {
         self.stack.run_until_idle(Duration::from_secs(60)).await.expect("queues drain");

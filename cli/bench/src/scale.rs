@@ -167,38 +167,52 @@ pub async fn sweep_scale(customers: usize, lapsed_percent: usize) -> Result<Swee
         .await?;
     let seed_seconds = started.elapsed().as_secs_f64();
 
-    // The sweep's own code, as the template configures it, but with patient
-    // clients: moto answers a GSI Query by walking every item of the table
-    // in Python (seconds at 100,000), where DynamoDB reads only the part of
-    // the index asked for; the function's 2 s attempt timeout is for DynamoDB.
-    let env = stack.functions.iter().find(|f| f.def.binary == "lapse-sweep").ok_or("no lapse-sweep")?.def.env.clone();
-    let config = custops::aws::local(&emulator.endpoint).await;
-    let patient = std::time::Duration::from_secs(120);
-    let clients = custops::aws::Clients::with_timeouts(&config, patient, patient);
-    let core = custops::Core::with_clients(&env, &clients, Arc::new(PinnedClock::at(now)))?;
-    let recorder = CallRecorder::start(&emulator.endpoint).await?;
     drop(profiles);
-    reset_peak_rss();
-    let before = peak_rss().unwrap_or_default();
-    let started = std::time::Instant::now();
-    let report =
-        serde_json::to_value(<lapse_sweep::LapseSweep as custops::function::ScheduledFunction>::run(&core).await?)?;
-    let sweep_ms = millis(started.elapsed());
-    let peak_rss_growth = peak_rss().unwrap_or_default().saturating_sub(before);
-    let calls = recorder.calls().await?.len();
-    emulator.stop().await;
-    let count = |k: &str| report[k].as_u64().unwrap_or_default() as usize;
+    let run = daily_sweep(emulator, &stack, now).await?;
+    let count = |k: &str| run.report[k].as_u64().unwrap_or_default() as usize;
     Ok(SweepScale {
         customers,
         newly_lapsed,
         contacted,
         read: count("read"),
         handed_off: count("handed_off"),
-        calls,
-        sweep_ms,
+        calls: run.calls,
+        sweep_ms: run.ms,
         seed_seconds,
-        peak_rss_growth,
+        peak_rss_growth: run.peak_rss_growth,
     })
+}
+
+/// One run of the daily sweep (`lapse-sweep`) against a seeded emulator.
+struct SweepRun {
+    report: Value,
+    calls: usize,
+    ms: f64,
+    peak_rss_growth: u64,
+}
+
+/// Runs the sweep's own code once, as the template configures it, but with
+/// patient clients: moto answers a GSI Query by walking every item of the
+/// table in Python (seconds at 100,000), where DynamoDB reads only the part
+/// of the index asked for; the function's 2 s attempt timeout is for
+/// DynamoDB. Stops the emulator.
+async fn daily_sweep(emulator: Emulator, stack: &LocalStack, now: DateTime<Utc>) -> Result<SweepRun, BoxError> {
+    let env = stack.functions.iter().find(|f| f.def.binary == "lapse-sweep").ok_or("no lapse-sweep")?.def.env.clone();
+    let config = custops::aws::local(&emulator.endpoint).await;
+    let patient = std::time::Duration::from_secs(120);
+    let clients = custops::aws::Clients::with_timeouts(&config, patient, patient);
+    let core = custops::Core::with_clients(&env, &clients, Arc::new(PinnedClock::at(now)))?;
+    let recorder = CallRecorder::start(&emulator.endpoint).await?;
+    reset_peak_rss();
+    let before = peak_rss().unwrap_or_default();
+    let started = std::time::Instant::now();
+    let report =
+        serde_json::to_value(<lapse_sweep::LapseSweep as custops::function::ScheduledFunction>::run(&core).await?)?;
+    let ms = millis(started.elapsed());
+    let peak_rss_growth = peak_rss().unwrap_or_default().saturating_sub(before);
+    let calls = recorder.calls().await?.len();
+    emulator.stop().await;
+    Ok(SweepRun { report, calls, ms, peak_rss_growth })
 }
 
 /// The sweep's scaling as Markdown.
@@ -304,21 +318,8 @@ pub async fn due_sweep_scale(vehicles: usize, due_percent: usize) -> Result<DueS
         .await?;
     let seed_seconds = started.elapsed().as_secs_f64();
     drop(items);
-    // Patient clients, as for the lapse sweep: moto walks every item of the
-    // table for a GSI Query; DynamoDB reads the part of the index asked for.
-    let env = stack.functions.iter().find(|f| f.def.binary == "lapse-sweep").ok_or("no lapse-sweep")?.def.env.clone();
-    let config = custops::aws::local(&emulator.endpoint).await;
-    let patient = std::time::Duration::from_secs(120);
-    let clients = custops::aws::Clients::with_timeouts(&config, patient, patient);
-    let core = custops::Core::with_clients(&env, &clients, Arc::new(PinnedClock::at(now)))?;
-    let recorder = CallRecorder::start(&emulator.endpoint).await?;
-    let started = std::time::Instant::now();
-    let report =
-        serde_json::to_value(<lapse_sweep::LapseSweep as custops::function::ScheduledFunction>::run(&core).await?)?;
-    let sweep_ms = millis(started.elapsed());
-    let calls = recorder.calls().await?.len();
-    emulator.stop().await;
-    let count = |k: &str| report[k].as_u64().unwrap_or_default() as usize;
+    let run = daily_sweep(emulator, &stack, now).await?;
+    let count = |k: &str| run.report[k].as_u64().unwrap_or_default() as usize;
     Ok(DueSweepScale {
         vehicles,
         falling_due,
@@ -326,8 +327,8 @@ pub async fn due_sweep_scale(vehicles: usize, due_percent: usize) -> Result<DueS
         taken_up,
         read: count("due_read"),
         handed_off: count("due_handed_off"),
-        calls,
-        sweep_ms,
+        calls: run.calls,
+        sweep_ms: run.ms,
         seed_seconds,
     })
 }

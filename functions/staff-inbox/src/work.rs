@@ -200,13 +200,10 @@ impl Inbox {
 
     /// `POST /app/customers/{e164}/reply`.
     pub(crate) async fn reply(&self, user: &Staff, nav: &Nav, phone_raw: &str, form: &Form) -> HookResponse {
-        let Ok(phone) = Phone::parse(phone_raw) else { return not_found() };
-        let store = match self.store_of(user, form.get("store").map(String::as_str)).await {
-            Ok(Some(s)) => s,
-            Ok(None) => return not_found(),
+        let (store, customer) = match self.posted_record(user, phone_raw, form).await {
+            Ok(r) => r,
             Err(r) => return r,
         };
-        let customer = CustomerId::new(&store.store_id, phone);
         match self.core.table.get_profile(&customer).await {
             Ok(Some(_)) => {}
             Ok(None) => return not_found(),
@@ -257,13 +254,10 @@ impl Inbox {
     /// works at; nothing links a number without a record. Consent and texts
     /// stay each person's.
     pub(crate) async fn link_household(&self, user: &Staff, nav: &Nav, phone_raw: &str, form: &Form) -> HookResponse {
-        let Ok(phone) = Phone::parse(phone_raw) else { return not_found() };
-        let store = match self.store_of(user, form.get("store").map(String::as_str)).await {
-            Ok(Some(s)) => s,
-            Ok(None) => return not_found(),
+        let (store, customer) = match self.posted_record(user, phone_raw, form).await {
+            Ok(r) => r,
             Err(r) => return r,
         };
-        let customer = CustomerId::new(&store.store_id, phone);
         let refused = |why: String| self.customer(user, nav, phone_raw, Some(&store.store_id), Some((why, true)));
         let Some(other) = form.get("other").and_then(|o| Phone::parse(o).ok()) else {
             return refused("That is not a phone number.".to_owned()).await;
@@ -293,6 +287,24 @@ impl Inbox {
                 warn!(error = %crate::redact(&e.to_string()), "could not link a household");
                 message(503, "Try again", "The link was not recorded. Try again in a moment.")
             }
+        }
+    }
+
+    /// The record a form posted to `/app/customers/{e164}/...` is about: the
+    /// number of its path at the form's `store`, if the user works there.
+    async fn posted_record(
+        &self,
+        user: &Staff,
+        phone_raw: &str,
+        form: &Form,
+    ) -> Result<(std::sync::Arc<StoreConfig>, CustomerId), HookResponse> {
+        let Ok(phone) = Phone::parse(phone_raw) else { return Err(not_found()) };
+        match self.store_of(user, form.get("store").map(String::as_str)).await? {
+            Some(store) => {
+                let customer = CustomerId::new(&store.store_id, phone);
+                Ok((store, customer))
+            }
+            None => Err(not_found()),
         }
     }
 

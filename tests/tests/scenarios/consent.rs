@@ -31,12 +31,6 @@ fn reply(id: &str, from: &str, to: &str, body: &str) -> Value {
            "inboundMessageId": id, "previousPublishedMessageId": "prev-1"})
 }
 
-async fn tick(h: &Harness, when: &str) {
-    h.clock.set(at(when));
-    h.stack.tick().await.unwrap();
-    h.settle().await;
-}
-
 #[tokio::test]
 async fn an_opt_out_in_words_stops_the_scheduled_follow_up_and_gets_one_confirmation() {
     let maria = "+15125550142";
@@ -54,8 +48,8 @@ async fn an_opt_out_in_words_stops_the_scheduled_follow_up_and_gets_one_confirma
     assert_eq!(sms[0].phone_number, maria);
     assert!(sms[0].message.starts_with("Northside Chevrolet:") && sms[0].message.contains("opted out"));
 
-    tick(&h, "2026-11-26T16:00:00Z").await; // day 3 of the cadence
-    tick(&h, "2026-12-03T16:00:00Z").await; // day 10
+    h.tick_at("2026-11-26T16:00:00Z").await; // day 3 of the cadence
+    h.tick_at("2026-12-03T16:00:00Z").await; // day 10
     assert_eq!(h.sms().await.len(), 1, "no follow-up after the opt-out");
     // Ended steps are history: the timeline has them.
     let timeline = h.table().timeline(&CustomerId::new("northside-chevy", Phone::parse(maria).unwrap())).await;
@@ -80,14 +74,14 @@ async fn a_florida_customers_marketing_text_due_at_half_past_eight_waits_for_the
     h.settle().await;
     // Thursday 20:30 in Miami: the scheduler releases day 3 late; the store's
     // window is open until 21:00, Florida's closed at 20:00.
-    tick(&h, "2026-11-27T01:30:00Z").await;
+    h.tick_at("2026-11-27T01:30:00Z").await;
     assert!(h.sms().await.is_empty());
     let texts = h.table().store_texts("lakeside-ford").await.unwrap();
     assert_eq!(texts.len(), 1);
     assert_eq!((texts[0].state, texts[0].due_at), (TextState::Deferred, Some(at("2026-11-27T13:00:00Z"))));
-    tick(&h, "2026-11-27T12:59:00Z").await;
+    h.tick_at("2026-11-27T12:59:00Z").await;
     assert!(h.sms().await.is_empty(), "07:59 in Miami");
-    tick(&h, "2026-11-27T13:00:00Z").await;
+    h.tick_at("2026-11-27T13:00:00Z").await;
     assert_eq!(h.sms().await.len(), 1, "08:00 in Miami");
 }
 
@@ -101,9 +95,9 @@ async fn a_texas_number_gets_no_marketing_before_noon_on_sunday() {
     h.put_store(store).await;
     h.publish(&ro_closed("northside-chevy", austin, "RO-9", "2026-11-26T20:00:00Z")).await;
     h.settle().await;
-    tick(&h, "2026-11-29T16:00:00Z").await; // Sunday 10:00 in Austin: day 3
-    tick(&h, "2026-11-29T17:59:00Z").await;
+    h.tick_at("2026-11-29T16:00:00Z").await; // Sunday 10:00 in Austin: day 3
+    h.tick_at("2026-11-29T17:59:00Z").await;
     assert!(h.sms().await.is_empty(), "before noon on Sunday");
-    tick(&h, "2026-11-29T18:00:00Z").await;
+    h.tick_at("2026-11-29T18:00:00Z").await;
     assert_eq!(h.sms().await.len(), 1, "noon");
 }

@@ -38,12 +38,6 @@ fn reply(id: &str, body: &str) -> Value {
            "messageBody": body, "inboundMessageId": id})
 }
 
-async fn tick_at(h: &Harness, when: &str) {
-    h.clock.set(at(when));
-    h.stack.tick().await.unwrap();
-    h.settle().await;
-}
-
 #[tokio::test]
 async fn the_delivery_check_goes_six_weeks_after_the_delivery_and_a_one_is_a_heat_case_for_sales() {
     // Tuesday 6 October, 15:00 Chicago (the dates are in the past: the
@@ -53,11 +47,11 @@ async fn the_delivery_check_goes_six_weeks_after_the_delivery_and_a_one_is_a_hea
     h.publish(&delivered("dms-d1", "D-9001", "2026-10-06T20:00:00Z")).await;
     h.publish(&delivered("dms-d1-resend", "D-9001", "2026-10-06T20:00:00Z")).await;
     h.settle().await;
-    tick_at(&h, "2026-11-10T15:00:00Z").await;
+    h.tick_at("2026-11-10T15:00:00Z").await;
     assert!(h.sms().await.is_empty(), "not before its day");
     // Tuesday 17 November, 08:05 Chicago: asked, once, whatever the ticks.
-    tick_at(&h, "2026-11-17T14:05:00Z").await;
-    tick_at(&h, "2026-11-17T14:10:00Z").await;
+    h.tick_at("2026-11-17T14:05:00Z").await;
+    h.tick_at("2026-11-17T14:10:00Z").await;
     let sms = h.sms().await;
     assert_eq!(sms.len(), 1, "{sms:?}");
     assert!(sms[0].message.contains("2025 Chevrolet Tahoe") && sms[0].message.contains("1 (poor) to 5 (great)"));
@@ -95,7 +89,7 @@ async fn a_five_is_thanked_and_an_unwound_deal_is_never_asked() {
     h.publish(&unwound).await;
     h.settle().await;
 
-    tick_at(&h, "2026-11-17T14:05:00Z").await;
+    h.tick_at("2026-11-17T14:05:00Z").await;
     h.clock.set(at("2026-11-17T16:00:00Z"));
     h.publish(&reply("m-1", "5")).await;
     h.settle().await;
@@ -105,7 +99,7 @@ async fn a_five_is_thanked_and_an_unwound_deal_is_never_asked() {
     assert!(sms[1].message.contains("https://g.page/r/northside/review"), "{}", sms[1].message);
 
     // The unwound deal's day: nothing.
-    tick_at(&h, "2026-11-18T14:05:00Z").await;
+    h.tick_at("2026-11-18T14:05:00Z").await;
     assert_eq!(h.sms().await.len(), 2, "nothing about an unwound deal");
     let history = h.table().timeline(&maria()).await.unwrap();
     assert!(history.state.checks.iter().all(|c| c.about != CheckAbout::Delivery || c.status == CheckStatus::Ended));
@@ -166,8 +160,8 @@ async fn on_its_day_a_vehicle_due_is_a_task_and_a_text_unless_the_customer_opted
     h.publish(&bought).await;
     h.settle().await;
 
-    tick_at(&h, "2026-11-25T16:00:00Z").await;
-    tick_at(&h, "2026-11-25T17:00:00Z").await;
+    h.tick_at("2026-11-25T16:00:00Z").await;
+    h.tick_at("2026-11-25T17:00:00Z").await;
     let sms = h.sms().await;
     let due_texts: Vec<_> = sms.iter().filter(|m| m.message.contains("due for service")).collect();
     assert_eq!(due_texts.len(), 1, "{sms:?}");
@@ -217,7 +211,7 @@ async fn a_lease_is_on_the_sales_list_at_180_and_90_days_texted_only_at_the_last
     h.settle().await;
 
     // 180 days before 5 June 2027: Monday 7 December 2026.
-    tick_at(&h, "2026-12-07T16:00:00Z").await;
+    h.tick_at("2026-12-07T16:00:00Z").await;
     for phone in ["+15125550191", "+15125550192"] {
         let t = h.table().timeline(&timeline_of(phone)).await.unwrap();
         let task = t.state.open_task(TaskKind::Maturity).expect("a maturity task at 180 days");
@@ -237,7 +231,7 @@ async fn a_lease_is_on_the_sales_list_at_180_and_90_days_texted_only_at_the_last
         .unwrap();
 
     // 90 days before: Sunday 7 March 2027, 13:00 (Texas lets marketing go from noon on Sundays).
-    tick_at(&h, "2027-03-07T19:00:00Z").await;
+    h.tick_at("2027-03-07T19:00:00Z").await;
     let sms = maturity_texts(h.sms().await);
     assert_eq!(sms.len(), 1, "{sms:?}");
     assert_eq!(sms[0].phone_number, "+15125550191");
@@ -263,7 +257,7 @@ async fn a_stop_outlives_the_next_purchase_and_its_consent_box() {
     deal["data"]["customer"]["marketing_consent"] = json!(true);
     h.publish(&deal).await;
     h.settle().await;
-    tick_at(&h, "2026-11-17T14:05:00Z").await;
+    h.tick_at("2026-11-17T14:05:00Z").await;
     let t = h.table().timeline(&maria()).await.unwrap();
     assert!(t.state.consent.opted_out(), "the purchase did not lift the opt-out");
     assert!(

@@ -40,12 +40,6 @@ fn reply(id: &str, body: &str) -> Value {
            "messageBody": body, "inboundMessageId": id})
 }
 
-async fn tick_at(h: &Harness, when: &str) {
-    h.clock.set(at(when));
-    h.stack.tick().await.unwrap();
-    h.settle().await;
-}
-
 #[tokio::test]
 async fn a_booking_is_confirmed_at_once_reminded_the_day_before_once_and_a_reschedule_moves_it() {
     // Friday 09:00 Chicago, for Monday 09:00.
@@ -62,10 +56,10 @@ async fn a_booking_is_confirmed_at_once_reminded_the_day_before_once_and_a_resch
     assert_eq!(texts[0].class, custops::text::MessageClass::Transactional);
 
     // Saturday: nothing due yet. Sunday 08:05: the reminder, once.
-    tick_at(&h, "2026-11-28T16:00:00Z").await;
+    h.tick_at("2026-11-28T16:00:00Z").await;
     assert_eq!(h.sms().await.len(), 1);
-    tick_at(&h, "2026-11-29T14:05:00Z").await;
-    tick_at(&h, "2026-11-29T14:10:00Z").await;
+    h.tick_at("2026-11-29T14:05:00Z").await;
+    h.tick_at("2026-11-29T14:10:00Z").await;
     let sms = h.sms().await;
     assert_eq!(sms.len(), 2, "{sms:?}");
     assert!(sms[1].message.contains("tomorrow"), "{}", sms[1].message);
@@ -77,7 +71,7 @@ async fn a_booking_is_confirmed_at_once_reminded_the_day_before_once_and_a_resch
     let sms = h.sms().await;
     assert_eq!(sms.len(), 3);
     assert!(sms[2].message.contains("Thursday, December 3 at 3:00 PM"), "{}", sms[2].message);
-    tick_at(&h, "2026-12-02T14:05:00Z").await;
+    h.tick_at("2026-12-02T14:05:00Z").await;
     assert_eq!(h.sms().await.len(), 4, "the moved reminder");
 
     let day = at("2026-11-29T14:05:00Z").with_timezone(&chrono_tz::America::Chicago).date_naive();
@@ -101,7 +95,7 @@ async fn a_cancellation_withdraws_the_reminder_and_nothing_is_confirmed_when_the
     }))
     .await;
     h.settle().await;
-    tick_at(&h, "2026-11-29T14:05:00Z").await;
+    h.tick_at("2026-11-29T14:05:00Z").await;
     assert_eq!(h.sms().await.len(), 1, "the confirmation only: the reminder was withdrawn");
     let t = h.table().timeline(&maria()).await.unwrap();
     assert!(t.state.bookings.iter().all(|b| b.status != BookingStatus::Open), "{:?}", t.state.bookings);
@@ -111,7 +105,7 @@ async fn a_cancellation_withdraws_the_reminder_and_nothing_is_confirmed_when_the
     let h = Harness::start("2026-11-27T15:00:05Z").await;
     h.publish(&booked("b-1", "2026-11-30T15:00:00Z", "2026-11-27T15:00:00Z")).await;
     h.settle().await;
-    tick_at(&h, "2026-11-29T14:05:00Z").await;
+    h.tick_at("2026-11-29T14:05:00Z").await;
     assert!(h.sms().await.is_empty());
     assert!(h.dlq().await.is_empty());
 }
@@ -168,8 +162,8 @@ async fn the_post_visit_check_goes_the_next_day_and_a_two_is_a_heat_case_for_ser
     h.publish(&ro_closed("d-1", "RO-48213", "2026-11-23T23:20:00Z")).await;
     h.settle().await;
     assert!(h.sms().await.is_empty(), "not the same day");
-    tick_at(&h, "2026-11-24T14:05:00Z").await;
-    tick_at(&h, "2026-11-24T14:10:00Z").await;
+    h.tick_at("2026-11-24T14:05:00Z").await;
+    h.tick_at("2026-11-24T14:10:00Z").await;
     let sms = h.sms().await;
     assert_eq!(sms.len(), 1, "{sms:?}");
     assert!(sms[0].message.contains("1 (poor) to 5 (great)"), "{}", sms[0].message);
@@ -199,7 +193,7 @@ async fn a_five_is_thanked_with_the_review_link_and_no_check_goes_on_a_day_the_s
     h.put_store(promising()).await;
     h.publish(&ro_closed("d-1", "RO-48213", "2026-11-23T23:20:00Z")).await;
     h.settle().await;
-    tick_at(&h, "2026-11-24T14:05:00Z").await;
+    h.tick_at("2026-11-24T14:05:00Z").await;
     h.clock.set(at("2026-11-24T15:00:00Z"));
     h.publish(&reply("m-1", "5!")).await;
     h.settle().await;
@@ -217,7 +211,7 @@ async fn a_five_is_thanked_with_the_review_link_and_no_check_goes_on_a_day_the_s
     ready["data"]["ro_number"] = json!("RO-48300");
     h.publish(&ready).await;
     h.settle().await;
-    tick_at(&h, "2026-11-26T14:05:00Z").await;
+    h.tick_at("2026-11-26T14:05:00Z").await;
     let texts = h.sms().await;
     assert_eq!(texts.len(), 3, "the status text, no check: {texts:?}");
     let t = h.table().timeline(&maria()).await.unwrap();
@@ -236,7 +230,7 @@ async fn a_confirmation_booked_at_night_goes_in_the_morning_unless_the_booking_e
     h.publish(&booked("b-1", "2026-11-30T15:00:00Z", "2026-11-27T04:00:00Z")).await;
     h.settle().await;
     assert!(h.sms().await.is_empty(), "waits for the window");
-    tick_at(&h, "2026-11-27T14:05:00Z").await;
+    h.tick_at("2026-11-27T14:05:00Z").await;
     let sms = h.sms().await;
     assert_eq!(sms.len(), 1, "the morning's run sends it: {sms:?}");
     assert!(sms[0].message.contains("Monday, November 30 at 9:00 AM"), "{}", sms[0].message);
@@ -255,6 +249,6 @@ async fn a_confirmation_booked_at_night_goes_in_the_morning_unless_the_booking_e
     }))
     .await;
     h.settle().await;
-    tick_at(&h, "2026-11-27T14:05:00Z").await;
+    h.tick_at("2026-11-27T14:05:00Z").await;
     assert!(h.sms().await.is_empty(), "withdrawn: the booking ended before it went");
 }
