@@ -38,10 +38,13 @@ fn occurred_at(body: &str) -> Option<DateTime<Utc>> {
     v.get("occurred_at").or_else(|| v.pointer("/mail/timestamp")).and_then(Value::as_str).and_then(|t| t.parse().ok())
 }
 
-/// When the earliest event in `dir` happened (where a replay's clock starts).
+/// When the first event of `dir` in replay order happened: where a
+/// replay's clock starts (the mornings before it hold nothing to tick; a
+/// history told newest first, like Daniel's in `events/dms/001*`, is
+/// replayed without ticking the years between).
 pub fn first_event_time(dir: &Path) -> Result<Option<DateTime<Utc>>, BoxError> {
     let (_, events) = commands::sample_files(dir)?;
-    Ok(events.iter().filter_map(|p| std::fs::read_to_string(p).ok()).filter_map(|b| occurred_at(&b)).min())
+    Ok(events.iter().filter_map(|p| std::fs::read_to_string(p).ok()).find_map(|b| occurred_at(&b)))
 }
 
 /// The hour of the morning the replay fires the scheduled functions (UTC).

@@ -77,9 +77,9 @@ fn the_third_failure_a_buyer_asked_a_spouses_car_due_and_a_lease_on_the_sales_li
     let (_up, endpoint) = local_up("2026-10-13T20:00:05Z");
     // One at a time, as the DMS sent them years apart.
     for (sample, phone, seen) in [
-        ("dms/001-deal-delivered-lease-2024.json", DANIEL, "D-61022"),
-        ("dms/002b-ro-closed-silverado-march.json", DANIEL, "RO-46010"),
-        ("dms/002c-ro-closed-silverado-july.json", DANIEL, "RO-46620"),
+        ("dms/001d-deal-delivered-lease-2024.json", DANIEL, "D-61022"),
+        ("dms/001b-ro-closed-silverado-march.json", DANIEL, "RO-46010"),
+        ("dms/001a-ro-closed-silverado-july.json", DANIEL, "RO-46620"),
         ("dms/006-deal-delivered-equinox-co-buyer.json", GRACE, "D-77031"),
     ] {
         publish(&endpoint, sample);

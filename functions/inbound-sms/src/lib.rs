@@ -412,7 +412,7 @@ fn answer(
         outcome: Some(format!("answered {score}")),
         ..check.clone()
     });
-    change = change.fact(Fact::new(store, fact, event_id, now).score(score));
+    let answer_fact = Fact::new(store, fact, event_id, now).score(score);
     let first_name = state.profile.as_ref().and_then(|p| p.first_name.clone()).unwrap_or_else(|| "there".into());
     let vehicle = check.vehicle.as_deref().unwrap_or("vehicle");
     match score {
@@ -430,8 +430,16 @@ fn answer(
                 CheckAbout::Delivery => task,
             };
             record.touch(touch("task.created", format!("heat case for {owner_name}: call today")));
-            change = change.fact(Fact::new(store, FactKind::HeatCase, event_id, now).task(&task));
+            // The post-visit check's heat cases are the report's
+            // `post_visit.heat_cases`; a delivery's is on its answer's fact.
+            change = match check.about {
+                CheckAbout::Visit => {
+                    change.fact(answer_fact).fact(Fact::new(store, FactKind::HeatCase, event_id, now).task(&task))
+                }
+                CheckAbout::Delivery => change.fact(answer_fact.task(&task)),
+            };
             record.tasks.push(task);
+            return change;
         }
         4 | 5 => {
             let review =
@@ -456,7 +464,7 @@ fn answer(
         }
         _ => {}
     }
-    change
+    change.fact(answer_fact)
 }
 
 #[cfg(test)]
