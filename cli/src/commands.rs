@@ -297,6 +297,8 @@ pub async fn timeline(target: &Target, phone: &str, store: Option<&str>, json: b
                 "follow_ups": t.state.follow_ups,
                 "tasks": t.state.tasks,
                 "household": t.state.household,
+                "vehicles": t.state.vehicles,
+                "checks": t.state.checks,
                 "touchpoints": t.touchpoints,
                 "texts": t.texts,
             }));
@@ -331,6 +333,10 @@ pub async fn timeline(target: &Target, phone: &str, store: Option<&str>, json: b
                 custops::model::LinkedBy::Person { who } => format!("linked by {who}"),
             };
             println!("household: {} {} ({how})", m.name(), m.member.e164());
+        }
+        let today = chrono::Utc::now().date_naive();
+        for due in t.state.vehicles.iter().flat_map(|v| v.what_is_due(today)) {
+            println!("due: {due}");
         }
         for ro in &t.state.repair_orders {
             println!(

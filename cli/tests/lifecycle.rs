@@ -87,6 +87,12 @@ fn the_third_failure_a_buyer_asked_a_spouses_car_due_and_a_lease_on_the_sales_li
     }
     assert_eq!(tasks_of(&endpoint, "first_service", GRACE, 1).len(), 1, "the delivery is recorded");
     assert!(timeline(&endpoint, GRACE).contains("household: Daniel Liu +15125550173 (co-buyer, deal D-77031)"));
+    let daniel = timeline(&endpoint, DANIEL);
+    assert!(daniel.contains("due: 2024 Chevrolet Traverse: lease matures 2027-06-05 (deal D-61022)"), "{daniel}");
+    assert!(
+        daniel.contains("due: 2019 Chevrolet Silverado 1500: service")
+            && daniel.contains("2026-12-01, about 35521 miles")
+    );
 
     // Six weeks after the delivery, Tuesday 24 November at 10:00: asked, once.
     tick(&endpoint, "2026-11-23T16:00:00Z");

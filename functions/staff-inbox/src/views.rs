@@ -403,19 +403,7 @@ fn glance(
 /// What is due on a record's vehicles (section 14): the next service (the
 /// estimated odometer then), a lease or a loan's maturity.
 pub(crate) fn due(s: &custops::model::CustomerState, today: chrono::NaiveDate) -> Vec<String> {
-    let mut out = Vec::new();
-    for v in s.vehicles.iter().filter(|v| v.gone.is_none()) {
-        let what = v.vehicle.describe();
-        if let Some(d) = v.service_due.as_ref().filter(|_| v.done_elsewhere_at.is_none()) {
-            let miles = d.miles.map(|m| format!(", about {m} miles")).unwrap_or_default();
-            let when = if d.on < today { "overdue since" } else { "due" };
-            out.push(format!("{what}: service {when} {}{miles}", d.on));
-        }
-        if let Some(m) = v.maturity.as_ref().filter(|m| m.ended.is_none()) {
-            out.push(format!("{what}: {} matures {} (deal {})", m.kind(), m.matures_on, m.deal_id));
-        }
-    }
-    out
+    s.vehicles.iter().flat_map(|v| v.what_is_due(today)).collect()
 }
 
 pub(crate) fn purchase(store: &StoreConfig, p: &custops::model::Purchase) -> String {

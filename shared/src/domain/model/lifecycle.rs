@@ -354,6 +354,26 @@ impl VehicleLife {
         self.updated_at = now;
     }
 
+    /// What is due on it, as a person reads it (the inbox, `custops
+    /// timeline`): its next service ("overdue since" once `today` is past
+    /// it) with the estimated odometer, and a lease or loan's maturity.
+    pub fn what_is_due(&self, today: NaiveDate) -> Vec<String> {
+        if self.gone.is_some() {
+            return Vec::new();
+        }
+        let what = self.vehicle.describe();
+        let mut out = Vec::new();
+        if let Some(d) = self.service_due.as_ref().filter(|_| self.done_elsewhere_at.is_none()) {
+            let miles = d.miles.map(|m| format!(", about {m} miles")).unwrap_or_default();
+            let when = if d.on < today { "overdue since" } else { "due" };
+            out.push(format!("{what}: service {when} {}{miles}", d.on));
+        }
+        if let Some(m) = self.maturity.as_ref().filter(|m| m.ended.is_none()) {
+            out.push(format!("{what}: {} matures {} (deal {})", m.kind(), m.matures_on, m.deal_id));
+        }
+        out
+    }
+
     /// Marks it no longer the customer's.
     pub fn gone(&mut self, at: DateTime<Utc>, why: impl Into<String>) {
         self.gone = Some(Gone { at, why: why.into() });
