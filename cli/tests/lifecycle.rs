@@ -220,6 +220,11 @@ fn the_store_rate_and_time_alone_a_booking_holds_it_and_done_elsewhere_ends_it()
     assert!(texts_to(&endpoint, "+15125550183")
         .iter()
         .all(|t| !t["dedupe_key"].as_str().unwrap().starts_with("service-due#")));
+    // The appointment came and went with no visit: the day after it, the
+    // reminder is looked at again and goes.
+    tick(&endpoint, "2026-11-18T16:00:00Z");
+    let after = tasks_of(&endpoint, "service_due", "+15125550183", 1);
+    assert_eq!(after.len(), 1, "held until the day after the appointment: {after:?}");
 
     tick(&endpoint, "2026-12-30T16:00:00Z");
     let time = tasks_of(&endpoint, "service_due", "+15125550182", 1);

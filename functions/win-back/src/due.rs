@@ -9,7 +9,9 @@
 //!   was estimated; neither task nor text when the customer opted out, has an
 //!   appointment booked, an open repair order, declined work being followed
 //!   up, a win-back waiting, or a visit in the last 30 days (the timeline
-//!   says which). One `marketing` text naming every vehicle of theirs then
+//!   says which): held until the store no longer speaks to them (the day
+//!   after the appointment, after the last follow-up step, 30 days after the
+//!   visit, a week for the rest), then looked at again; an opt-out, never. One `marketing` text naming every vehicle of theirs then
 //!   due, with the booking link and no price, at most one in 30 days (the
 //!   outbound path adds consent, caps and the window; a visit before it goes
 //!   withdraws it);
@@ -90,22 +92,42 @@ pub async fn process(deps: &Deps, message: &Message) -> Result<(), ProcessError>
     Ok(())
 }
 
+/// Days a service due held by an open repair order or a waiting win-back
+/// waits before it is looked at again.
+pub const HOLD_DAYS: i64 = 7;
+
 /// Why the store gives a vehicle due for service neither a task nor a text
-/// now (section 14), if it does not.
-pub fn service_held(state: &CustomerState, now: DateTime<Utc>) -> Option<&'static str> {
+/// now (section 14), if it does not, and until which store-local day it
+/// waits (none: not at all, the customer opted out): the day after the
+/// booked appointment, the day after the last follow-up step, 30 days after
+/// the last visit, else [`HOLD_DAYS`].
+pub fn service_held(
+    store: &StoreConfig,
+    state: &CustomerState,
+    now: DateTime<Utc>,
+) -> Option<(&'static str, Option<NaiveDate>)> {
+    let day = |t: DateTime<Utc>| store.local(t).date_naive();
+    let later = day(now) + Duration::days(HOLD_DAYS);
     let visited = state.profile.as_ref().and_then(|p| p.last_visit_at);
+    let booked = state
+        .bookings
+        .iter()
+        .filter(|b| b.status == custops::model::BookingStatus::Open && b.at >= now)
+        .map(|b| b.at)
+        .min();
+    let steps = state.follow_ups.iter().filter(|s| s.status == StepStatus::Scheduled).map(|s| s.due_at).max();
     if state.consent.opted_out() {
-        Some("the customer opted out")
-    } else if state.bookings.iter().any(|b| b.status == custops::model::BookingStatus::Open && b.at >= now) {
-        Some("an appointment is booked")
+        Some(("the customer opted out", None))
+    } else if let Some(at) = booked {
+        Some(("an appointment is booked", Some(day(at) + Duration::days(1))))
     } else if state.open_repair_order().is_some() {
-        Some("a repair order is open")
-    } else if state.follow_ups.iter().any(|s| s.status == StepStatus::Scheduled) {
-        Some("declined work is being followed up")
+        Some(("a repair order is open", Some(later)))
+    } else if let Some(last) = steps {
+        Some(("declined work is being followed up", Some(day(last) + Duration::days(1))))
     } else if state.open_task(TaskKind::WinBack).is_some() {
-        Some("a win-back is waiting")
-    } else if visited.is_some_and(|v| now - v < Duration::days(RECENT_VISIT_DAYS)) {
-        Some("a visit in the last 30 days")
+        Some(("a win-back is waiting", Some(later)))
+    } else if let Some(v) = visited.filter(|v| now - *v < Duration::days(RECENT_VISIT_DAYS)) {
+        Some(("a visit in the last 30 days", Some(day(v + Duration::days(RECENT_VISIT_DAYS)) + Duration::days(1))))
     } else {
         None
     }
@@ -139,7 +161,7 @@ pub fn decide(store: &StoreConfig, due: &Due, state: &CustomerState, now: DateTi
         .collect::<Vec<_>>()
         .join(" ");
     let name = if name.is_empty() { "the customer".to_owned() } else { name };
-    let held = service_held(state, now);
+    let held = service_held(store, state, now);
     let recently_texted =
         state.vehicles.iter().filter_map(|v| v.texted_at).any(|t| now - t < Duration::days(TEXT_EVERY_DAYS));
     let mut service_texts: Vec<usize> = Vec::new();
@@ -152,13 +174,26 @@ pub fn decide(store: &StoreConfig, due: &Due, state: &CustomerState, now: DateTi
         let what = v.vehicle.describe();
         if let Some(sd) = v.service_due_on(today) {
             changed = true;
-            next.reminded_on = Some(sd.on);
             match held {
-                Some(why) => record.touch(touch(
-                    "service_due.held",
-                    format!("{what} due for service on {}: no task or text, {why}", sd.on),
-                )),
+                Some((why, until)) => {
+                    let again = match until {
+                        Some(day) => {
+                            next.held_until = Some(day);
+                            format!("; looked at again on {day}")
+                        }
+                        None => {
+                            next.reminded_on = Some(sd.on);
+                            String::new()
+                        }
+                    };
+                    record.touch(touch(
+                        "service_due.held",
+                        format!("{what} due for service on {}: no task or text, {why}{again}", sd.on),
+                    ));
+                }
                 None => {
+                    next.reminded_on = Some(sd.on);
+                    next.held_until = None;
                     let miles =
                         sd.miles.map(|m| format!("about {m} miles")).unwrap_or_else(|| "mileage unknown".into());
                     let by = if sd.by_miles { "by mileage" } else { "by time" };

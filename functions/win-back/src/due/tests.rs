@@ -128,23 +128,38 @@ fn each_suppression_holds_the_task_and_the_text_and_says_why() {
         vec![Task::open(&maria_id(), TaskKind::WinBack, "win-back-1", owner, on_the_day(), on_the_day())];
     let mut visited = base();
     visited.profile.as_mut().unwrap().last_visit_at = Some(at("2026-11-01T16:00:00Z"));
-    for (state, why) in [
-        (opted, "the customer opted out"),
-        (booked, "an appointment is booked"),
-        (in_shop, "a repair order is open"),
-        (following, "declined work is being followed up"),
-        (winning_back, "a win-back is waiting"),
-        (visited, "a visit in the last 30 days"),
+    for (state, why, until) in [
+        (opted, "the customer opted out", None),
+        (booked, "an appointment is booked", Some("2026-11-21")),
+        (in_shop, "a repair order is open", Some("2026-11-20")),
+        (following, "declined work is being followed up", Some("2026-12-04")),
+        (winning_back, "a win-back is waiting", Some("2026-11-20")),
+        (visited, "a visit in the last 30 days", Some("2026-12-02")),
     ] {
         let c = decide(&northside(), &due_on("2026-11-13"), &state, on_the_day());
         let r = &c.records[0];
         assert!(r.tasks.is_empty() && c.plan().is_none(), "{why}");
         assert!(
-            r.touchpoints.iter().any(|t| t.kind == "service_due.held" && t.summary.ends_with(why)),
+            r.touchpoints.iter().any(|t| t.kind == "service_due.held" && t.summary.contains(why)),
             "{why}: {:?}",
             r.touchpoints
         );
-        assert_eq!(r.vehicles[0].reminded_on, Some(day("2026-11-13")), "{why}: taken up, once");
+        let v = &r.vehicles[0];
+        match until {
+            // Opted out: taken up, never again (until a visit starts a new clock).
+            None => assert_eq!((v.reminded_on, v.next_on), (Some(day("2026-11-13")), None), "{why}"),
+            // Held: looked at again on that day.
+            Some(d) => {
+                assert_eq!((v.held_until, v.next_on, v.reminded_on), (Some(day(d)), Some(day(d)), None), "{why}");
+                let later = CustomerState { vehicles: vec![v.clone()], ..maria(true, vec![]) };
+                let again = decide(&northside(), &due_on(d), &later, at(&format!("{d}T16:00:00Z")));
+                assert_eq!(
+                    again.records[0].tasks.len(),
+                    1,
+                    "{why}: taken up on {d}, once the store no longer speaks to them"
+                );
+            }
+        }
     }
 }
 

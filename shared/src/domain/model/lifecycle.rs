@@ -180,6 +180,11 @@ pub struct VehicleLife {
     /// The due day already taken up (a task, or why not): each once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reminded_on: Option<NaiveDate>,
+    /// Its service due waits until this day: the store already speaks to
+    /// the customer (a booking, an open RO, running follow-ups, a win-back)
+    /// or they visited lately; looked at again then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_until: Option<NaiveDate>,
     /// The `service_due` task it was given on that day.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
@@ -213,6 +218,7 @@ impl VehicleLife {
             readings: Vec::new(),
             service_due: None,
             reminded_on: None,
+            held_until: None,
             task_id: None,
             texted_at: None,
             done_elsewhere_at: None,
@@ -236,6 +242,7 @@ impl VehicleLife {
             self.last_service_miles = miles;
             self.done_elsewhere_at = None;
             self.gone = None;
+            self.held_until = None;
         }
         if let Some(miles) = miles {
             self.read(at, miles);
@@ -317,10 +324,15 @@ impl VehicleLife {
         owed.then_some(due)
     }
 
-    /// The service due to take up on `today` (its day, or up to
-    /// [`GRACE_DAYS`] after), if any.
+    /// The day its service due is taken up: its day, or the day it was held until.
+    fn service_day(&self, due: &ServiceDue) -> NaiveDate {
+        self.held_until.map_or(due.on, |held| held.max(due.on))
+    }
+
+    /// The service due to take up on `today` (its day, or the day it was
+    /// held until, or up to [`GRACE_DAYS`] after), if any.
     pub fn service_due_on(&self, today: NaiveDate) -> Option<&ServiceDue> {
-        self.service_owed().filter(|d| falls_due(d.on, today))
+        self.service_owed().filter(|d| falls_due(self.service_day(d), today))
     }
 
     /// The maturity steps to take up on `today`, as (days before, the day).
@@ -344,7 +356,7 @@ impl VehicleLife {
     /// last computed (what a person's close of a task changes).
     pub fn reindex(&mut self, today: NaiveDate, now: DateTime<Utc>) {
         let floor = today - Duration::days(GRACE_DAYS);
-        let service = self.service_owed().map(|d| d.on);
+        let service = self.service_owed().map(|d| self.service_day(d));
         let maturity = self.maturity.as_ref().map(Maturity::pending).unwrap_or_default();
         self.next_on = if self.gone.is_some() {
             None
