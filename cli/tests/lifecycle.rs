@@ -80,7 +80,7 @@ fn the_third_failure_a_buyer_asked_a_spouses_car_due_and_a_lease_on_the_sales_li
         ("dms/001d-deal-delivered-lease-2024.json", DANIEL, "D-61022"),
         ("dms/001b-ro-closed-silverado-march.json", DANIEL, "RO-46010"),
         ("dms/001a-ro-closed-silverado-july.json", DANIEL, "RO-46620"),
-        ("dms/006-deal-delivered-equinox-co-buyer.json", GRACE, "D-77031"),
+        ("dms/002-deal-delivered-equinox-co-buyer.json", GRACE, "D-77031"),
     ] {
         publish(&endpoint, sample);
         wait_for(&endpoint, phone, seen);
