@@ -210,8 +210,8 @@ pub async fn aws_calls() -> Result<Vec<CallsRow>, BoxError> {
                  "advisor": {"id": "adv-4", "name": "Sam Ortiz"}, "performed": ["LOF-SYN"], "declined": []}});
     stack.invoke("declined-service", &[lee.to_string()]).await?;
     clock.set(monday + Duration::hours(2));
-    let due = json!({"event_type": "vehicle.due", "store_id": "northside-chevy", "phone": "+15125550178",
-                     "day": monday.date_naive(), "at": monday + Duration::hours(2)});
+    let due = json!({"event_type": "vehicle.due", "at": monday + Duration::hours(2),
+                     "work": {"store_id": "northside-chevy", "phone": "+15125550178", "day": monday.date_naive()}});
     let recorder = CallRecorder::start(&emulator.endpoint).await?;
     let response = stack.invoke("win-back", &[due.to_string()]).await?;
     let calls = recorder.calls().await?;

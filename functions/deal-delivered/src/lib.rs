@@ -24,7 +24,7 @@
 //! then opens nothing.
 //! Claimed on the event id and on the deal: a resend changes nothing.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use tracing::info;
 
 use custops::batch::Message;
@@ -212,10 +212,7 @@ pub fn delivery_check(
     now: DateTime<Utc>,
 ) -> Option<VisitCheck> {
     let day = store.local(deal.delivered_at).date_naive() + Duration::days(i64::from(store.delivery_check_days));
-    let latest = day
-        .and_hms_opt(DELIVERY_CHECK_LATEST_HOUR, 0, 0)
-        .and_then(|t| store.timezone.from_local_datetime(&t).earliest())
-        .map(|t| t.with_timezone(&Utc))?;
+    let latest = store.local_time_on(day, chrono::NaiveTime::from_hms_opt(DELIVERY_CHECK_LATEST_HOUR, 0, 0)?);
     let owed = store.delivery_check
         && now < latest
         && !state.consent.opted_out()

@@ -25,6 +25,7 @@
 //! queue; the worker takes up everything of theirs due that day, once.
 
 use custops::function::ScheduledFunction;
+use custops::handoff::HandedOn;
 use custops::{Core, ProcessError, StoreConfig};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
@@ -112,8 +113,8 @@ async fn sweep_due(core: &Core, store: &StoreConfig) -> Result<(usize, usize), P
         let bodies = phones
             .into_iter()
             .filter_map(|phone| {
-                let due = Due { store_id: store.store_id.clone(), phone, day: today, at: Some(now) };
-                serde_json::to_string(&due).ok()
+                let work = Due { store_id: store.store_id.clone(), phone, day: today };
+                serde_json::to_string(&HandedOn { at: now, work }).ok()
             })
             .collect();
         handed += core.handoff()?.send_as(Some(DUE_EVENT_TYPE), bodies).await?;

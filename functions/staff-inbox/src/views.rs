@@ -92,14 +92,7 @@ pub(crate) enum CallerFound {
 
 /// A customer's name as a person reads it.
 pub(crate) fn name_of(c: Option<&Customer>) -> String {
-    let name = c
-        .map(|c| [c.first_name.as_deref(), c.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" "))
-        .unwrap_or_default();
-    if name.is_empty() {
-        "Unknown customer".to_owned()
-    } else {
-        name
-    }
+    c.and_then(Customer::full_name).unwrap_or_else(|| "Unknown customer".to_owned())
 }
 
 /// A time in the store's zone.

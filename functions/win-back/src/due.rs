@@ -52,15 +52,14 @@ pub const RECENT_VISIT_DAYS: i64 = 30;
 /// The owner's task is due this long after it is made.
 pub const TASK_DUE_DAYS: i64 = 2;
 
-/// A customer with something due on `day` (store-local), handed over by the sweep.
+/// A customer with something due on `day` (store-local), handed over by
+/// the sweep as a [`custops::handoff::HandedOn`] (the time it was handed
+/// over, which it is decided as of).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Due {
     pub store_id: String,
     pub phone: Phone,
     pub day: NaiveDate,
-    /// When the sweep handed it over: decided as of then.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub at: Option<DateTime<Utc>>,
 }
 
 impl Due {
@@ -76,17 +75,9 @@ impl Due {
 
 /// A handed-over customer: decided as of the hand-over, from the record as it is now.
 pub async fn process(deps: &Deps, message: &Message) -> Result<(), ProcessError> {
-    let due: Due = serde_json::from_str(&message.body).map_err(|e| ProcessError::Invalid {
-        event_id: message.message_id.clone(),
-        reason: format!("not a customer with something due: {}", custops::phone::redact_digits(&e.to_string())),
-    })?;
-    let key = due.key();
-    tracing::Span::current().record("event_id", key.as_str());
-    let store = deps.store(&due.store_id, &key).await?;
-    let state = deps.table.customer_state(&due.customer()).await?;
-    let at = due.at.unwrap_or_else(|| deps.clock.now());
-    let change = decide(&store, &due, &state, at);
-    if deps.as_of(at).apply(&store, change).await? != Applied::Duplicate {
+    let due = deps.load_due(message, "customer with something due", Due::key, Due::customer).await?;
+    let change = decide(&due.store, &due.work, &due.state, due.at);
+    if deps.as_of(due.at).apply(&due.store, change).await? != Applied::Duplicate {
         info!("due work taken up");
     }
     Ok(())
@@ -155,12 +146,7 @@ pub fn decide(store: &StoreConfig, due: &Due, state: &CustomerState, now: DateTi
     record.rests_on = Some(state.version);
     let mut facts = Vec::new();
     let first_name = profile.first_name.clone().unwrap_or_else(|| "there".into());
-    let name = [profile.first_name.as_deref(), profile.last_name.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
-    let name = if name.is_empty() { "the customer".to_owned() } else { name };
+    let name = profile.full_name().unwrap_or_else(|| "the customer".to_owned());
     let held = service_held(store, state, now);
     let recently_texted =
         state.vehicles.iter().filter_map(|v| v.texted_at).any(|t| now - t < Duration::days(TEXT_EVERY_DAYS));
@@ -213,7 +199,9 @@ pub fn decide(store: &StoreConfig, due: &Due, state: &CustomerState, now: DateTi
                         "task.created",
                         format!("{} for {}: {what} due for service", task.task_id, task.owner),
                     ));
-                    facts.push(Fact::new(store, FactKind::ServiceDueTask, &event_id, now).task(&task));
+                    // One fact per task (a fact's key is its kind and event).
+                    let of_task = format!("{event_id}#{}", task.task_id);
+                    facts.push(Fact::new(store, FactKind::ServiceDueTask, &of_task, now).task(&task));
                     next.task_id = Some(task.task_id.clone());
                     record.tasks.push(task);
                     service_texts.push(vehicles.len());
@@ -248,7 +236,8 @@ pub fn decide(store: &StoreConfig, due: &Due, state: &CustomerState, now: DateTi
                 "task.created",
                 format!("{} for {}: {what} {} matures {}", task.task_id, task.owner, m.kind(), m.matures_on),
             ));
-            facts.push(Fact::new(store, FactKind::MaturityTask, &event_id, now).task(&task));
+            let of_task = format!("{event_id}#{}", task.task_id);
+            facts.push(Fact::new(store, FactKind::MaturityTask, &of_task, now).task(&task));
             record.tasks.push(task);
             let last_step = m.steps.iter().min() == Some(&days);
             if store.maturity_texts && last_step {

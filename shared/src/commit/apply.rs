@@ -308,8 +308,21 @@ impl RecordChange {
         }
     }
 
+    /// Adds a touchpoint. A touchpoint's key is its time, event and kind,
+    /// and a transaction writes an item once: a second one of the same kind
+    /// in one change (two vehicles due, two tasks made) joins the first as
+    /// one line of the timeline.
     pub fn touch(&mut self, touchpoint: Touchpoint) {
-        self.touchpoints.push(touchpoint);
+        let same = |t: &&mut Touchpoint| {
+            t.at == touchpoint.at && t.event_id == touchpoint.event_id && t.kind == touchpoint.kind
+        };
+        match self.touchpoints.iter_mut().find(same) {
+            Some(first) => {
+                first.summary.push_str("; ");
+                first.summary.push_str(&touchpoint.summary);
+            }
+            None => self.touchpoints.push(touchpoint),
+        }
     }
 }
 

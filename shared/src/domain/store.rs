@@ -384,7 +384,13 @@ impl StoreConfig {
     /// (the time a timed promise of that day falls due: any run of the
     /// scheduler inside the window finds it).
     pub fn window_opens_on(&self, date: chrono::NaiveDate) -> DateTime<Utc> {
-        let local = date.and_time(self.transactional_window().0);
+        self.local_time_on(date, self.transactional_window().0)
+    }
+
+    /// The store-local `time` of the store-local day `date`, as an instant
+    /// (a time a clock change skips is read as UTC's: never an error).
+    pub fn local_time_on(&self, date: chrono::NaiveDate, time: chrono::NaiveTime) -> DateTime<Utc> {
+        let local = date.and_time(time);
         self.timezone.from_local_datetime(&local).earliest().map_or_else(|| local.and_utc(), |t| t.with_timezone(&Utc))
     }
 

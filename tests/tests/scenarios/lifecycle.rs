@@ -269,3 +269,32 @@ async fn a_stop_outlives_the_next_purchase_and_its_consent_box() {
     );
     assert!(t.state.checks.is_empty(), "the delivery check is never scheduled for an opted-out number");
 }
+
+/// Two vehicles of one customer fall due on the same day: a task each and
+/// one text naming both, committed in one transaction (their timeline
+/// lines, one per kind, are one item each).
+#[tokio::test]
+async fn two_vehicles_due_the_same_day_are_two_tasks_and_one_text() {
+    let h = Harness::start("2026-05-25T16:00:05Z").await;
+    h.put_store(northside()).await;
+    h.publish(&serviced_in_may("+15125550185", "TWO0000000000000A")).await;
+    h.settle().await;
+    let mut second = serviced_in_may("+15125550185", "TWO0000000000000B");
+    second["event_id"] = json!("dms-may-second");
+    second["data"]["ro_number"] = json!("RO-TWO-B");
+    second["data"]["customer"]["dms_id"] = json!("C-TWO0000000000000A");
+    second["data"]["vehicle"]["model"] = json!("Equinox");
+    h.publish(&second).await;
+    h.settle().await;
+
+    h.tick_at("2026-11-25T16:00:00Z").await;
+    assert!(h.dlq().await.is_empty(), "{:?}", h.dlq().await);
+    let t = h.table().timeline(&timeline_of("+15125550185")).await.unwrap();
+    let due: Vec<_> = t.state.tasks.iter().filter(|t| t.kind == TaskKind::ServiceDue).collect();
+    assert_eq!(due.len(), 2, "{:#?}", t.touchpoints);
+    let sms = h.sms().await;
+    assert_eq!(sms.len(), 1, "{sms:?}");
+    assert!(sms[0].message.contains("2022 Chevrolet Malibu and 2022 Chevrolet Equinox"), "{}", sms[0].message);
+    let created = t.touchpoints.iter().filter(|p| p.kind == "task.created" && p.summary.contains("due for service"));
+    assert_eq!(created.count(), 1, "one timeline line for the day's tasks");
+}

@@ -49,7 +49,7 @@ fn maria(consent: bool, vehicles: Vec<VehicleLife>) -> CustomerState {
 }
 
 fn due_on(d: &str) -> Due {
-    Due { store_id: "northside-chevy".into(), phone: Phone::parse(MARIA).unwrap(), day: day(d), at: None }
+    Due { store_id: "northside-chevy".into(), phone: Phone::parse(MARIA).unwrap(), day: day(d) }
 }
 
 /// 13 November 2026, 09:00 in Chicago.

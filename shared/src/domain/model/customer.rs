@@ -135,6 +135,11 @@ impl Customer {
         self.leads.drain(..over);
     }
 
+    /// "First Last", as far as the record knows it.
+    pub fn full_name(&self) -> Option<String> {
+        full_name(self.first_name.as_deref(), self.last_name.as_deref())
+    }
+
     /// The DMS id this record answers to (none once the customer moved numbers).
     pub fn dms_key(&self) -> Option<&str> {
         self.moved_to.is_none().then_some(self.dms_id.as_deref()).flatten()
@@ -179,6 +184,12 @@ impl Customer {
             .map(|p| &p.vehicle);
         bought.or(self.vehicles.last())
     }
+}
+
+/// "First Last" of whichever parts are known; none when neither is.
+pub fn full_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
+    let parts: Vec<&str> = [first, last].into_iter().flatten().filter(|p| !p.is_empty()).collect();
+    (!parts.is_empty()).then(|| parts.join(" "))
 }
 
 /// A vehicle the customer bought here.
@@ -486,12 +497,7 @@ impl HouseholdMember {
 
     /// The member's name as the record shows it.
     pub fn name(&self) -> String {
-        let name = [self.first_name.as_deref(), self.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>();
-        if name.is_empty() {
-            "a household member".to_owned()
-        } else {
-            name.join(" ")
-        }
+        full_name(self.first_name.as_deref(), self.last_name.as_deref()).unwrap_or_else(|| "a household member".into())
     }
 }
 
