@@ -169,7 +169,10 @@ pub fn decide(
         },
     );
     let today = store.local(now).date_naive();
-    for v in state.vehicles.iter().filter(|v| v.vehicle.vin != deal.vehicle.vin) {
+    // (Not the one no longer followed, if following this one displaced it:
+    // it is written once, gone.)
+    let written: Vec<String> = record.vehicles.iter().map(|v| v.vehicle.vin.clone()).collect();
+    for v in state.vehicles.iter().filter(|v| !written.contains(&v.vehicle.vin)) {
         let Some(m) = v.maturity.as_ref().filter(|m| m.ended.is_none() && m.delivered_at < deal.delivered_at) else {
             continue;
         };

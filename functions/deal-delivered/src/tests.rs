@@ -291,3 +291,34 @@ fn an_unwind_takes_the_vehicle_off_service_due_and_maturity() {
     assert!(v.gone.as_ref().is_some_and(|g| g.why == "deal D-9001 unwound"), "{:?}", v.gone);
     assert!(v.keys(&()).sk.starts_with("H#VEH#") && v.keys(&()).gsi2.is_none(), "off the due-day feed");
 }
+
+#[test]
+fn a_full_record_buying_again_writes_the_displaced_lease_once() {
+    // 50 vehicles followed; the least recently seen is on a lease.
+    let (e, d) = leased("dms-d0", "D-8000", "LEASE000000000000", "2024-01-10T21:00:00Z");
+    let mut state = state_after(&decide(
+        &northside(),
+        &e,
+        &d,
+        &customer(MARIA),
+        &CustomerState::default(),
+        at("2024-01-10T21:00:05Z"),
+    ));
+    for i in 1..custops::model::VEHICLES_FOLLOWED {
+        let v = custops::event::Vehicle {
+            vin: format!("FLEET{i:012}"),
+            year: 2024,
+            make: "Chevrolet".into(),
+            model: "Malibu".into(),
+        };
+        let mut life = custops::model::VehicleLife::new(&customer(MARIA), &v, at("2025-01-01T00:00:00Z"));
+        life.serviced(at("2025-06-01T00:00:00Z"), None);
+        state.vehicles.push(life);
+    }
+    let (e, mut d) = delivered("dms-d2", "D-9100", "2026-11-24T21:00:00Z", Some(true));
+    d.vehicle.vin = "NEWCAR00000000001".into();
+    let change = decide(&northside(), &e, &d, &customer(MARIA), &state, at("2026-11-24T21:00:05Z"));
+    let vins: Vec<&str> = change.records[0].vehicles.iter().map(|v| v.vehicle.vin.as_str()).collect();
+    assert_eq!(vins, ["NEWCAR00000000001", "LEASE000000000000"], "each vehicle written once");
+    assert!(change.records[0].vehicles[1].gone.is_some(), "the lease's vehicle is the one no longer followed");
+}
